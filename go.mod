@@ -1,0 +1,3 @@
+module github.com/flatpipe/flatpipe
+
+go 1.26

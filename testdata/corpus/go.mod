@@ -1,0 +1,3 @@
+module github.com/flatpipe/flatpipe/testdata/corpus
+
+go 1.26

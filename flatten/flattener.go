@@ -1,24 +1,196 @@
 package flatten
 
-import "errors"
+import (
+	"errors"
+	"hash/maphash"
 
-// Flattener flattens JSON documents. It is not safe for concurrent use; use
-// one Flattener per goroutine.
+	"github.com/cespare/xxhash/v2"
+)
+
+// Flattener flattens JSON documents. It keeps its buffers between calls, so
+// after a warm-up on documents of a similar size it allocates nothing.
+//
+// A Flattener is not safe for concurrent use; use one per goroutine.
 type Flattener struct {
-	opts Options
+	opts       Options
+	sep        []byte
+	maxNesting int
+	include    [][]byte
+	exclude    [][]byte
+	filtering  bool
+	tables     bool
+	seed       maphash.Seed
+
+	// Per-call state, reused.
+	doc     []byte
+	path    []byte  // current path; a stack of prefixes
+	keybuf  []byte  // unescaped key scratch
+	arena   []byte  // field paths, unescaped strings, compacted containers
+	stack   []frame // open containers
+	vstack  []byte  // validator's container stack
+	out     []Field // fields being appended to
+	base    int     // index in out of this document's first field
+	rowOf   []int32 // tables: row of each field in out
+	rows    []Row   // tables: rows being appended to
+	rowBase int     // index in rows of this document's root row
+	sorted  []Field // tables: fields grouped by row
+	counts  []int32
+	idbuf   []byte
+	rootArray bool // tables: the document is a top-level array
+	ht      []htEntry
+	htGen   uint32
+	htCount int
+}
+
+type frame struct {
+	pathLen int32 // len(f.path) at this container's own path
+	relBase int32 // start in f.path of the row-relative path
+	segs    int32 // segments of this container's path (row-relative)
+	idx     int32 // next array index
+	row     int32 // row owning this container's fields (tables)
+	table   int32 // tables array frame: arena offset of the table name
+	tabLen  int32
+	isArr   bool
+	root    bool // children's paths start without a separator
+	tabArr  bool // an array whose elements are rows
+	check   bool // children must be checked against the filters
+}
+
+type htEntry struct {
+	gen uint32
+	idx uint32
+	h   uint64
 }
 
 // New returns a Flattener for opts, or an error if opts is invalid.
 func New(opts Options) (*Flattener, error) {
-	return &Flattener{opts: opts}, nil
+	if opts.Separator == "" {
+		opts.Separator = "."
+	}
+	if opts.MaxDepth < 0 {
+		return nil, errors.New("flatten: negative MaxDepth")
+	}
+	if opts.MaxNesting < 0 {
+		return nil, errors.New("flatten: negative MaxNesting")
+	}
+	if opts.MaxNesting == 0 {
+		opts.MaxNesting = DefaultMaxNesting
+	}
+	if opts.Arrays > ArraysTables {
+		return nil, errors.New("flatten: unknown array mode " + opts.Arrays.String())
+	}
+	if opts.OnCollision > CollisionLast {
+		return nil, errors.New("flatten: unknown collision policy " + opts.OnCollision.String())
+	}
+	f := &Flattener{
+		opts:       opts,
+		sep:        []byte(opts.Separator),
+		maxNesting: opts.MaxNesting,
+		tables:     opts.Arrays == ArraysTables,
+		seed:       maphash.MakeSeed(),
+	}
+	for _, p := range opts.Include {
+		f.include = append(f.include, []byte(p))
+	}
+	for _, p := range opts.Exclude {
+		f.exclude = append(f.exclude, []byte(p))
+	}
+	f.filtering = len(f.include)+len(f.exclude) > 0
+	return f, nil
 }
 
-// Append flattens doc and appends its fields to dst.
+// Options returns the options in effect, defaults filled in.
+func (f *Flattener) Options() Options { return f.opts }
+
+// Append flattens doc and appends its fields to dst in document order.
+//
+// The fields' Path and Value alias doc and the Flattener's buffers: they are
+// valid until the next call on f. On error, dst is returned unchanged.
+// Append fails with ErrMode under ArraysTables; use AppendRows.
 func (f *Flattener) Append(dst []Field, doc []byte) ([]Field, error) {
-	return dst, errors.New("flatten: not implemented yet")
+	if f.tables {
+		return dst, ErrMode
+	}
+	f.out = dst
+	f.base = len(dst)
+	err := f.run(doc)
+	out := f.out
+	f.out, f.doc = nil, nil
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
 }
 
-// AppendRows flattens doc into rows (ArraysTables).
+// AppendRows flattens doc into rows and appends them to dst: the root row
+// first, then child rows in document order (see Row). The record key from
+// which IDs derive is the document itself; see AppendRowsKey.
+//
+// Outside ArraysTables mode, AppendRows appends one root row with every field.
+// Rows' Table and Fields are valid until the next call on f. On error, dst is
+// returned unchanged.
 func (f *Flattener) AppendRows(dst []Row, doc []byte) ([]Row, error) {
-	return dst, errors.New("flatten: not implemented yet")
+	return f.AppendRowsKey(dst, doc, doc)
+}
+
+// AppendRowsKey is AppendRows with the record key given: the root row's ID is
+// a 64-bit hash of key (for example "bucket/object#line"), and every child ID
+// derives from it.
+func (f *Flattener) AppendRowsKey(dst []Row, doc, key []byte) ([]Row, error) {
+	f.rows = dst
+	f.rowBase = len(dst)
+	f.out = f.out[:0]
+	f.rowOf = f.rowOf[:0]
+	f.base = 0
+	rootID := xxhash.Sum64(key)
+	f.rows = append(f.rows, Row{ID: rootID, Index: -1})
+	err := f.run(doc)
+	if err != nil {
+		clear(f.rows[f.rowBase:])
+		f.rows, f.doc = nil, nil
+		return dst, err
+	}
+	rows := f.rows
+	f.rows, f.doc = nil, nil
+	if !f.tables {
+		rows[f.rowBase].Fields = f.out[:len(f.out):len(f.out)]
+		return rows, nil
+	}
+	// A top-level array's elements are the root table's rows: drop the
+	// placeholder root row if rows were made for them.
+	f.groupFields(rows[f.rowBase:])
+	if f.rootArray {
+		copy(rows[f.rowBase:], rows[f.rowBase+1:])
+		rows = rows[:len(rows)-1]
+	}
+	return rows, nil
+}
+
+// groupFields stably sorts the fields in f.out by row (counting sort) into
+// f.sorted and points each row at its fields.
+func (f *Flattener) groupFields(rows []Row) {
+	n := len(rows)
+	if cap(f.counts) < n+1 {
+		f.counts = make([]int32, n+1, 2*n+1)
+	}
+	counts := f.counts[:n+1]
+	clear(counts)
+	for _, r := range f.rowOf {
+		counts[r+1]++
+	}
+	for k := 1; k <= n; k++ {
+		counts[k] += counts[k-1]
+	}
+	if cap(f.sorted) < len(f.out) {
+		f.sorted = make([]Field, len(f.out), 2*len(f.out))
+	}
+	sorted := f.sorted[:len(f.out)]
+	for k := range rows {
+		s, e := counts[k], counts[k+1]
+		rows[k].Fields = sorted[s:s:e]
+	}
+	for k, fld := range f.out {
+		r := f.rowOf[k]
+		rows[r].Fields = append(rows[r].Fields, fld)
+	}
 }

@@ -1,0 +1,274 @@
+package flatten
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf8"
+)
+
+// Byte classes and scanning primitives shared by the walker and the
+// validator. Everything here works on indices into the document and never
+// allocates.
+
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// isWS reports JSON insignificant whitespace (RFC 8259: space, tab, LF, CR).
+var isWS = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
+
+// skipWS returns the index of the first non-whitespace byte at or after i.
+func skipWS(doc []byte, i int) int {
+	for i < len(doc) && isWS[doc[i]] {
+		i++
+	}
+	return i
+}
+
+// strFlags describe a scanned string's content.
+type strFlags uint8
+
+const (
+	strEscaped  strFlags = 1 << iota // contains a backslash escape
+	strNonASCII                      // contains a byte >= 0x80
+)
+
+// scanString scans the string whose opening quote is at doc[i]. It returns the
+// index just past the closing quote, or, on failure, a negative value whose
+// complement is the offset of the offending byte and a message.
+func scanString(doc []byte, i int) (end int, fl strFlags, msg string) {
+	n := len(doc)
+	i++ // opening quote
+	var high uint64
+	for {
+		for i+8 <= n {
+			w := binary.LittleEndian.Uint64(doc[i:])
+			q := w ^ (lo8 * '"')
+			b := w ^ (lo8 * '\\')
+			m := ((q - lo8) &^ q) | ((b - lo8) &^ b) | ((w - lo8*0x20) &^ w)
+			high |= w
+			if m&hi8 != 0 {
+				i += bits.TrailingZeros64(m&hi8) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= n {
+			return ^n, fl, "unterminated string"
+		}
+		c := doc[i]
+		switch {
+		case c == '"':
+			if high&hi8 != 0 {
+				fl |= strNonASCII
+			}
+			return i + 1, fl, ""
+		case c == '\\':
+			fl |= strEscaped
+			if i+1 >= n {
+				return ^n, fl, "unterminated string"
+			}
+			switch doc[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				for k := i + 2; k < i+6; k++ {
+					if k >= n {
+						return ^n, fl, "unterminated string"
+					}
+					if hexVal[doc[k]] < 0 {
+						return ^k, fl, "invalid \\u escape"
+					}
+				}
+				i += 6
+			default:
+				return ^(i + 1), fl, "invalid escape character"
+			}
+		case c < 0x20:
+			return ^i, fl, "control character in string"
+		default:
+			// Only reached in the byte-wise tail or for a byte >= 0x80
+			// in the tail.
+			if c >= 0x80 {
+				high |= 0x80
+			}
+			i++
+		}
+	}
+}
+
+var hexVal = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = int8(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = int8(c - 'a' + 10)
+		t[c-'a'+'A'] = int8(c - 'a' + 10)
+	}
+	return t
+}()
+
+// validUTF8 reports whether s is valid UTF-8.
+func validUTF8(s []byte) bool { return utf8.Valid(s) }
+
+// appendUnescaped appends the unescaped content of a string body (without
+// quotes) that scanString accepted. Unpaired surrogates become U+FFFD.
+func appendUnescaped(dst, s []byte) []byte {
+	for len(s) > 0 {
+		k := 0
+		for k < len(s) && s[k] != '\\' {
+			k++
+		}
+		dst = append(dst, s[:k]...)
+		if k == len(s) {
+			break
+		}
+		s = s[k:]
+		switch s[1] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := rune(hex4(s[2:6]))
+			s = s[6:]
+			if r >= 0xD800 && r < 0xDC00 {
+				if len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
+					r2 := rune(hex4(s[2:6]))
+					if r2 >= 0xDC00 && r2 < 0xE000 {
+						r = 0x10000 + (r-0xD800)<<10 + (r2 - 0xDC00)
+						s = s[6:]
+					} else {
+						r = utf8.RuneError
+					}
+				} else {
+					r = utf8.RuneError
+				}
+			} else if r >= 0xDC00 && r < 0xE000 {
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, s[1])
+		}
+		s = s[2:]
+	}
+	return dst
+}
+
+func hex4(b []byte) int {
+	return int(hexVal[b[0]])<<12 | int(hexVal[b[1]])<<8 | int(hexVal[b[2]])<<4 | int(hexVal[b[3]])
+}
+
+// scanNumber scans a number starting at doc[i] by RFC 8259's grammar. It
+// returns the index just past it, or the complement of the offending offset.
+func scanNumber(doc []byte, i int) int {
+	n := len(doc)
+	if doc[i] == '-' {
+		i++
+		if i >= n {
+			return ^i
+		}
+	}
+	switch c := doc[i]; {
+	case c == '0':
+		i++
+	case c >= '1' && c <= '9':
+		i++
+		for i < n && doc[i]-'0' < 10 {
+			i++
+		}
+	default:
+		return ^i
+	}
+	if i < n && doc[i] == '.' {
+		i++
+		if i >= n || doc[i]-'0' >= 10 {
+			return ^i
+		}
+		for i < n && doc[i]-'0' < 10 {
+			i++
+		}
+	}
+	if i < n && doc[i]|0x20 == 'e' {
+		i++
+		if i < n && (doc[i] == '+' || doc[i] == '-') {
+			i++
+		}
+		if i >= n || doc[i]-'0' >= 10 {
+			return ^i
+		}
+		for i < n && doc[i]-'0' < 10 {
+			i++
+		}
+	}
+	return i
+}
+
+// scanLiteral checks for true, false or null at doc[i]. It returns the index
+// past it and the kind, or the complement of the offending offset.
+func scanLiteral(doc []byte, i int) (int, Kind) {
+	rest := doc[i:]
+	switch doc[i] {
+	case 't':
+		if len(rest) >= 4 && string(rest[:4]) == "true" {
+			return i + 4, Bool
+		}
+	case 'f':
+		if len(rest) >= 5 && string(rest[:5]) == "false" {
+			return i + 5, Bool
+		}
+	case 'n':
+		if len(rest) >= 4 && string(rest[:4]) == "null" {
+			return i + 4, Null
+		}
+	}
+	// Point at the first byte that differs.
+	want := "null"
+	switch doc[i] {
+	case 't':
+		want = "true"
+	case 'f':
+		want = "false"
+	}
+	k := 0
+	for k < len(want) && k < len(rest) && rest[k] == want[k] {
+		k++
+	}
+	return ^(i + k), 0
+}
+
+// appendCompact appends the valid JSON value v without whitespace outside
+// strings.
+func appendCompact(dst, v []byte) []byte {
+	start := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '"' {
+			i++
+			for v[i] != '"' {
+				if v[i] == '\\' {
+					i++
+				}
+				i++
+			}
+			continue
+		}
+		if isWS[c] {
+			dst = append(dst, v[start:i]...)
+			start = i + 1
+		}
+	}
+	return append(dst, v[start:]...)
+}

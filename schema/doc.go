@@ -1,0 +1,109 @@
+// Package schema decides what flattened JSON becomes in Snowflake: it checks
+// documents (nesting depth and size, a declarative contract, or a JSON Schema),
+// infers typed columns from flattened fields, turns paths into safe, stable
+// identifiers, writes CREATE TABLE statements and plans the ALTER TABLE
+// statements a new batch needs against an existing table.
+//
+// The package is pure: it does no I/O and starts no goroutines. Reading a
+// table's columns (DESC TABLE, INFORMATION_SCHEMA.COLUMNS) and running the
+// statements it writes are the caller's job; rows are passed in as plain values.
+//
+// # Identifiers
+//
+// A path becomes a column name by Normalize: upper case, the separator and
+// every character outside [A-Z0-9_$] replaced by "_" ("meta.k" → "META_K"),
+// "_" prefixed to a leading digit or "$" and to an empty name, and names
+// longer than MaxLength (255) cut and given a stable hash suffix. Two paths
+// that normalize to the same name collide: the smallest path (byte order)
+// keeps the plain name and the others get "_" plus 8 hexadecimal digits of a
+// hash of their path. A Namer holds the mapping; it is loaded from an existing
+// table's columns (column comments hold the path, see Column.Comment) or from
+// a saved Mapping, so names stay stable across batches and processes.
+// Every identifier is written quoted (QuoteIdent): double quotes, an embedded
+// double quote doubled; no key can inject SQL.
+//
+// # Inference
+//
+// An Inferrer observes records and infers one column per path. Each value is
+// typed on its own and the column's type is the join of its values' types on
+// this lattice (Widen):
+//
+//	null only                     → VARIANT (anything can be loaded later)
+//	true/false                    → BOOLEAN
+//	integer literal, ≤ 38 digits  → NUMBER(p,0)
+//	decimal literal, ≤ 38 digits  → NUMBER(p,s)
+//	integer literal, > 38 digits  → VARCHAR (FLOAT would round it)
+//	other numbers (exponent, or a decimal > 38 digits)
+//	                              → FLOAT if float64 holds it, else VARCHAR
+//	string                        → VARCHAR(max length in characters), or with
+//	                                DetectTime: DATE, TIMESTAMP_NTZ, TIMESTAMP_TZ
+//	kept object / array           → OBJECT / ARRAY
+//
+//	NUMBER(p1,s1) ⊔ NUMBER(p2,s2) → NUMBER(max integer digits + max scale, max scale),
+//	                                FLOAT if that exceeds 38 digits
+//	NUMBER ⊔ FLOAT                → FLOAT
+//	DATE ⊔ TIMESTAMP_NTZ          → TIMESTAMP_NTZ
+//	TIMESTAMP_NTZ ⊔ TIMESTAMP_TZ  → TIMESTAMP_TZ (values without an offset take the session time zone)
+//	any other two scalar types    → VARCHAR (long enough for every value's text)
+//	OBJECT ⊔ ARRAY, scalar ⊔ container → VARIANT
+//	anything ⊔ VARIANT            → VARIANT
+//
+// JSON null and a missing key both load as SQL NULL into a typed column, and
+// make it nullable. Inside a VARIANT, OBJECT or ARRAY column a JSON null that
+// is part of a kept container stays a VARIANT null (JSON null), distinct from
+// SQL NULL.
+//
+// An object with more than MaxObjectKeys distinct keys (ids used as keys, as
+// in citm_catalog.json or gsoc-2018.json) becomes one OBJECT column holding
+// the whole sub-document instead of one column per key (Column.Subtree).
+//
+// Child tables from flatten.ArraysTables get their own inferred tables with
+// "_ID", "_PARENT_ID" and "_INDEX" columns; the root table then has "_ID".
+//
+// # Evolution
+//
+// PlanChanges compares a batch's inferred table with the existing columns and
+// lists the statements to run: ADD COLUMN (always nullable), the widenings
+// Snowflake makes in place (a longer VARCHAR, a NUMBER with more precision
+// and the same scale), and for a change it cannot make (NUMBER to VARCHAR
+// fails with error 002108) a fallback column named NAME__V_TYPE that takes the
+// values the original column cannot. The Mode of the table or of a column
+// decides whether the table changes at all: Evolve, Freeze, DiscardRow or
+// DiscardValue (after dlt's schema contracts). Plan.Filter applies the
+// discard modes to each record and returns what it discards with its bytes
+// and reason.
+//
+// # Validation
+//
+// CheckDepth is a 0-allocation pre-check of nesting depth and size, several
+// times faster than flattening. A Contract (a Go value, or JSON or YAML) is
+// compiled into a Validator that checks flattened fields: required paths,
+// kinds, string lengths, number ranges, enumerations and unknown paths. A
+// JSONSchema validates whole documents against a draft 2020-12 schema; it
+// decodes each document and costs much more per record than a Validator (see
+// BenchmarkValidate), so use it when a schema already exists or needs
+// features a Contract lacks (conditionals, patterns, references), and a
+// Contract otherwise.
+//
+// # Concurrency
+//
+// Inferrer, Namer and Validator are not safe for concurrent use. Plan,
+// JSONSchema, and the values returned by Table and Mappings are read-only
+// once built and safe for concurrent use. Package functions are safe for
+// concurrent use.
+//
+// # Limits
+//
+// Snowflake identifiers are at most 255 characters, NUMBER at most 38 digits
+// (scale ≤ 37), VARCHAR at most MaxVarcharLength characters (longer observed
+// strings are capped at that length and will fail to load as is).
+// Path segments are found by splitting on the separator, so a key that
+// itself contains the separator is counted as two segments when looking for
+// wide objects.
+//
+// # Errors
+//
+// Errors wrap the sentinels ErrTooDeep, ErrTooLarge, ErrInvalid, ErrFrozen and
+// ErrOptions; validation failures are a *ValidationError listing every
+// violation of a record. The caller wraps them with the record's position.
+package schema

@@ -1,0 +1,397 @@
+package schema
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/flatpipe/flatpipe/flatten"
+)
+
+// DefaultMaxObjectKeys is the default Options.MaxObjectKeys (DuckDB's
+// map_inference_threshold is also 200).
+const DefaultMaxObjectKeys = 200
+
+// System column names of tables inferred from flatten.ArraysTables rows.
+const (
+	IDColumn       = "_ID"
+	ParentIDColumn = "_PARENT_ID"
+	IndexColumn    = "_INDEX"
+)
+
+// Options configures an Inferrer. The zero value is the default.
+type Options struct {
+	// Separator is the flattener's path separator. Default ".".
+	Separator string
+	// DetectTime types ISO-8601 strings as DATE, TIMESTAMP_NTZ or
+	// TIMESTAMP_TZ (see TimeType). Default off: strings are VARCHAR.
+	DetectTime bool
+	// MaxObjectKeys is the most distinct keys an object may have before it is
+	// kept whole as one VARIANT column (Column.Subtree). 0 means
+	// DefaultMaxObjectKeys; negative means no limit.
+	MaxObjectKeys int
+	// Names configures column naming; its Separator is set to Separator.
+	Names NameOptions
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Separator == "" {
+		o.Separator = "."
+	}
+	if o.MaxObjectKeys == 0 {
+		o.MaxObjectKeys = DefaultMaxObjectKeys
+	}
+	o.Names.Separator = o.Separator
+	n, err := o.Names.withDefaults()
+	o.Names = n
+	return o, err
+}
+
+// Column is one column of a table.
+type Column struct {
+	// Name is the column name, unquoted (quote it with QuoteIdent).
+	Name string
+	// Path is the flattened path the column holds; "" for system columns.
+	Path string
+	// Type is the column type.
+	Type Type
+	// Nullable is true if some record lacked the path or had null there.
+	Nullable bool
+	// MaxLength is the longest text of a scalar value seen, in characters.
+	MaxLength int
+	// Subtree marks a wide object kept whole: the column holds the object at
+	// Path, built from every field below it.
+	Subtree bool
+	// System marks _ID, _PARENT_ID and _INDEX.
+	System bool
+}
+
+// Comment returns the column comment written in DDL: the path, which lets a
+// later Namer map the column back to its path.
+func (c Column) Comment() string { return c.Path }
+
+// Table is an inferred or declared table.
+type Table struct {
+	// Name is the table name, unquoted.
+	Name string
+	// Path is the flatten table path: "" for the root table.
+	Path string
+	// Columns in the order their paths were first seen, system columns first.
+	Columns []Column
+	// Records is the number of records (rows) observed.
+	Records int64
+	// Collisions lists paths renamed because their names collided.
+	Collisions []Collision
+}
+
+// Column returns the column holding path, if any.
+func (t *Table) Column(path string) (Column, bool) {
+	for _, c := range t.Columns {
+		if c.Path == path && !c.System {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+type colStats struct {
+	path    string
+	typ     Type
+	textLen int
+	nonNull int64
+	lastRec int64
+	subtree bool
+	dead    bool
+}
+
+type node struct {
+	keys      map[string]struct{}
+	collapsed bool
+}
+
+type tableStats struct {
+	path     string
+	cols     []colStats
+	index    map[string]int
+	subtrees map[string]int // collapsed prefix → column
+	nodes    map[string]*node
+	records  int64
+	rows     bool // observed as flatten rows: has _ID (and more, if a child)
+}
+
+// An Inferrer observes flattened records and infers their tables. Observing
+// a record that adds no column allocates nothing.
+//
+// An Inferrer is not safe for concurrent use.
+type Inferrer struct {
+	opts   Options
+	sep    []byte
+	tables []*tableStats
+	byPath map[string]int
+}
+
+// NewInferrer returns an Inferrer for o, or an error wrapping ErrOptions.
+func NewInferrer(o Options) (*Inferrer, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	in := &Inferrer{opts: o, sep: []byte(o.Separator)}
+	in.Reset()
+	return in, nil
+}
+
+// Reset forgets every observation, keeping the options.
+func (in *Inferrer) Reset() {
+	in.tables = in.tables[:0]
+	in.byPath = map[string]int{}
+}
+
+func (in *Inferrer) table(path []byte) *tableStats {
+	if i, ok := in.byPath[string(path)]; ok {
+		return in.tables[i]
+	}
+	t := &tableStats{path: string(path), index: map[string]int{}, subtrees: map[string]int{}, nodes: map[string]*node{}}
+	in.byPath[t.path] = len(in.tables)
+	in.tables = append(in.tables, t)
+	return t
+}
+
+// Observe records one record's fields (from flatten's Append) in the root
+// table.
+func (in *Inferrer) Observe(fields []flatten.Field) {
+	in.observe(in.table(nil), fields)
+}
+
+// ObserveRows records one document's rows (from flatten's AppendRows), each
+// in its table; the tables get system columns.
+func (in *Inferrer) ObserveRows(rows []flatten.Row) {
+	for i := range rows {
+		t := in.table(rows[i].Table)
+		t.rows = true
+		in.observe(t, rows[i].Fields)
+	}
+}
+
+func (in *Inferrer) observe(t *tableStats, fields []flatten.Field) {
+	t.records++
+	for i := range fields {
+		f := &fields[i]
+		ci, ok := t.index[string(f.Path)]
+		kind, val := f.Kind, f.Value
+		if !ok {
+			ci, ok = in.subtreeOf(t, f.Path)
+			if ok {
+				kind = flatten.Object
+			} else {
+				in.addColumn(t, f.Path)
+				if ci, ok = t.index[string(f.Path)]; !ok { // its object just became wide
+					ci, _ = in.subtreeOf(t, f.Path)
+					kind = flatten.Object
+				}
+			}
+		}
+		c := &t.cols[ci]
+		var vt Type
+		if c.subtree {
+			vt = Type{Kind: Variant}
+		} else {
+			vt = ValueType(kind, val, in.opts.DetectTime)
+			if kind != flatten.Null && kind != flatten.Object && kind != flatten.Array {
+				n := len(val)
+				if n > c.textLen {
+					n = utf8.RuneCount(val)
+				}
+				c.textLen = max(c.textLen, n)
+			}
+		}
+		if kind != flatten.Null && c.lastRec != t.records {
+			c.nonNull++
+			c.lastRec = t.records
+		}
+		if vt.Kind != Unknown && !sameType(c.typ, vt) {
+			c.typ = Widen(c.typ, vt, c.textLen)
+		}
+	}
+}
+
+// sameType reports whether widening a by b changes nothing, cheaply.
+func sameType(a, b Type) bool {
+	if a.Kind != b.Kind {
+		return false
+	}
+	switch a.Kind {
+	case Number:
+		return b.Scale <= a.Scale && b.Precision-b.Scale <= a.Precision-a.Scale
+	case Varchar:
+		return b.Length <= a.Length
+	}
+	return true
+}
+
+// subtreeOf finds the collapsed object column above path, without
+// allocating.
+func (in *Inferrer) subtreeOf(t *tableStats, path []byte) (int, bool) {
+	if len(t.subtrees) == 0 {
+		return 0, false
+	}
+	off := 0
+	for {
+		j := bytes.Index(path[off:], in.sep)
+		if j < 0 {
+			return 0, false
+		}
+		off += j
+		if ci, ok := t.subtrees[string(path[:off])]; ok {
+			return ci, true
+		}
+		off += len(in.sep)
+	}
+}
+
+func (in *Inferrer) addColumn(t *tableStats, p []byte) int {
+	path := string(p)
+	ci := len(t.cols)
+	t.cols = append(t.cols, colStats{path: path})
+	t.index[path] = ci
+	if in.opts.MaxObjectKeys < 0 {
+		return ci
+	}
+	// Count this path's key in every enclosing object.
+	sep := in.opts.Separator
+	off := 0
+	for {
+		j := strings.Index(path[off:], sep)
+		if j < 0 {
+			return ci
+		}
+		prefix, rest := path[:off+j], path[off+j+len(sep):]
+		key, _, _ := strings.Cut(rest, sep)
+		nd := t.nodes[prefix]
+		if nd == nil {
+			nd = &node{keys: map[string]struct{}{}}
+			t.nodes[prefix] = nd
+		}
+		nd.keys[key] = struct{}{}
+		if len(nd.keys) > in.opts.MaxObjectKeys {
+			in.collapse(t, prefix)
+			return ci
+		}
+		off += j + len(sep)
+	}
+}
+
+// collapse turns the object at prefix into one subtree column.
+func (in *Inferrer) collapse(t *tableStats, prefix string) {
+	under := prefix + in.opts.Separator
+	ci, ok := t.index[prefix]
+	if !ok {
+		ci = len(t.cols)
+		t.cols = append(t.cols, colStats{path: prefix})
+		t.index[prefix] = ci
+	}
+	sub := &t.cols[ci]
+	sub.subtree = true
+	sub.typ = Widen(sub.typ, Type{Kind: Variant}, 0)
+	for i := range t.cols {
+		c := &t.cols[i]
+		if i != ci && !c.dead && strings.HasPrefix(c.path, under) {
+			c.dead = true
+			sub.nonNull = max(sub.nonNull, c.nonNull)
+			delete(t.index, c.path)
+		}
+	}
+	for p := range t.nodes {
+		if p == prefix || strings.HasPrefix(p, under) {
+			delete(t.nodes, p)
+		}
+	}
+	for p := range t.subtrees {
+		if strings.HasPrefix(p, under) {
+			delete(t.subtrees, p)
+		}
+	}
+	t.subtrees[prefix] = ci
+}
+
+// Tables returns the inferred tables: the root table called name first, then
+// child tables (named name + "__" + their normalized table path) in order of
+// path. Column names come from a fresh Namer per table; PlanChanges renames
+// them against an existing table. Tables fails only on invalid names.
+func (in *Inferrer) Tables(name string) ([]Table, error) {
+	if name == "" {
+		return nil, fmt.Errorf("%w: empty table name", ErrOptions)
+	}
+	ts := slices.Clone(in.tables)
+	slices.SortFunc(ts, func(a, b *tableStats) int { return strings.Compare(a.path, b.path) })
+	if len(ts) == 0 || ts[0].path != "" {
+		ts = slices.Insert(ts, 0, &tableStats{rows: len(ts) > 0})
+	}
+	tnames, err := NewNamer(in.opts.Names, name)
+	if err != nil {
+		return nil, err
+	}
+	var out []Table
+	for _, st := range ts {
+		tname := name
+		if st.path != "" {
+			tname = name + "__" + tnames.Name(st.path)
+			if len(tname) > in.opts.Names.MaxLength {
+				tname = string(appendHashSuffix([]byte(tname[:in.opts.Names.MaxLength-9]), st.path))
+			}
+		}
+		tb, err := in.buildTable(st, tname)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tb)
+	}
+	return out, nil
+}
+
+func (in *Inferrer) buildTable(st *tableStats, name string) (Table, error) {
+	tb := Table{Name: name, Path: st.path, Records: st.records}
+	var reserved []string
+	if st.rows {
+		tb.Columns = append(tb.Columns, Column{Name: IDColumn, Type: Type{Kind: Number, Precision: 20}, System: true})
+		reserved = append(reserved, IDColumn)
+		if st.path != "" {
+			tb.Columns = append(tb.Columns,
+				Column{Name: ParentIDColumn, Type: Type{Kind: Number, Precision: 20}, System: true},
+				Column{Name: IndexColumn, Type: Type{Kind: Number, Precision: 10}, System: true})
+			reserved = append(reserved, ParentIDColumn, IndexColumn)
+		}
+	}
+	namer, err := NewNamer(in.opts.Names, reserved...)
+	if err != nil {
+		return Table{}, err
+	}
+	var paths []string
+	for _, c := range st.cols {
+		if !c.dead {
+			paths = append(paths, c.path)
+		}
+	}
+	namer.NameAll(paths)
+	for _, c := range st.cols {
+		if c.dead {
+			continue
+		}
+		typ := c.typ
+		if typ.Kind == Unknown {
+			typ = Type{Kind: Variant}
+		}
+		tb.Columns = append(tb.Columns, Column{
+			Name:      namer.Name(c.path),
+			Path:      c.path,
+			Type:      typ,
+			Nullable:  c.nonNull < st.records || c.subtree,
+			MaxLength: c.textLen,
+			Subtree:   c.subtree,
+		})
+	}
+	tb.Collisions = namer.Collisions()
+	return tb, nil
+}

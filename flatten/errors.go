@@ -18,8 +18,6 @@ type syntaxMsg struct{ msg string }
 func (e *syntaxMsg) Error() string { return "flatten: " + e.msg }
 func (e *syntaxMsg) Unwrap() error { return ErrSyntax }
 
-
-
 func quoteByte(c byte) string {
 	if c >= 0x20 && c < 0x7f {
 		return strconv.QuoteRune(rune(c))

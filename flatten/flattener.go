@@ -20,26 +20,34 @@ type Flattener struct {
 	filtering  bool
 	tables     bool
 	seed       maphash.Seed
+	empties    []byte // "{}[]": values of empty containers
 
 	// Per-call state, reused.
-	doc     []byte
-	path    []byte  // current path; a stack of prefixes
-	keybuf  []byte  // unescaped key scratch
-	arena   []byte  // field paths, unescaped strings, compacted containers
-	stack   []frame // open containers
-	vstack  []byte  // validator's container stack
-	out     []Field // fields being appended to
-	base    int     // index in out of this document's first field
-	rowOf   []int32 // tables: row of each field in out
-	rows    []Row   // tables: rows being appended to
-	rowBase int     // index in rows of this document's root row
-	sorted  []Field // tables: fields grouped by row
-	counts  []int32
-	idbuf   []byte
+	doc       []byte
+	path      []byte  // current path; a stack of prefixes
+	keybuf    []byte  // unescaped key scratch
+	arena     []byte  // field paths, unescaped strings, compacted containers
+	stack     []frame // open containers
+	vstack    []byte  // validator's container stack
+	out       []Field // fields being appended to
+	base      int     // index in out of this document's first field
+	rowOf     []int32 // tables: row of each field in out
+	rows      []Row   // tables: rows being appended to
+	rowBase   int     // index in rows of this document's root row
+	sorted    []Field // tables: fields grouped by row
+	counts    []int32
+	idbuf     []byte
 	rootArray bool // tables: the document is a top-level array
-	ht      []htEntry
-	htGen   uint32
-	htCount int
+	ht        []htEntry
+	htGen     uint32
+	htCount   int
+	fastColl  bool // single-byte separator: duplicate keys are the only source of collisions
+	sepByte   byte
+	slow      bool     // this run checks every path for collisions
+	ks        []uint64 // key set: (generation, fingerprint of object serial and key)
+	ksGen     uint32
+	ksCount   int
+	serial    uint32 // objects opened in this run
 }
 
 type frame struct {
@@ -51,9 +59,10 @@ type frame struct {
 	table   int32 // tables array frame: arena offset of the table name
 	tabLen  int32
 	isArr   bool
-	root    bool // children's paths start without a separator
-	tabArr  bool // an array whose elements are rows
-	check   bool // children must be checked against the filters
+	root    bool   // children's paths start without a separator
+	tabArr  bool   // an array whose elements are rows
+	check   bool   // children must be checked against the filters
+	serial  uint32 // object serial, for duplicate-key detection
 }
 
 type htEntry struct {
@@ -88,6 +97,7 @@ func New(opts Options) (*Flattener, error) {
 		maxNesting: opts.MaxNesting,
 		tables:     opts.Arrays == ArraysTables,
 		seed:       maphash.MakeSeed(),
+		empties:    []byte("{}[]"),
 	}
 	for _, p := range opts.Include {
 		f.include = append(f.include, []byte(p))
@@ -96,6 +106,14 @@ func New(opts Options) (*Flattener, error) {
 		f.exclude = append(f.exclude, []byte(p))
 	}
 	f.filtering = len(f.include)+len(f.exclude) > 0
+	// With a one-byte separator, paths of distinct fields can only be equal
+	// when an object repeats a key or a key contains the separator (splitting
+	// a path at the separator recovers its segments otherwise). Array
+	// indices are digits, so a digit separator in index mode is excluded.
+	if len(f.sep) == 1 && !(opts.Arrays == ArraysIndex && f.sep[0]-'0' < 10) {
+		f.fastColl = true
+		f.sepByte = f.sep[0]
+	}
 	return f, nil
 }
 
@@ -113,7 +131,13 @@ func (f *Flattener) Append(dst []Field, doc []byte) ([]Field, error) {
 	}
 	f.out = dst
 	f.base = len(dst)
+	f.slow = !f.fastColl
 	err := f.run(doc)
+	if err == errSuspect {
+		f.out = f.out[:f.base]
+		f.slow = true
+		err = f.run(doc)
+	}
 	out := f.out
 	f.out, f.doc = nil, nil
 	if err != nil {
@@ -144,7 +168,15 @@ func (f *Flattener) AppendRowsKey(dst []Row, doc, key []byte) ([]Row, error) {
 	f.base = 0
 	rootID := xxhash.Sum64(key)
 	f.rows = append(f.rows, Row{ID: rootID, Index: -1})
+	f.slow = !f.fastColl
 	err := f.run(doc)
+	if err == errSuspect {
+		clear(f.rows[f.rowBase+1:])
+		f.rows = f.rows[:f.rowBase+1]
+		f.out, f.rowOf = f.out[:0], f.rowOf[:0]
+		f.slow = true
+		err = f.run(doc)
+	}
 	if err != nil {
 		clear(f.rows[f.rowBase:])
 		f.rows, f.doc = nil, nil

@@ -3,6 +3,7 @@ package flatten
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"hash/maphash"
 	"strconv"
 
@@ -23,12 +24,19 @@ func (f *Flattener) run(doc []byte) error {
 		f.htGen = 1
 	}
 	f.htCount = 0
+	f.ksGen++
+	if f.ksGen == 0 {
+		clear(f.ks)
+		f.ksGen = 1
+	}
+	f.ksCount = 0
+	f.serial = 0
 
 	i := skipWS(doc, 0)
 	if i >= len(doc) {
 		return f.syntaxErr(i, "unexpected end of input")
 	}
-	root := frame{root: true, check: f.filtering}
+	root := frame{root: true, check: f.filtering, serial: f.nextSerial()}
 	rootEmit := true
 	if f.filtering {
 		rootEmit, _ = f.classify(nil)
@@ -51,7 +59,7 @@ func (f *Flattener) run(doc []byte) error {
 		case ArraysIndex:
 			j := skipWS(doc, i+1)
 			if j < len(doc) && doc[j] == ']' {
-				err = f.emitIf(rootEmit, Array, doc[i:j+1], i)
+				err = f.emitIf(rootEmit, Array, f.emptyOf('['), i)
 				i = j + 1
 				break
 			}
@@ -132,10 +140,17 @@ func (f *Flattener) walk(i, bottom int) (int, error) {
 			if !fr.root {
 				f.path = append(f.path, sep...)
 			}
+			keyStart := len(f.path)
 			if fl&strEscaped != 0 {
 				f.path = appendUnescaped(f.path, key)
 			} else {
 				f.path = append(f.path, key...)
+			}
+			if !f.slow {
+				k := f.path[keyStart:]
+				if bytes.IndexByte(k, f.sepByte) >= 0 || f.keySeen(fr.serial, k) {
+					return i, errSuspect
+				}
 			}
 			i = skipWS(doc, end)
 			if i >= n || doc[i] != ':' {
@@ -175,18 +190,18 @@ func (f *Flattener) walk(i, bottom int) (int, error) {
 					}
 					break
 				}
+				if len(f.stack) >= f.maxNesting {
+					return i, f.nestingErr(i)
+				}
 				j := skipWS(doc, i+1)
 				if j < n && doc[j] == c+2 { // '{'+2 == '}', '['+2 == ']'
 					if emit {
-						if err := f.emit(kindOf(c), doc[i:j+1], i); err != nil {
+						if err := f.emit(kindOf(c), f.emptyOf(c), i); err != nil {
 							return i, err
 						}
 					}
 					i = j + 1
 					break
-				}
-				if len(f.stack) >= f.maxNesting {
-					return i, f.nestingErr(i)
 				}
 				f.stack = append(f.stack, frame{
 					pathLen: int32(len(f.path)),
@@ -195,6 +210,7 @@ func (f *Flattener) walk(i, bottom int) (int, error) {
 					row:     fr.row,
 					isArr:   c == '[',
 					check:   check,
+					serial:  f.nextSerial(),
 				})
 				i++
 				continue
@@ -353,6 +369,13 @@ func (f *Flattener) emit(k Kind, v []byte, off int) error {
 	f.arena = append(f.arena, rel...)
 	p := f.arena[start:len(f.arena):len(f.arena)]
 
+	if !f.slow {
+		f.out = append(f.out, Field{Path: p, Value: v, Kind: k})
+		if f.tables {
+			f.rowOf = append(f.rowOf, row)
+		}
+		return nil
+	}
 	// Collision check: open addressing over a generation-stamped table.
 	h := maphash.Bytes(f.seed, p) ^ uint64(row)*0x9E3779B97F4A7C15
 	if 2*(f.htCount+1) > len(f.ht) {
@@ -460,10 +483,13 @@ func under(p, q, sep []byte) bool {
 // just inside the array.
 func (f *Flattener) openTable(fr *frame, i int, emit, check bool) (int, error) {
 	doc := f.doc
+	if len(f.stack) >= f.maxNesting {
+		return i, f.nestingErr(i)
+	}
 	j := skipWS(doc, i+1)
 	if j < len(doc) && doc[j] == ']' {
 		if emit {
-			if err := f.emit(Array, doc[i:j+1], i); err != nil {
+			if err := f.emit(Array, f.emptyOf('['), i); err != nil {
 				return i, err
 			}
 		}
@@ -540,6 +566,7 @@ func (f *Flattener) tableElement(fr *frame, i int) (int, error) {
 			row:     row,
 			root:    true,
 			check:   check,
+			serial:  f.nextSerial(),
 		})
 		return f.walk(i+1, len(f.stack)-1)
 	default:
@@ -567,3 +594,63 @@ func (f *Flattener) tableElement(fr *frame, i int) (int, error) {
 	}
 }
 
+// errSuspect stops a fast run that found a repeated key or a key containing
+// the separator: the document is run again with every path checked.
+var errSuspect = errors.New("flatten: internal: collision possible")
+
+func (f *Flattener) nextSerial() uint32 {
+	f.serial++
+	return f.serial
+}
+
+// keySeen records key as a member of the object with the given serial and
+// reports whether (by a 32-bit fingerprint) it was recorded before. A false
+// positive only costs a slow run.
+func (f *Flattener) keySeen(serial uint32, key []byte) bool {
+	if 2*(f.ksCount+1) > len(f.ks) {
+		f.growKeys()
+	}
+	h := maphash.Bytes(f.seed, key) ^ uint64(serial)*0x9E3779B97F4A7C15
+	fp := h >> 32
+	want := uint64(f.ksGen)<<32 | fp
+	mask := uint64(len(f.ks) - 1)
+	for s := fp & mask; ; s = (s + 1) & mask {
+		e := f.ks[s]
+		if e>>32 != uint64(f.ksGen) {
+			f.ks[s] = want
+			f.ksCount++
+			return false
+		}
+		if e == want {
+			return true
+		}
+	}
+}
+
+func (f *Flattener) growKeys() {
+	old := f.ks
+	size := 2 * len(old)
+	if size < 64 {
+		size = 64
+	}
+	f.ks = make([]uint64, size)
+	mask := uint64(size - 1)
+	for _, e := range old {
+		if uint32(e>>32) != f.ksGen {
+			continue
+		}
+		s := e & 0xffffffff & mask
+		for f.ks[s]>>32 == uint64(f.ksGen) {
+			s = (s + 1) & mask
+		}
+		f.ks[s] = e
+	}
+}
+
+// emptyOf returns the compact text of an empty object or array ('{' or '[').
+func (f *Flattener) emptyOf(open byte) []byte {
+	if open == '{' {
+		return f.empties[0:2:2]
+	}
+	return f.empties[2:4:4]
+}

@@ -59,7 +59,7 @@ func (timeoutErr) Temporary() bool { return true }
 
 type hintErr struct{ d time.Duration }
 
-func (e hintErr) Error() string              { return "slow down" }
+func (e hintErr) Error() string             { return "slow down" }
 func (e hintErr) RetryAfter() time.Duration { return e.d }
 
 func TestClassifyMarks(t *testing.T) {

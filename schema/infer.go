@@ -10,9 +10,14 @@ import (
 	"github.com/flatpipe/flatpipe/flatten"
 )
 
-// DefaultMaxObjectKeys is the default Options.MaxObjectKeys (DuckDB's
-// map_inference_threshold is also 200).
-const DefaultMaxObjectKeys = 200
+// Defaults of Options.
+const (
+	// DefaultMaxObjectKeys is the default Options.MaxObjectKeys (DuckDB's
+	// map_inference_threshold is also 200).
+	DefaultMaxObjectKeys = 200
+	// DefaultMaxColumns is the default Options.MaxColumns.
+	DefaultMaxColumns = 1000
+)
 
 // System column names of tables inferred from flatten.ArraysTables rows.
 const (
@@ -32,6 +37,12 @@ type Options struct {
 	// kept whole as one VARIANT column (Column.Subtree). 0 means
 	// DefaultMaxObjectKeys; negative means no limit.
 	MaxObjectKeys int
+	// MaxColumns is the most data columns a table may get: past it, the
+	// object with the most distinct keys is kept whole as one VARIANT column,
+	// until the table is back within the limit. 0 means DefaultMaxColumns;
+	// negative means no limit. A table whose paths are all top-level keys
+	// may still exceed it.
+	MaxColumns int
 	// Names configures column naming; its Separator is set to Separator.
 	Names NameOptions
 }
@@ -42,6 +53,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxObjectKeys == 0 {
 		o.MaxObjectKeys = DefaultMaxObjectKeys
+	}
+	if o.MaxColumns == 0 {
+		o.MaxColumns = DefaultMaxColumns
 	}
 	o.Names.Separator = o.Separator
 	n, err := o.Names.withDefaults()
@@ -118,6 +132,7 @@ type tableStats struct {
 	subtrees map[string]int // collapsed prefix → column
 	nodes    map[string]*node
 	records  int64
+	live     int // columns not dead
 	rows     bool // observed as flatten rows: has _ID (and more, if a child)
 }
 
@@ -256,7 +271,9 @@ func (in *Inferrer) addColumn(t *tableStats, p []byte) int {
 	ci := len(t.cols)
 	t.cols = append(t.cols, colStats{path: path})
 	t.index[path] = ci
-	if in.opts.MaxObjectKeys < 0 {
+	t.live++
+	defer in.limitColumns(t)
+	if in.opts.MaxObjectKeys < 0 && in.opts.MaxColumns < 0 {
 		return ci
 	}
 	// Count this path's key in every enclosing object.
@@ -275,11 +292,28 @@ func (in *Inferrer) addColumn(t *tableStats, p []byte) int {
 			t.nodes[prefix] = nd
 		}
 		nd.keys[key] = struct{}{}
-		if len(nd.keys) > in.opts.MaxObjectKeys {
+		if in.opts.MaxObjectKeys >= 0 && len(nd.keys) > in.opts.MaxObjectKeys {
 			in.collapse(t, prefix)
 			return ci
 		}
 		off += j + len(sep)
+	}
+}
+
+// limitColumns collapses the objects with the most keys while t has more
+// than MaxColumns columns.
+func (in *Inferrer) limitColumns(t *tableStats) {
+	for in.opts.MaxColumns >= 0 && t.live > in.opts.MaxColumns {
+		best, bestKeys := "", 0
+		for p, nd := range t.nodes {
+			if n := len(nd.keys); n > bestKeys || n == bestKeys && n > 0 && p < best {
+				best, bestKeys = p, n
+			}
+		}
+		if bestKeys == 0 {
+			return
+		}
+		in.collapse(t, best)
 	}
 }
 
@@ -291,6 +325,7 @@ func (in *Inferrer) collapse(t *tableStats, prefix string) {
 		ci = len(t.cols)
 		t.cols = append(t.cols, colStats{path: prefix})
 		t.index[prefix] = ci
+		t.live++
 	}
 	sub := &t.cols[ci]
 	sub.subtree = true
@@ -299,6 +334,7 @@ func (in *Inferrer) collapse(t *tableStats, prefix string) {
 		c := &t.cols[i]
 		if i != ci && !c.dead && strings.HasPrefix(c.path, under) {
 			c.dead = true
+			t.live--
 			sub.nonNull = max(sub.nonNull, c.nonNull)
 			delete(t.index, c.path)
 		}

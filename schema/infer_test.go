@@ -81,6 +81,9 @@ func TestInfer(t *testing.T) {
 			fl("id", kNum, "2", "events.3.name", kStr, "x", "events.4.name", kStr, "y", "events.4.when", kNum, "5"),
 			fl("id", kNum, "3", "events.9.name", kStr, "x"),
 		}, "ID=NUMBER(1,0) EVENTS=VARIANT?* "},
+		{"column limit", Options{MaxColumns: 4}, [][]flatten.Field{
+			fl("id", kNum, "1", "big.1.x", kNum, "1", "big.1.y", kNum, "1", "big.2.x", kNum, "1", "small.a", kNum, "1", "small.b", kNum, "1"),
+		}, "ID=NUMBER(1,0) SMALL_A=NUMBER(1,0) BIG=VARIANT?* SMALL_B=NUMBER(1,0) "},
 		{"wide object below a column", Options{MaxObjectKeys: 2}, [][]flatten.Field{
 			fl("a.k", kStr, "x", "a.m.1", kNum, "1", "a.m.2", kNum, "1", "a.m.3", kNum, "1"),
 		}, "A_K=VARCHAR(1) A_M=VARIANT?* "},

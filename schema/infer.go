@@ -132,7 +132,7 @@ type tableStats struct {
 	subtrees map[string]int // collapsed prefix → column
 	nodes    map[string]*node
 	records  int64
-	live     int // columns not dead
+	live     int  // columns not dead
 	rows     bool // observed as flatten rows: has _ID (and more, if a child)
 }
 

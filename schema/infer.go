@@ -415,10 +415,7 @@ func (in *Inferrer) buildTable(st *tableStats, name string) (Table, error) {
 		if c.dead {
 			continue
 		}
-		typ := c.typ
-		if typ.Kind == Unknown {
-			typ = Type{Kind: Variant}
-		}
+		typ := c.typ // Unknown (null only) is written as VARIANT
 		tb.Columns = append(tb.Columns, Column{
 			Name:      namer.Name(c.path),
 			Path:      c.path,

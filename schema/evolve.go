@@ -1,0 +1,612 @@
+package schema
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/flatpipe/flatpipe/flatten"
+)
+
+// ExistingColumn is one column of an existing table, as read from DESC TABLE
+// (DescRow) or INFORMATION_SCHEMA.COLUMNS (InfoSchemaRow).
+type ExistingColumn struct {
+	Name     string
+	Type     Type
+	Nullable bool
+	// Comment is the column comment; for columns this package made, the
+	// path (see Column.Comment).
+	Comment string
+}
+
+// DescRow holds the columns of one DESC TABLE row that matter here: "name",
+// "type", "kind", "null?" and "comment".
+type DescRow struct {
+	Name, Type, Kind, Null, Comment string
+}
+
+// Column converts the row. ok is false for rows that are not plain columns
+// (kind other than "COLUMN").
+func (r DescRow) Column() (c ExistingColumn, ok bool, err error) {
+	if r.Kind != "" && !strings.EqualFold(r.Kind, "COLUMN") {
+		return ExistingColumn{}, false, nil
+	}
+	t, err := ParseType(r.Type)
+	if err != nil {
+		return ExistingColumn{}, false, fmt.Errorf("column %q: %w", r.Name, err)
+	}
+	return ExistingColumn{Name: r.Name, Type: t, Nullable: !strings.EqualFold(r.Null, "N"), Comment: r.Comment}, true, nil
+}
+
+// InfoSchemaRow holds the columns of one INFORMATION_SCHEMA.COLUMNS row that
+// matter here. Numeric fields are 0 where the view has NULL.
+type InfoSchemaRow struct {
+	ColumnName             string
+	DataType               string // "NUMBER", "TEXT", "FLOAT", "TIMESTAMP_NTZ", ...
+	CharacterMaximumLength int64
+	NumericPrecision       int64
+	NumericScale           int64
+	IsNullable             string // "YES" or "NO"
+	Comment                string
+}
+
+// Column converts the row.
+func (r InfoSchemaRow) Column() (ExistingColumn, error) {
+	s := r.DataType
+	switch u := strings.ToUpper(s); {
+	case (u == "NUMBER" || u == "DECIMAL" || u == "NUMERIC") && r.NumericPrecision > 0:
+		s = "NUMBER(" + strconv.FormatInt(r.NumericPrecision, 10) + "," + strconv.FormatInt(r.NumericScale, 10) + ")"
+	case (u == "TEXT" || u == "VARCHAR") && r.CharacterMaximumLength > 0:
+		s = "VARCHAR(" + strconv.FormatInt(r.CharacterMaximumLength, 10) + ")"
+	}
+	t, err := ParseType(s)
+	if err != nil {
+		return ExistingColumn{}, fmt.Errorf("column %q: %w", r.ColumnName, err)
+	}
+	return ExistingColumn{Name: r.ColumnName, Type: t, Nullable: !strings.EqualFold(r.IsNullable, "NO"), Comment: r.Comment}, nil
+}
+
+// Mode is a schema contract mode, after dlt's: what happens when a batch
+// needs a new column, a new table or a type the column cannot take.
+type Mode uint8
+
+const (
+	// Evolve changes the table. Default.
+	Evolve Mode = iota
+	// Freeze fails the batch with a *FrozenError naming the new paths and
+	// types.
+	Freeze
+	// DiscardRow sends every record needing the change, whole, to the
+	// dead-letter sink (Plan.Filter reports it).
+	DiscardRow
+	// DiscardValue sends only the offending values, with their paths, to the
+	// dead-letter sink; the rest of the record loads.
+	DiscardValue
+)
+
+var modeNames = [...]string{"evolve", "freeze", "discard_row", "discard_value"}
+
+// String returns "evolve", "freeze", "discard_row" or "discard_value".
+func (m Mode) String() string {
+	if int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (m Mode) MarshalText() ([]byte, error) {
+	if int(m) >= len(modeNames) {
+		return nil, fmt.Errorf("%w: unknown mode %d", ErrOptions, m)
+	}
+	return []byte(m.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (m *Mode) UnmarshalText(b []byte) error {
+	for i, n := range modeNames {
+		if string(b) == n {
+			*m = Mode(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown mode %q (want evolve, freeze, discard_row or discard_value)", ErrOptions, b)
+}
+
+// Policy is a table's contract: its Mode, and per path overrides.
+type Policy struct {
+	Mode    Mode            `json:"mode" yaml:"mode"`
+	Columns map[string]Mode `json:"columns,omitempty" yaml:"columns,omitempty"`
+}
+
+func (p Policy) mode(path string) Mode {
+	if m, ok := p.Columns[path]; ok {
+		return m
+	}
+	return p.Mode
+}
+
+// ChangeKind says what a Change does.
+type ChangeKind uint8
+
+const (
+	// ChangeCreate creates the table.
+	ChangeCreate ChangeKind = iota + 1
+	// ChangeAdd adds a nullable column.
+	ChangeAdd
+	// ChangeWiden changes a column's type in place (longer VARCHAR, more
+	// NUMBER precision).
+	ChangeWiden
+)
+
+// Change is one schema change of a plan.
+type Change struct {
+	Kind   ChangeKind
+	Column Column // the column added or widened (its new type)
+	From   Type   // ChangeWiden: the type before
+	Reason string // "new path", or why a fallback column was needed
+}
+
+func (c Change) String() string {
+	switch c.Kind {
+	case ChangeCreate:
+		return "create table"
+	case ChangeWiden:
+		return fmt.Sprintf("widen %s (path %q) from %v to %v", c.Column.Name, c.Column.Path, c.From, c.Column.Type)
+	}
+	return fmt.Sprintf("add %s %v (path %q): %s", c.Column.Name, c.Column.Type, c.Column.Path, c.Reason)
+}
+
+// FrozenError reports the changes a batch needs on a table whose contract
+// freezes them. It wraps ErrFrozen.
+type FrozenError struct {
+	Table   string
+	Changes []Change
+}
+
+func (e *FrozenError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v: table %s", ErrFrozen, e.Table)
+	for i, c := range e.Changes {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(c.String())
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrFrozen.
+func (e *FrozenError) Unwrap() error { return ErrFrozen }
+
+// Rejection is a path whose change the contract refused under DiscardRow or
+// DiscardValue: its values (or records) are discarded by Plan.Filter.
+type Rejection struct {
+	Path   string
+	Mode   Mode
+	Type   Type // the type the batch needed
+	Reason string
+}
+
+// PlanOptions configures PlanChanges. The zero value is the default.
+type PlanOptions struct {
+	// Separator is the flattener's path separator. Default ".".
+	Separator string
+	// Names configures naming of new columns; its Separator is set to
+	// Separator.
+	Names NameOptions
+}
+
+// Plan is the change a batch needs on one table, and the routing of its
+// values to columns. Build it with PlanChanges. A Plan is read-only and safe
+// for concurrent use.
+type Plan struct {
+	// Table is the table name.
+	Table string
+	// Create is true when the table does not exist yet.
+	Create bool
+	// Columns are the table's columns after the changes: existing ones first
+	// in their order, then new ones. Path is set on every column that holds
+	// a path.
+	Columns []Column
+	// Changes are the changes to make, in order.
+	Changes []Change
+	// Rejected lists the paths refused under DiscardRow or DiscardValue.
+	Rejected []Rejection
+	// Collisions lists new paths renamed because their names collided.
+	Collisions []Collision
+
+	sep      []byte
+	policy   Policy
+	routes   map[string][]int // path → columns, the original first, then fallbacks
+	subtrees map[string]int
+	rejected map[string]Mode
+	dropAll  string // a reason to discard every record (the table was refused)
+}
+
+func fallbackName(name string, k TypeKind, maxLen int) string {
+	suffix := "__V_" + k.String()
+	if len(name)+len(suffix) > maxLen {
+		name = name[:maxLen-len(suffix)]
+	}
+	return name + suffix
+}
+
+// fits reports whether a column of type e takes every value inferred for c.
+func fits(e Type, c Column) bool {
+	if c.Type.Kind == Unknown || e.Kind == Variant {
+		return true
+	}
+	if e.Kind == Varchar && c.Type.Kind != Object && c.Type.Kind != Array && c.Type.Kind != Variant && c.Type.Kind != Other {
+		return c.MaxLength <= e.Length
+	}
+	return e.Covers(c.Type)
+}
+
+// widenInPlace returns the type Snowflake can change e to in place (ALTER
+// COLUMN ... SET DATA TYPE) so that it takes every value of c.
+func widenInPlace(e Type, c Column) (Type, bool) {
+	switch {
+	case e.Kind == Varchar && c.Type.Kind != Object && c.Type.Kind != Array && c.Type.Kind != Variant && c.Type.Kind != Other:
+		n := max(c.MaxLength, c.Type.Length)
+		if n > MaxVarcharLength {
+			return e, false
+		}
+		return Type{Kind: Varchar, Length: n}, true
+	case e.Kind == Number && c.Type.Kind == Number && c.Type.Scale <= e.Scale:
+		p := max(e.Precision-e.Scale, c.Type.Precision-c.Type.Scale) + e.Scale
+		if p > MaxPrecision {
+			return e, false
+		}
+		return Type{Kind: Number, Precision: p, Scale: e.Scale}, true
+	}
+	return e, false
+}
+
+// PlanChanges plans the changes inferred needs on a table whose columns are
+// existing (none: the table does not exist), under policy.
+//
+// Existing columns are mapped to paths by their comments (the path, as
+// AppendCreateTable and Plan.AppendSQL write them) and otherwise by name
+// (a column named Normalize(path)); a path keeps its column across batches.
+// A new path gets a new nullable column named by a Namer loaded with that
+// mapping. A type the column cannot take is widened in place when Snowflake
+// allows it, and otherwise gets a fallback column NAME__V_TYPE (VARIANT if
+// that one cannot take it either), which takes the values the original
+// column cannot; nothing fails to load.
+//
+// Under Freeze, a needed change fails with a *FrozenError; under DiscardRow
+// and DiscardValue it is listed in Plan.Rejected and Plan.Filter discards the
+// records or values concerned.
+func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o PlanOptions) (*Plan, error) {
+	if o.Separator == "" {
+		o.Separator = "."
+	}
+	o.Names.Separator = o.Separator
+	names, err := o.Names.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Table: inferred.Name, sep: []byte(o.Separator), policy: policy,
+		routes: map[string][]int{}, subtrees: map[string]int{}, rejected: map[string]Mode{}}
+	if len(existing) == 0 {
+		return p, p.planCreate(inferred, policy)
+	}
+	var system []string
+	for _, c := range inferred.Columns {
+		if c.System {
+			system = append(system, c.Name)
+		}
+	}
+	namer, err := NewNamer(names, system...)
+	if err != nil {
+		return nil, err
+	}
+	// Map existing columns to paths: comments first.
+	byName := map[string]int{}
+	var ms []Mapping
+	for i, e := range existing {
+		byName[e.Name] = i
+		p.Columns = append(p.Columns, Column{Name: e.Name, Path: e.Comment, Type: e.Type, Nullable: e.Nullable, System: slices.Contains(system, e.Name)})
+	}
+	isFallback := func(e ExistingColumn) bool {
+		i := strings.LastIndex(e.Name, "__V_")
+		if i < 0 {
+			return false
+		}
+		j, ok := byName[e.Name[:i]]
+		return ok && existing[j].Comment == e.Comment
+	}
+	for _, e := range existing {
+		if e.Comment != "" && !isFallback(e) {
+			ms = append(ms, Mapping{Path: e.Comment, Name: e.Name})
+		}
+	}
+	if err := namer.Load(ms); err != nil {
+		return nil, fmt.Errorf("table %s: %w", inferred.Name, err)
+	}
+	// Then names: an uncommented column named as a path normalizes; the
+	// smallest such path wins.
+	var paths []string
+	for _, c := range inferred.Columns {
+		if !c.System {
+			paths = append(paths, c.Path)
+		}
+	}
+	slices.Sort(paths)
+	var buf []byte
+	for _, path := range paths {
+		if _, ok := namer.Lookup([]byte(path)); ok {
+			continue
+		}
+		buf = Normalize(buf[:0], path, names)
+		if i, ok := byName[string(buf)]; ok && existing[i].Comment == "" {
+			if _, taken := namer.byName[existing[i].Name]; !taken {
+				if err := namer.Load([]Mapping{{Path: path, Name: existing[i].Name}}); err == nil {
+					p.Columns[i].Path = path
+				}
+			}
+		}
+	}
+	// Routes of existing columns: the original, then fallbacks.
+	for i, c := range p.Columns {
+		if c.Path == "" || c.System {
+			continue
+		}
+		if name, ok := namer.Lookup([]byte(c.Path)); ok && name == c.Name {
+			p.routes[c.Path] = append([]int{i}, p.routes[c.Path]...)
+		} else if isFallback(existing[i]) {
+			p.routes[c.Path] = append(p.routes[c.Path], i)
+		}
+	}
+	var changes []Change
+	var frozen []Change
+	add := func(c Column, reason string, path string) {
+		ch := Change{Kind: ChangeAdd, Column: c, Reason: reason}
+		if c.System {
+			ch.Reason = "system column"
+		}
+		switch m := policy.mode(path); {
+		case c.System && m != Freeze, m == Evolve:
+			c.Nullable = true
+			if c.System {
+				c.Nullable = false
+			}
+			ch.Column = c
+			p.Columns = append(p.Columns, c)
+			if !c.System {
+				p.routes[path] = append(p.routes[path], len(p.Columns)-1)
+			}
+			changes = append(changes, ch)
+		case m == Freeze:
+			frozen = append(frozen, ch)
+		default:
+			p.Rejected = append(p.Rejected, Rejection{Path: path, Mode: m, Type: c.Type, Reason: reason})
+			p.rejected[path] = m
+		}
+	}
+	// System columns the table lacks.
+	for _, c := range inferred.Columns {
+		if _, ok := byName[c.Name]; c.System && !ok {
+			add(c, "system column", "")
+		}
+	}
+	namer.NameAll(paths)
+	for _, c := range inferred.Columns {
+		if c.System {
+			continue
+		}
+		route := p.routes[c.Path]
+		if len(route) == 0 {
+			c.Name = namer.Name(c.Path)
+			add(c, "new path", c.Path)
+			if c.Subtree {
+				if r := p.routes[c.Path]; len(r) > 0 {
+					p.subtrees[c.Path] = r[0]
+				}
+			}
+			continue
+		}
+		if c.Subtree {
+			p.subtrees[c.Path] = route[0]
+		}
+		if slices.ContainsFunc(route, func(i int) bool { return fits(p.Columns[i].Type, c) }) {
+			continue
+		}
+		if nt, ok := widenInPlace(p.Columns[route[0]].Type, c); ok {
+			ch := Change{Kind: ChangeWiden, From: p.Columns[route[0]].Type, Reason: "longer values"}
+			col := p.Columns[route[0]]
+			col.Type = nt
+			ch.Column = col
+			switch m := policy.mode(c.Path); m {
+			case Evolve:
+				p.Columns[route[0]] = col
+				changes = append(changes, ch)
+			case Freeze:
+				frozen = append(frozen, ch)
+			default:
+				p.Rejected = append(p.Rejected, Rejection{Path: c.Path, Mode: m, Type: c.Type, Reason: "values too long or too large for " + ch.From.String()})
+			}
+			continue
+		}
+		// A fallback column: widen an existing one in place, or add one.
+		orig := p.Columns[route[0]]
+		fb := c
+		fb.Subtree = false
+		fb.Name = fallbackName(orig.Name, c.Type.Kind, names.MaxLength)
+		reason := fmt.Sprintf("%v cannot take %v (a type change Snowflake does not make in place)", orig.Type, c.Type)
+		if i, ok := byName[fb.Name]; ok || slices.ContainsFunc(p.Columns, func(x Column) bool { return x.Name == fb.Name }) {
+			if !ok {
+				i = slices.IndexFunc(p.Columns, func(x Column) bool { return x.Name == fb.Name })
+			}
+			if nt, ok := widenInPlace(p.Columns[i].Type, c); ok && policy.mode(c.Path) == Evolve {
+				ch := Change{Kind: ChangeWiden, From: p.Columns[i].Type, Reason: reason}
+				p.Columns[i].Type = nt
+				ch.Column = p.Columns[i]
+				changes = append(changes, ch)
+				continue
+			}
+			fb.Name = fallbackName(orig.Name, Variant, names.MaxLength)
+			fb.Type = Type{Kind: Variant}
+			if j := slices.IndexFunc(p.Columns, func(x Column) bool { return x.Name == fb.Name }); j >= 0 {
+				if p.Columns[j].Type.Kind == Variant {
+					continue // already routed: VARIANT takes everything
+				}
+				fb.Name = namer.Name(c.Path + o.Separator + "__v_variant")
+			}
+		}
+		add(fb, reason, c.Path)
+	}
+	if len(frozen) > 0 {
+		return nil, &FrozenError{Table: inferred.Name, Changes: frozen}
+	}
+	p.Changes = changes
+	p.Collisions = namer.Collisions()
+	return p, nil
+}
+
+func (p *Plan) planCreate(t Table, policy Policy) error {
+	switch policy.Mode {
+	case Freeze:
+		return &FrozenError{Table: t.Name, Changes: []Change{{Kind: ChangeCreate, Reason: "new table"}}}
+	case DiscardRow, DiscardValue:
+		p.dropAll = "table " + t.Name + " does not exist and its contract is " + policy.Mode.String()
+		p.Rejected = append(p.Rejected, Rejection{Mode: policy.Mode, Reason: p.dropAll})
+		return nil
+	}
+	p.Create = true
+	p.Columns = slices.Clone(t.Columns)
+	p.Changes = []Change{{Kind: ChangeCreate, Reason: "new table"}}
+	p.Collisions = t.Collisions
+	for i, c := range p.Columns {
+		if c.System {
+			continue
+		}
+		p.routes[c.Path] = append(p.routes[c.Path], i)
+		if c.Subtree {
+			p.subtrees[c.Path] = i
+		}
+	}
+	return nil
+}
+
+// AppendSQL appends the plan's statements to dst, each ending with ";\n":
+// CREATE TABLE, or ALTER TABLE ... ADD COLUMN (always nullable, except
+// system columns) and ALTER TABLE ... ALTER COLUMN ... SET DATA TYPE.
+func (p *Plan) AppendSQL(dst []byte, o DDLOptions) []byte {
+	if p.Create {
+		return AppendCreateTable(dst, Table{Name: p.Table, Columns: p.Columns}, o)
+	}
+	for _, c := range p.Changes {
+		dst = append(dst, "ALTER TABLE "...)
+		dst = o.AppendTableName(dst, p.Table)
+		switch c.Kind {
+		case ChangeAdd:
+			dst = append(dst, " ADD COLUMN "...)
+			if o.IfNotExists {
+				dst = append(dst, "IF NOT EXISTS "...)
+			}
+			dst = o.appendColumn(dst, c.Column, true)
+		case ChangeWiden:
+			dst = append(dst, " ALTER COLUMN "...)
+			dst = QuoteIdent(dst, c.Column.Name)
+			dst = append(dst, " SET DATA TYPE "...)
+			dst = c.Column.Type.AppendSQL(dst)
+		}
+		dst = append(dst, ";\n"...)
+	}
+	return dst
+}
+
+// Value is a field routed to a column: Column indexes Plan.Columns.
+type Value struct {
+	Column int
+	Field  flatten.Field
+}
+
+// Discard is a value (or, with Row set, a record) the contract sends to the
+// dead-letter sink, with its bytes and the reason.
+type Discard struct {
+	Path   string
+	Kind   flatten.Kind
+	Value  []byte // a copy of the value
+	Reason string
+	Row    bool // the whole record is discarded
+}
+
+// Route returns the index in p.Columns of the column that takes the value:
+// the path's column if its type accepts the value, else the first fallback
+// column that does, or the subtree column above the path. ok is false if no
+// column takes it. It does not allocate.
+func (p *Plan) Route(path []byte, k flatten.Kind, v []byte) (col int, ok bool) {
+	if cols, found := p.routes[string(path)]; found {
+		for _, i := range cols {
+			if p.Columns[i].Type.Accepts(k, v, false) {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	if len(p.subtrees) > 0 {
+		off := 0
+		for {
+			j := bytes.Index(path[off:], p.sep)
+			if j < 0 {
+				break
+			}
+			off += j
+			if i, found := p.subtrees[string(path[:off])]; found {
+				return i, true
+			}
+			off += len(p.sep)
+		}
+	}
+	return 0, false
+}
+
+// Filter routes one record's fields and applies the contract: it appends the
+// values to load to dst and returns the values discarded, with their bytes
+// and reason. dropRow is true when the whole record goes to the dead-letter
+// sink (DiscardRow); then kept is dst unchanged and discards lists every
+// offending value. A value no column takes under Evolve or Freeze (a record
+// that was not in the batch the plan was made from) is discarded, never
+// dropped silently. Filter allocates only for discards.
+func (p *Plan) Filter(dst []Value, fields []flatten.Field) (kept []Value, discards []Discard, dropRow bool) {
+	if p.dropAll != "" {
+		return dst, []Discard{{Row: true, Reason: p.dropAll}}, true
+	}
+	n := len(dst)
+	for _, f := range fields {
+		if i, ok := p.Route(f.Path, f.Kind, f.Value); ok {
+			dst = append(dst, Value{Column: i, Field: f})
+			continue
+		}
+		mode, rejected := p.rejected[string(f.Path)]
+		reason := "no column takes the value"
+		switch {
+		case rejected:
+			reason = "path refused by contract " + mode.String()
+		default:
+			mode = p.policy.mode(string(f.Path))
+			if _, known := p.routes[string(f.Path)]; known {
+				reason = "value does not fit the column"
+			}
+		}
+		d := Discard{Path: string(f.Path), Kind: f.Kind, Value: bytes.Clone(f.Value), Reason: reason}
+		if mode == DiscardRow {
+			dropRow = true
+		}
+		discards = append(discards, d)
+	}
+	if dropRow {
+		for i := range discards {
+			discards[i].Row = true
+		}
+		return dst[:n], discards, true
+	}
+	return dst, discards, false
+}

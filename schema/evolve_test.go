@@ -1,0 +1,246 @@
+package schema
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/flatpipe/flatpipe/flatten"
+)
+
+func infer(t testing.TB, name string, recs ...[]flatten.Field) Table {
+	t.Helper()
+	in, err := NewInferrer(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		in.Observe(r)
+	}
+	ts, err := in.Tables(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts[0]
+}
+
+func desc(t testing.TB, rows ...DescRow) []ExistingColumn {
+	t.Helper()
+	var cs []ExistingColumn
+	for _, r := range rows {
+		if r.Kind == "" {
+			r.Kind = "COLUMN"
+		}
+		if r.Null == "" {
+			r.Null = "Y"
+		}
+		c, ok, err := r.Column()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+func TestPlanChanges(t *testing.T) {
+	existing := []DescRow{
+		{Name: "ID", Type: "NUMBER(3,0)", Comment: "id"},
+		{Name: "NAME", Type: "VARCHAR(5)", Comment: "name"},
+		{Name: "PRICE", Type: "NUMBER(5,2)"}, // no comment: mapped by name
+		{Name: "A_B", Type: "NUMBER(1,0)", Comment: "a_b"},
+		{Name: "OLD", Type: "BOOLEAN", Comment: "old"},
+		{Name: "ROW ACCESS", Type: "VARCHAR(1)", Kind: "VIRTUAL"},
+	}
+	tests := []struct {
+		name   string
+		policy Policy
+		recs   [][]flatten.Field
+		want   string // SQL, or "error: ..." for a FrozenError
+		reject string
+	}{
+		{"nothing new", Policy{}, [][]flatten.Field{
+			fl("id", kNum, "12", "name", kStr, "bob", "price", kNum, "1.5", "a_b", kNum, "1"),
+		}, "", ""},
+		{"add and widen", Policy{}, [][]flatten.Field{
+			fl("id", kNum, "123456", "name", kStr, "robert", "price", kNum, "1234.5", "new.k", kStr, "x", "a.b", kNum, "3"),
+		}, `ALTER TABLE "T" ALTER COLUMN "ID" SET DATA TYPE NUMBER(6,0);
+ALTER TABLE "T" ALTER COLUMN "NAME" SET DATA TYPE VARCHAR(6);
+ALTER TABLE "T" ALTER COLUMN "PRICE" SET DATA TYPE NUMBER(6,2);
+ALTER TABLE "T" ADD COLUMN "NEW_K" VARCHAR(1) COMMENT 'new.k';
+ALTER TABLE "T" ADD COLUMN "A_B_` + strings.TrimPrefix(string(appendHashSuffix(nil, "a.b")), "_") + `" NUMBER(1,0) COMMENT 'a.b';
+`, ""},
+		{"fallback columns", Policy{}, [][]flatten.Field{
+			fl("id", kStr, "x-1", "price", kNum, "1.125", "old", kObj, `{"a":1}`),
+		}, `ALTER TABLE "T" ADD COLUMN "ID__V_VARCHAR" VARCHAR(3) COMMENT 'id';
+ALTER TABLE "T" ADD COLUMN "PRICE__V_NUMBER" NUMBER(4,3) COMMENT 'price';
+ALTER TABLE "T" ADD COLUMN "OLD__V_OBJECT" OBJECT COMMENT 'old';
+`, ""},
+		{"freeze", Policy{Mode: Freeze}, [][]flatten.Field{
+			fl("id", kNum, "1", "extra", kNum, "1"),
+		}, `error: schema: schema change on a frozen table: table T: add EXTRA NUMBER(1,0) (path "extra"): new path`, ""},
+		{"freeze widen", Policy{Mode: Freeze}, [][]flatten.Field{
+			fl("name", kStr, "a long name"),
+		}, `error: schema: schema change on a frozen table: table T: widen NAME (path "name") from VARCHAR(5) to VARCHAR(11)`, ""},
+		{"column override", Policy{Mode: Freeze, Columns: map[string]Mode{"extra": Evolve}}, [][]flatten.Field{
+			fl("extra", kNum, "1"),
+		}, `ALTER TABLE "T" ADD COLUMN "EXTRA" NUMBER(1,0) COMMENT 'extra';
+`, ""},
+		{"discard value", Policy{Mode: DiscardValue}, [][]flatten.Field{
+			fl("id", kNum, "1", "extra", kNum, "1", "name", kStr, "too long"),
+		}, "", "extra:discard_value name:discard_value "},
+		{"discard row", Policy{Columns: map[string]Mode{"extra": DiscardRow}}, [][]flatten.Field{
+			fl("id", kNum, "1", "extra", kNum, "1"),
+		}, "", "extra:discard_row "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := PlanChanges(desc(t, existing...), infer(t, "T", tt.recs...), tt.policy, PlanOptions{})
+			if strings.HasPrefix(tt.want, "error: ") {
+				var fe *FrozenError
+				if !errors.As(err, &fe) || !errors.Is(err, ErrFrozen) {
+					t.Fatalf("PlanChanges() error = %v, want a *FrozenError", err)
+				}
+				if got := "error: " + err.Error(); got != tt.want {
+					t.Errorf("PlanChanges() error = %q, want %q", got, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(p.AppendSQL(nil, DDLOptions{})); got != tt.want {
+				t.Errorf("AppendSQL() =\n%s\nwant\n%s", got, tt.want)
+			}
+			rej := ""
+			for _, r := range p.Rejected {
+				rej += r.Path + ":" + r.Mode.String() + " "
+			}
+			if rej != tt.reject {
+				t.Errorf("Rejected = %q, want %q", rej, tt.reject)
+			}
+			// Every value of the batch is routed or discarded, never lost.
+			for _, r := range tt.recs {
+				kept, discards, dropRow := p.Filter(nil, r)
+				if dropRow {
+					if len(kept) != 0 || len(discards) == 0 {
+						t.Errorf("Filter() dropped the row with kept %d, discards %d", len(kept), len(discards))
+					}
+					continue
+				}
+				if len(kept)+len(discards) != len(r) {
+					t.Errorf("Filter() kept %d + discarded %d of %d fields", len(kept), len(discards), len(r))
+				}
+				for _, v := range kept {
+					c := p.Columns[v.Column]
+					if c.Path != string(v.Field.Path) {
+						t.Errorf("field %q routed to column %s of path %q", v.Field.Path, c.Name, c.Path)
+					}
+					if !c.Type.Accepts(v.Field.Kind, v.Field.Value, false) {
+						t.Errorf("field %q = %q routed to %s %v which does not accept it", v.Field.Path, v.Field.Value, c.Name, c.Type)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestPlanStableAcrossBatches(t *testing.T) {
+	// Batch 1 creates the table; batch 2 reads it back (DESC TABLE) and sees
+	// a colliding path first: names of existing paths do not move.
+	b1 := infer(t, "T", fl("a_b", kNum, "1"))
+	p1, err := PlanChanges(nil, b1, Policy{}, PlanOptions{})
+	if err != nil || !p1.Create {
+		t.Fatalf("PlanChanges(new table) = %v, %v", p1, err)
+	}
+	var rows []DescRow
+	for _, c := range p1.Columns {
+		rows = append(rows, DescRow{Name: c.Name, Type: c.Type.String(), Comment: c.Comment()})
+	}
+	b2 := infer(t, "T", fl("a.b", kNum, "2", "a_b", kNum, "3"))
+	p2, err := PlanChanges(desc(t, rows...), b2, Policy{}, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, ok := p2.Route([]byte("a_b"), kNum, []byte("3"))
+	if !ok || p2.Columns[col].Name != "A_B" {
+		t.Errorf("a_b routed to %v, %v; want A_B", col, ok)
+	}
+	col, ok = p2.Route([]byte("a.b"), kNum, []byte("2"))
+	if !ok || p2.Columns[col].Name == "A_B" {
+		t.Errorf("a.b routed to column %d (%s), want a new column", col, p2.Columns[col].Name)
+	}
+	if len(p2.Collisions) != 1 {
+		t.Errorf("Collisions = %v, want one", p2.Collisions)
+	}
+}
+
+func TestPlanNewTableContracts(t *testing.T) {
+	tb := infer(t, "T", fl("x", kNum, "1"))
+	if _, err := PlanChanges(nil, tb, Policy{Mode: Freeze}, PlanOptions{}); !errors.Is(err, ErrFrozen) {
+		t.Errorf("PlanChanges(new table, freeze) = %v, want ErrFrozen", err)
+	}
+	p, err := PlanChanges(nil, tb, Policy{Mode: DiscardRow}, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, d, drop := p.Filter(nil, fl("x", kNum, "1"))
+	if !drop || len(d) != 1 || !d[0].Row {
+		t.Errorf("Filter(new table, discard_row) = %v, %v, want the row discarded", d, drop)
+	}
+}
+
+func TestInfoSchemaRow(t *testing.T) {
+	tests := []struct {
+		r    InfoSchemaRow
+		want string
+	}{
+		{InfoSchemaRow{ColumnName: "A", DataType: "NUMBER", NumericPrecision: 10, NumericScale: 2, IsNullable: "YES"}, "A NUMBER(10,2) true"},
+		{InfoSchemaRow{ColumnName: "B", DataType: "TEXT", CharacterMaximumLength: 20, IsNullable: "NO"}, "B VARCHAR(20) false"},
+		{InfoSchemaRow{ColumnName: "C", DataType: "TIMESTAMP_TZ", IsNullable: "YES", Comment: "c"}, "C TIMESTAMP_TZ true"},
+	}
+	for _, tt := range tests {
+		c, err := tt.r.Column()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%s %v %v", c.Name, c.Type, c.Nullable); got != tt.want {
+			t.Errorf("Column() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestModeText(t *testing.T) {
+	for m := Evolve; m <= DiscardValue; m++ {
+		b, err := m.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Mode
+		if err := got.UnmarshalText(b); err != nil || got != m {
+			t.Errorf("UnmarshalText(%q) = %v, %v, want %v", b, got, err, m)
+		}
+	}
+	var m Mode
+	if err := m.UnmarshalText([]byte("drop")); !errors.Is(err, ErrOptions) {
+		t.Errorf("UnmarshalText(drop) = %v, want ErrOptions", err)
+	}
+}
+
+func TestRouteAllocs(t *testing.T) {
+	if raceEnabled || testing.CoverMode() != "" {
+		t.Skip("allocation counts differ under -race and coverage")
+	}
+	p, err := PlanChanges(nil, infer(t, "T", fl("a", kNum, "1", "b.c", kStr, "x")), Policy{}, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := fl("a", kNum, "7", "b.c", kStr, "y")
+	dst := make([]Value, 0, 8)
+	if a := testing.AllocsPerRun(100, func() { dst, _, _ = p.Filter(dst[:0], rec) }); a != 0 {
+		t.Errorf("Filter allocates %v times per record, want 0", a)
+	}
+}

@@ -1,0 +1,93 @@
+package flatpipe_test
+
+import (
+	"go/build"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/flatpipe/flatpipe"
+
+// allowed is STYLE.md's import table: which packages of this module each
+// library package may import.
+var allowed = map[string][]string{
+	"flatten":    {},
+	"schema":     {"flatten"},
+	"source":     {},
+	"load":       {"flatten", "schema"},
+	"resilience": {},
+}
+
+// pure packages do no I/O: they may not import these.
+var impure = []string{"os", "os/exec", "net", "net/http", "io/fs", "syscall", "database/sql"}
+
+func TestImportDirections(t *testing.T) {
+	seen := 0
+	for pkg, ok := range allowed {
+		dir := filepath.Join(".", pkg)
+		if _, err := os.Stat(dir); err != nil {
+			continue // not written yet
+		}
+		p, err := build.ImportDir(dir, 0)
+		if _, noGo := err.(*build.NoGoError); noGo {
+			continue // a folder that holds only nested modules so far
+		}
+		if err != nil {
+			t.Errorf("%s: %v", pkg, err)
+			continue
+		}
+		seen++
+		for _, imp := range p.Imports {
+			if !strings.HasPrefix(imp, module+"/") {
+				if (pkg == "flatten" || pkg == "schema") && slices.Contains(impure, imp) {
+					t.Errorf("%s is pure but imports %s", pkg, imp)
+				}
+				continue
+			}
+			dep := strings.TrimPrefix(imp, module+"/")
+			if !slices.Contains(ok, dep) {
+				t.Errorf("%s imports %s; STYLE.md allows only %v", pkg, dep, ok)
+			}
+		}
+		// Test files may use more, but never turn the table around.
+		for _, imp := range append(p.TestImports, p.XTestImports...) {
+			dep := strings.TrimPrefix(imp, module+"/")
+			if dep != imp && dep != pkg && allowed[dep] != nil && slices.Contains(allowed[dep], pkg) {
+				t.Errorf("%s tests import %s, which imports %s: a cycle in waiting", pkg, dep, pkg)
+			}
+		}
+	}
+	if seen < 3 {
+		t.Fatalf("only %d library packages found; run from the module root", seen)
+	}
+	// No catch-all packages.
+	entries, _ := os.ReadDir(".")
+	for _, e := range entries {
+		switch e.Name() {
+		case "util", "utils", "common", "types", "helpers":
+			t.Errorf("package %q is a catch-all; STYLE.md forbids it", e.Name())
+		}
+	}
+}
+
+// TestNoInit keeps library packages free of init functions.
+func TestNoInit(t *testing.T) {
+	for pkg := range allowed {
+		files, _ := filepath.Glob(filepath.Join(pkg, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), "\nfunc init()") {
+				t.Errorf("%s has an init function", f)
+			}
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package schema
+
+import (
+	"errors"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/flatpipe/flatpipe/flatten"
+)
+
+// contractTests are documents with the rules each breaks, under the orders
+// contract in testdata/contract (native and JSON Schema).
+var contractTests = []struct {
+	doc    string
+	rules  string // native violations, "path:rule " each
+	schema string // JSON Schema keywords that fail, "path:keyword " each
+}{
+	{`{"id": 1, "status": "open"}`, "", ""},
+	{`{"id": 7, "status": "closed", "customer": {"name": "Ann"}, "total": 12.5, "meta": {"a": [1], "b": "x"}}`, "", ""},
+	{`{"id": 1, "status": "open", "customer": {"name": null}}`, "", ""},
+	{`{"status": "open"}`, "id:required ", ":required "},
+	{`{"id": 0, "status": "pending"}`, "id:min status:enum ", "id:minimum status:enum "},
+	{`{"id": "1", "status": "open", "total": -1}`, "id:type total:min ", "id:type total:minimum "},
+	{`{"id": 1, "status": "open", "customer": {"name": "a much too long name"}}`, "customer.name:max_length ", "customer.name:maxLength "},
+	{`{"id": 1, "status": "open", "extra": true}`, "extra:unknown ", ":additionalProperties "},
+	{`{"id": 1, "status": "open", "total": 1e7}`, "total:max ", "total:maximum "},
+}
+
+func loadContract(t testing.TB, file string) Contract {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Contract
+	if strings.HasSuffix(file, ".yaml") {
+		c, err = ParseContractYAML(data)
+	} else {
+		c, err = ParseContractJSON(data)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func violations(err error) string {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return ""
+	}
+	s := ""
+	for _, v := range ve.Violations {
+		s += v.Path + ":" + v.Rule + " "
+	}
+	return s
+}
+
+func TestContractFormatsAgree(t *testing.T) {
+	y := loadContract(t, "testdata/contract/orders.yaml")
+	j := loadContract(t, "testdata/contract/orders.json")
+	if !reflect.DeepEqual(y, j) {
+		t.Errorf("YAML contract = %+v, JSON contract = %+v, want equal", y, j)
+	}
+}
+
+func TestValidator(t *testing.T) {
+	v, err := NewValidator(loadContract(t, "testdata/contract/orders.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := flatten.New(flatten.Options{})
+	for _, tt := range contractTests {
+		fields, err := f.Append(nil, []byte(tt.doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = v.Validate(fields)
+		if got := violations(err); got != tt.rules {
+			t.Errorf("Validate(%s) = %v, want violations %q", tt.doc, err, tt.rules)
+		}
+		if tt.rules == "" && err != nil || tt.rules != "" && !errors.Is(err, ErrInvalid) {
+			t.Errorf("Validate(%s) = %v, want ErrInvalid iff violations", tt.doc, err)
+		}
+	}
+}
+
+func TestJSONSchema(t *testing.T) {
+	data, err := os.ReadFile("testdata/contract/orders.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := CompileJSONSchema(data, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range contractTests {
+		err := s.Validate([]byte(tt.doc))
+		if got := violations(err); got != tt.schema {
+			t.Errorf("Validate(%s) = %v, want violations %q", tt.doc, err, tt.schema)
+		}
+	}
+	err = s.Validate([]byte(`{"id": 1,`))
+	if got := violations(err); got != ":syntax " {
+		t.Errorf("Validate(bad JSON) = %v, want a syntax violation", err)
+	}
+	for _, bad := range []string{`{`, `{"$ref": "http://example.com/x.json"}`, `{"type": 5}`} {
+		if _, err := CompileJSONSchema([]byte(bad), ""); !errors.Is(err, ErrOptions) {
+			t.Errorf("CompileJSONSchema(%s) = %v, want ErrOptions", bad, err)
+		}
+	}
+}
+
+func TestViolationValueCut(t *testing.T) {
+	v, _ := NewValidator(Contract{Fields: []Rule{{Path: "s", Types: []string{"number"}}}})
+	long := strings.Repeat("é", 100)
+	err := v.Validate([]flatten.Field{{Path: []byte("s"), Kind: flatten.String, Value: []byte(long)}})
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Violations) != 1 {
+		t.Fatalf("Validate() = %v", err)
+	}
+	if got := ve.Violations[0].Value; len(got) > MaxViolationValue+len("…") || !strings.HasPrefix(long, strings.TrimSuffix(got, "…")) {
+		t.Errorf("Value = %q, want a valid prefix of at most %d bytes", got, MaxViolationValue)
+	}
+}
+
+func TestContractErrors(t *testing.T) {
+	one, two := 1, 0
+	bad := []Contract{
+		{Fields: []Rule{{Path: "a"}, {Path: "a"}}},
+		{Fields: []Rule{{Path: "a", Types: []string{"int"}}}},
+		{Fields: []Rule{{Path: "a", MinLength: &one, MaxLength: &two}}},
+		{Fields: []Rule{{Path: "a.*", Required: true}}},
+	}
+	for _, c := range bad {
+		if _, err := NewValidator(c); !errors.Is(err, ErrOptions) {
+			t.Errorf("NewValidator(%+v) = %v, want ErrOptions", c, err)
+		}
+	}
+	if _, err := ParseContractJSON([]byte(`{"fields": [], "allow": true}`)); !errors.Is(err, ErrOptions) {
+		t.Errorf("ParseContractJSON(unknown key) = %v, want ErrOptions", err)
+	}
+	if _, err := ParseContractYAML([]byte("fields: []\nallow: true\n")); !errors.Is(err, ErrOptions) {
+		t.Errorf("ParseContractYAML(unknown key) = %v, want ErrOptions", err)
+	}
+}
+
+func TestValidatorAllocs(t *testing.T) {
+	if raceEnabled || testing.CoverMode() != "" {
+		t.Skip("allocation counts differ under -race and coverage")
+	}
+	v, _ := NewValidator(loadContract(t, "testdata/contract/orders.yaml"))
+	f, _ := flatten.New(flatten.Options{})
+	fields, _ := f.Append(nil, []byte(contractTests[1].doc))
+	if a := testing.AllocsPerRun(100, func() {
+		if err := v.Validate(fields); err != nil {
+			t.Fatal(err)
+		}
+	}); a != 0 {
+		t.Errorf("Validate(valid record) allocates %v times, want 0", a)
+	}
+}
+
+// BenchmarkValidate compares the per-record cost of the native contract
+// (flattening included, as a pipeline pays it) with JSON Schema.
+func BenchmarkValidate(b *testing.B) {
+	doc := []byte(contractTests[1].doc)
+	b.Run("orders/contract", func(b *testing.B) {
+		v, _ := NewValidator(loadContract(b, "testdata/contract/orders.yaml"))
+		f, _ := flatten.New(flatten.Options{})
+		var fields []flatten.Field
+		b.ReportAllocs()
+		b.SetBytes(int64(len(doc)))
+		for b.Loop() {
+			fields, _ = f.Append(fields[:0], doc)
+			if err := v.Validate(fields); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("orders/jsonschema", func(b *testing.B) {
+		data, _ := os.ReadFile("testdata/contract/orders.schema.json")
+		s, err := CompileJSONSchema(data, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.SetBytes(int64(len(doc)))
+		for b.Loop() {
+			if err := s.Validate(doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+}

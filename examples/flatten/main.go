@@ -36,6 +36,7 @@ type config struct {
 	format source.Format
 	opts   flatten.Options
 	files  []string
+	ddl    ddlConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -46,6 +47,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	sep := fs.String("sep", ".", "path separator")
 	maxDepth := fs.Int("max-depth", 0, "maximum path segments; deeper containers are kept whole (0 = no limit)")
 	onCollision := fs.String("on-collision", "error", "duplicate paths: error, first or last")
+	ddl := ddlFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: flatten [flags] [file ...]\n\nFlattens JSON records to one JSON object per line.\n\n")
 		fs.PrintDefaults()
@@ -53,7 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	c := &config{files: fs.Args()}
+	c := &config{files: fs.Args(), ddl: ddl}
 	switch *in {
 	case "ndjson":
 		c.format = source.NDJSON
@@ -111,6 +113,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "flatten:", err)
 		return 2
+	}
+	if *c.ddl.name != "" {
+		return runDDL(c, f, stdin, stdout, stderr)
 	}
 	w := bufio.NewWriterSize(stdout, 256<<10)
 	p := &printer{f: f, w: w, stderr: stderr, tables: c.opts.Arrays == flatten.ArraysTables}

@@ -47,22 +47,25 @@ type Flattener struct {
 	ks        []uint64 // key set: (generation, fingerprint of object serial and key)
 	ksGen     uint32
 	ksCount   int
-	serial    uint32 // objects opened in this run
+	serial    uint32   // objects opened in this run
+	khs       []uint32 // key hashes of the open objects, a stack
 }
 
 type frame struct {
-	pathLen int32 // len(f.path) at this container's own path
-	relBase int32 // start in f.path of the row-relative path
-	segs    int32 // segments of this container's path (row-relative)
-	idx     int32 // next array index
-	row     int32 // row owning this container's fields (tables)
-	table   int32 // tables array frame: arena offset of the table name
-	tabLen  int32
-	isArr   bool
-	root    bool   // children's paths start without a separator
-	tabArr  bool   // an array whose elements are rows
-	check   bool   // children must be checked against the filters
-	serial  uint32 // object serial, for duplicate-key detection
+	pathLen  int32 // len(f.path) at this container's own path
+	relBase  int32 // start in f.path of the row-relative path
+	segs     int32 // segments of this container's path (row-relative)
+	idx      int32 // next array index
+	row      int32 // row owning this container's fields (tables)
+	table    int32 // tables array frame: arena offset of the table name
+	tabLen   int32
+	isArr    bool
+	root     bool   // children's paths start without a separator
+	tabArr   bool   // an array whose elements are rows
+	check    bool   // children must be checked against the filters
+	serial   uint32 // object serial, for duplicate-key detection
+	keyStart int32  // start of this object's key hashes in f.khs
+	nkeys    int32  // keys seen in this object
 }
 
 type htEntry struct {

@@ -36,6 +36,7 @@ func (f *Flattener) run(doc []byte) error {
 	if i >= len(doc) {
 		return f.syntaxErr(i, "unexpected end of input")
 	}
+	f.khs = f.khs[:0]
 	root := frame{root: true, check: f.filtering, serial: f.nextSerial()}
 	rootEmit := true
 	if f.filtering {
@@ -148,7 +149,7 @@ func (f *Flattener) walk(i, bottom int) (int, error) {
 			}
 			if !f.slow {
 				k := f.path[keyStart:]
-				if bytes.IndexByte(k, f.sepByte) >= 0 || f.keySeen(fr.serial, k) {
+				if bytes.IndexByte(k, f.sepByte) >= 0 || f.dupKey(fr, k) {
 					return i, errSuspect
 				}
 			}
@@ -204,13 +205,14 @@ func (f *Flattener) walk(i, bottom int) (int, error) {
 					break
 				}
 				f.stack = append(f.stack, frame{
-					pathLen: int32(len(f.path)),
-					relBase: fr.relBase,
-					segs:    segs,
-					row:     fr.row,
-					isArr:   c == '[',
-					check:   check,
-					serial:  f.nextSerial(),
+					pathLen:  int32(len(f.path)),
+					relBase:  fr.relBase,
+					segs:     segs,
+					row:      fr.row,
+					isArr:    c == '[',
+					check:    check,
+					serial:   f.nextSerial(),
+					keyStart: int32(len(f.khs)),
 				})
 				i++
 				continue
@@ -252,6 +254,9 @@ func (f *Flattener) walk(i, bottom int) (int, error) {
 				break
 			}
 			if (c == ']' && fr.isArr) || (c == '}' && !fr.isArr) {
+				if !fr.isArr {
+					f.khs = f.khs[:fr.keyStart]
+				}
 				f.stack = f.stack[:len(f.stack)-1]
 				i++
 				if len(f.stack) == bottom {
@@ -561,12 +566,13 @@ func (f *Flattener) tableElement(fr *frame, i int) (int, error) {
 			return i, f.nestingErr(i)
 		}
 		f.stack = append(f.stack, frame{
-			pathLen: relBase,
-			relBase: relBase,
-			row:     row,
-			root:    true,
-			check:   check,
-			serial:  f.nextSerial(),
+			pathLen:  relBase,
+			relBase:  relBase,
+			row:      row,
+			root:     true,
+			check:    check,
+			serial:   f.nextSerial(),
+			keyStart: int32(len(f.khs)),
 		})
 		return f.walk(i+1, len(f.stack)-1)
 	default:
@@ -603,15 +609,66 @@ func (f *Flattener) nextSerial() uint32 {
 	return f.serial
 }
 
-// keySeen records key as a member of the object with the given serial and
-// reports whether (by a 32-bit fingerprint) it was recorded before. A false
-// positive only costs a slow run.
-func (f *Flattener) keySeen(serial uint32, key []byte) bool {
+// smallObject is the number of keys up to which an object's keys are checked
+// for repeats by a linear scan of their hashes; larger objects use the
+// generation-stamped hash set, so the check stays linear in the key count.
+const smallObject = 32
+
+// dupKey records key k of the object fr and reports whether the object may
+// already have it (by a 32-bit hash). A false positive only costs a slow run.
+func (f *Flattener) dupKey(fr *frame, k []byte) bool {
+	h := keyHash(k)
+	if fr.nkeys < smallObject {
+		for _, x := range f.khs[fr.keyStart:] {
+			if x == h {
+				return true
+			}
+		}
+		f.khs = append(f.khs, h)
+		fr.nkeys++
+		return false
+	}
+	if fr.nkeys == smallObject {
+		for _, x := range f.khs[fr.keyStart:] {
+			f.keySeen(fr.serial, x)
+		}
+	}
+	fr.nkeys++
+	return f.keySeen(fr.serial, h)
+}
+
+// keyHash is a fast non-cryptographic 32-bit hash of a key. Collisions only
+// cost a slow run, never a wrong result.
+func keyHash(k []byte) uint32 {
+	const m1, m2 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
+	n := len(k)
+	h := uint64(n) * m1
+	switch {
+	case n >= 8:
+		for p := k; len(p) > 8; p = p[8:] {
+			h = (h ^ binary.LittleEndian.Uint64(p)) * m2
+			h ^= h >> 29
+		}
+		h = (h ^ binary.LittleEndian.Uint64(k[n-8:])) * m1
+	case n >= 4:
+		h ^= uint64(binary.LittleEndian.Uint32(k))<<32 | uint64(binary.LittleEndian.Uint32(k[n-4:]))
+		h *= m2
+	case n > 0:
+		h ^= uint64(k[0])<<16 | uint64(k[n>>1])<<8 | uint64(k[n-1])
+		h *= m2
+	}
+	h ^= h >> 32
+	return uint32(h)
+}
+
+// keySeen records the key hash h of the object with the given serial in the
+// document's hash set and reports whether it was there.
+func (f *Flattener) keySeen(serial uint32, h uint32) bool {
 	if 2*(f.ksCount+1) > len(f.ks) {
 		f.growKeys()
 	}
-	h := maphash.Bytes(f.seed, key) ^ uint64(serial)*0x9E3779B97F4A7C15
-	fp := h >> 32
+	x := (uint64(h) ^ uint64(serial)<<32) * 0x9E3779B97F4A7C15
+	fp := x >> 32
 	want := uint64(f.ksGen)<<32 | fp
 	mask := uint64(len(f.ks) - 1)
 	for s := fp & mask; ; s = (s + 1) & mask {

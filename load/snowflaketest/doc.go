@@ -1,0 +1,52 @@
+// Package snowflaketest is a Snowflake emulator on loopback that the
+// unmodified gosnowflake driver talks to over its real wire protocol,
+// backed by DuckDB. It is importable like net/http/httptest:
+//
+//	srv, err := snowflaketest.NewServer(snowflaketest.Options{})
+//	if err != nil { ... }
+//	defer srv.Close()
+//	db := srv.OpenDB() // database/sql through github.com/snowflakedb/gosnowflake
+//	defer db.Close()
+//
+// or, for a custom connector, srv.Config() returns a ready
+// gosnowflake.Config (Protocol "http", Host 127.0.0.1, the server's port).
+// The standalone command cmd/snowflaketest serves the same Emulator on an
+// address of choice for other programs and languages.
+//
+// Supported: password login (any user unless Options.Users is set), query
+// requests with JSON results, DDL and DML executed by DuckDB after
+// translating Snowflake types and identifier case, scalar and array bind
+// variables (inline and through the driver's temporary bind stage),
+// internal stages (@~, @%table, named) with PUT, LIST and REMOVE, and
+// COPY INTO <table> of CSV and JSON files with the per-file result rows,
+// load metadata, FORCE, PURGE, FILES, PATTERN and ON_ERROR. FIDELITY.md
+// lists what behaves as Snowflake, what differs and what is refused.
+//
+// Unquoted identifiers fold to upper case as in Snowflake. A database or
+// schema named at login or in a statement is created the first time it is
+// used, so a fresh emulator takes any connection string.
+//
+// The driver probes cloud metadata endpoints once per process; tests may
+// set SNOWFLAKE_DISABLE_PLATFORM_DETECTION=true to skip the probe.
+//
+// # Concurrency
+//
+// An Emulator and a Server are safe for concurrent use. Each Snowflake
+// session has its own DuckDB connection; the statements of one session run
+// one at a time, different sessions run concurrently.
+//
+// # Limits
+//
+// One statement per request (multi-statement and asynchronous requests
+// are refused with an error for now). Results are returned in one JSON
+// rowset, without chunking. Request bodies are limited to 1 GiB.
+//
+// # Errors
+//
+// Statement failures are answered as Snowflake does, HTTP 200 with
+// success=false and a numeric code, so the driver returns a
+// *gosnowflake.SnowflakeError carrying Number, SQLState and the message.
+// Inside the package such failures are *SQLError values. Unsupported
+// statements and options fail with Number 2 and SQL state 0A000 naming
+// the feature; they never succeed silently.
+package snowflaketest

@@ -1,0 +1,132 @@
+package snowflaketest
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// ErrClosed is returned by operations on an Emulator after Close.
+var ErrClosed = errors.New("snowflaketest: emulator closed")
+
+// SQLError is a Snowflake-shaped statement error: the emulator answers it
+// as HTTP 200 with success=false, the numeric code, the SQL state and the
+// message, which gosnowflake turns into a *gosnowflake.SnowflakeError with
+// the same Number, SQLState and Message.
+type SQLError struct {
+	Number   int    // Snowflake error number, e.g. 2003
+	SQLState string // five-character SQL state, e.g. "42S02"
+	Message  string // message text as Snowflake words it where known
+	Err      error  // underlying cause (a DuckDB error), if any; never sent to clients verbatim beyond Message
+}
+
+// Error implements error.
+func (e *SQLError) Error() string {
+	return fmt.Sprintf("snowflaketest: %06d (%s): %s", e.Number, e.SQLState, e.Message)
+}
+
+// Unwrap returns the underlying cause.
+func (e *SQLError) Unwrap() error { return e.Err }
+
+// Snowflake error numbers the emulator uses.
+const (
+	errSyntax          = 1003   // SQL compilation error: syntax error
+	errAlreadyExists   = 2002   // object already exists
+	errDoesNotExist    = 2003   // object does not exist or not authorized
+	errInvalidIdent    = 904    // invalid identifier
+	errUnsupported     = 2      // emulator: feature not supported (Snowflake's "unsupported feature" is 2)
+	errNoCurrentDB     = 90105  // no current database
+	errNumeric         = 100038 // numeric value not recognized
+	errDate            = 100040 // date not recognized
+	errTimestamp       = 100035 // timestamp not recognized
+	errBoolean         = 100037 // boolean not recognized
+	errJSON            = 100069 // error parsing JSON
+	errNotNull         = 100072 // NULL result in a non-nullable column
+	errColumnCount     = 100080 // column count mismatch
+	errOneVariant      = 2019   // JSON file format can produce one and only one column
+	errCannotChange    = 2108   // cannot change column type
+	errLoginFailed     = 390100 // incorrect username or password
+	errSessionGone     = 390111 // session no longer exists
+	errGeneric         = 100000 // emulator: any other execution error
+	errFileFormat      = 2001   // invalid file format option
+	errStageNotExist   = 2003
+	errHex             = 100115 // not a legal hex-encoded value
+	errCopyUnsupported = 2
+)
+
+func sqlErr(num int, state, format string, args ...any) *SQLError {
+	return &SQLError{Number: num, SQLState: state, Message: fmt.Sprintf(format, args...)}
+}
+
+func unsupported(feature string) *SQLError {
+	return &SQLError{Number: errUnsupported, SQLState: "0A000",
+		Message: "Unsupported feature '" + feature + "' (snowflaketest does not implement it; see FIDELITY.md)."}
+}
+
+var (
+	reTableMissing  = regexp.MustCompile(`Table with name ([^ ]+) does not exist`)
+	reCatalogMiss   = regexp.MustCompile(`(?:Catalog|Schema) with name ([^ ]+) does not exist`)
+	reExists        = regexp.MustCompile(`(?:Table|View|Schema|Catalog) with name "?([^" ]+)"? already exists`)
+	reColumnMissing = regexp.MustCompile(`Referenced column "?([^" ]+)"? not found`)
+	reConversion    = regexp.MustCompile(`Could not convert string ['"](.*)['"] to ([A-Z0-9(), ]+)`)
+)
+
+// mapDuckError turns a DuckDB error into a Snowflake-shaped one.
+func mapDuckError(err error) *SQLError {
+	var se *SQLError
+	if errors.As(err, &se) {
+		return se
+	}
+	msg := err.Error()
+	first, _, _ := strings.Cut(msg, "\n")
+	switch {
+	case reTableMissing.MatchString(first):
+		m := reTableMissing.FindStringSubmatch(first)
+		return &SQLError{Number: errDoesNotExist, SQLState: "42S02", Err: err,
+			Message: fmt.Sprintf("SQL compilation error:\nObject '%s' does not exist or not authorized.", m[1])}
+	case reCatalogMiss.MatchString(first):
+		m := reCatalogMiss.FindStringSubmatch(first)
+		return &SQLError{Number: errDoesNotExist, SQLState: "02000", Err: err,
+			Message: fmt.Sprintf("SQL compilation error:\nSchema '%s' does not exist or not authorized.", m[1])}
+	case reExists.MatchString(first):
+		m := reExists.FindStringSubmatch(first)
+		return &SQLError{Number: errAlreadyExists, SQLState: "42710", Err: err,
+			Message: fmt.Sprintf("SQL compilation error:\nObject '%s' already exists.", m[1])}
+	case reColumnMissing.MatchString(first):
+		m := reColumnMissing.FindStringSubmatch(first)
+		return &SQLError{Number: errInvalidIdent, SQLState: "42000", Err: err,
+			Message: fmt.Sprintf("SQL compilation error:\ninvalid identifier '%s'", m[1])}
+	case reConversion.MatchString(first):
+		m := reConversion.FindStringSubmatch(first)
+		return conversionError(m[2], m[1], err)
+	case strings.Contains(first, "NOT NULL constraint failed"):
+		return &SQLError{Number: errNotNull, SQLState: "22000", Err: err, Message: "NULL result in a non-nullable column"}
+	case strings.HasPrefix(first, "Parser Error"):
+		return &SQLError{Number: errSyntax, SQLState: "42000", Err: err,
+			Message: "SQL compilation error:\n" + strings.TrimSpace(strings.TrimPrefix(first, "Parser Error:"))}
+	case strings.HasPrefix(first, "Binder Error"), strings.HasPrefix(first, "Catalog Error"):
+		return &SQLError{Number: errSyntax, SQLState: "42000", Err: err,
+			Message: "SQL compilation error:\n" + first}
+	}
+	return &SQLError{Number: errGeneric, SQLState: "XX000", Err: err, Message: first}
+}
+
+// conversionError is the load/DML error for a value that does not convert
+// to a column of DuckDB type duckType.
+func conversionError(duckType, value string, cause error) *SQLError {
+	t := strings.ToUpper(duckType)
+	switch {
+	case strings.HasPrefix(t, "DATE"):
+		return &SQLError{Number: errDate, SQLState: "22007", Err: cause, Message: fmt.Sprintf("Date '%s' is not recognized", value)}
+	case strings.HasPrefix(t, "TIMESTAMP"), strings.HasPrefix(t, "TIME"):
+		return &SQLError{Number: errTimestamp, SQLState: "22007", Err: cause, Message: fmt.Sprintf("Timestamp '%s' is not recognized", value)}
+	case strings.HasPrefix(t, "BOOL"):
+		return &SQLError{Number: errBoolean, SQLState: "22018", Err: cause, Message: fmt.Sprintf("Boolean value '%s' is not recognized", value)}
+	case strings.HasPrefix(t, "JSON"):
+		return &SQLError{Number: errJSON, SQLState: "22P02", Err: cause, Message: fmt.Sprintf("Error parsing JSON: %s", value)}
+	case strings.HasPrefix(t, "BLOB"):
+		return &SQLError{Number: errHex, SQLState: "22000", Err: cause, Message: fmt.Sprintf("The following string is not a legal hex-encoded value: '%s'", value)}
+	}
+	return &SQLError{Number: errNumeric, SQLState: "22018", Err: cause, Message: fmt.Sprintf("Numeric value '%s' is not recognized", value)}
+}

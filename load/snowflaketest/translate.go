@@ -1,0 +1,321 @@
+package snowflaketest
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// bindValue is one bound value of one row.
+type bindValue struct {
+	null bool
+	typ  string // Snowflake binding type: FIXED, REAL, TEXT, BOOLEAN, DATE, TIME, TIMESTAMP_*, BINARY, ANY
+	s    string
+}
+
+var (
+	reInt   = regexp.MustCompile(`^[+-]?[0-9]+$`)
+	reFloat = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+)
+
+// literal renders v as a DuckDB literal; text is escaped, never spliced.
+func (v bindValue) literal() (string, error) {
+	if v.null {
+		return "NULL", nil
+	}
+	switch strings.ToUpper(v.typ) {
+	case "FIXED":
+		if reInt.MatchString(v.s) || reFloat.MatchString(v.s) {
+			return v.s, nil
+		}
+		return quoteString(v.s), nil
+	case "REAL":
+		if reFloat.MatchString(v.s) {
+			return "CAST(" + v.s + " AS DOUBLE)", nil
+		}
+		return "CAST(" + quoteString(v.s) + " AS DOUBLE)", nil
+	case "BOOLEAN":
+		switch strings.ToLower(v.s) {
+		case "true", "1":
+			return "TRUE", nil
+		case "false", "0":
+			return "FALSE", nil
+		}
+		return quoteString(v.s), nil
+	case "DATE":
+		ms, err := strconv.ParseInt(v.s, 10, 64)
+		if err != nil {
+			return quoteString(v.s), nil
+		}
+		return "DATE " + quoteString(time.UnixMilli(ms).UTC().Format("2006-01-02")), nil
+	case "TIME":
+		ns, err := strconv.ParseInt(v.s, 10, 64)
+		if err != nil {
+			return quoteString(v.s), nil
+		}
+		return "TIME " + quoteString(time.Unix(0, ns).UTC().Format("15:04:05.999999999")), nil
+	case "TIMESTAMP_NTZ", "TIMESTAMP":
+		ns, err := strconv.ParseInt(strings.Fields(v.s + " ")[0], 10, 64)
+		if err != nil {
+			return quoteString(v.s), nil
+		}
+		return "TIMESTAMP " + quoteString(time.Unix(0, ns).UTC().Format("2006-01-02 15:04:05.999999999")), nil
+	case "TIMESTAMP_LTZ", "TIMESTAMP_TZ":
+		f := strings.Fields(v.s)
+		if len(f) == 0 {
+			return quoteString(v.s), nil
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return quoteString(v.s), nil
+		}
+		return "TIMESTAMPTZ " + quoteString(time.Unix(0, ns).UTC().Format("2006-01-02 15:04:05.999999999Z07:00")), nil
+	case "BINARY":
+		if _, err := hex.DecodeString(v.s); err != nil {
+			return "", sqlErr(errHex, "22000", "The following string is not a legal hex-encoded value: '%s'", v.s)
+		}
+		return "from_hex(" + quoteString(v.s) + ")", nil
+	}
+	return quoteString(v.s), nil
+}
+
+// parseBindings turns the request's bindings into rows of values. Scalar
+// bindings give one row; array bindings give one row per element.
+func parseBindings(b map[string]bindingParam) ([][]bindValue, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	n := len(b)
+	cols := make([][]bindValue, n)
+	rows := -1
+	for i := 1; i <= n; i++ {
+		p, ok := b[strconv.Itoa(i)]
+		if !ok {
+			return nil, sqlErr(2049, "42601", "SQL compilation error: Bind variable :%d not set.", i)
+		}
+		raw := strings.TrimSpace(string(p.Value))
+		switch {
+		case raw == "" || raw == "null":
+			cols[i-1] = []bindValue{{null: true, typ: p.Type}}
+		case raw[0] == '[':
+			var arr []*string
+			if err := json.Unmarshal(p.Value, &arr); err != nil {
+				return nil, unsupported("binding of structured type " + p.Type)
+			}
+			for _, s := range arr {
+				if s == nil {
+					cols[i-1] = append(cols[i-1], bindValue{null: true, typ: p.Type})
+				} else {
+					cols[i-1] = append(cols[i-1], bindValue{typ: p.Type, s: *s})
+				}
+			}
+			if rows >= 0 && rows != len(arr) {
+				return nil, sqlErr(errSyntax, "42000", "Array bind variables have different lengths (%d and %d).", rows, len(arr))
+			}
+			rows = len(arr)
+			continue
+		case raw[0] == '"':
+			var s string
+			if err := json.Unmarshal(p.Value, &s); err != nil {
+				return nil, sqlErr(errSyntax, "42000", "Invalid binding %d.", i)
+			}
+			cols[i-1] = []bindValue{{typ: p.Type, s: s}}
+		default:
+			return nil, unsupported("binding of structured type " + p.Type)
+		}
+	}
+	if rows < 0 {
+		rows = 1
+	}
+	out := make([][]bindValue, rows)
+	for r := range out {
+		out[r] = make([]bindValue, n)
+		for c := range cols {
+			if len(cols[c]) == 1 && rows != 1 {
+				out[r][c] = cols[c][0]
+			} else if r < len(cols[c]) {
+				out[r][c] = cols[c][r]
+			}
+		}
+	}
+	return out, nil
+}
+
+// typeMap maps Snowflake type names to DuckDB ones. An entry ending in
+// "()" drops a following parenthesized length.
+var typeMap = map[string]string{
+	"INT": "DECIMAL(38,0)", "INTEGER": "DECIMAL(38,0)", "BIGINT": "DECIMAL(38,0)", "SMALLINT": "DECIMAL(38,0)",
+	"TINYINT": "DECIMAL(38,0)", "BYTEINT": "DECIMAL(38,0)",
+	"FLOAT": "DOUBLE", "FLOAT4": "DOUBLE", "FLOAT8": "DOUBLE", "REAL": "DOUBLE", "DOUBLE": "DOUBLE",
+	"STRING": "VARCHAR", "TEXT": "VARCHAR", "NVARCHAR": "VARCHAR", "NCHAR": "VARCHAR", "NVARCHAR2": "VARCHAR", "CHAR VARYING": "VARCHAR",
+	"VARIANT": "JSON", "OBJECT": "JSON", "ARRAY": "JSON",
+	"TIMESTAMP": "TIMESTAMP()", "TIMESTAMP_NTZ": "TIMESTAMP()", "DATETIME": "TIMESTAMP()",
+	"TIMESTAMP_LTZ": "TIMESTAMPTZ()", "TIMESTAMP_TZ": "TIMESTAMPTZ()",
+	"BINARY": "BLOB()", "VARBINARY": "BLOB()",
+}
+
+// funcMap renames Snowflake functions that DuckDB spells differently.
+var funcMap = map[string]string{"NVL": "COALESCE", "IFF": "IF", "PARSE_JSON": "JSON"}
+
+// inTypeContext reports whether the word at toks[i] stands where a type
+// name does: after "::", after AS inside CAST, after TYPE, or after a
+// column name that follows "(" or "," or ADD/COLUMN in DDL.
+func inTypeContext(toks []token, i int, ddl bool) bool {
+	var prev []token
+	for j := i - 1; j >= 0 && len(prev) < 2; j-- {
+		if toks[j].kind != tkSpace {
+			prev = append(prev, toks[j])
+		}
+	}
+	if len(prev) == 0 {
+		return false
+	}
+	p := prev[0]
+	switch {
+	case p.text == "::", p.is("TYPE"):
+		return true
+	case p.is("AS"):
+		return insideCast(toks, i)
+	case ddl && (p.kind == tkWord || p.kind == tkQuoted) && len(prev) == 2:
+		pp := prev[1]
+		return pp.text == "(" || pp.text == "," || pp.is("COLUMN") || pp.is("ADD")
+	}
+	return false
+}
+
+// insideCast reports whether toks[i] is inside CAST( or TRY_CAST(.
+func insideCast(toks []token, i int) bool {
+	depth := 0
+	for j := i - 1; j >= 0; j-- {
+		switch toks[j].text {
+		case ")":
+			depth++
+		case "(":
+			if depth == 0 {
+				for k := j - 1; k >= 0; k-- {
+					if toks[k].kind != tkSpace {
+						return toks[k].is("CAST") || toks[k].is("TRY_CAST")
+					}
+				}
+				return false
+			}
+			depth--
+		}
+	}
+	return false
+}
+
+// translate rewrites Snowflake SQL tokens into DuckDB SQL: unquoted
+// identifiers fold to upper case, types and a few functions are renamed,
+// and placeholders are replaced by the literals of binds.
+func translate(toks []token, binds []bindValue) (string, error) {
+	ddl := false
+	if w := words(toks); len(w) > 0 && (w[0].is("CREATE") || w[0].is("ALTER")) {
+		ddl = true
+	}
+	var b strings.Builder
+	next := 0
+	prevWord := func(i int) token {
+		for j := i - 1; j >= 0; j-- {
+			if toks[j].kind != tkSpace {
+				return toks[j]
+			}
+		}
+		return token{}
+	}
+	nextIdx := func(i int) int {
+		for j := i + 1; j < len(toks); j++ {
+			if toks[j].kind != tkSpace {
+				return j
+			}
+		}
+		return -1
+	}
+	skipUntil := -1
+	for i, t := range toks {
+		if i <= skipUntil {
+			continue
+		}
+		switch t.kind {
+		case tkParam:
+			idx := next
+			if t.text != "?" {
+				n, _ := strconv.Atoi(t.text[1:])
+				idx = n - 1
+			} else {
+				next++
+			}
+			if idx < 0 || idx >= len(binds) {
+				return "", sqlErr(2049, "42601", "SQL compilation error: Bind variable %s not set.", t.text)
+			}
+			lit, err := binds[idx].literal()
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(lit)
+		case tkWord:
+			up := strings.ToUpper(t.text)
+			if up == "TRANSIENT" || up == "VOLATILE" {
+				continue
+			}
+			if !inTypeContext(toks, i, ddl) {
+				if j := nextIdx(i); j >= 0 && toks[j].text == "(" && prevWord(i).text != "." {
+					if f, ok := funcMap[up]; ok {
+						up = f
+					}
+				}
+				b.WriteString(up)
+				continue
+			}
+			mapped, ok := typeMap[up]
+			if !ok {
+				switch up {
+				case "NUMBER", "DECIMAL", "NUMERIC":
+					if j := nextIdx(i); j >= 0 && toks[j].text == "(" {
+						mapped = "DECIMAL"
+					} else {
+						mapped = "DECIMAL(38,0)"
+					}
+				default:
+					mapped = up
+				}
+			}
+			if strings.HasSuffix(mapped, "()") {
+				mapped = strings.TrimSuffix(mapped, "()")
+				if j := nextIdx(i); j >= 0 && toks[j].text == "(" {
+					for k := j; k < len(toks); k++ {
+						if toks[k].text == ")" {
+							skipUntil = k
+							break
+						}
+					}
+				}
+			}
+			if mapped == "DOUBLE" {
+				if j := nextIdx(i); j >= 0 && toks[j].is("PRECISION") {
+					skipUntil = j
+				}
+			}
+			b.WriteString(mapped)
+		case tkStage:
+			return "", unsupported("stage reference " + t.text + " in this statement")
+		default:
+			b.WriteString(t.text)
+		}
+	}
+	return b.String(), nil
+}
+
+// countParams returns the number of placeholders in toks.
+func countParams(toks []token) int {
+	n := 0
+	for _, t := range toks {
+		if t.kind == tkParam {
+			n++
+		}
+	}
+	return n
+}

@@ -56,6 +56,7 @@ type frame struct {
 	relBase  int32 // start in f.path of the row-relative path
 	segs     int32 // segments of this container's path (row-relative)
 	idx      int32 // next array index
+	ndigits  int32 // index mode: digits of the current index in f.path
 	row      int32 // row owning this container's fields (tables)
 	table    int32 // tables array frame: arena offset of the table name
 	tabLen   int32
@@ -66,6 +67,7 @@ type frame struct {
 	serial   uint32 // object serial, for duplicate-key detection
 	keyStart int32  // start of this object's key hashes in f.khs
 	nkeys    int32  // keys seen in this object
+	bloom    uint64 // Bloom filter of this object's key hashes
 }
 
 type htEntry struct {

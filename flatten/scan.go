@@ -19,11 +19,31 @@ const (
 var isWS = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 
 // skipWS returns the index of the first non-whitespace byte at or after i.
+// The common case, no whitespace, is inlined at the call site.
 func skipWS(doc []byte, i int) int {
-	for i < len(doc) && isWS[doc[i]] {
+	if i < len(doc) && doc[i] > ' ' {
+		return i
+	}
+	return skipWSRun(doc, i)
+}
+
+// skipWSRun skips whitespace, runs of spaces (indentation) eight at a time.
+func skipWSRun(doc []byte, i int) int {
+	n := len(doc)
+	for {
+		if i+8 <= n {
+			w := binary.LittleEndian.Uint64(doc[i:]) ^ (lo8 * ' ')
+			if w == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(w) >> 3
+		}
+		if i >= n || !isWS[doc[i]] {
+			return i
+		}
 		i++
 	}
-	return i
 }
 
 // strFlags describe a scanned string's content.
@@ -185,10 +205,7 @@ func scanNumber(doc []byte, i int) int {
 	case c == '0':
 		i++
 	case c >= '1' && c <= '9':
-		i++
-		for i < n && doc[i]-'0' < 10 {
-			i++
-		}
+		i = digits(doc, i+1)
 	default:
 		return ^i
 	}
@@ -197,9 +214,7 @@ func scanNumber(doc []byte, i int) int {
 		if i >= n || doc[i]-'0' >= 10 {
 			return ^i
 		}
-		for i < n && doc[i]-'0' < 10 {
-			i++
-		}
+		i = digits(doc, i+1)
 	}
 	if i < n && doc[i]|0x20 == 'e' {
 		i++
@@ -209,9 +224,27 @@ func scanNumber(doc []byte, i int) int {
 		if i >= n || doc[i]-'0' >= 10 {
 			return ^i
 		}
-		for i < n && doc[i]-'0' < 10 {
-			i++
+		i = digits(doc, i+1)
+	}
+	return i
+}
+
+// digits returns the index of the first non-digit at or after i, testing
+// eight bytes at a time.
+func digits(doc []byte, i int) int {
+	for i+8 <= len(doc) {
+		w := binary.LittleEndian.Uint64(doc[i:])
+		// A byte is a digit iff its high nibble is 3 and its low nibble
+		// plus 6 does not carry into the high nibble. No carry crosses
+		// bytes.
+		bad := (w&0xF0F0F0F0F0F0F0F0 ^ 0x3030303030303030) | ((w&0x0F0F0F0F0F0F0F0F + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0)
+		if bad != 0 {
+			return i + bits.TrailingZeros64(bad)>>3
 		}
+		i += 8
+	}
+	for i < len(doc) && doc[i]-'0' < 10 {
+		i++
 	}
 	return i
 }

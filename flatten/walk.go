@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/maphash"
-	"strconv"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -119,12 +118,7 @@ func (f *Flattener) walk(i, bottom int) (int, error) {
 				}
 				goto next
 			}
-			f.path = f.path[:fr.pathLen]
-			if !fr.root {
-				f.path = append(f.path, sep...)
-			}
-			f.path = strconv.AppendInt(f.path, int64(fr.idx), 10)
-			fr.idx++
+			f.nextIndex(fr)
 		} else {
 			if doc[i] != '"' {
 				return i, f.syntaxErr(i, "expected string for object key, found "+quoteByte(doc[i]))
@@ -139,7 +133,11 @@ func (f *Flattener) walk(i, bottom int) (int, error) {
 			}
 			f.path = f.path[:fr.pathLen]
 			if !fr.root {
-				f.path = append(f.path, sep...)
+				if len(sep) == 1 {
+					f.path = append(f.path, sep[0])
+				} else {
+					f.path = append(f.path, sep...)
+				}
 			}
 			keyStart := len(f.path)
 			if fl&strEscaped != 0 {
@@ -619,11 +617,16 @@ const smallObject = 32
 func (f *Flattener) dupKey(fr *frame, k []byte) bool {
 	h := keyHash(k)
 	if fr.nkeys < smallObject {
-		for _, x := range f.khs[fr.keyStart:] {
-			if x == h {
-				return true
+		// A 64-bit Bloom filter per object spares most scans.
+		bit := uint64(1) << (h >> 26)
+		if fr.bloom&bit != 0 {
+			for _, x := range f.khs[fr.keyStart:] {
+				if x == h {
+					return true
+				}
 			}
 		}
+		fr.bloom |= bit
 		f.khs = append(f.khs, h)
 		fr.nkeys++
 		return false
@@ -710,4 +713,39 @@ func (f *Flattener) emptyOf(open byte) []byte {
 		return f.empties[0:2:2]
 	}
 	return f.empties[2:4:4]
+}
+
+// nextIndex sets f.path to the path of the next element of the index-mode
+// array fr. The decimal index stays in f.path between elements (children
+// only append after it), so moving on is an in-place increment.
+func (f *Flattener) nextIndex(fr *frame) {
+	start := int(fr.pathLen)
+	if !fr.root {
+		start += len(f.sep)
+	}
+	if fr.idx == 0 {
+		f.path = f.path[:fr.pathLen]
+		if !fr.root {
+			f.path = append(f.path, f.sep...)
+		}
+		f.path = append(f.path, '0')
+		fr.ndigits = 1
+		fr.idx = 1
+		return
+	}
+	end := start + int(fr.ndigits)
+	f.path = f.path[:end]
+	fr.idx++
+	d := f.path[start:end]
+	for k := len(d) - 1; k >= 0; k-- {
+		if d[k] != '9' {
+			d[k]++
+			return
+		}
+		d[k] = '0'
+	}
+	// All nines: one more digit, a leading 1.
+	f.path = append(f.path, '0')
+	f.path[start] = '1'
+	fr.ndigits++
 }

@@ -1,10 +1,16 @@
 package source_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/flatpipe/flatpipe/source"
+	"github.com/klauspost/compress/gzip"
 )
 
 func ExampleScanner() {
@@ -33,4 +39,49 @@ func ExampleScanner_array() {
 	// {"a":1}
 	// "x]"
 	// source: syntax error at offset 17 (line 1): unterminated array
+}
+
+func ExampleReader_ReadObject() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte("{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n"))
+	zw.Close()
+	os.WriteFile(filepath.Join(dir, "events.ndjson.gz"), buf.Bytes(), 0o644)
+
+	objs, _ := source.ListLocal(dir)
+	r, _ := source.NewReader(nil, source.ReaderOptions{Format: source.NDJSON})
+	for _, obj := range objs {
+		pos, err := r.ReadObject(context.Background(), obj, source.Position{}, func(rec source.Record) error {
+			fmt.Printf("%s line %d: %s\n", filepath.Base(rec.Object.Key), rec.Line, rec.Data)
+			return nil
+		})
+		fmt.Println(pos.Record, "records,", pos.Offset, "bytes,", err)
+	}
+	// Output:
+	// events.ndjson.gz line 1: {"id":1}
+	// events.ndjson.gz line 2: {"id":2}
+	// events.ndjson.gz line 3: {"id":3}
+	// 3 records, 27 bytes, <nil>
+}
+
+func ExampleDecodeSQSEvent() {
+	batch := events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "m1", Body: `{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"in"},"object":{"key":"a+b%3D1.json","eTag":"e1"}}}]}`},
+		{MessageId: "m2", Body: `{"Service":"Amazon S3","Event":"s3:TestEvent"}`},
+		{MessageId: "m3", Body: `not json`},
+	}}
+	objs, bad := source.DecodeSQSEvent(batch, source.EventOptions{})
+	for _, o := range objs {
+		fmt.Println(o.MessageID, o.Object)
+	}
+	var failed []string
+	for _, e := range bad {
+		failed = append(failed, e.MessageID)
+	}
+	fmt.Println(source.SQSBatchItemFailures(failed...).BatchItemFailures)
+	// Output:
+	// m1 s3://in/a b=1.json
+	// [{m3}]
 }

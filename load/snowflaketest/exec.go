@@ -13,7 +13,7 @@ func (e *Emulator) execute(ctx context.Context, s *session, req *queryRequest, h
 		return e.put(ctx, s, req.SQLText, host)
 	}
 	toks := lex(req.SQLText)
-	ws := words(toks)
+	ws := stageStrings(words(toks))
 	for len(ws) > 0 && ws[len(ws)-1].text == ";" {
 		toks = toks[:lastIndex(toks, ws[len(ws)-1])]
 		ws = ws[:len(ws)-1]
@@ -39,7 +39,9 @@ func (e *Emulator) execute(ctx context.Context, s *session, req *queryRequest, h
 		return e.copyInto(ctx, s, ws)
 	case "USE":
 		return e.useStmt(ctx, s, ws)
-	case "SHOW", "DESC", "DESCRIBE", "UNDROP", "GRANT", "REVOKE", "CALL", "EXECUTE":
+	case "DESC", "DESCRIBE":
+		return e.descTable(ctx, s, ws)
+	case "SHOW", "UNDROP", "GRANT", "REVOKE", "CALL", "EXECUTE":
 		return nil, unsupported(ws[0].upper())
 	case "CREATE", "DROP", "ALTER":
 		return e.ddl(ctx, s, toks, ws)
@@ -51,6 +53,19 @@ func (e *Emulator) execute(ctx context.Context, s *session, req *queryRequest, h
 		return res, err
 	}
 	return e.runDuck(ctx, s, toks, ws, req)
+}
+
+// stageStrings turns quoted stage references ('@SYSTEM$BIND/x', as the
+// driver writes them) into stage tokens.
+func stageStrings(ws []token) []token {
+	for i, t := range ws {
+		if t.kind == tkString {
+			if v := unquoteString(t.text); strings.HasPrefix(v, "@") {
+				ws[i] = token{kind: tkStage, text: v, pos: t.pos}
+			}
+		}
+	}
+	return ws
 }
 
 func lastIndex(toks []token, t token) int {
@@ -156,8 +171,11 @@ func (e *Emulator) ddl(ctx context.Context, s *session, toks, ws []token) (*resu
 	}
 	if verb == "ALTER" && kind == "TABLE" {
 		for _, w := range ws {
-			if w.is("SWAP") || w.is("CLUSTER") {
-				return nil, unsupported("ALTER TABLE ... " + w.upper())
+			if w.is("SWAP") {
+				return e.swapTables(ctx, s, ws)
+			}
+			if w.is("CLUSTER") {
+				return nil, unsupported("ALTER TABLE ... CLUSTER BY")
 			}
 		}
 	}
@@ -302,6 +320,10 @@ func (e *Emulator) runDuck(ctx context.Context, s *session, toks, ws []token, re
 	if err != nil {
 		return nil, err
 	}
+	toks, err = rewriteInfoSchema(toks, s.db)
+	if err != nil {
+		return nil, err
+	}
 	first := ws[0].upper()
 	switch first {
 	case "SELECT", "WITH", "VALUES", "(", "FROM", "EXPLAIN", "SUMMARIZE", "PRAGMA":
@@ -319,7 +341,10 @@ func (e *Emulator) runDuck(ctx context.Context, s *session, toks, ws []token, re
 		return queryRows(ctx, s.conn, q)
 	case "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE":
 		if first == "MERGE" {
-			return nil, unsupported("MERGE")
+			if len(rows) > 1 {
+				return nil, unsupported("array binding in MERGE")
+			}
+			return e.merge(ctx, s, toks, ws, firstRow(rows))
 		}
 		var total int64
 		if len(rows) == 0 {

@@ -323,7 +323,7 @@ func (e *Emulator) put(ctx context.Context, s *session, text, host string) (*res
 	if m[1] != "" {
 		srcURL = strings.ReplaceAll(m[1], "''", "'")
 	}
-	ws := words(lex(m[3]))
+	ws := stageStrings(words(lex(m[3])))
 	for len(ws) > 0 && ws[len(ws)-1].text == ";" {
 		ws = ws[:len(ws)-1]
 	}

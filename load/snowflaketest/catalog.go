@@ -1,0 +1,299 @@
+package snowflaketest
+
+import (
+	"context"
+	"strings"
+)
+
+// snowTypeSQL is a SQL CASE expression mapping a DuckDB data_type column
+// to the Snowflake type name DESC TABLE shows.
+const snowTypeSQL = `CASE
+	WHEN data_type LIKE 'DECIMAL(%' THEN 'NUMBER' || substr(data_type, 8)
+	WHEN data_type IN ('TINYINT','SMALLINT','INTEGER','BIGINT','HUGEINT','UTINYINT','USMALLINT','UINTEGER','UBIGINT','UHUGEINT') THEN 'NUMBER(38,0)'
+	WHEN data_type IN ('DOUBLE','FLOAT') THEN 'FLOAT'
+	WHEN data_type = 'VARCHAR' THEN 'VARCHAR(16777216)'
+	WHEN data_type = 'JSON' THEN 'VARIANT'
+	WHEN data_type = 'BLOB' THEN 'BINARY(8388608)'
+	WHEN data_type = 'TIMESTAMP' THEN 'TIMESTAMP_NTZ(9)'
+	WHEN data_type = 'TIMESTAMP WITH TIME ZONE' THEN 'TIMESTAMP_LTZ(9)'
+	WHEN data_type = 'TIME' THEN 'TIME(9)'
+	ELSE data_type END`
+
+// snowDataTypeSQL maps data_type to INFORMATION_SCHEMA.COLUMNS.DATA_TYPE.
+const snowDataTypeSQL = `CASE
+	WHEN data_type LIKE 'DECIMAL(%' OR data_type IN ('TINYINT','SMALLINT','INTEGER','BIGINT','HUGEINT','UTINYINT','USMALLINT','UINTEGER','UBIGINT','UHUGEINT') THEN 'NUMBER'
+	WHEN data_type IN ('DOUBLE','FLOAT') THEN 'FLOAT'
+	WHEN data_type = 'VARCHAR' THEN 'TEXT'
+	WHEN data_type = 'JSON' THEN 'VARIANT'
+	WHEN data_type = 'BLOB' THEN 'BINARY'
+	WHEN data_type = 'TIMESTAMP' THEN 'TIMESTAMP_NTZ'
+	WHEN data_type = 'TIMESTAMP WITH TIME ZONE' THEN 'TIMESTAMP_LTZ'
+	ELSE data_type END`
+
+// descTable answers DESC[RIBE] TABLE name.
+func (e *Emulator) descTable(ctx context.Context, s *session, ws []token) (*result, error) {
+	i := 1
+	if i < len(ws) && (ws[i].is("TABLE") || ws[i].is("VIEW")) {
+		i++
+	}
+	names, end := parseName(ws, i)
+	if len(names) == 0 || end != len(ws) {
+		if i < len(ws) && ws[i].kind == tkWord && !ws[i].is("TABLE") {
+			return nil, unsupported("DESCRIBE " + ws[i].upper())
+		}
+		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: DESC TABLE needs a table name")
+	}
+	db, sch, table, err := s.qualify(names)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.tableColumns(ctx, s, db, sch, table); err != nil {
+		return nil, err
+	}
+	q := `SELECT column_name AS "name", ` + snowTypeSQL + ` AS "type", 'COLUMN' AS "kind",
+		CASE WHEN is_nullable THEN 'Y' ELSE 'N' END AS "null?", column_default AS "default",
+		'N' AS "primary key", 'N' AS "unique key", CAST(NULL AS VARCHAR) AS "check", CAST(NULL AS VARCHAR) AS "expression",
+		comment AS "comment", CAST(NULL AS VARCHAR) AS "policy name", CAST(NULL AS VARCHAR) AS "privacy domain"
+		FROM duckdb_columns()
+		WHERE lower(database_name) = lower(` + quoteString(db) + `) AND lower(schema_name) = lower(` + quoteString(sch) + `)
+		AND lower(table_name) = lower(` + quoteString(table) + `) ORDER BY column_index`
+	return queryRows(ctx, s.conn, q)
+}
+
+// qualify completes a one- to three-part name with the session's database
+// and schema.
+func (s *session) qualify(names []string) (db, sch, name string, err error) {
+	db, sch = s.db, s.schema
+	switch len(names) {
+	case 1:
+		name = names[0]
+	case 2:
+		sch, name = names[0], names[1]
+	case 3:
+		db, sch, name = names[0], names[1], names[2]
+	default:
+		return "", "", "", sqlErr(errSyntax, "42000", "SQL compilation error:\ninvalid object name")
+	}
+	if db == "" {
+		return "", "", "", sqlErr(errNoCurrentDB, "22000", "This session does not have a current database. Call 'USE DATABASE', or use a qualified name.")
+	}
+	return db, sch, name, nil
+}
+
+// swapTables answers ALTER TABLE a SWAP WITH b: both tables exchange their
+// names atomically, in one DuckDB transaction.
+func (e *Emulator) swapTables(ctx context.Context, s *session, ws []token) (*result, error) {
+	// ALTER TABLE [IF EXISTS] a SWAP WITH b
+	i := 2
+	if i+1 < len(ws) && ws[i].is("IF") && ws[i+1].is("EXISTS") {
+		i += 2
+	}
+	a, j := parseName(ws, i)
+	if j+1 >= len(ws) || !ws[j].is("SWAP") || !ws[j+1].is("WITH") {
+		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: expected SWAP WITH")
+	}
+	b, end := parseName(ws, j+2)
+	if end != len(ws) || len(a) == 0 || len(b) == 0 {
+		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error in ALTER TABLE ... SWAP WITH")
+	}
+	adb, asch, an, err := s.qualify(a)
+	if err != nil {
+		return nil, err
+	}
+	bdb, bsch, bn, err := s.qualify(b)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.tableColumns(ctx, s, adb, asch, an); err != nil {
+		return nil, err
+	}
+	if _, err := e.tableColumns(ctx, s, bdb, bsch, bn); err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(adb, bdb) || !strings.EqualFold(asch, bsch) {
+		return nil, unsupported("ALTER TABLE ... SWAP WITH a table in another schema")
+	}
+	qa := quoteIdent(adb) + "." + quoteIdent(asch) + "."
+	tmp := "__sfswap_" + randomHex(6)
+	stmts := []string{
+		"ALTER TABLE " + qa + quoteIdent(an) + " RENAME TO " + quoteIdent(tmp),
+		"ALTER TABLE " + qa + quoteIdent(bn) + " RENAME TO " + quoteIdent(an),
+		"ALTER TABLE " + qa + quoteIdent(tmp) + " RENAME TO " + quoteIdent(bn),
+	}
+	if !s.inTxn {
+		if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+			return nil, err
+		}
+	}
+	for _, q := range stmts {
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
+			e.rollback(ctx, s)
+			return nil, err
+		}
+	}
+	if !s.inTxn {
+		if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
+			return nil, err
+		}
+	}
+	// Load metadata belongs to the table object, so it moves with it.
+	e.mu.Lock()
+	ka, kb := adb+"."+asch+"."+an, bdb+"."+bsch+"."+bn
+	e.loadMeta[ka], e.loadMeta[kb] = e.loadMeta[kb], e.loadMeta[ka]
+	e.mu.Unlock()
+	return status("Statement executed successfully."), nil
+}
+
+// rewriteInfoSchema replaces references to [db.]INFORMATION_SCHEMA.COLUMNS
+// and .TABLES with subqueries over DuckDB's catalog that have Snowflake's
+// column names and type names, scoped to one database as in Snowflake.
+func rewriteInfoSchema(toks []token, currentDB string) ([]token, error) {
+	var out []token
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if t.kind != tkWord || !t.is("INFORMATION_SCHEMA") {
+			out = append(out, t)
+			continue
+		}
+		// Collect "." VIEW after it.
+		j := nextNonSpace(toks, i+1)
+		if j < 0 || toks[j].text != "." {
+			out = append(out, t)
+			continue
+		}
+		k := nextNonSpace(toks, j+1)
+		if k < 0 || (toks[k].kind != tkWord && toks[k].kind != tkQuoted) {
+			out = append(out, t)
+			continue
+		}
+		view := identName(toks[k])
+		db := currentDB
+		// A preceding "db ." qualifies it.
+		if n := len(out); n >= 1 {
+			p := lastNonSpace(out)
+			if p >= 0 && out[p].text == "." {
+				q := lastNonSpace(out[:p])
+				if q >= 0 && (out[q].kind == tkWord || out[q].kind == tkQuoted) {
+					db = identName(out[q])
+					out = out[:q]
+				}
+			}
+		}
+		var sub string
+		switch view {
+		case "COLUMNS":
+			sub = `(SELECT database_name AS TABLE_CATALOG, schema_name AS TABLE_SCHEMA, table_name AS TABLE_NAME,
+				column_name AS COLUMN_NAME, CAST(column_index AS DECIMAL(38,0)) AS ORDINAL_POSITION, column_default AS COLUMN_DEFAULT,
+				CASE WHEN is_nullable THEN 'YES' ELSE 'NO' END AS IS_NULLABLE, ` + snowDataTypeSQL + ` AS DATA_TYPE,
+				CAST(CASE WHEN data_type = 'VARCHAR' THEN 16777216 END AS DECIMAL(38,0)) AS CHARACTER_MAXIMUM_LENGTH,
+				CAST(CASE WHEN data_type = 'VARCHAR' THEN 16777216 END AS DECIMAL(38,0)) AS CHARACTER_OCTET_LENGTH,
+				CAST(CASE WHEN data_type LIKE 'DECIMAL(%' THEN numeric_precision WHEN numeric_precision IS NOT NULL AND data_type NOT IN ('DOUBLE','FLOAT') THEN 38 END AS DECIMAL(38,0)) AS NUMERIC_PRECISION,
+				CAST(CASE WHEN data_type LIKE 'DECIMAL(%' OR (numeric_precision IS NOT NULL AND data_type NOT IN ('DOUBLE','FLOAT')) THEN 10 END AS DECIMAL(38,0)) AS NUMERIC_PRECISION_RADIX,
+				CAST(CASE WHEN data_type LIKE 'DECIMAL(%' THEN numeric_scale WHEN numeric_precision IS NOT NULL AND data_type NOT IN ('DOUBLE','FLOAT') THEN 0 END AS DECIMAL(38,0)) AS NUMERIC_SCALE,
+				CAST(CASE WHEN data_type LIKE 'TIME%' THEN 9 END AS DECIMAL(38,0)) AS DATETIME_PRECISION,
+				comment AS COMMENT
+				FROM duckdb_columns() WHERE database_name = ` + quoteString(db) + ` AND NOT internal)`
+		case "TABLES":
+			sub = `(SELECT database_name AS TABLE_CATALOG, schema_name AS TABLE_SCHEMA, table_name AS TABLE_NAME,
+				CASE WHEN temporary THEN 'TEMPORARY TABLE' ELSE 'BASE TABLE' END AS TABLE_TYPE,
+				CAST(estimated_size AS DECIMAL(38,0)) AS ROW_COUNT, comment AS COMMENT
+				FROM duckdb_tables() WHERE database_name = ` + quoteString(db) + ` AND NOT internal
+				UNION ALL SELECT database_name, schema_name, view_name, 'VIEW', NULL, comment
+				FROM duckdb_views() WHERE database_name = ` + quoteString(db) + ` AND NOT internal)`
+		default:
+			return nil, unsupported("INFORMATION_SCHEMA." + view)
+		}
+		alias := " AS " + view
+		if n := nextNonSpace(toks, k+1); n >= 0 && (toks[n].is("AS") || (toks[n].kind == tkWord && !isClauseWord(toks[n].upper())) || toks[n].kind == tkQuoted) {
+			alias = ""
+		}
+		out = append(out, token{kind: tkPunct, text: sub + alias, pos: t.pos})
+		i = k
+	}
+	return out, nil
+}
+
+func isClauseWord(w string) bool {
+	switch w {
+	case "WHERE", "ORDER", "GROUP", "LIMIT", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "ON", "USING",
+		"UNION", "EXCEPT", "INTERSECT", "MINUS", "HAVING", "QUALIFY", "OFFSET", "FETCH", "WINDOW":
+		return true
+	}
+	return false
+}
+
+func nextNonSpace(toks []token, i int) int {
+	for ; i < len(toks); i++ {
+		if toks[i].kind != tkSpace {
+			return i
+		}
+	}
+	return -1
+}
+
+func lastNonSpace(toks []token) int {
+	for i := len(toks) - 1; i >= 0; i-- {
+		if toks[i].kind != tkSpace {
+			return i
+		}
+	}
+	return -1
+}
+
+// merge runs MERGE and reports Snowflake's per-action counts: one column
+// per kind of clause present (inserted, updated, deleted).
+func (e *Emulator) merge(ctx context.Context, s *session, toks, ws []token, binds []bindValue) (*result, error) {
+	q, err := translate(toks, binds)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.conn.QueryContext(ctx, q+"\nRETURNING merge_action")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := map[string]int64{}
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		counts[strings.ToUpper(a)]++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	hasIns, hasUpd, hasDel := false, false, false
+	for i := 0; i+1 < len(ws); i++ {
+		if ws[i].is("THEN") {
+			switch ws[i+1].upper() {
+			case "INSERT":
+				hasIns = true
+			case "UPDATE":
+				hasUpd = true
+			case "DELETE":
+				hasDel = true
+			}
+		}
+	}
+	res := &result{typeID: stmtMerge}
+	var row []*string
+	add := func(name, action string) {
+		res.rowtype = append(res.rowtype, fixedCol(name))
+		row = append(row, strp(itoa(counts[action])))
+	}
+	if hasIns {
+		add("number of rows inserted", "INSERT")
+	}
+	if hasUpd {
+		add("number of rows updated", "UPDATE")
+	}
+	if hasDel {
+		add("number of rows deleted", "DELETE")
+	}
+	if len(row) == 0 {
+		add("number of rows inserted", "INSERT")
+	}
+	res.rowset = [][]*string{row}
+	return res, nil
+}

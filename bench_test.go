@@ -90,8 +90,8 @@ var generated = sync.OnceValue(func() input {
 })
 
 // agreementInputs are the inputs TestPeerAgreement checks: every corpus file
-// present (github_events.json too, for a top-level array) and the first
-// 2 MB of the generated input.
+// present (github_events.json too, for a top-level array), the edge cases
+// below and the first 2 MB of the generated input.
 func agreementInputs(tb testing.TB) []input {
 	var ins []input
 	files := append(corpusFiles[:len(corpusFiles):len(corpusFiles)], struct {
@@ -107,10 +107,25 @@ func agreementInputs(tb testing.TB) []input {
 		in.name = f.name
 		ins = append(ins, in)
 	}
+	ins = append(ins, input{name: "edge.nd", data: edgeRecords, records: splitLines(edgeRecords), ndjson: true})
 	data := generateEvents(2_000_000)
 	ins = append(ins, input{name: generatedName, data: data, records: splitLines(data), ndjson: true})
 	return ins
 }
+
+// edgeRecords are small records for the path rules' corner cases: roots of
+// every kind, empty containers at every level, empty keys, escaped keys,
+// arrays of arrays.
+var edgeRecords = []byte(`{"a":{},"b":[],"c":[[],{},[[]]],"d":{"e":{"f":[{}]}}}
+{"":{"":1,"x":[null]},"k\"ey":"v\u00e9","\u00e9":null,"\ud83d\ude00":true,"t\tab":-0.0}
+[1,[2,{}],{"a":[]},[]]
+[]
+{}
+"scalar \" with escape"
+12.5e3
+null
+{"deep":[[[[[[[[[[1]]]]]]]]]],"wide":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8}}
+`)
 
 func simdjsonSupported() bool { return simdjson.SupportedCPU() }
 

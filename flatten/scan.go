@@ -118,6 +118,112 @@ func scanString(doc []byte, i int) (end int, fl strFlags, msg string) {
 	}
 }
 
+const (
+	hm1 = 0x9E3779B97F4A7C15
+	hm2 = 0xC2B2AE3D27D4EB4F
+)
+
+func hmix(h uint64) uint64 {
+	h *= hm2
+	return h ^ h>>29
+}
+
+// keyHash hashes unescaped key bytes: 8-byte little-endian chunks from the
+// start, the last one zero-padded, then the length. scanKey computes the
+// same function while it scans. Collisions only cost a slow run.
+func keyHash(k []byte) uint64 {
+	h := uint64(hm1)
+	p := k
+	for ; len(p) >= 8; p = p[8:] {
+		h = hmix(h ^ binary.LittleEndian.Uint64(p))
+	}
+	if len(p) > 0 {
+		var w uint64
+		for j, c := range p {
+			w |= uint64(c) << (8 * j)
+		}
+		h = hmix(h ^ w)
+	}
+	return hmix(h ^ uint64(len(k)))
+}
+
+// strHasSep marks a key containing the separator byte.
+const strHasSep strFlags = 1 << 7
+
+// scanKey is scanString for object keys: in the same pass it hashes the key
+// (keyHash) and notes whether it contains the byte sep. For a key with
+// escapes it returns strEscaped and no hash; the caller hashes the unescaped
+// key.
+func scanKey(doc []byte, i int, sep byte) (end int, fl strFlags, h uint64, msg string) {
+	n := len(doc)
+	start := i + 1
+	i = start
+	h = hm1
+	var high, seen uint64
+	sepw := lo8 * uint64(sep)
+	for i+8 <= n {
+		w := binary.LittleEndian.Uint64(doc[i:])
+		q := w ^ (lo8 * '"')
+		b := w ^ (lo8 * '\\')
+		sw := w ^ sepw
+		m := (((q - lo8) &^ q) | ((b - lo8) &^ b) | ((w - lo8*0x20) &^ w)) & hi8
+		sm := ((sw - lo8) &^ sw) & hi8
+		if m != 0 {
+			t := bits.TrailingZeros64(m) // 8*idx+7
+			keep := uint64(1)<<(t-7) - 1
+			i += t >> 3
+			if doc[i] != '"' {
+				break
+			}
+			if keep != 0 {
+				h = hmix(h ^ w&keep)
+			}
+			high |= w & keep
+			seen |= sm & keep
+			return keyDone(i, start, h, high, seen)
+		}
+		h = hmix(h ^ w)
+		high |= w
+		seen |= sm
+		i += 8
+	}
+	if i+8 > n {
+		var w uint64
+		for j := 0; i < n; i, j = i+1, j+1 {
+			c := doc[i]
+			if c == '"' {
+				if j > 0 {
+					h = hmix(h ^ w)
+				}
+				high |= w
+				return keyDone(i, start, h, high, seen)
+			}
+			if c == '\\' || c < 0x20 {
+				break
+			}
+			if c == sep {
+				seen = hi8
+			}
+			w |= uint64(c) << (8 * j)
+		}
+	}
+	// An escape, a control character or the end of input: the slow scan
+	// reports errors and flags; the caller hashes the unescaped key.
+	end, fl, msg = scanString(doc, start-1)
+	return end, fl, 0, msg
+}
+
+func keyDone(i, start int, h, high, seen uint64) (int, strFlags, uint64, string) {
+	var fl strFlags
+	if high&hi8 != 0 {
+		fl |= strNonASCII
+	}
+	if seen != 0 {
+		fl |= strHasSep
+	}
+	return i + 1, fl, hmix(h ^ uint64(i-start)), ""
+}
+
 var hexVal = func() (t [256]int8) {
 	for i := range t {
 		t[i] = -1

@@ -123,7 +123,7 @@ func (f *Flattener) walk(i, bottom int) (int, error) {
 			if doc[i] != '"' {
 				return i, f.syntaxErr(i, "expected string for object key, found "+quoteByte(doc[i]))
 			}
-			end, fl, msg := scanString(doc, i)
+			end, fl, kh, msg := scanKey(doc, i, f.sepByte)
 			if end < 0 {
 				return ^end, f.syntaxErr(^end, msg)
 			}
@@ -146,8 +146,14 @@ func (f *Flattener) walk(i, bottom int) (int, error) {
 				f.path = append(f.path, key...)
 			}
 			if !f.slow {
-				k := f.path[keyStart:]
-				if bytes.IndexByte(k, f.sepByte) >= 0 || f.dupKey(fr, k) {
+				if fl&strEscaped != 0 {
+					k := f.path[keyStart:]
+					kh = keyHash(k)
+					if bytes.IndexByte(k, f.sepByte) >= 0 {
+						fl |= strHasSep
+					}
+				}
+				if fl&strHasSep != 0 || f.dupKey(fr, uint32(kh)) {
 					return i, errSuspect
 				}
 			}
@@ -610,12 +616,11 @@ func (f *Flattener) nextSerial() uint32 {
 // smallObject is the number of keys up to which an object's keys are checked
 // for repeats by a linear scan of their hashes; larger objects use the
 // generation-stamped hash set, so the check stays linear in the key count.
-const smallObject = 32
+const smallObject = 64
 
 // dupKey records key k of the object fr and reports whether the object may
 // already have it (by a 32-bit hash). A false positive only costs a slow run.
-func (f *Flattener) dupKey(fr *frame, k []byte) bool {
-	h := keyHash(k)
+func (f *Flattener) dupKey(fr *frame, h uint32) bool {
 	if fr.nkeys < smallObject {
 		// A 64-bit Bloom filter per object spares most scans.
 		bit := uint64(1) << (h >> 26)
@@ -638,30 +643,6 @@ func (f *Flattener) dupKey(fr *frame, k []byte) bool {
 	}
 	fr.nkeys++
 	return f.keySeen(fr.serial, h)
-}
-
-// keyHash is a fast non-cryptographic 32-bit hash of a key. Collisions only
-// cost a slow run, never a wrong result.
-func keyHash(k []byte) uint32 {
-	const m1, m2 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
-	n := len(k)
-	h := uint64(n) * m1
-	switch {
-	case n >= 8:
-		for p := k; len(p) > 8; p = p[8:] {
-			h = (h ^ binary.LittleEndian.Uint64(p)) * m2
-			h ^= h >> 29
-		}
-		h = (h ^ binary.LittleEndian.Uint64(k[n-8:])) * m1
-	case n >= 4:
-		h ^= uint64(binary.LittleEndian.Uint32(k))<<32 | uint64(binary.LittleEndian.Uint32(k[n-4:]))
-		h *= m2
-	case n > 0:
-		h ^= uint64(k[0])<<16 | uint64(k[n>>1])<<8 | uint64(k[n-1])
-		h *= m2
-	}
-	h ^= h >> 32
-	return uint32(h)
 }
 
 // keySeen records the key hash h of the object with the given serial in the
@@ -736,6 +717,10 @@ func (f *Flattener) nextIndex(fr *frame) {
 	end := start + int(fr.ndigits)
 	f.path = f.path[:end]
 	fr.idx++
+	if c := f.path[end-1]; c != '9' {
+		f.path[end-1] = c + 1
+		return
+	}
 	d := f.path[start:end]
 	for k := len(d) - 1; k >= 0; k-- {
 		if d[k] != '9' {

@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -110,7 +111,8 @@ func (r Report) WriteText(w io.Writer) error {
 			failed++
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "health: %s (%d of %d checks failed)\n", r.Status, failed, len(r.Checks))
 	for _, c := range r.Checks {
 		st := "ok"
@@ -119,7 +121,15 @@ func (r Report) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", st, c.Name, c.Duration.Round(time.Millisecond), oneLine(c.Error))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var out []byte
+	for line := range bytes.Lines(buf.Bytes()) {
+		out = append(append(out, bytes.TrimRight(line, " \n")...), '\n')
+	}
+	_, err := w.Write(out)
+	return err
 }
 
 func oneLine(s string) string {

@@ -55,8 +55,8 @@ type Options struct {
 	// StageDir holds internal stages' files. Empty means DBPath+".stages"
 	// when DBPath is set, else a temporary directory removed by Close.
 	StageDir string
-	// Users maps user names to passwords. Nil or empty accepts any user
-	// and password.
+	// Users maps user names to passwords; names are case-insensitive, as
+	// in Snowflake. Nil or empty accepts any user and password.
 	Users map[string]string
 	// ArrayBindingThreshold is the CLIENT_STAGE_ARRAY_BINDING_THRESHOLD
 	// sent at login. Zero means DefaultArrayBindingThreshold; a negative
@@ -79,6 +79,7 @@ type Emulator struct {
 	ownStage  bool
 	log       *slog.Logger
 	threshold int
+	users     map[string]string // upper-cased user name → password
 
 	mu        sync.Mutex
 	closed    bool
@@ -104,6 +105,10 @@ func New(opts Options) (*Emulator, error) {
 		uploads:   map[string]upload{},
 		loadMeta:  map[string]map[string]bool{},
 		databases: map[string]bool{},
+	}
+	e.users = make(map[string]string, len(opts.Users))
+	for u, pw := range opts.Users {
+		e.users[strings.ToUpper(u)] = pw
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -252,8 +257,8 @@ func (e *Emulator) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := req.Data.LoginName
-	if len(e.opts.Users) > 0 {
-		pw, ok := e.opts.Users[user]
+	if len(e.users) > 0 {
+		pw, ok := e.users[strings.ToUpper(user)]
 		if !ok || pw != req.Data.Password {
 			writeFailure(w, sqlErr(errLoginFailed, "08004", "Incorrect username or password was specified."), "")
 			return

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/snowflakedb/gosnowflake"
+)
+
+func TestMain(m *testing.M) {
+	os.Setenv("SNOWFLAKE_DISABLE_PLATFORM_DETECTION", "true")
+	os.Setenv("SF_DISABLE_MINICORE", "true")
+	_ = gosnowflake.GetLogger().SetLogLevel("fatal")
+	os.Exit(m.Run())
+}
+
+// start runs the command and returns its address and a stop function.
+func start(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("reading the listening line: %v (run: %v)", err, <-done)
+	}
+	m := regexp.MustCompile(`http://(\S+)`).FindStringSubmatch(line)
+	if m == nil {
+		cancel()
+		t.Fatalf("listening line = %q", line)
+	}
+	go io.Copy(io.Discard, pr)
+	return m[1], func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}
+}
+
+func open(t *testing.T, addr, user string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("snowflake", user+"@"+addr+"/MY_DB/PUBLIC?account=emulator&protocol=http&disableTelemetry=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestServePersistsWithDB(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sf.duckdb")
+	addr, stop := start(t, "-db", path)
+	db := open(t, addr, "u:p")
+	if _, err := db.Exec("CREATE TABLE t (x STRING)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO t VALUES ('kept')"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	stop()
+
+	addr, stop = start(t, "-db", path)
+	defer stop()
+	db = open(t, addr, "u:p")
+	defer db.Close()
+	var got string
+	if err := db.QueryRow("SELECT x FROM t").Scan(&got); err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+	if got != "kept" {
+		t.Errorf("after restart x = %q, want kept", got)
+	}
+}
+
+func TestUsers(t *testing.T) {
+	addr, stop := start(t, "-user", "alice=pw1")
+	defer stop()
+	tests := []struct {
+		cred string
+		ok   bool
+	}{
+		{"alice:pw1", true},
+		{"alice:wrong", false},
+		{"bob:pw1", false},
+	}
+	for _, tt := range tests {
+		db := open(t, addr, tt.cred)
+		err := db.Ping()
+		db.Close()
+		if (err == nil) != tt.ok {
+			t.Errorf("Ping as %s = %v, want ok=%v", tt.cred, err, tt.ok)
+		}
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"-put", "s3"}, {"-user", "noequals"}, {"-nosuchflag"}} {
+		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("run(%q) = nil, want an error", args)
+		}
+	}
+}

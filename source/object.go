@@ -146,7 +146,11 @@ func (r *Reader) ReadObject(ctx context.Context, obj Object, from Position, fn f
 	if err != nil {
 		return done, err
 	}
-	defer func() { body.Close() }()
+	defer func() {
+		if body != nil {
+			body.Close()
+		}
+	}()
 
 	start := Position{}
 	skip := int64(0)

@@ -374,3 +374,35 @@ func TestListS3(t *testing.T) {
 		}
 	}
 }
+
+func TestReadObjectResumeReopenFails(t *testing.T) {
+	plain, _ := testObjects(t)
+	env := newS3(t, false)
+	env.put(t, "k", plain)
+	env.faults.plan = func(n int) fault {
+		if n >= 2 {
+			return internal
+		}
+		return pass
+	}
+	r, _ := NewReader(env.client, ReaderOptions{})
+	_, err := r.ReadObject(context.Background(), Object{Bucket: "bucket", Key: "k"}, Position{Offset: 100, Record: 2}, func(Record) error { return nil })
+	if err == nil || !IsRetryable(err) {
+		t.Fatalf("err = %v, want a retryable error", err)
+	}
+}
+
+func TestScannerClosed(t *testing.T) {
+	s := NewScanner(strings.NewReader("1\n2\n"), NDJSON)
+	if !s.Scan() {
+		t.Fatal(s.Err())
+	}
+	s.Close()
+	if s.Scan() || !errors.Is(s.Err(), ErrClosed) {
+		t.Errorf("Scan after Close: Err() = %v, want ErrClosed", s.Err())
+	}
+	s.Reset(strings.NewReader("3\n"))
+	if !s.Scan() || string(s.Bytes()) != "3" {
+		t.Errorf("Scan after Reset = %q, %v", s.Bytes(), s.Err())
+	}
+}

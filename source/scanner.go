@@ -225,6 +225,9 @@ func NewScannerOptions(r io.Reader, opts Options) (*Scanner, error) {
 	return s, nil
 }
 
+// ErrClosed is returned by Err after Close.
+var ErrClosed = errors.New("source: scanner closed")
+
 // Reset makes s read from r with its options, keeping its buffers and
 // decompressors. A Scanner whose options were invalid stays failed.
 func (s *Scanner) Reset(r io.Reader) {
@@ -256,9 +259,11 @@ func (s *Scanner) resetAt(r io.Reader, start Position) {
 	s.vIn = false
 }
 
-// Close releases the decompressor's resources. It does not close the
-// underlying reader. The Scanner must not be used after Close.
+// Close releases the decompressor's resources and the buffer. It does not
+// close the underlying reader. After Close, Scan returns false until Reset.
 func (s *Scanner) Close() error {
+	s.err = ErrClosed
+	s.tok = nil
 	if s.zd != nil {
 		s.zd.Close()
 		s.zd = nil

@@ -34,7 +34,7 @@ func (o DDLOptions) appendColumn(dst []byte, c Column, forceNullable bool) []byt
 	if c.System || (o.NotNull && !c.Nullable && !forceNullable) {
 		dst = append(dst, " NOT NULL"...)
 	}
-	if !o.NoComments && c.Path != "" {
+	if !o.NoComments && !c.System {
 		dst = append(dst, " COMMENT "...)
 		dst = QuoteString(dst, c.Comment())
 	}

@@ -309,9 +309,12 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 	// Map existing columns to paths: comments first.
 	byName := map[string]int{}
 	var ms []Mapping
+	mapped := make([]bool, len(existing)) // the column holds a known path
 	for i, e := range existing {
 		byName[e.Name] = i
-		p.Columns = append(p.Columns, Column{Name: e.Name, Path: e.Comment, Type: e.Type, Nullable: e.Nullable, System: slices.Contains(system, e.Name)})
+		sys := slices.Contains(system, e.Name)
+		p.Columns = append(p.Columns, Column{Name: e.Name, Path: e.Comment, Type: e.Type, Nullable: e.Nullable, System: sys})
+		mapped[i] = e.Comment != "" && !sys
 	}
 	isFallback := func(e ExistingColumn) bool {
 		i := strings.LastIndex(e.Name, "__V_")
@@ -348,13 +351,14 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 			if _, taken := namer.byName[existing[i].Name]; !taken {
 				if err := namer.Load([]Mapping{{Path: path, Name: existing[i].Name}}); err == nil {
 					p.Columns[i].Path = path
+					mapped[i] = true
 				}
 			}
 		}
 	}
 	// Routes of existing columns: the original, then fallbacks.
 	for i, c := range p.Columns {
-		if c.Path == "" || c.System {
+		if !mapped[i] {
 			continue
 		}
 		if name, ok := namer.Lookup([]byte(c.Path)); ok && name == c.Name {

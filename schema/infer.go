@@ -76,7 +76,7 @@ type Column struct {
 	// MaxLength is the longest text of a scalar value seen, in characters.
 	MaxLength int
 	// Subtree marks a wide object kept whole: the column holds the object at
-	// Path, built from every field below it.
+	// Path, built from every field below it (AppendSubtree).
 	Subtree bool
 	// System marks _ID, _PARENT_ID and _INDEX.
 	System bool
@@ -121,8 +121,7 @@ type colStats struct {
 }
 
 type node struct {
-	keys      map[string]struct{}
-	collapsed bool
+	keys map[string]struct{}
 }
 
 type tableStats struct {
@@ -355,7 +354,9 @@ func (in *Inferrer) collapse(t *tableStats, prefix string) {
 // Tables returns the inferred tables: the root table called name first, then
 // child tables (named name + "__" + their normalized table path) in order of
 // path. Column names come from a fresh Namer per table; PlanChanges renames
-// them against an existing table. Tables fails only on invalid names.
+// them against an existing table. A table without columns (nothing observed,
+// or only empty records) is left out, since Snowflake has no table without
+// columns. Tables fails only on an empty name.
 func (in *Inferrer) Tables(name string) ([]Table, error) {
 	if name == "" {
 		return nil, fmt.Errorf("%w: empty table name", ErrOptions)
@@ -382,7 +383,9 @@ func (in *Inferrer) Tables(name string) ([]Table, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, tb)
+		if len(tb.Columns) > 0 {
+			out = append(out, tb)
+		}
 	}
 	return out, nil
 }

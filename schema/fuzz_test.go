@@ -1,0 +1,95 @@
+package schema
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/flatpipe/flatpipe/flatten"
+)
+
+// FuzzInferPlan flattens newline-separated documents, infers their tables
+// and checks: every observed value is accepted by its column's type; the DDL
+// types parse back; and planning the same batch against the table it created
+// (read back as DESC TABLE rows) changes nothing and routes every value.
+func FuzzInferPlan(f *testing.F) {
+	files, _ := filepath.Glob("testdata/ddl/*.ndjson")
+	for _, file := range files {
+		data, _ := os.ReadFile(file)
+		f.Add(data, false)
+		f.Add(data, true)
+	}
+	f.Add([]byte("{\"a\":1}\n{\"a\":\"x\"}\n{\"a\":1e400}\n{\"a\":123456789012345678901234567890123456789}"), false)
+	f.Add([]byte("{\"n\":1.5}\n{\"n\":12345678901234567890123456789012345678}\n{\"n\":true}"), false)
+	f.Add([]byte("{\"t\":\"2024-01-01\"}\n{\"t\":\"2024-01-01T00:00:00Z\"}\n{\"t\":{}}"), true)
+	f.Fuzz(func(t *testing.T, data []byte, tables bool) {
+		opts := flatten.Options{}
+		if tables {
+			opts.Arrays = flatten.ArraysTables
+		}
+		fl, err := flatten.New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, _ := NewInferrer(Options{DetectTime: true, MaxObjectKeys: 3, MaxColumns: 8})
+		var batch [][]flatten.Row
+		for _, doc := range bytes.Split(data, []byte("\n")) {
+			rows, err := fl.AppendRows(nil, doc)
+			if err != nil {
+				continue
+			}
+			in.ObserveRows(rows)
+			// Keep copies: rows alias the flattener's buffers.
+			var kept []flatten.Row
+			for _, r := range rows {
+				r.Table = bytes.Clone(r.Table)
+				fs := make([]flatten.Field, len(r.Fields))
+				for i, x := range r.Fields {
+					fs[i] = flatten.Field{Path: bytes.Clone(x.Path), Value: bytes.Clone(x.Value), Kind: x.Kind}
+				}
+				r.Fields = fs
+				kept = append(kept, r)
+			}
+			batch = append(batch, kept)
+		}
+		ts, err := in.Tables("T")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans := map[string]*Plan{}
+		for _, tb := range ts {
+			var rows []DescRow
+			for _, c := range tb.Columns {
+				sql := c.Type.String()
+				pt, err := ParseType(sql)
+				if err != nil || pt != c.Type && !(c.Type.Kind == Unknown && pt.Kind == Variant) {
+					t.Fatalf("ParseType(%q) = %v, %v; want %v", sql, pt, err, c.Type)
+				}
+				rows = append(rows, DescRow{Name: c.Name, Type: sql, Kind: "COLUMN", Null: "Y", Comment: c.Comment()})
+			}
+			_ = CreateTable(tb, DDLOptions{})
+			existing := desc(t, rows...)
+			p, err := PlanChanges(existing, tb, Policy{Mode: Freeze}, PlanOptions{})
+			if err != nil {
+				t.Fatalf("planning table %s against itself: %v\n%s", tb.Name, err, CreateTable(tb, DDLOptions{}))
+			}
+			if len(p.Changes) != 0 {
+				t.Fatalf("planning table %s against itself: %v", tb.Name, p.Changes)
+			}
+			plans[tb.Path] = p
+		}
+		for _, rows := range batch {
+			for _, r := range rows {
+				p := plans[string(r.Table)]
+				if p == nil {
+					t.Fatalf("no table for %q", r.Table)
+				}
+				kept, discards, drop := p.Filter(nil, r.Fields)
+				if drop || len(discards) > 0 || len(kept) != len(r.Fields) {
+					t.Fatalf("table %q: Filter(%v) discards %v", r.Table, r.Fields, discards)
+				}
+			}
+		}
+	})
+}

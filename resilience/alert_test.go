@@ -27,7 +27,7 @@ func (m *recMetrics) rec(kind, name string, dims []Dim) {
 	}
 	m.calls = append(m.calls, s)
 }
-func (m *recMetrics) Count(name string, _ float64, dims ...Dim)        { m.rec("count", name, dims) }
+func (m *recMetrics) Count(name string, _ float64, dims ...Dim)         { m.rec("count", name, dims) }
 func (m *recMetrics) Gauge(name string, _ float64, _ Unit, dims ...Dim) { m.rec("gauge", name, dims) }
 func (m *recMetrics) Observe(name string, _ float64, _ Unit, dims ...Dim) {
 	m.rec("observe", name, dims)

@@ -44,11 +44,11 @@ func TestErrorType(t *testing.T) {
 // control characters, newlines, HTML-ish characters, empty, and huge.
 func deadLetterCases() []DeadLetter {
 	rng := rand.New(rand.NewPCG(1, 2))
-	huge := make([]byte, 5<<20) // random bytes: invalid UTF-8, base64 path
+	huge := make([]byte, 3<<19) // random bytes: invalid UTF-8, base64 path
 	for i := range huge {
 		huge[i] = byte(rng.UintN(256))
 	}
-	hugeText := bytes.Repeat([]byte(`{"k":"värde \u2028 <&>"}`+"\t"), 150_000) // ~3.6 MB of valid UTF-8
+	hugeText := bytes.Repeat([]byte(`{"k":"värde \u2028 <&>"}`+"\t"), 50_000) // ~1.2 MB of valid UTF-8
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 123456789, time.UTC)
 	return []DeadLetter{
 		{Time: t0, Object: "s3://in/a.ndjson", Offset: 0, Line: 1, Reason: "parse", ErrorType: "*flatten.SyntaxError", Error: "flatten: bad", Record: []byte(`{"a":`)},

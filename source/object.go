@@ -156,11 +156,15 @@ func (r *Reader) ReadObject(ctx context.Context, obj Object, from Position, fn f
 	skip := int64(0)
 	if from.Offset > 0 || from.Record > 0 {
 		skip = from.Record
-		if r.opts.Format == NDJSON || r.opts.Format == Concatenated {
+		if from.Offset > 0 && (r.opts.Format == NDJSON || r.opts.Format == Concatenated) {
 			var magic [4]byte
 			n, _ := io.ReadFull(body, magic[:])
 			plain := n < 2 || !(magic[0] == 0x1f && magic[1] == 0x8b) && !(n == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd)
 			body.Close()
+			if plain && obj.IsS3() && obj.Size >= 0 && from.Offset > obj.Size {
+				return done, &ObjectError{Object: obj.String(), Offset: from.Offset, Line: done.Line, Record: from.Record + 1,
+					Err: fmt.Errorf("resume offset %d past the end of a %d-byte object", from.Offset, obj.Size)}
+			}
 			if plain {
 				body, err = r.open(ctx, &obj, from.Offset)
 				start, skip = from, 0

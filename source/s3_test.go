@@ -406,3 +406,16 @@ func TestScannerClosed(t *testing.T) {
 		t.Errorf("Scan after Reset = %q, %v", s.Bytes(), s.Err())
 	}
 }
+
+func TestReadObjectResumePastEnd(t *testing.T) {
+	env := newS3(t, false)
+	env.put(t, "k", []byte("{}\n{}\n"))
+	r, _ := NewReader(env.client, ReaderOptions{})
+	for _, from := range []Position{{Offset: 100, Record: 2}, {Record: 5}} {
+		_, err := r.ReadObject(context.Background(), Object{Bucket: "bucket", Key: "k"}, from, func(Record) error { return nil })
+		var oe *ObjectError
+		if !errors.As(err, &oe) || !strings.Contains(err.Error(), "past the end") {
+			t.Errorf("resume at %+v: err = %v, want past-the-end *ObjectError", from, err)
+		}
+	}
+}

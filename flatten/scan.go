@@ -389,25 +389,24 @@ func scanLiteral(doc []byte, i int) (int, Kind) {
 }
 
 // appendCompact appends the valid JSON value v without whitespace outside
-// strings.
+// strings. Strings are skipped with the SWAR string scanner and copied in
+// runs.
 func appendCompact(dst, v []byte) []byte {
 	start := 0
-	for i := 0; i < len(v); i++ {
+	for i := 0; i < len(v); {
 		c := v[i]
 		if c == '"' {
-			i++
-			for v[i] != '"' {
-				if v[i] == '\\' {
-					i++
-				}
-				i++
-			}
+			end, _, _ := scanString(v, i) // v is valid: end > i
+			i = end
 			continue
 		}
 		if isWS[c] {
 			dst = append(dst, v[start:i]...)
-			start = i + 1
+			i = skipWSRun(v, i)
+			start = i
+			continue
 		}
+		i++
 	}
 	return append(dst, v[start:]...)
 }

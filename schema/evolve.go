@@ -199,6 +199,11 @@ type PlanOptions struct {
 	// Names configures naming of new columns; its Separator is set to
 	// Separator.
 	Names NameOptions
+	// Mappings is a saved path → name mapping (Plan.Mappings of an earlier
+	// batch) loaded before the columns' comments; use it when the table's
+	// comments are not available. A mapping that contradicts the comments
+	// fails with ErrMapping.
+	Mappings []Mapping
 }
 
 // Plan is the change a batch needs on one table, and the routing of its
@@ -226,7 +231,13 @@ type Plan struct {
 	subtrees map[string]int
 	rejected map[string]Mode
 	dropAll  string // a reason to discard every record (the table was refused)
+	mappings []Mapping
 }
+
+// Mappings returns the path → name mapping of the table after the plan,
+// sorted by path, for saving and passing to a later PlanChanges
+// (PlanOptions.Mappings). Fallback columns are not part of it.
+func (p *Plan) Mappings() []Mapping { return slices.Clone(p.mappings) }
 
 func fallbackName(name string, k TypeKind, maxLen int) string {
 	suffix := "__V_" + k.String()
@@ -293,9 +304,6 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 	}
 	p := &Plan{Table: inferred.Name, sep: []byte(o.Separator), policy: policy,
 		routes: map[string][]int{}, subtrees: map[string]int{}, rejected: map[string]Mode{}}
-	if len(existing) == 0 {
-		return p, p.planCreate(inferred, policy)
-	}
 	var system []string
 	for _, c := range inferred.Columns {
 		if c.System {
@@ -305,6 +313,15 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 	namer, err := NewNamer(names, system...)
 	if err != nil {
 		return nil, err
+	}
+	if err := namer.Load(o.Mappings); err != nil {
+		return nil, fmt.Errorf("table %s: %w", inferred.Name, err)
+	}
+	if len(existing) == 0 {
+		if err := p.planCreate(inferred, policy, namer); err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
 	// Map existing columns to paths: comments first.
 	byName := map[string]int{}
@@ -331,6 +348,13 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 	}
 	if err := namer.Load(ms); err != nil {
 		return nil, fmt.Errorf("table %s: %w", inferred.Name, err)
+	}
+	// An uncommented column named in the saved mapping holds its path.
+	for i, e := range existing {
+		if path, ok := namer.byName[e.Name]; ok && !mapped[i] && !p.Columns[i].System {
+			p.Columns[i].Path = path
+			mapped[i] = true
+		}
 	}
 	// Then names: an uncommented column named as a path normalizes; the
 	// smallest such path wins.
@@ -470,10 +494,11 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 	}
 	p.Changes = changes
 	p.Collisions = namer.Collisions()
+	p.mappings = namer.Mappings()
 	return p, nil
 }
 
-func (p *Plan) planCreate(t Table, policy Policy) error {
+func (p *Plan) planCreate(t Table, policy Policy, namer *Namer) error {
 	switch policy.Mode {
 	case Freeze:
 		return &FrozenError{Table: t.Name, Changes: []Change{{Kind: ChangeCreate, Reason: "new table"}}}
@@ -486,6 +511,27 @@ func (p *Plan) planCreate(t Table, policy Policy) error {
 	p.Columns = slices.Clone(t.Columns)
 	p.Changes = []Change{{Kind: ChangeCreate, Reason: "new table"}}
 	p.Collisions = t.Collisions
+	if len(namer.byPath) > 0 { // a saved mapping: name the columns by it
+		var paths []string
+		for _, c := range p.Columns {
+			if !c.System {
+				paths = append(paths, c.Path)
+			}
+		}
+		namer.NameAll(paths)
+		for i, c := range p.Columns {
+			if !c.System {
+				p.Columns[i].Name = namer.Name(c.Path)
+			}
+		}
+		p.Collisions = namer.Collisions()
+	}
+	for _, c := range p.Columns {
+		if !c.System {
+			p.mappings = append(p.mappings, Mapping{Path: c.Path, Name: c.Name})
+		}
+	}
+	slices.SortFunc(p.mappings, func(a, b Mapping) int { return strings.Compare(a.Path, b.Path) })
 	for i, c := range p.Columns {
 		if c.System {
 			continue

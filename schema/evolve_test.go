@@ -244,3 +244,45 @@ func TestRouteAllocs(t *testing.T) {
 		t.Errorf("Filter allocates %v times per record, want 0", a)
 	}
 }
+
+func TestPlanSavedMappings(t *testing.T) {
+	// Batch 1 (without comments) names a_b; its mapping is saved.
+	p1, err := PlanChanges(nil, infer(t, "T", fl("a_b", kNum, "1")), Policy{}, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := p1.Mappings()
+	if len(saved) != 1 || saved[0] != (Mapping{Path: "a_b", Name: "A_B"}) {
+		t.Fatalf("Mappings() = %v", saved)
+	}
+	// Another process creates the table from a batch where a.b sorts first:
+	// the saved mapping keeps A_B for a_b.
+	p2, err := PlanChanges(nil, infer(t, "T", fl("a.b", kNum, "2", "a_b", kNum, "3")), Policy{}, PlanOptions{Mappings: saved})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range p2.Columns {
+		got[c.Path] = c.Name
+	}
+	if got["a_b"] != "A_B" || got["a.b"] == "A_B" {
+		t.Errorf("columns = %v, want a_b named A_B", got)
+	}
+	// Without comments, existing columns plus the saved mapping still map.
+	rows := desc(t, DescRow{Name: "A_B", Type: "NUMBER(1,0)"})
+	p3, err := PlanChanges(rows, infer(t, "T", fl("a.b", kNum, "2", "a_b", kNum, "3")), Policy{}, PlanOptions{Mappings: saved})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i, ok := p3.Route([]byte("a_b"), kNum, []byte("3")); !ok || p3.Columns[i].Name != "A_B" {
+		t.Errorf("a_b routed to %v %v, want A_B", i, ok)
+	}
+	if len(p3.Changes) != 1 || p3.Changes[0].Column.Path != "a.b" {
+		t.Errorf("Changes = %v, want only a.b added", p3.Changes)
+	}
+	// Two columns claiming one path is reported, not guessed.
+	rows = desc(t, DescRow{Name: "X", Type: "NUMBER(1,0)", Comment: "x"}, DescRow{Name: "Y", Type: "NUMBER(1,0)", Comment: "x"})
+	if _, err := PlanChanges(rows, infer(t, "T", fl("x", kNum, "1")), Policy{}, PlanOptions{}); !errors.Is(err, ErrMapping) {
+		t.Errorf("PlanChanges(two columns for one path) = %v, want ErrMapping", err)
+	}
+}

@@ -78,6 +78,18 @@ func FuzzInferPlan(f *testing.F) {
 				t.Fatalf("planning table %s against itself: %v", tb.Name, p.Changes)
 			}
 			plans[tb.Path] = p
+			// Without comments, a saved mapping does the same.
+			pc, err := PlanChanges(nil, tb, Policy{}, PlanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range existing {
+				existing[i].Comment = ""
+			}
+			p2, err := PlanChanges(existing, tb, Policy{Mode: Freeze}, PlanOptions{Mappings: pc.Mappings()})
+			if err != nil || len(p2.Changes) != 0 {
+				t.Fatalf("planning table %s against itself without comments: %v, %v", tb.Name, p2, err)
+			}
 		}
 		for _, rows := range batch {
 			for _, r := range rows {

@@ -1,6 +1,7 @@
 package flatten
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"unicode/utf8"
@@ -245,14 +246,12 @@ func validUTF8(s []byte) bool { return utf8.Valid(s) }
 // quotes) that scanString accepted. Unpaired surrogates become U+FFFD.
 func appendUnescaped(dst, s []byte) []byte {
 	for len(s) > 0 {
-		k := 0
-		for k < len(s) && s[k] != '\\' {
-			k++
-		}
-		dst = append(dst, s[:k]...)
-		if k == len(s) {
+		k := bytes.IndexByte(s, '\\')
+		if k < 0 {
+			dst = append(dst, s...)
 			break
 		}
+		dst = append(dst, s[:k]...)
 		s = s[k:]
 		switch s[1] {
 		case 'b':

@@ -239,8 +239,44 @@ var hexVal = func() (t [256]int8) {
 	return t
 }()
 
-// validUTF8 reports whether s is valid UTF-8.
-func validUTF8(s []byte) bool { return utf8.Valid(s) }
+// validUTF8 reports whether s is valid UTF-8, like utf8.Valid (which the
+// tests check it against), with fast paths for ASCII runs and for the
+// three-byte sequences of most non-Latin scripts.
+func validUTF8(s []byte) bool {
+	n := len(s)
+	i := 0
+	for i < n {
+		c := s[i]
+		switch {
+		case c < 0x80:
+			i++
+			for i+8 <= n && binary.LittleEndian.Uint64(s[i:])&hi8 == 0 {
+				i += 8
+			}
+		case c >= 0xE1 && c <= 0xEF && c != 0xED:
+			// U+1000–U+FFFF except the surrogate block: two
+			// continuation bytes 80–BF.
+			if i+2 >= n || (uint16(s[i+1])|uint16(s[i+2])<<8)&0xC0C0 != 0x8080 {
+				return false
+			}
+			i += 3
+		case c >= 0xC2 && c <= 0xDF:
+			if i+1 >= n || s[i+1]&0xC0 != 0x80 {
+				return false
+			}
+			i += 2
+		default:
+			// E0, ED and four-byte sequences have narrower second-byte
+			// ranges; let the standard decoder judge.
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return false
+			}
+			i += size
+		}
+	}
+	return true
+}
 
 // appendUnescaped appends the unescaped content of a string body (without
 // quotes) that scanString accepted. Unpaired surrogates become U+FFFD.

@@ -153,7 +153,13 @@ func (f *Flattener) walk(i, bottom int) (int, error) {
 						fl |= strHasSep
 					}
 				}
-				if fl&strHasSep != 0 || f.dupKey(fr, uint32(kh)) {
+				// The first test is dupKey's fast path, inlined.
+				bit := uint64(1) << (uint32(kh) >> 26)
+				if fr.bloom&bit == 0 && fr.nkeys < smallObject && fl&strHasSep == 0 {
+					fr.bloom |= bit
+					f.khs = append(f.khs, uint32(kh))
+					fr.nkeys++
+				} else if fl&strHasSep != 0 || f.dupKey(fr, uint32(kh)) {
 					return i, errSuspect
 				}
 			}

@@ -347,3 +347,14 @@ func BenchmarkBreakerDo(b *testing.B) {
 		_ = br.Do(ctx, func(context.Context) error { n++; return nil })
 	}
 }
+
+func BenchmarkBreakerDoParallel(b *testing.B) {
+	br, _ := NewBreaker(BreakerConfig{FailureRatio: 0.5})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			_ = br.Do(ctx, ok)
+		}
+	})
+}

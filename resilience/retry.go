@@ -24,11 +24,13 @@ var (
 	ErrNotRetryable = errors.New("resilience: error not retryable")
 )
 
-// RetryError is returned by Retry.Do when it gave up after more than one
-// attempt, or because its context ended during a wait. Err is the last error
-// of the operation and Reason why no further attempt was made: one of
-// ErrAttemptsExhausted, ErrElapsedExhausted, ErrBudgetExhausted,
-// ErrNotRetryable, or the context's error. errors.Is and errors.As see both.
+// RetryError is returned by Retry.Do when it gave up on a retryable error
+// (attempts, time or budget exhausted, or its context ended), or when an
+// attempt after the first failed with an error that is not retryable. Err is
+// the last error of the operation and Reason why no further attempt was
+// made: one of ErrAttemptsExhausted, ErrElapsedExhausted,
+// ErrBudgetExhausted, ErrNotRetryable, or the context's error. errors.Is and
+// errors.As see both.
 type RetryError struct {
 	Attempts int
 	Err      error

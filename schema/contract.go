@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/flatpipe/flatpipe/flatten"
 	"go.yaml.in/yaml/v3"
@@ -201,7 +200,7 @@ func (v *Validator) Validate(fields []flatten.Field) error {
 		switch f.Kind {
 		case flatten.String:
 			if r.minLen > 0 || r.maxLen < math.MaxInt {
-				n := utf8.RuneCount(f.Value)
+				n := runeCount(f.Value)
 				if n < r.minLen {
 					vs = append(vs, Violation{Path: string(f.Path), Rule: "min_length", Value: cutValue(f.Value), Msg: "shorter than " + strconv.Itoa(r.minLen)})
 				} else if n > r.maxLen {

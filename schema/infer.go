@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/flatpipe/flatpipe/flatten"
 )
@@ -208,6 +207,15 @@ func (in *Inferrer) observe(t *tableStats, fields []flatten.Field) {
 			}
 		}
 		c := &t.cols[ci]
+		if kind == flatten.String && c.typ.Kind == Varchar && len(val) <= c.textLen && len(val) <= c.typ.Length {
+			// Fast path: a string no longer (in bytes) than the column's
+			// longest cannot change a VARCHAR column.
+			if c.lastRec != t.records {
+				c.nonNull++
+				c.lastRec = t.records
+			}
+			continue
+		}
 		var vt Type
 		if c.subtree {
 			vt = Type{Kind: Variant}
@@ -216,7 +224,7 @@ func (in *Inferrer) observe(t *tableStats, fields []flatten.Field) {
 			if kind != flatten.Null && kind != flatten.Object && kind != flatten.Array {
 				n := len(val)
 				if n > c.textLen {
-					n = utf8.RuneCount(val)
+					n = runeCount(val)
 				}
 				c.textLen = max(c.textLen, n)
 			}

@@ -162,7 +162,7 @@ func TestInferAllocs(t *testing.T) {
 		fl("id", kNum, "123", "name", kStr, "héllo", "ok", kBool, "true", "price", kNum, "1.25",
 			"when", kStr, "2024-01-01T00:00:00Z", "tags", kArr, `["a"]`, "none", kNull, "null",
 			"m.1", kNum, "1", "m.2", kNum, "1", "m.3", kNum, "1", "m.4", kNum, "1", "m.5", kNum, "1"),
-		fl("id", kNum, "9", "m.77", kNum, "1", "price", kNum, "1e3"),
+		fl("id", kNum, "9", "m.77", kNum, "1", "price", kNum, "1e3", "name", kStr, "a long non-ASCII string: Zoë Ångström, 東京, ünïcödé"),
 	}
 	for _, r := range recs {
 		in.Observe(r)
@@ -190,4 +190,38 @@ func BenchmarkObserve(b *testing.B) {
 		in.Observe(rec)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkInfer measures flattening plus observing corpus records against
+// flattening alone, so the difference is the inference cost.
+func BenchmarkInfer(b *testing.B) {
+	for _, name := range []string{"github_events.ndjson", "twitter_statuses.ndjson"} {
+		for _, impl := range []string{"flatten", "flatten+observe"} {
+			b.Run(name+"/"+impl, func(b *testing.B) {
+				docs := corpusDocs(b, name)
+				size := 0
+				for _, d := range docs {
+					size += len(d)
+				}
+				f, _ := flatten.New(flatten.Options{})
+				in, _ := NewInferrer(Options{DetectTime: true})
+				var fields []flatten.Field
+				for _, d := range docs { // warm-up: every column exists
+					fields, _ = f.Append(fields[:0], d)
+					in.Observe(fields)
+				}
+				b.ReportAllocs()
+				b.SetBytes(int64(size))
+				for b.Loop() {
+					for _, d := range docs {
+						fields, _ = f.Append(fields[:0], d)
+						if impl != "flatten" {
+							in.Observe(fields)
+						}
+					}
+				}
+				b.ReportMetric(float64(b.N*len(docs))/b.Elapsed().Seconds(), "records/s")
+			})
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/flatpipe/flatpipe/flatten"
 )
@@ -282,7 +281,7 @@ func ValueType(k flatten.Kind, v []byte, detectTime bool) Type {
 				return Type{Kind: tk}
 			}
 		}
-		return Type{Kind: Varchar, Length: min(max(utf8.RuneCount(v), 1), MaxVarcharLength)}
+		return Type{Kind: Varchar, Length: min(max(runeCount(v), 1), MaxVarcharLength)}
 	case flatten.Object:
 		return Type{Kind: Object}
 	case flatten.Array:
@@ -309,7 +308,7 @@ func (t Type) Accepts(k flatten.Kind, v []byte, detectTime bool) bool {
 		if len(v) <= t.Length {
 			return true
 		}
-		return utf8.RuneCount(v) <= t.Length
+		return runeCount(v) <= t.Length
 	case Float:
 		if k != flatten.Number {
 			return false

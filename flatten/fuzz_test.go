@@ -43,8 +43,24 @@ func FuzzAppend(f *testing.F) {
 	tf := mustNew(f, flatten.Options{Arrays: flatten.ArraysTables})
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		valid := json.Valid(doc) && utf8.Valid(doc)
-		if _, err := tf.AppendRows(nil, doc); err == nil && !json.Valid(doc) {
+		rows, err := tf.AppendRows(nil, doc)
+		if err == nil && !json.Valid(doc) {
 			t.Fatalf("tables mode accepted invalid JSON %q", doc)
+		}
+		if valid && !errors.Is(err, flatten.ErrNesting) {
+			want, rerr := referenceRows(doc, flatten.Options{Arrays: flatten.ArraysTables})
+			switch {
+			case errors.Is(rerr, flatten.ErrCollision):
+				if !errors.Is(err, flatten.ErrCollision) {
+					t.Fatalf("tables %q: got %v, reference reports a collision", doc, err)
+				}
+			case err != nil || rerr != nil:
+				t.Fatalf("tables %q: %v, reference %v", doc, err, rerr)
+			default:
+				if d := sameRows(rows, want); d != "" {
+					t.Fatalf("tables %q: %s", doc, d)
+				}
+			}
 		}
 		for i, fl := range flatteners {
 			got, err := fl.Append(nil, doc)

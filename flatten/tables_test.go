@@ -1,8 +1,12 @@
 package flatten_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -116,87 +120,208 @@ func TestAppendRowsIDsDeterministic(t *testing.T) {
 	}
 }
 
-// TestAppendRowsMatchesIndexMode checks, on the corpus, that tables mode
-// loses nothing: every leaf of index mode appears in exactly one row, and
-// the rows' table/index chain rebuilds its index path.
-func TestAppendRowsMatchesIndexMode(t *testing.T) {
+// refRow is a row of the reference tables-mode flattener; parent is the
+// position of the parent row (-1 for root-table rows).
+type refRow struct {
+	table  string
+	index  int
+	parent int
+	fields []refField
+}
+
+// referenceRows is the differential oracle for ArraysTables, built on
+// encoding/json like referenceFlatten.
+func referenceRows(doc []byte, opts flatten.Options) ([]refRow, error) {
+	if !json.Valid(doc) {
+		return nil, errors.New("invalid JSON")
+	}
+	r := &refTables{opts: opts, sep: opts.Separator}
+	if r.sep == "" {
+		r.sep = "."
+	}
+	raw := bytes.TrimSpace(doc)
+	if raw[0] == '[' {
+		var elems []json.RawMessage
+		if err := json.Unmarshal(raw, &elems); err != nil {
+			return nil, err
+		}
+		for i, e := range elems {
+			if err := r.element("", -1, i, e); err != nil {
+				return nil, err
+			}
+		}
+		return r.rows, nil
+	}
+	r.rows = append(r.rows, refRow{index: -1, parent: -1})
+	var err error
+	if raw[0] == '{' {
+		err = r.object(0, raw, "", 0, true)
+	} else {
+		err = r.value(0, raw, "value", 1)
+	}
+	return r.rows, err
+}
+
+type refTables struct {
+	opts flatten.Options
+	sep  string
+	rows []refRow
+}
+
+func (r *refTables) emit(row int, path, value string, k flatten.Kind) error {
+	fs := r.rows[row].fields
+	for i := range fs {
+		if fs[i].Path == path {
+			switch r.opts.OnCollision {
+			case flatten.CollisionFirst:
+				return nil
+			case flatten.CollisionLast:
+				fs[i].Value, fs[i].Kind = value, k
+				return nil
+			}
+			return flatten.ErrCollision
+		}
+	}
+	r.rows[row].fields = append(fs, refField{path, value, k})
+	return nil
+}
+
+func (r *refTables) element(table string, parent, index int, raw []byte) error {
+	r.rows = append(r.rows, refRow{table: table, index: index, parent: parent})
+	row := len(r.rows) - 1
+	if raw[0] == '{' {
+		return r.object(row, raw, "", 0, true)
+	}
+	return r.value(row, raw, "value", 1)
+}
+
+func (r *refTables) object(row int, raw []byte, path string, segs int, rowRoot bool) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	dec.Token()
+	if !dec.More() {
+		if rowRoot {
+			return nil
+		}
+		return r.emit(row, path, "{}", flatten.Object)
+	}
+	if !rowRoot && r.opts.MaxDepth > 0 && segs >= r.opts.MaxDepth {
+		return r.emit(row, path, compact(raw), flatten.Object)
+	}
+	for dec.More() {
+		tok, _ := dec.Token()
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		p := tok.(string)
+		if !rowRoot {
+			p = path + r.sep + p
+		}
+		if err := r.value(row, v, p, segs+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *refTables) value(row int, raw []byte, path string, segs int) error {
+	switch raw[0] {
+	case '{':
+		return r.object(row, raw, path, segs, false)
+	case '[':
+		var elems []json.RawMessage
+		if err := json.Unmarshal(raw, &elems); err != nil {
+			return err
+		}
+		if len(elems) == 0 {
+			return r.emit(row, path, "[]", flatten.Array)
+		}
+		if r.opts.MaxDepth > 0 && segs >= r.opts.MaxDepth {
+			return r.emit(row, path, compact(raw), flatten.Array)
+		}
+		table := path
+		if t := r.rows[row].table; t != "" {
+			table = t + r.sep + path
+		}
+		for i, e := range elems {
+			if err := r.element(table, row, i, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	case '"':
+		var s string
+		json.Unmarshal(raw, &s)
+		return r.emit(row, path, s, flatten.String)
+	case 't', 'f':
+		return r.emit(row, path, string(raw), flatten.Bool)
+	case 'n':
+		return r.emit(row, path, string(raw), flatten.Null)
+	}
+	return r.emit(row, path, string(raw), flatten.Number)
+}
+
+// sameRows compares flattener rows with reference rows, parents by
+// position.
+func sameRows(got []flatten.Row, want []refRow) string {
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d rows, want %d", len(got), len(want))
+	}
+	pos := map[uint64]int{}
+	for i, g := range got {
+		pos[g.ID] = i
+	}
+	for i, g := range got {
+		w := want[i]
+		parent := -1
+		if g.ParentID != 0 {
+			p, ok := pos[g.ParentID]
+			if !ok {
+				return fmt.Sprintf("row %d: parent %x not among the rows", i, g.ParentID)
+			}
+			parent = p
+		}
+		if string(g.Table) != w.table || g.Index != w.index || parent != w.parent {
+			return fmt.Sprintf("row %d = %q[%d] parent %d, want %q[%d] parent %d", i, g.Table, g.Index, parent, w.table, w.index, w.parent)
+		}
+		if gf := toRef(g.Fields); !sameRef(gf, w.fields) {
+			return fmt.Sprintf("row %d fields = %v, want %v", i, gf, w.fields)
+		}
+	}
+	return ""
+}
+
+// TestAppendRowsAgainstReference compares tables mode with the reference on
+// the table tests and on the corpus.
+func TestAppendRowsAgainstReference(t *testing.T) {
+	docs := map[string][]byte{
+		"nested":     []byte(`{"id":7,"items":[{"sku":"x","tags":["a",[1,[]]]},{"sku":"y","sub":{"z":[{}]}}],"e":[],"o":{}}`),
+		"root array": []byte(`[{"a":[1]},2,[3,[4]],[]]`),
+		"scalar":     []byte(`"x"`),
+	}
 	for _, in := range []string{"twitter.json", "citm_catalog.json", "github_events.json", "canada.json"} {
-		data := readCorpus(t, in)
-		fi := mustNew(t, index)
-		fields, err := fi.Append(nil, data)
-		if err != nil {
-			t.Fatal(err)
+		if b, err := os.ReadFile(filepath.Join(corpusDir, in)); err == nil {
+			docs[in] = b
 		}
-		want := map[string]string{}
-		for _, f := range fields {
-			want[string(f.Path)] = string(f.Value)
-		}
-		ft := mustNew(t, tables)
-		rows, err := ft.AppendRows(nil, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkLinks(t, rows)
-		// Rebuild each row's absolute index-mode prefix.
-		prefix := map[uint64]string{}
-		got := map[string]string{}
-		n := 0
-		for ri, r := range rows {
-			p := ""
-			if ri == 0 && r.Index == -1 {
-				prefix[r.ID] = ""
-			} else {
-				parent := prefix[r.ParentID]
-				// Table is the parent's table + relative path; the row's
-				// relative path from its parent is Table minus the
-				// parent's table.
-				rel := string(r.Table)
-				if pt, ok := tableOf[r.ParentID]; ok && pt != "" {
-					rel = strings.TrimPrefix(rel, pt+".")
-				}
-				rel = strings.TrimSuffix(strings.TrimPrefix(rel, "value"), "")
-				if parent != "" && rel != "" {
-					p = parent + "." + rel
-				} else {
-					p = parent + rel
-				}
-				if strings.HasSuffix(string(r.Table), "value") && strings.HasSuffix(tableOf[r.ParentID]+".value", string(r.Table)) {
-					p = parent // array element of an array element
-				}
-				if p != "" {
-					p += "."
-				}
-				p += fmt.Sprint(r.Index)
-				prefix[r.ID] = p
+	}
+	for name, doc := range docs {
+		for _, opts := range []flatten.Options{tables, {Arrays: flatten.ArraysTables, MaxDepth: 2, Separator: "__"}, {Arrays: flatten.ArraysTables, MaxDepth: 1}} {
+			got, err := mustNew(t, opts).AppendRows(nil, doc)
+			if err != nil {
+				t.Fatalf("%s %+v: %v", name, opts, err)
 			}
-			tableOf[r.ID] = string(r.Table)
-			for _, f := range r.Fields {
-				path := string(f.Path)
-				full := prefix[r.ID]
-				if path != "value" || r.Index == -1 {
-					if full != "" {
-						full += "."
-					}
-					full += path
-				}
-				got[full] = string(f.Value)
-				n++
+			want, err := referenceRows(doc, opts)
+			if err != nil {
+				t.Fatalf("%s reference: %v", name, err)
 			}
-		}
-		clear(tableOf)
-		if n != len(fields) {
-			t.Errorf("%s: tables mode has %d fields, index mode %d", in, n, len(fields))
-		}
-		for p, v := range want {
-			if got[p] != v {
-				t.Errorf("%s: field %q = %q in tables mode, want %q", in, p, got[p], v)
-				break
+			if d := sameRows(got, want); d != "" {
+				t.Errorf("%s %+v: %s", name, opts, d)
 			}
+			checkLinks(t, got)
 		}
 	}
 }
-
-var tableOf = map[uint64]string{}
 
 func TestAppendRowsErrors(t *testing.T) {
 	f := mustNew(t, tables)

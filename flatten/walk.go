@@ -595,8 +595,7 @@ func (f *Flattener) tableElement(fr *frame, i int) (int, error) {
 			emit, check = f.classify(f.path[relBase:])
 		}
 		var err error
-		if c == '[' {
-			f.stack[len(f.stack)-1].segs = 0
+		if c == '[' && !(f.opts.MaxDepth > 0 && f.opts.MaxDepth <= 1) {
 			top := &f.stack[len(f.stack)-1]
 			i, err = f.openTable(top, i, emit, check)
 			if err == nil && i < 0 {

@@ -77,14 +77,13 @@ func ExamplePolicy() {
 	p := &resilience.Policy{Retry: retry, Breaker: breaker, Bulkhead: bulkhead, Recover: true}
 
 	err := p.Do(context.Background(), func(ctx context.Context) error {
-		var m map[string]int
-		m["boom"]++ // a bug: panics
-		return nil
+		var batch []string
+		return errors.New(batch[len(batch)]) // a bug: index out of range
 	})
 	var pe *resilience.PanicError
 	fmt.Println(errors.As(err, &pe), err)
 	// Output:
-	// true resilience: panic: assignment to entry in nil map
+	// true resilience: panic: runtime error: index out of range [0] with length 0
 }
 
 func ExampleProgress() {

@@ -26,7 +26,7 @@ func (c pingConnector) Connect(context.Context) (driver.Conn, error) {
 	if c.down.Load() {
 		return nil, errors.New("dial tcp 127.0.0.1:1: connection refused")
 	}
-	return pingConn{c.down}, nil
+	return pingConn(c), nil
 }
 func (c pingConnector) Driver() driver.Driver { return nil }
 

@@ -212,6 +212,13 @@ func (p Permit) Probe() bool { return p.slot >= 0 }
 // Allow asks for a permit. It returns ErrOpen when the breaker is open, or
 // half-open with every probe slot taken.
 func (b *Breaker) Allow() (Permit, error) {
+	b.mu.Lock()
+	if b.state == StateClosed { // the common case needs no clock reading
+		p := Permit{b: b, gen: b.gen, slot: -1}
+		b.mu.Unlock()
+		return p, nil
+	}
+	b.mu.Unlock()
 	now := b.clock.Now()
 	b.mu.Lock()
 	ch, changed := b.advance(now)
@@ -284,7 +291,12 @@ func (p Permit) Done(err error) {
 		return
 	}
 	outcome := b.classify(err)
-	now := b.clock.Now()
+	// Reading the clock costs more than the rest of the call on some VMs;
+	// a success in closed state needs it only for the ratio window.
+	var now time.Time
+	if outcome == Failure || p.slot >= 0 || (b.ratio > 0 && outcome == Success) {
+		now = b.clock.Now()
+	}
 	b.mu.Lock()
 	ch, changed := b.record(p, outcome, now)
 	b.mu.Unlock()
@@ -316,18 +328,24 @@ func (b *Breaker) record(p Permit, outcome Outcome, now time.Time) (StateChange,
 		if outcome == Ignore {
 			return StateChange{}, false
 		}
-		idx := now.UnixNano() / b.bucketDur
-		bk := &b.buckets[uint64(idx)%windowBuckets]
-		if bk.idx != idx {
-			*bk = bucket{idx: idx}
+		var bk *bucket
+		var idx int64
+		if b.ratio > 0 {
+			idx = now.UnixNano() / b.bucketDur
+			bk = &b.buckets[uint64(idx)%windowBuckets]
+			if bk.idx != idx {
+				*bk = bucket{idx: idx}
+			}
+			bk.calls++
 		}
-		bk.calls++
 		if outcome == Success {
 			b.consecutive = 0
 			return StateChange{}, false
 		}
-		bk.failures++
 		b.consecutive++
+		if bk != nil {
+			bk.failures++
+		}
 		if b.consecutiveN > 0 && b.consecutive >= b.consecutiveN {
 			return b.transition(now, StateOpen, "consecutive failures"), true
 		}
@@ -395,7 +413,7 @@ func (b *Breaker) State() State {
 type BreakerCounts struct {
 	State               State
 	ConsecutiveFailures int
-	WindowCalls         int64 // calls counted in the rolling window (closed state)
+	WindowCalls         int64 // calls in the rolling window (closed state, FailureRatio > 0)
 	WindowFailures      int64
 	ProbesInFlight      int
 }

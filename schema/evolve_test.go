@@ -1,10 +1,14 @@
 package schema
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/flatpipe/flatpipe/flatten"
 )
@@ -286,3 +290,34 @@ func TestPlanSavedMappings(t *testing.T) {
 		t.Errorf("PlanChanges(two columns for one path) = %v, want ErrMapping", err)
 	}
 }
+
+func TestPolicyYAMLAndJSON(t *testing.T) {
+	var y Policy
+	if err := yamlUnmarshal([]byte("mode: freeze\ncolumns: {price: discard_value, note: evolve}\n"), &y); err != nil {
+		t.Fatal(err)
+	}
+	var j Policy
+	if err := json.Unmarshal([]byte(`{"mode":"freeze","columns":{"price":"discard_value","note":"evolve"}}`), &j); err != nil {
+		t.Fatal(err)
+	}
+	want := Policy{Mode: Freeze, Columns: map[string]Mode{"price": DiscardValue, "note": Evolve}}
+	if !reflect.DeepEqual(y, want) || !reflect.DeepEqual(j, want) {
+		t.Errorf("YAML policy = %+v, JSON policy = %+v, want %+v", y, j, want)
+	}
+	if err := yamlUnmarshal([]byte("mode: drop\n"), &y); err == nil {
+		t.Error("YAML mode drop accepted")
+	}
+}
+
+func TestKeepsJSONNull(t *testing.T) {
+	tb := infer(t, "T", fl("v", kNull, "null", "m", kNum, "1", "o", kObj, "{}"), fl("v", kNull, "null", "m", kStr, "x", "o", kObj, "{}"),
+		fl("m", kObj, "{}"))
+	want := map[string]bool{"v": true, "m": true, "o": false}
+	for _, c := range tb.Columns {
+		if got := c.KeepsJSONNull(); got != want[c.Path] {
+			t.Errorf("column %s (%v).KeepsJSONNull() = %v, want %v", c.Name, c.Type, got, want[c.Path])
+		}
+	}
+}
+
+func yamlUnmarshal(b []byte, v any) error { return yaml.Unmarshal(b, v) }

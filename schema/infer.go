@@ -81,6 +81,14 @@ type Column struct {
 	System bool
 }
 
+// KeepsJSONNull reports whether a field of kind null loads into c as a
+// VARIANT null (JSON null) rather than SQL NULL: true for VARIANT columns
+// (including columns only ever seen null), false for typed, OBJECT and ARRAY
+// columns. A missing key is SQL NULL in every column.
+func (c Column) KeepsJSONNull() bool {
+	return c.Type.Kind == Variant || c.Type.Kind == Unknown
+}
+
 // Comment returns the column comment written in DDL: the path, which lets a
 // later Namer map the column back to its path.
 func (c Column) Comment() string { return c.Path }

@@ -25,7 +25,6 @@ type Flattener struct {
 	// Per-call state, reused.
 	doc       []byte
 	path      []byte  // current path; a stack of prefixes
-	keybuf    []byte  // unescaped key scratch
 	arena     []byte  // field paths, unescaped strings, compacted containers
 	stack     []frame // open containers
 	vstack    []byte  // validator's container stack

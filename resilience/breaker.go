@@ -372,7 +372,9 @@ func (b *Breaker) windowCounts(idx int64) (calls, failures int64) {
 // Do runs fn if the breaker allows it and records the result. It returns
 // ErrOpen without calling fn when the breaker rejects the call. A probe runs
 // under a context with ProbeTimeout. If ctx was cancelled when fn fails, the
-// result is ignored.
+// result is ignored. A panic in fn propagates unrecorded (a probe's slot is
+// reclaimed after ProbeTimeout); Policy with Recover turns it into a counted
+// failure.
 func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
 	p, err := b.Allow()
 	if err != nil {

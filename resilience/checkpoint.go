@@ -287,7 +287,15 @@ type PutCondition struct {
 //     or an error matching ErrPreconditionFailed when the condition fails
 //     (HTTP 412 PreconditionFailed, and also HTTP 409
 //     ConditionalRequestConflict, which S3 returns to the loser of two
-//     concurrent conditional writes).
+//     concurrent conditional writes). It sends cond.IfNoneMatch as the
+//     If-None-Match header and cond.IfMatch as If-Match, each only when
+//     not empty, byte for byte.
+//   - The ETags of GetObject and PutObject are the same strings for the same
+//     object version (S3 returns both quoted), because a Version read by
+//     Load is sent back as If-Match.
+//   - Errors keep their cause for errors.Is/As (wrap with %w) and carry no
+//     credentials; other errors (throttling, network) pass through wrapped,
+//     for the caller's retry classifier.
 type ObjectStore interface {
 	GetObject(ctx context.Context, bucket, key string) (body []byte, etag string, err error)
 	PutObject(ctx context.Context, bucket, key string, body []byte, cond PutCondition) (etag string, err error)

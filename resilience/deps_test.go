@@ -1,6 +1,7 @@
 package resilience
 
 import (
+	"context"
 	"go/build"
 	"strings"
 	"testing"
@@ -29,3 +30,25 @@ func TestLeafPackage(t *testing.T) {
 		}
 	}
 }
+
+// The seam the library packages use: every policy has the same Do.
+type doer interface {
+	Do(ctx context.Context, fn func(context.Context) error) error
+}
+
+var (
+	_ doer = (*Retry)(nil)
+	_ doer = (*Breaker)(nil)
+	_ doer = (*Bulkhead)(nil)
+	_ doer = (*Policy)(nil)
+
+	_ Metrics         = (*EMF)(nil)
+	_ Metrics         = (*SlogMetrics)(nil)
+	_ Metrics         = NopMetrics{}
+	_ DeadLetterSink  = (*FileDeadLetterSink)(nil)
+	_ DeadLetterSink  = (*S3DeadLetterSink)(nil)
+	_ DeadLetterSink  = (*MonitoredSink)(nil)
+	_ CheckpointStore = (*FileCheckpointStore)(nil)
+	_ CheckpointStore = (*S3CheckpointStore)(nil)
+	_ ObjectStore     = (*memObjectStore)(nil)
+)

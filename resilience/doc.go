@@ -9,6 +9,14 @@
 // small interfaces, and S3 access goes through ObjectStore, which an adapter
 // over the AWS SDK implements outside this package.
 //
+// The library packages do not import this one; they accept small
+// interfaces that its types satisfy, for example
+//
+//	interface{ Do(ctx context.Context, fn func(context.Context) error) error }
+//
+// (*Retry, *Breaker, *Bulkhead and *Policy), Metrics, DeadLetterSink and
+// Check.
+//
 // # Retry and the drivers' own retries
 //
 // Retry makes attempts with exponential backoff and full jitter (a wait

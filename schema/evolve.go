@@ -285,7 +285,9 @@ func widenInPlace(e Type, c Column) (Type, bool) {
 // AppendCreateTable and Plan.AppendSQL write them) and otherwise by name
 // (a column named Normalize(path)); a path keeps its column across batches.
 // A new path gets a new nullable column named by a Namer loaded with that
-// mapping. A type the column cannot take is widened in place when Snowflake
+// mapping, unless it lies below an existing VARIANT column (a wide object
+// kept whole by an earlier batch): then its values go into that column
+// (Route, AppendSubtree), so a wide object does not turn back into columns. A type the column cannot take is widened in place when Snowflake
 // allows it, and otherwise gets a fallback column NAME__V_TYPE (VARIANT if
 // that one cannot take it either), which takes the values the original
 // column cannot; nothing fails to load.
@@ -387,6 +389,9 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 		}
 		if name, ok := namer.Lookup([]byte(c.Path)); ok && name == c.Name {
 			p.routes[c.Path] = append([]int{i}, p.routes[c.Path]...)
+			if c.Type.Kind == Variant {
+				p.subtrees[c.Path] = i // new paths below it go into it
+			}
 		} else if isFallback(existing[i]) {
 			p.routes[c.Path] = append(p.routes[c.Path], i)
 		}
@@ -430,6 +435,9 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 		}
 		route := p.routes[c.Path]
 		if len(route) == 0 {
+			if _, ok := p.subtreeOf([]byte(c.Path)); ok {
+				continue // below an existing VARIANT column: kept in it
+			}
 			c.Name = namer.Name(c.Path)
 			add(c, "new path", c.Path)
 			if c.Subtree {
@@ -601,21 +609,26 @@ func (p *Plan) Route(path []byte, k flatten.Kind, v []byte) (col int, ok bool) {
 		}
 		return 0, false
 	}
-	if len(p.subtrees) > 0 {
-		off := 0
-		for {
-			j := bytes.Index(path[off:], p.sep)
-			if j < 0 {
-				break
-			}
-			off += j
-			if i, found := p.subtrees[string(path[:off])]; found {
-				return i, true
-			}
-			off += len(p.sep)
-		}
+	return p.subtreeOf(path)
+}
+
+// subtreeOf finds the subtree column above path, shallowest first.
+func (p *Plan) subtreeOf(path []byte) (int, bool) {
+	if len(p.subtrees) == 0 {
+		return 0, false
 	}
-	return 0, false
+	off := 0
+	for {
+		j := bytes.Index(path[off:], p.sep)
+		if j < 0 {
+			return 0, false
+		}
+		off += j
+		if i, found := p.subtrees[string(path[:off])]; found {
+			return i, true
+		}
+		off += len(p.sep)
+	}
 }
 
 // Filter routes one record's fields and applies the contract: it appends the

@@ -321,3 +321,43 @@ func TestKeepsJSONNull(t *testing.T) {
 }
 
 func yamlUnmarshal(b []byte, v any) error { return yaml.Unmarshal(b, v) }
+
+func TestPlanKeepsSubtree(t *testing.T) {
+	// Batch 1 kept the wide object m whole; batch 2 has few keys of it.
+	in, _ := NewInferrer(Options{MaxObjectKeys: 2})
+	in.Observe(fl("id", kNum, "1", "m.1", kNum, "1", "m.2", kNum, "1", "m.3", kNum, "1"))
+	ts, _ := in.Tables("T")
+	p1, err := PlanChanges(nil, ts[0], Policy{}, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []DescRow
+	for _, c := range p1.Columns {
+		rows = append(rows, DescRow{Name: c.Name, Type: c.Type.String(), Comment: c.Comment()})
+	}
+	b2 := infer(t, "T", fl("id", kNum, "2", "m.9", kStr, "x"))
+	p2, err := PlanChanges(desc(t, rows...), b2, Policy{Mode: Freeze}, PlanOptions{})
+	if err != nil {
+		t.Fatalf("PlanChanges(batch 2) = %v, want no change", err)
+	}
+	i, ok := p2.Route([]byte("m.9"), kStr, []byte("x"))
+	if !ok || p2.Columns[i].Name != "M" {
+		t.Errorf("m.9 routed to %v %v, want the subtree column M", i, ok)
+	}
+	var fields []flatten.Field
+	for _, v := range must(p2.Filter(nil, fl("id", kNum, "2", "m.9", kStr, "x"))) {
+		if v.Column == i {
+			fields = append(fields, v.Field)
+		}
+	}
+	if got := string(AppendSubtree(nil, fields, "m", ".")); got != `{"9":"x"}` {
+		t.Errorf("AppendSubtree = %s", got)
+	}
+}
+
+func must(kept []Value, d []Discard, drop bool) []Value {
+	if len(d) > 0 || drop {
+		panic(fmt.Sprint("discards: ", d))
+	}
+	return kept
+}

@@ -107,6 +107,9 @@ func TestBulkhead(t *testing.T) {
 		if el := time.Since(start); el < 2*time.Second {
 			t.Errorf("6 calls of 1s through 2 slots took %v, want >= 3s total", el)
 		}
+		if err := bh.TryDo(t.Context(), fail); err != errBoom || bh.InUse() != 0 {
+			t.Errorf("TryDo() on a free bulkhead = %v, in use %d", err, bh.InUse())
+		}
 		if peak.Load() != 2 || bh.InUse() != 0 || bh.Limit() != 2 {
 			t.Errorf("peak %d, in use %d, want 2 and 0", peak.Load(), bh.InUse())
 		}

@@ -382,6 +382,12 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 			}
 		}
 	}
+	// Names of existing columns holding no path are never given to one.
+	for i, e := range existing {
+		if !mapped[i] || isFallback(e) {
+			namer.reserved[e.Name] = true
+		}
+	}
 	// Routes of existing columns: the original, then fallbacks.
 	for i, c := range p.Columns {
 		if !mapped[i] {
@@ -391,6 +397,7 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 			p.routes[c.Path] = append([]int{i}, p.routes[c.Path]...)
 			if c.Type.Kind == Variant {
 				p.subtrees[c.Path] = i // new paths below it go into it
+				p.Columns[i].Subtree = true
 			}
 		} else if isFallback(existing[i]) {
 			p.routes[c.Path] = append(p.routes[c.Path], i)
@@ -469,32 +476,50 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 			}
 			continue
 		}
-		// A fallback column: widen an existing one in place, or add one.
-		orig := p.Columns[route[0]]
-		fb := c
-		fb.Subtree = false
-		fb.Name = fallbackName(orig.Name, c.Type.Kind, names.MaxLength)
-		reason := fmt.Sprintf("%v cannot take %v (a type change Snowflake does not make in place)", orig.Type, c.Type)
-		if i, ok := byName[fb.Name]; ok || slices.ContainsFunc(p.Columns, func(x Column) bool { return x.Name == fb.Name }) {
+		// A fallback column of this path widened in place, or a new one.
+		reason := fmt.Sprintf("%v cannot take %v (a type change Snowflake does not make in place)", p.Columns[route[0]].Type, c.Type)
+		widened := false
+		for _, i := range route[1:] {
+			nt, ok := widenInPlace(p.Columns[i].Type, c)
 			if !ok {
-				i = slices.IndexFunc(p.Columns, func(x Column) bool { return x.Name == fb.Name })
-			}
-			if nt, ok := widenInPlace(p.Columns[i].Type, c); ok && policy.mode(c.Path) == Evolve {
-				ch := Change{Kind: ChangeWiden, From: p.Columns[i].Type, Reason: reason}
-				p.Columns[i].Type = nt
-				ch.Column = p.Columns[i]
-				changes = append(changes, ch)
 				continue
 			}
-			fb.Name = fallbackName(orig.Name, Variant, names.MaxLength)
+			col := p.Columns[i]
+			ch := Change{Kind: ChangeWiden, From: col.Type, Reason: reason}
+			col.Type = nt
+			ch.Column = col
+			switch m := policy.mode(c.Path); m {
+			case Evolve:
+				p.Columns[i] = col
+				changes = append(changes, ch)
+			case Freeze:
+				frozen = append(frozen, ch)
+			default:
+				p.Rejected = append(p.Rejected, Rejection{Path: c.Path, Mode: m, Type: c.Type, Reason: reason})
+				p.rejected[c.Path] = m
+			}
+			widened = true
+			break
+		}
+		if widened {
+			continue
+		}
+		fb := c
+		fb.Subtree = false
+		taken := func(name string) bool {
+			return namer.taken(name) || slices.ContainsFunc(p.Columns, func(x Column) bool { return x.Name == name })
+		}
+		orig := p.Columns[route[0]].Name
+		fb.Name = fallbackName(orig, c.Type.Kind, names.MaxLength)
+		if taken(fb.Name) {
 			fb.Type = Type{Kind: Variant}
-			if j := slices.IndexFunc(p.Columns, func(x Column) bool { return x.Name == fb.Name }); j >= 0 {
-				if p.Columns[j].Type.Kind == Variant {
-					continue // already routed: VARIANT takes everything
-				}
-				fb.Name = namer.Name(c.Path + o.Separator + "__v_variant")
+			base := fallbackName(orig, Variant, names.MaxLength-4)
+			fb.Name = base
+			for k := 2; taken(fb.Name); k++ {
+				fb.Name = base + "_" + strconv.Itoa(k)
 			}
 		}
+		namer.reserved[fb.Name] = true
 		add(fb, reason, c.Path)
 	}
 	if len(frozen) > 0 {
@@ -580,7 +605,9 @@ func (p *Plan) AppendSQL(dst []byte, o DDLOptions) []byte {
 	return dst
 }
 
-// Value is a field routed to a column: Column indexes Plan.Columns.
+// Value is a field routed to a column: Column indexes Plan.Columns. A
+// Subtree column may receive several fields of one record (those below its
+// path); build its value with AppendSubtree over them.
 type Value struct {
 	Column int
 	Field  flatten.Field

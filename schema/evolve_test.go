@@ -361,3 +361,36 @@ func must(kept []Value, d []Discard, drop bool) []Value {
 	}
 	return kept
 }
+
+func TestPlanExistingFallbacks(t *testing.T) {
+	rows := desc(t,
+		DescRow{Name: "ID", Type: "NUMBER(3,0)", Comment: "id"},
+		DescRow{Name: "ID__V_VARCHAR", Type: "VARCHAR(3)", Comment: "id"},
+		DescRow{Name: "LEGACY", Type: "VARCHAR(10)", Comment: "something else"},
+		DescRow{Name: "OTHER", Type: "VARCHAR(10)"},
+	)
+	b := infer(t, "T", fl("id", kStr, "abcdef", "id__v_varchar", kNum, "1", "legacy", kNum, "2"), fl("id", kNum, "5"))
+	p, err := PlanChanges(rows, b, Policy{}, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(p.AppendSQL(nil, DDLOptions{}))
+	for _, want := range []string{
+		`ALTER TABLE "T" ALTER COLUMN "ID__V_VARCHAR" SET DATA TYPE VARCHAR(6);`,
+		`ALTER TABLE "T" ADD COLUMN "ID__V_VARCHAR_`,
+		`ALTER TABLE "T" ADD COLUMN "LEGACY_`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("AppendSQL() =\n%s\nwant it to contain %s", got, want)
+		}
+	}
+	if strings.Contains(got, `ADD COLUMN "ID__V_VARCHAR" `) || strings.Contains(got, `ADD COLUMN "LEGACY" `) || strings.Contains(got, `"OTHER"`) {
+		t.Errorf("AppendSQL() reuses an existing name:\n%s", got)
+	}
+	if i, ok := p.Route([]byte("id"), kStr, []byte("abcdef")); !ok || p.Columns[i].Name != "ID__V_VARCHAR" {
+		t.Errorf("id string routed to %v %v, want ID__V_VARCHAR", i, ok)
+	}
+	if i, ok := p.Route([]byte("id"), kNum, []byte("5")); !ok || p.Columns[i].Name != "ID" {
+		t.Errorf("id number routed to %v %v, want ID", i, ok)
+	}
+}

@@ -372,10 +372,10 @@ func (in *Inferrer) collapse(t *tableStats, prefix string) {
 // path. Column names come from a fresh Namer per table; PlanChanges renames
 // them against an existing table. A table without columns (nothing observed,
 // or only empty records) is left out, since Snowflake has no table without
-// columns. Tables fails only on an empty name.
+// columns. Tables fails only on an empty or too long name.
 func (in *Inferrer) Tables(name string) ([]Table, error) {
-	if name == "" {
-		return nil, fmt.Errorf("%w: empty table name", ErrOptions)
+	if name == "" || len(name) > in.opts.Names.MaxLength {
+		return nil, fmt.Errorf("%w: table name %q is empty or longer than %d bytes", ErrOptions, name, in.opts.Names.MaxLength)
 	}
 	ts := slices.Clone(in.tables)
 	slices.SortFunc(ts, func(a, b *tableStats) int { return strings.Compare(a.path, b.path) })

@@ -184,6 +184,9 @@ func NewBreaker(cfg BreakerConfig) (*Breaker, error) {
 		clock:        clockOrSystem(cfg.Clock),
 		probes:       make([]probeSlot, probes),
 	}
+	if b.consecutiveN < 0 && b.ratio == 0 {
+		return nil, errors.New("resilience: breaker has no trip rule (ConsecutiveFailures < 0 and no FailureRatio)")
+	}
 	b.probeTimeout = cmp0(cfg.ProbeTimeout, b.openDur)
 	if b.classify == nil {
 		b.classify = DefaultOutcome

@@ -254,6 +254,7 @@ func TestNewBreakerInvalid(t *testing.T) {
 		{MinCalls: -1},
 		{HalfOpenProbes: 2000},
 		{HalfOpenProbes: 1, SuccessesToClose: 2},
+		{ConsecutiveFailures: -1},
 	} {
 		if _, err := NewBreaker(cfg); err == nil {
 			t.Errorf("NewBreaker(%+v) = nil error, want one", cfg)

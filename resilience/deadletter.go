@@ -149,7 +149,9 @@ type DeadLetterSink interface {
 
 // FileDeadLetterSink appends dead letters as NDJSON lines to a local file,
 // one write(2) per entry with O_APPEND, so concurrent writers (also other
-// processes) do not interleave lines. It is safe for concurrent use.
+// processes) do not interleave lines. Opening a file whose last line was torn
+// by a crash ends that line first, so later entries stay readable (see
+// DeadLetterReaderOptions.SkipInvalid). It is safe for concurrent use.
 type FileDeadLetterSink struct {
 	clock Clock
 	sync  bool
@@ -176,11 +178,33 @@ func NewFileDeadLetterSink(cfg FileDeadLetterConfig) (*FileDeadLetterSink, error
 	if cfg.Path == "" {
 		return nil, errors.New("resilience: empty dead-letter path")
 	}
-	f, err := os.OpenFile(cfg.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("resilience: open dead-letter file: %w", err)
 	}
+	if err := endLine(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("resilience: open dead-letter file: %w", err)
+	}
 	return &FileDeadLetterSink{f: f, clock: clockOrSystem(cfg.Clock), sync: cfg.Sync}, nil
+}
+
+// endLine terminates a last line torn by a crash, so that the next entry
+// starts on a line of its own and only the torn one is unreadable.
+func endLine(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return err
+	}
+	var last [1]byte
+	if _, err := f.ReadAt(last[:], fi.Size()-1); err != nil {
+		return err
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	_, err = f.Write([]byte{'\n'})
+	return err
 }
 
 // Write appends d.
@@ -288,7 +312,10 @@ func NewS3DeadLetterSink(cfg S3DeadLetterConfig) (*S3DeadLetterSink, error) {
 		maxBytes: cmp0(cfg.MaxBytes, 8<<20), clock: clockOrSystem(cfg.Clock), id: hex.EncodeToString(id[:])}, nil
 }
 
-// Write buffers d and flushes when the buffer reaches MaxBytes.
+// Write buffers d and flushes when the buffer reaches MaxBytes. When that
+// flush fails, Write returns its error but d stays buffered for the next
+// flush: do not write it again. When 4×MaxBytes are buffered, Write returns
+// ErrSinkFull and drops d.
 func (s *S3DeadLetterSink) Write(ctx context.Context, d DeadLetter) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -298,6 +325,9 @@ func (s *S3DeadLetterSink) Write(ctx context.Context, d DeadLetter) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.buf) >= 4*s.maxBytes {
+		return fmt.Errorf("%w: %d bytes buffered after failed flushes", ErrSinkFull, len(s.buf))
+	}
 	var err error
 	if s.buf, err = d.AppendNDJSON(s.buf); err != nil {
 		return err
@@ -308,6 +338,10 @@ func (s *S3DeadLetterSink) Write(ctx context.Context, d DeadLetter) error {
 	}
 	return nil
 }
+
+// ErrSinkFull is returned by S3DeadLetterSink.Write, without buffering the
+// entry, when failed flushes have left 4×MaxBytes buffered.
+var ErrSinkFull = errors.New("resilience: dead-letter buffer full")
 
 // Flush writes the buffered entries, if any, as one object.
 func (s *S3DeadLetterSink) Flush(ctx context.Context) error {
@@ -376,22 +410,37 @@ var ErrLineTooLong = errors.New("resilience: dead-letter line too long")
 // Errors are sticky. Blank lines are skipped. It is not safe for concurrent
 // use.
 type DeadLetterReader struct {
-	r    *bufio.Reader
-	max  int
-	line int64
-	buf  []byte
-	cur  DeadLetter
-	err  error
+	r       *bufio.Reader
+	max     int
+	skip    bool
+	skipped int
+	line    int64
+	buf     []byte
+	cur     DeadLetter
+	err     error
 }
 
-// NewDeadLetterReader reads from r, accepting lines up to maxLine bytes (0
-// means 256 MiB).
-func NewDeadLetterReader(r io.Reader, maxLine int) *DeadLetterReader {
-	if maxLine <= 0 {
-		maxLine = 256 << 20
-	}
-	return &DeadLetterReader{r: bufio.NewReaderSize(r, 64<<10), max: maxLine}
+// DeadLetterReaderOptions configures a DeadLetterReader. The zero value
+// accepts lines up to 256 MiB and stops at the first invalid line.
+type DeadLetterReaderOptions struct {
+	// MaxLine is the longest line accepted, in bytes; 0 means 256 MiB.
+	MaxLine int
+	// SkipInvalid skips lines that do not parse (a line torn by a crash)
+	// instead of stopping; Skipped counts them. Read errors and lines over
+	// MaxLine still stop the reader.
+	SkipInvalid bool
 }
+
+// NewDeadLetterReader reads NDJSON dead letters from r.
+func NewDeadLetterReader(r io.Reader, opts DeadLetterReaderOptions) *DeadLetterReader {
+	if opts.MaxLine <= 0 {
+		opts.MaxLine = 256 << 20
+	}
+	return &DeadLetterReader{r: bufio.NewReaderSize(r, 64<<10), max: opts.MaxLine, skip: opts.SkipInvalid}
+}
+
+// Skipped returns the number of invalid lines skipped (with SkipInvalid).
+func (r *DeadLetterReader) Skipped() int { return r.skipped }
 
 // Next advances to the next dead letter and reports whether there is one.
 func (r *DeadLetterReader) Next() bool {
@@ -424,6 +473,10 @@ func (r *DeadLetterReader) Next() bool {
 			continue
 		}
 		d, perr := ParseDeadLetter(r.buf)
+		if perr != nil && r.skip {
+			r.skipped++
+			continue
+		}
 		if perr != nil {
 			if err == io.EOF { // a last line without newline: torn by a crash
 				perr = fmt.Errorf("%w: %w", io.ErrUnexpectedEOF, perr)

@@ -112,7 +112,7 @@ func TestFileDeadLetterRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r := NewDeadLetterReader(f, 0)
+	r := NewDeadLetterReader(f, DeadLetterReaderOptions{})
 	var got []DeadLetter
 	for r.Next() {
 		got = append(got, r.DeadLetter())
@@ -183,7 +183,7 @@ func TestS3DeadLetterSink(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := NewDeadLetterReader(bytes.NewReader(body), 0)
+		r := NewDeadLetterReader(bytes.NewReader(body), DeadLetterReaderOptions{})
 		for r.Next() {
 			got = append(got, r.DeadLetter())
 		}
@@ -238,7 +238,7 @@ func TestDeadLetterReaderErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := NewDeadLetterReader(strings.NewReader(tt.in), tt.max)
+			r := NewDeadLetterReader(strings.NewReader(tt.in), DeadLetterReaderOptions{MaxLine: tt.max})
 			n := 0
 			for r.Next() {
 				n++
@@ -287,7 +287,7 @@ func TestFileDeadLetterConcurrent(t *testing.T) {
 	_ = s.Close()
 	f, _ := os.Open(path)
 	defer f.Close()
-	r := NewDeadLetterReader(f, 0)
+	r := NewDeadLetterReader(f, DeadLetterReaderOptions{})
 	n := 0
 	for r.Next() {
 		d := r.DeadLetter()
@@ -298,5 +298,75 @@ func TestFileDeadLetterConcurrent(t *testing.T) {
 	}
 	if r.Err() != nil || n != 200 {
 		t.Errorf("read %d entries, err %v, want 200", n, r.Err())
+	}
+}
+
+// A crash tears the last line; reopening the sink ends it, new entries stay
+// readable, and a SkipInvalid reader recovers everything else.
+func TestFileDeadLetterTornLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dlq.ndjson")
+	good, _ := DeadLetter{Reason: "first", Record: []byte("a")}.AppendNDJSON(nil)
+	torn := good[:len(good)/2]
+	if err := os.WriteFile(path, append(append([]byte{}, good...), torn...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewFileDeadLetterSink(FileDeadLetterConfig{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, reason := range []string{"second", "third"} {
+		if err := s.Write(context.Background(), DeadLetter{Reason: reason, Record: []byte("b")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.Close()
+	b, _ := os.ReadFile(path)
+	strict := NewDeadLetterReader(bytes.NewReader(b), DeadLetterReaderOptions{})
+	n := 0
+	for strict.Next() {
+		n++
+	}
+	var fe *DeadLetterFormatError
+	if n != 1 || !errors.As(strict.Err(), &fe) || fe.Line != 2 {
+		t.Errorf("strict reader: %d entries, %v; want 1 and an error on line 2", n, strict.Err())
+	}
+	lenient := NewDeadLetterReader(bytes.NewReader(b), DeadLetterReaderOptions{SkipInvalid: true})
+	var reasons []string
+	for lenient.Next() {
+		reasons = append(reasons, lenient.DeadLetter().Reason)
+	}
+	if got := strings.Join(reasons, ","); got != "first,second,third" || lenient.Skipped() != 1 || lenient.Err() != nil {
+		t.Errorf("lenient reader: %s, skipped %d, err %v", got, lenient.Skipped(), lenient.Err())
+	}
+}
+
+func TestS3DeadLetterSinkFull(t *testing.T) {
+	m := newMemObjectStore()
+	s, err := NewS3DeadLetterSink(S3DeadLetterConfig{Client: m, Bucket: "dlq", MaxBytes: 1000, Clock: newFakeClock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := bytes.Repeat([]byte("x"), 1000) // every entry passes MaxBytes: Write flushes
+	full := false
+	for i := range 10 {
+		m.failPut = errors.New("service unavailable")
+		err := s.Write(context.Background(), DeadLetter{Reason: "r", Record: rec})
+		if errors.Is(err, ErrSinkFull) {
+			full = true
+			if s.Buffered() != i {
+				t.Errorf("buffered %d after ErrSinkFull at write %d", s.Buffered(), i)
+			}
+			break
+		}
+		if err == nil {
+			t.Fatalf("write %d: nil error although the flush failed", i)
+		}
+	}
+	if !full {
+		t.Fatal("the buffer grew without bound while flushes failed")
+	}
+	m.failPut = nil
+	if err := s.Flush(context.Background()); err != nil || s.Buffered() != 0 || len(m.keys()) != 1 {
+		t.Errorf("Flush() = %v, buffered %d, objects %v", err, s.Buffered(), m.keys())
 	}
 }

@@ -43,7 +43,7 @@ func FuzzDeadLetterReader(f *testing.F) {
 	f.Add([]byte("\n\n{}\n"))
 	f.Add([]byte(`{"record_encoding":"base64","record":"AA=="`))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r := NewDeadLetterReader(bytes.NewReader(in), 1<<16)
+		r := NewDeadLetterReader(bytes.NewReader(in), DeadLetterReaderOptions{MaxLine: 1 << 16})
 		for r.Next() {
 			line, err := r.DeadLetter().AppendNDJSON(nil)
 			if err != nil {

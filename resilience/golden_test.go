@@ -43,7 +43,7 @@ func TestGoldenFormats(t *testing.T) {
 
 	// Old files keep reading back.
 	want, _ := os.ReadFile(filepath.Join("testdata", "deadletters.ndjson"))
-	r := NewDeadLetterReader(bytes.NewReader(want), 0)
+	r := NewDeadLetterReader(bytes.NewReader(want), DeadLetterReaderOptions{})
 	n := 0
 	for r.Next() {
 		n++

@@ -141,7 +141,8 @@ type HealthConfig struct {
 	// Timeout bounds each check that has no timeout of its own; 0 means 5 s.
 	Timeout time.Duration
 	// Alert, if not nil, is raised when a run fails after a passing one (or
-	// the first run fails); not again until a run passes.
+	// the first run fails); not again until a run passes. Runs whose context
+	// ended do not count.
 	Alert AlertFunc
 	// Metrics receives "HealthCheckFailed" counts (dimension Check); nil
 	// means NopMetrics.
@@ -201,6 +202,11 @@ func (h *Health) Run(ctx context.Context) Report {
 			failedNames = append(failedNames, c.Name)
 			h.metrics.Count("HealthCheckFailed", 1, Dim{"Check", c.Name})
 		}
+	}
+	if ctx.Err() != nil {
+		// The caller gave up (a client hung up): the failures say nothing
+		// about the dependencies; report them but do not alert.
+		return rep
 	}
 	h.mu.Lock()
 	raise := rep.Status == StatusFail && !h.failed

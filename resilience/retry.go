@@ -223,7 +223,8 @@ func (r *Retry) retry(ctx context.Context, fn func(context.Context) error, err e
 		if attempt >= r.maxAttempts {
 			return &RetryError{Attempts: attempt, Err: err, Reason: ErrAttemptsExhausted}
 		}
-		delay := r.jitter(r.Backoff(attempt))
+		limit := r.Backoff(attempt)
+		delay := max(0, min(r.jitter(limit), limit)) // a custom Jitter may stray
 		if hint > delay {
 			delay = hint
 		}

@@ -2,14 +2,13 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/schema"
-	"github.com/flatpipe/flatpipe/source"
 )
 
 // ddlConfig holds the -ddl and -sample flags: with -ddl NAME the command
@@ -42,29 +41,11 @@ func runDDL(c *config, f *flatten.Flattener, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "flatten:", err)
 		return 2
 	}
-	d := &ddlReader{f: f, in: in, tables: c.opts.Arrays == flatten.ArraysTables, left: int64(*c.ddl.sample), stderr: stderr}
+	d := &ddlReader{f: f, in: in, tables: c.opts.Arrays == flatten.ArraysTables, left: int64(*c.ddl.sample)}
 	if *c.ddl.sample == 0 {
 		d.left = -1
 	}
-	failed := false
-	if len(c.files) == 0 {
-		failed = !d.input("stdin", stdin, c.format)
-	}
-	for _, name := range c.files {
-		if d.left == 0 {
-			break
-		}
-		fh, err := os.Open(name)
-		if err != nil {
-			fmt.Fprintf(stderr, "flatten: %v\n", err)
-			failed = true
-			continue
-		}
-		if !d.input(name, fh, c.format) {
-			failed = true
-		}
-		fh.Close()
-	}
+	failed := readAll(context.Background(), c, stdin, stderr, d)
 	ts, err := in.Tables(*c.ddl.name)
 	if err != nil {
 		fmt.Fprintln(stderr, "flatten:", err)
@@ -101,41 +82,32 @@ type ddlReader struct {
 	tables  bool
 	left    int64 // records still to read; -1 = all
 	records int64
-	stderr  io.Writer
 	fields  []flatten.Field
 	rows    []flatten.Row
 }
 
-func (d *ddlReader) input(name string, r io.Reader, format source.Format) bool {
-	sc := source.NewScanner(r, format)
-	defer sc.Close()
-	ok := true
-	for d.left != 0 && sc.Scan() {
-		var err error
-		if d.tables {
-			d.rows, err = d.f.AppendRows(d.rows[:0], sc.Bytes())
-			if err == nil {
-				d.in.ObserveRows(d.rows)
-			}
-		} else {
-			d.fields, err = d.f.Append(d.fields[:0], sc.Bytes())
-			if err == nil {
-				d.in.Observe(d.fields)
-			}
+func (d *ddlReader) done() bool { return d.left == 0 }
+
+// record observes one record, or returns its error.
+func (d *ddlReader) record(name string, n int64, doc []byte) error {
+	var err error
+	if d.tables {
+		d.rows, err = d.f.AppendRows(d.rows[:0], doc)
+		if err == nil {
+			d.in.ObserveRows(d.rows)
 		}
-		if err != nil {
-			fmt.Fprintf(d.stderr, "flatten: %s: record %d (line %d, offset %d): %v\n", name, sc.Record(), sc.Line(), sc.Offset(), err)
-			ok = false
-			continue
-		}
-		d.records++
-		if d.left > 0 {
-			d.left--
+	} else {
+		d.fields, err = d.f.Append(d.fields[:0], doc)
+		if err == nil {
+			d.in.Observe(d.fields)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		fmt.Fprintf(d.stderr, "flatten: %s: record %d: %v\n", name, sc.Record()+1, err)
-		ok = false
+	if err != nil {
+		return err
 	}
-	return ok
+	d.records++
+	if d.left > 0 {
+		d.left--
+	}
+	return nil
 }

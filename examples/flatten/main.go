@@ -16,6 +16,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,10 +34,11 @@ func main() {
 
 // config is the parsed command line.
 type config struct {
-	format source.Format
-	opts   flatten.Options
-	files  []string
-	ddl    ddlConfig
+	format      source.Format
+	opts        flatten.Options
+	files       []string // local paths, globs, directories, s3:// URLs
+	s3PathStyle bool
+	ddl         ddlConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -47,6 +49,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	sep := fs.String("sep", ".", "path separator")
 	maxDepth := fs.Int("max-depth", 0, "maximum path segments; deeper containers are kept whole (0 = no limit)")
 	onCollision := fs.String("on-collision", "error", "duplicate paths: error, first or last")
+	pathStyle := fs.Bool("s3-path-style", false, "address S3 buckets path-style (https://endpoint/bucket/key), as S3-compatible servers need")
 	ddl := ddlFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: flatten [flags] [file ...]\n\nFlattens JSON records to one JSON object per line.\n\n")
@@ -96,6 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	c.opts.Separator = *sep
 	c.opts.MaxDepth = *maxDepth
+	c.s3PathStyle = *pathStyle
 	return c, nil
 }
 
@@ -118,23 +122,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runDDL(c, f, stdin, stdout, stderr)
 	}
 	w := bufio.NewWriterSize(stdout, 256<<10)
-	p := &printer{f: f, w: w, stderr: stderr, tables: c.opts.Arrays == flatten.ArraysTables}
-	failed := false
-	if len(c.files) == 0 {
-		failed = !p.input("stdin", stdin, c.format)
-	}
-	for _, name := range c.files {
-		fh, err := os.Open(name)
-		if err != nil {
-			fmt.Fprintf(stderr, "flatten: %v\n", err)
-			failed = true
-			continue
-		}
-		if !p.input(name, fh, c.format) {
-			failed = true
-		}
-		fh.Close()
-	}
+	p := &printer{f: f, w: w, tables: c.opts.Arrays == flatten.ArraysTables}
+	failed := readAll(context.Background(), c, stdin, stderr, p)
 	if err := w.Flush(); err != nil {
 		fmt.Fprintln(stderr, "flatten: writing output:", err)
 		return 1
@@ -149,7 +138,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 type printer struct {
 	f      *flatten.Flattener
 	w      *bufio.Writer
-	stderr io.Writer
 	tables bool
 	fields []flatten.Field
 	rows   []flatten.Row
@@ -157,24 +145,7 @@ type printer struct {
 	key    []byte
 }
 
-// input flattens every record of one input; it reports whether all of them
-// were good.
-func (p *printer) input(name string, r io.Reader, format source.Format) bool {
-	sc := source.NewScanner(r, format)
-	defer sc.Close()
-	ok := true
-	for sc.Scan() {
-		if err := p.record(name, sc.Record(), sc.Bytes()); err != nil {
-			fmt.Fprintf(p.stderr, "flatten: %s: record %d (line %d, offset %d): %v\n", name, sc.Record(), sc.Line(), sc.Offset(), err)
-			ok = false
-		}
-	}
-	if err := sc.Err(); err != nil {
-		fmt.Fprintf(p.stderr, "flatten: %s: record %d: %v\n", name, sc.Record()+1, err)
-		ok = false
-	}
-	return ok
-}
+func (p *printer) done() bool { return false }
 
 // record writes one record's output line(s), or nothing on error.
 func (p *printer) record(name string, n int64, doc []byte) error {

@@ -2,6 +2,8 @@ package schema
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -100,6 +102,73 @@ func FuzzInferPlan(f *testing.F) {
 				kept, discards, drop := p.Filter(nil, r.Fields)
 				if drop || len(discards) > 0 || len(kept) != len(r.Fields) {
 					t.Fatalf("table %q: Filter(%v) discards %v", r.Table, r.Fields, discards)
+				}
+			}
+		}
+	})
+}
+
+// FuzzValueType checks that the type inferred for a value accepts it, and
+// that types print and parse back.
+func FuzzValueType(f *testing.F) {
+	for _, s := range []string{"0", "-1.50", "1e400", "123456789012345678901234567890123456789", "0.000000000000000000000000000000000000001",
+		"2024-02-29", "2024-01-02T03:04:05.123+05:30", "héllo", "true"} {
+		f.Add(s, uint8(flatten.Number))
+		f.Add(s, uint8(flatten.String))
+	}
+	f.Fuzz(func(t *testing.T, v string, k uint8) {
+		kind := flatten.Kind(k%6 + 1)
+		if kind == flatten.Number && (!json.Valid([]byte(v)) || v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
+			return // not a number literal
+		}
+		for _, detect := range []bool{false, true} {
+			typ := ValueType(kind, []byte(v), detect)
+			if !typ.Accepts(kind, []byte(v), detect) {
+				t.Fatalf("ValueType(%v, %q) = %v does not accept the value", kind, v, typ)
+			}
+			if typ.Kind != Unknown {
+				back, err := ParseType(typ.String())
+				if err != nil || back != typ {
+					t.Fatalf("ParseType(%q) = %v, %v, want %v", typ.String(), back, err, typ)
+				}
+			}
+		}
+		_, _ = ParseType(v) // never panics
+	})
+}
+
+// FuzzValidate checks that validating any flattened document never panics
+// and reports well-formed violations.
+func FuzzValidate(f *testing.F) {
+	for _, tt := range contractTests {
+		f.Add([]byte(tt.doc))
+	}
+	c := loadContract(f, "testdata/contract/orders.yaml")
+	v, err := NewValidator(c)
+	if err != nil {
+		f.Fatal(err)
+	}
+	data, _ := os.ReadFile("testdata/contract/orders.schema.json")
+	js, err := CompileJSONSchema(data, "")
+	if err != nil {
+		f.Fatal(err)
+	}
+	fl, _ := flatten.New(flatten.Options{})
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		_ = js.Validate(doc)
+		fields, err := fl.Append(nil, doc)
+		if err != nil {
+			return
+		}
+		err = v.Validate(fields)
+		var ve *ValidationError
+		if err != nil && !errors.As(err, &ve) {
+			t.Fatalf("Validate = %v, not a *ValidationError", err)
+		}
+		if ve != nil {
+			for _, x := range ve.Violations {
+				if x.Rule == "" || len(x.Value) > MaxViolationValue+len("…") {
+					t.Fatalf("bad violation %+v", x)
 				}
 			}
 		}

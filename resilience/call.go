@@ -20,6 +20,7 @@ type TimeoutError struct {
 	Err   error         // the call's error
 }
 
+// Error describes the timeout and the call's error.
 func (e *TimeoutError) Error() string {
 	return "resilience: call timed out after " + e.After.String() + ": " + errString(e.Err)
 }
@@ -55,6 +56,7 @@ type PanicError struct {
 	Stack []byte // runtime/debug.Stack() at the recovery point
 }
 
+// Error returns "resilience: panic: " and the panic value.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("resilience: panic: %v", e.Value)
 }

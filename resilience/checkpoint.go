@@ -30,6 +30,7 @@ type ConflictError struct {
 	Err  error  // the store's error, e.g. wrapping ErrPreconditionFailed
 }
 
+// Error names the checkpoint and the store's error.
 func (e *ConflictError) Error() string {
 	return "resilience: checkpoint " + strconv.Quote(e.Name) + " changed by another writer: " + errString(e.Err)
 }

@@ -390,6 +390,7 @@ type DeadLetterFormatError struct {
 	Err  error
 }
 
+// Error gives the line number and the cause.
 func (e *DeadLetterFormatError) Error() string {
 	return "resilience: dead-letter line " + strconv.FormatInt(e.Line, 10) + ": " + errString(e.Err)
 }

@@ -105,7 +105,8 @@
 // Retry, Budget, Breaker, Bulkhead, Policy, the checkpoint stores, the
 // dead-letter sinks, MonitoredSink, Health, EMF, SlogMetrics and NopMetrics
 // are safe for concurrent use. Progress, Permit and DeadLetterReader belong
-// to one goroutine. Listeners, OnRetry hooks and AlertFuncs are called
+// to one goroutine. Configs, Checkpoint, DeadLetter, Report, Alert and the
+// event types are plain values without internal state. Listeners, OnRetry hooks and AlertFuncs are called
 // synchronously from the goroutine that caused them and must not block.
 // Nothing here starts a goroutine that outlives a call, except a health
 // check that ignores its context, which is abandoned (and finishes on its
@@ -135,7 +136,7 @@
 // Sentinels: ErrOpen (breaker rejected the call), ErrAttemptsExhausted,
 // ErrElapsedExhausted, ErrBudgetExhausted and ErrNotRetryable (why a retry
 // gave up, inside a *RetryError), ErrTimeout (*TimeoutError), ErrBulkheadFull,
-// ErrConflict (*ConflictError), ErrRegress, ErrNotFound,
+// ErrConflict (*ConflictError), ErrRegress, ErrNotFound, ErrSinkFull,
 // ErrPreconditionFailed (what ObjectStore adapters return), ErrLineTooLong
 // (inside a *DeadLetterFormatError) and ErrUnhealthy. *PanicError carries a
 // recovered panic and its stack. All wrap their causes for errors.Is and

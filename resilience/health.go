@@ -26,14 +26,12 @@ type Check interface {
 }
 
 type funcCheck struct {
-	name    string
-	fn      func(context.Context) error
-	timeout time.Duration
+	name string
+	fn   func(context.Context) error
 }
 
 func (c funcCheck) Name() string                    { return c.name }
 func (c funcCheck) Check(ctx context.Context) error { return c.fn(ctx) }
-func (c funcCheck) Timeout() time.Duration          { return c.timeout }
 
 // NewCheck returns a Check named name running fn.
 func NewCheck(name string, fn func(ctx context.Context) error) Check {

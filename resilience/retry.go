@@ -37,6 +37,7 @@ type RetryError struct {
 	Reason   error
 }
 
+// Error gives the attempts, the reason and the last error.
 func (e *RetryError) Error() string {
 	return "resilience: gave up after " + strconv.Itoa(e.Attempts) + " attempts (" +
 		e.Reason.Error() + "): " + errString(e.Err)

@@ -370,6 +370,14 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 		if err := e.stageFile(ctx, s, fl, ff, target, match, table); err != nil {
 			return nil, err
 		}
+		if e.failFile(fl.name) {
+			fl.errs = fl.errs[:0]
+			for r := 0; r < max(fl.parsed, 1); r++ {
+				fl.errs = append(fl.errs, loadErr{row: r, line: r + 1, char: 1, column: quoteIdent(table),
+					err: sqlErr(errGeneric, "XX000", "Injected load failure for file '%s'", fl.name)})
+			}
+			fl.parsed = max(fl.parsed, 1)
+		}
 	}
 	// Decide each file's status.
 	for _, fl := range loads {

@@ -13,13 +13,17 @@
 // The standalone command cmd/snowflaketest serves the same Emulator on an
 // address of choice for other programs and languages.
 //
-// Supported: password login (any user unless Options.Users is set), query
+// Supported: password and key-pair (JWT) login (any user unless
+// Options.Users or Options.UserKeys is set), session renewal, query
 // requests with JSON results, DDL and DML executed by DuckDB after
 // translating Snowflake types and identifier case, scalar and array bind
 // variables (inline and through the driver's temporary bind stage),
 // internal stages (@~, @%table, named) with PUT, LIST and REMOVE, and
 // COPY INTO <table> of CSV and JSON files with the per-file result rows,
-// load metadata, FORCE, PURGE, FILES, PATTERN and ON_ERROR. FIDELITY.md
+// load metadata, FORCE, PURGE, FILES, PATTERN and ON_ERROR, MERGE,
+// ALTER TABLE ... SWAP WITH, DESC TABLE, INFORMATION_SCHEMA.COLUMNS and
+// TABLES, asynchronous and multi-statement requests, cancellation, and
+// scripted faults (Emulator.InjectFault). FIDELITY.md
 // lists what behaves as Snowflake, what differs and what is refused.
 //
 // Unquoted identifiers fold to upper case as in Snowflake. A database or
@@ -37,9 +41,9 @@
 //
 // # Limits
 //
-// One statement per request (multi-statement and asynchronous requests
-// are refused with an error for now). Results are returned in one JSON
-// rowset, without chunking. Request bodies are limited to 1 GiB.
+// Results are returned in one JSON rowset, without chunking. Request
+// bodies are limited to 1 GiB. The last 10 000 results are kept for
+// /queries/<id>/result. Load metadata is kept in memory only.
 //
 // # Errors
 //

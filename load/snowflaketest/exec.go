@@ -21,10 +21,8 @@ func (e *Emulator) execute(ctx context.Context, s *session, req *queryRequest, h
 	if len(ws) == 0 {
 		return nil, sqlErr(900, "42000", "Empty SQL statement.")
 	}
-	for _, w := range ws {
-		if w.text == ";" {
-			return nil, sqlErr(8, "0A000", "Actual statement count 2 did not match the desired statement count 1.")
-		}
+	if n := len(splitStatements(req.SQLText)); n > 1 {
+		return nil, sqlErr(8, "0A000", "Actual statement count %d did not match the desired statement count 1.", n)
 	}
 	switch ws[0].upper() {
 	case "PUT":

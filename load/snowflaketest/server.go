@@ -3,10 +3,10 @@ package snowflaketest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" database/sql driver
 	"github.com/snowflakedb/gosnowflake"
@@ -62,6 +63,12 @@ type Options struct {
 	// sent at login. Zero means DefaultArrayBindingThreshold; a negative
 	// value sends 0, which makes the driver always bind inline.
 	ArrayBindingThreshold int
+	// UserKeys registers RSA public keys for key-pair (SNOWFLAKE_JWT)
+	// logins, by user name (case-insensitive). A token must be signed by
+	// the user's key, name its fingerprint and not be expired.
+	UserKeys map[string]*rsa.PublicKey
+	// Now is the clock for token expiry; nil means time.Now.
+	Now func() time.Time
 	// PutMode selects how PUT is answered; the zero value is PutPresigned.
 	PutMode PutMode
 	// Logger receives one debug line per request; nil discards. Statement
@@ -80,6 +87,8 @@ type Emulator struct {
 	log       *slog.Logger
 	threshold int
 	users     map[string]string // upper-cased user name → password
+	keys      map[string]*rsa.PublicKey
+	now       func() time.Time
 
 	mu        sync.Mutex
 	closed    bool
@@ -89,6 +98,10 @@ type Emulator struct {
 	loadMeta  map[string]map[string]bool
 	databases map[string]bool // attached DuckDB catalogs, by Snowflake name
 	seq       uint64
+	results   map[string]*stored            // query id → result, for /queries/<id>/result
+	order     []string                      // result ids, oldest first, for eviction
+	running   map[string]context.CancelFunc // request id → cancel, for abort-request
+	faults    []*faultState
 }
 
 // New opens an emulator. Close releases its DuckDB database and, when it
@@ -105,10 +118,23 @@ func New(opts Options) (*Emulator, error) {
 		uploads:   map[string]upload{},
 		loadMeta:  map[string]map[string]bool{},
 		databases: map[string]bool{},
+		results:   map[string]*stored{},
+		running:   map[string]context.CancelFunc{},
 	}
 	e.users = make(map[string]string, len(opts.Users))
 	for u, pw := range opts.Users {
 		e.users[strings.ToUpper(u)] = pw
+	}
+	e.keys = make(map[string]*rsa.PublicKey, len(opts.UserKeys))
+	for u, k := range opts.UserKeys {
+		if k == nil {
+			return nil, fmt.Errorf("snowflaketest: nil public key for user %s", u)
+		}
+		e.keys[strings.ToUpper(u)] = k
+	}
+	e.now = opts.Now
+	if e.now == nil {
+		e.now = time.Now
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -217,13 +243,21 @@ func (e *Emulator) StageDir() string { return e.stageRoot }
 // ServeHTTP implements http.Handler for the gosnowflake wire protocol.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.log.Debug("request", "method", r.Method, "path", r.URL.Path)
+	if r.URL.Path != "/queries/v1/query-request" {
+		if f := e.takeFault(r.URL.Path, ""); f != nil && f.Status != 0 {
+			http.Error(w, http.StatusText(f.Status), f.Status)
+			return
+		}
+	}
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/session/v1/login-request":
 		e.handleLogin(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/queries/v1/query-request":
 		e.handleQuery(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/queries/v1/abort-request":
-		writeJSON(w, map[string]any{"success": true, "data": nil})
+		e.handleAbort(w, r)
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/queries/") && strings.HasSuffix(r.URL.Path, "/result"):
+		e.handleResult(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/session" && r.URL.Query().Get("delete") == "true":
 		e.handleLogout(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/session/token-request":
@@ -243,6 +277,7 @@ type loginRequest struct {
 		Password    string `json:"PASSWORD"`
 		AccountName string `json:"ACCOUNT_NAME"`
 		Auth        string `json:"AUTHENTICATOR"`
+		Token       string `json:"TOKEN"`
 	} `json:"data"`
 }
 
@@ -252,17 +287,27 @@ func (e *Emulator) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeFailure(w, sqlErr(390101, "08004", "Invalid login request."), "")
 		return
 	}
-	if a := strings.ToUpper(req.Data.Auth); a != "" && a != "SNOWFLAKE" {
-		writeFailure(w, sqlErr(390195, "08004", "Authenticator %s is not supported by snowflaketest.", a), "")
-		return
-	}
 	user := req.Data.LoginName
-	if len(e.users) > 0 {
-		pw, ok := e.users[strings.ToUpper(user)]
-		if !ok || pw != req.Data.Password {
-			writeFailure(w, sqlErr(errLoginFailed, "08004", "Incorrect username or password was specified."), "")
+	switch a := strings.ToUpper(req.Data.Auth); a {
+	case "", "SNOWFLAKE":
+		if len(e.users) > 0 || len(e.keys) > 0 {
+			pw, ok := e.users[strings.ToUpper(user)]
+			if !ok || pw != req.Data.Password {
+				writeFailure(w, sqlErr(errLoginFailed, "08004", "Incorrect username or password was specified."), "")
+				return
+			}
+		}
+	case "SNOWFLAKE_JWT":
+		u, err := e.verifyJWT(req.Data.Token)
+		if err != nil {
+			e.log.Debug("key-pair login rejected", "reason", err.Error())
+			writeFailure(w, sqlErr(errJWTInvalid, "08004", "JWT token is invalid."), "")
 			return
 		}
+		user = u
+	default:
+		writeFailure(w, sqlErr(390195, "08004", "Authenticator %s is not supported by snowflaketest.", a), "")
+		return
 	}
 	q := r.URL.Query()
 	s, err := e.newSession(r.Context(), strings.ToUpper(user), q.Get("databaseName"), q.Get("schemaName"), q.Get("warehouse"), q.Get("roleName"))
@@ -360,61 +405,6 @@ type bindingParam struct {
 	Type   string          `json:"type"`
 	Value  json.RawMessage `json:"value"`
 	Format string          `json:"fmt"`
-}
-
-func (e *Emulator) handleQuery(w http.ResponseWriter, r *http.Request) {
-	qid := newQueryID()
-	s, err := e.lookupSession(r)
-	if err != nil {
-		var se *SQLError
-		if errors.As(err, &se) {
-			writeFailure(w, se, qid)
-			return
-		}
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	var req queryRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<30)).Decode(&req); err != nil {
-		writeFailure(w, sqlErr(errSyntax, "42000", "Invalid query request: %v", err), qid)
-		return
-	}
-	e.log.Debug("query", "queryId", qid, "sql", req.SQLText)
-	if req.AsyncExec {
-		writeFailure(w, unsupported("asynchronous queries"), qid)
-		return
-	}
-	if n, ok := req.Parameters["MULTI_STATEMENT_COUNT"]; ok && fmt.Sprint(n) != "1" {
-		writeFailure(w, unsupported("multi-statement requests"), qid)
-		return
-	}
-	res, err := e.execute(r.Context(), s, &req, hostOf(r))
-	if err != nil {
-		writeFailure(w, mapDuckError(err), qid)
-		return
-	}
-	data := map[string]any{
-		"queryId": qid, "statementTypeId": res.typeID, "queryResultFormat": "json",
-		"finalDatabaseName": s.db, "finalSchemaName": s.schema,
-	}
-	if res.raw != nil {
-		for k, v := range res.raw {
-			data[k] = v
-		}
-	} else {
-		if len(res.rowtype) == 0 {
-			res.rowtype = []rowType{textCol("status")}
-			res.rowset = [][]*string{{strp("Statement executed successfully.")}}
-		}
-		if res.rowset == nil {
-			res.rowset = [][]*string{}
-		}
-		data["rowtype"] = res.rowtype
-		data["rowset"] = res.rowset
-		data["total"] = len(res.rowset)
-		data["returned"] = len(res.rowset)
-	}
-	writeJSON(w, map[string]any{"success": true, "code": nil, "message": nil, "data": data})
 }
 
 // hostOf returns the host:port the request was addressed to.

@@ -5,12 +5,15 @@
 //	snowflaketest -addr 127.0.0.1:8765 -db /tmp/sf.duckdb
 //
 // Connect with protocol=http, any account, and any user and password
-// unless -user is given, e.g. the gosnowflake DSN
+// unless -user or -user-key is given, e.g. the gosnowflake DSN
 // user:pass@127.0.0.1:8765/MY_DB/PUBLIC?account=emulator&protocol=http.
 package main
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,6 +53,36 @@ func (u userFlags) Set(v string) error {
 	return nil
 }
 
+// keyFlags collects repeated -user-key NAME=PUBLIC_KEY.pem flags.
+type keyFlags map[string]*rsa.PublicKey
+
+func (k keyFlags) String() string { return fmt.Sprintf("%d keys", len(k)) }
+
+func (k keyFlags) Set(v string) error {
+	name, file, ok := strings.Cut(v, "=")
+	if !ok || name == "" || file == "" {
+		return errors.New("want NAME=PUBLIC_KEY.pem")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return fmt.Errorf("%s: no PEM \"PUBLIC KEY\" block", file)
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	rk, ok := pub.(*rsa.PublicKey)
+	if !ok {
+		return fmt.Errorf("%s: not an RSA public key", file)
+	}
+	k[strings.ToUpper(name)] = rk
+	return nil
+}
+
 // run parses args, serves until ctx is done, and shuts down.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("snowflaketest", flag.ContinueOnError)
@@ -62,10 +95,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	verbose := fs.Bool("v", false, "log every request")
 	users := userFlags{}
 	fs.Var(users, "user", "NAME=PASSWORD of an accepted user (repeatable; any user is accepted if none is given)")
+	keys := keyFlags{}
+	fs.Var(keys, "user-key", "NAME=PUBLIC_KEY.pem registering a user's RSA public key for key-pair (JWT) logins (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts := snowflaketest.Options{DBPath: *dbPath, StageDir: *stageDir, Users: users, ArrayBindingThreshold: *threshold}
+	opts := snowflaketest.Options{DBPath: *dbPath, StageDir: *stageDir, Users: users, UserKeys: keys, ArrayBindingThreshold: *threshold}
 	switch *putMode {
 	case "presigned":
 	case "localfs":

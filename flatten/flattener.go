@@ -60,13 +60,13 @@ type frame struct {
 	table    int32 // tables array frame: arena offset of the table name
 	tabLen   int32
 	isArr    bool
-	root     bool   // children's paths start without a separator
-	tabArr   bool   // an array whose elements are rows
-	check    bool   // children must be checked against the filters
-	serial   uint32 // object serial, for duplicate-key detection
-	keyStart int32  // start of this object's key hashes in f.khs
-	nkeys    int32  // keys seen in this object
-	bloom    uint64 // Bloom filter of this object's key hashes
+	root     bool      // children's paths start without a separator
+	tabArr   bool      // an array whose elements are rows
+	check    bool      // children must be checked against the filters
+	serial   uint32    // object serial, for duplicate-key detection
+	keyStart int32     // start of this object's key hashes in f.khs
+	nkeys    int32     // keys seen in this object
+	bloom    [4]uint64 // Bloom filter of this object's key hashes
 }
 
 type htEntry struct {

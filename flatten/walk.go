@@ -154,9 +154,9 @@ func (f *Flattener) walk(i, bottom int) (int, error) {
 					}
 				}
 				// The first test is dupKey's fast path, inlined.
-				bit := uint64(1) << (uint32(kh) >> 26)
-				if fr.bloom&bit == 0 && fr.nkeys < smallObject && fl&strHasSep == 0 {
-					fr.bloom |= bit
+				w, bit := bloomBit(uint32(kh))
+				if fr.bloom[w]&bit == 0 && fr.nkeys < smallObject && fl&strHasSep == 0 {
+					fr.bloom[w] |= bit
 					f.khs = append(f.khs, uint32(kh))
 					fr.nkeys++
 				} else if fl&strHasSep != 0 || f.dupKey(fr, uint32(kh)) {
@@ -627,16 +627,16 @@ const smallObject = 64
 // already have it (by a 32-bit hash). A false positive only costs a slow run.
 func (f *Flattener) dupKey(fr *frame, h uint32) bool {
 	if fr.nkeys < smallObject {
-		// A 64-bit Bloom filter per object spares most scans.
-		bit := uint64(1) << (h >> 26)
-		if fr.bloom&bit != 0 {
+		// A 256-bit Bloom filter per object spares most scans.
+		w, bit := bloomBit(h)
+		if fr.bloom[w]&bit != 0 {
 			for _, x := range f.khs[fr.keyStart:] {
 				if x == h {
 					return true
 				}
 			}
 		}
-		fr.bloom |= bit
+		fr.bloom[w] |= bit
 		f.khs = append(f.khs, h)
 		fr.nkeys++
 		return false
@@ -738,4 +738,9 @@ func (f *Flattener) nextIndex(fr *frame) {
 	f.path = append(f.path, '0')
 	f.path[start] = '1'
 	fr.ndigits++
+}
+
+// bloomBit picks the word and bit of a key hash in an object's Bloom filter.
+func bloomBit(h uint32) (int, uint64) {
+	return int(h >> 30), 1 << (h >> 24 & 63)
 }

@@ -35,7 +35,9 @@ type Rule struct {
 }
 
 // Contract is a declarative description of valid records, written once as a
-// Go value or loaded with ParseContractJSON or ParseContractYAML:
+// Go value or loaded with ParseContractJSON or ParseContractYAML; compile it
+// with NewValidator. It is a plain value, safe for concurrent use while
+// nobody modifies it:
 //
 //	allow_unknown: false
 //	fields:

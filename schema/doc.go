@@ -104,10 +104,12 @@
 // # Concurrency
 //
 // Inferrer, Namer and Validator are not safe for concurrent use; use one
-// per goroutine (Inferrers of several goroutines cannot be merged yet). Plan,
-// JSONSchema, and the values returned by Table and Mappings are read-only
-// once built and safe for concurrent use. Package functions are safe for
-// concurrent use.
+// per goroutine (Inferrer.Merge combines the Inferrers of several
+// goroutines). Plan and JSONSchema are read-only once built and safe for
+// concurrent use. The plain value types (Type, Column, Table, Contract, Rule,
+// Policy, Mapping, the options, rows and errors) hold no hidden state: they
+// are safe for concurrent use as long as nobody modifies them. Package
+// functions are safe for concurrent use.
 //
 // # Limits
 //

@@ -115,7 +115,8 @@ func (m *Mode) UnmarshalText(b []byte) error {
 	return fmt.Errorf("%w: unknown mode %q (want evolve, freeze, discard_row or discard_value)", ErrOptions, b)
 }
 
-// Policy is a table's contract: its Mode, and per path overrides.
+// Policy is a table's contract: its Mode, and per path overrides. It is a
+// plain value, safe for concurrent use while nobody modifies it.
 type Policy struct {
 	Mode    Mode            `json:"mode" yaml:"mode"`
 	Columns map[string]Mode `json:"columns,omitempty" yaml:"columns,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/flatpipe/flatpipe/flatten"
@@ -58,6 +59,27 @@ func FuzzInferPlan(f *testing.F) {
 		ts, err := in.Tables("T")
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Merging two halves equals observing everything (without limits,
+		// whose collapses depend on order).
+		whole, _ := NewInferrer(Options{DetectTime: true, MaxObjectKeys: -1, MaxColumns: -1})
+		first, _ := NewInferrer(Options{DetectTime: true, MaxObjectKeys: -1, MaxColumns: -1})
+		second, _ := NewInferrer(Options{DetectTime: true, MaxObjectKeys: -1, MaxColumns: -1})
+		for i, rows := range batch {
+			whole.ObserveRows(rows)
+			if i < len(batch)/2 {
+				first.ObserveRows(rows)
+			} else {
+				second.ObserveRows(rows)
+			}
+		}
+		if err := first.Merge(second); err != nil {
+			t.Fatal(err)
+		}
+		tw, _ := whole.Tables("T")
+		tm, _ := first.Tables("T")
+		if !reflect.DeepEqual(tw, tm) {
+			t.Fatalf("merged tables differ:\n%+v\nwant\n%+v", tm, tw)
 		}
 		plans := map[string]*Plan{}
 		for _, tb := range ts {

@@ -62,7 +62,8 @@ func (o Options) withDefaults() (Options, error) {
 	return o, err
 }
 
-// Column is one column of a table.
+// Column is one column of a table. It is a plain value, safe for concurrent
+// use while nobody modifies it.
 type Column struct {
 	// Name is the column name, unquoted (quote it with QuoteIdent).
 	Name string
@@ -93,7 +94,8 @@ func (c Column) KeepsJSONNull() bool {
 // later Namer map the column back to its path.
 func (c Column) Comment() string { return c.Path }
 
-// Table is an inferred or declared table.
+// Table is an inferred or declared table. It is a plain value, safe for
+// concurrent use while nobody modifies it.
 type Table struct {
 	// Name is the table name, unquoted.
 	Name string
@@ -446,4 +448,55 @@ func (in *Inferrer) buildTable(st *tableStats, name string) (Table, error) {
 	}
 	tb.Collisions = namer.Collisions()
 	return tb, nil
+}
+
+// Merge adds other's observations to in, as if in had observed other's
+// records after its own: several goroutines can each infer a part of a
+// batch with their own Inferrer and merge them at the end. Both must have
+// the same options; other is not changed.
+func (in *Inferrer) Merge(other *Inferrer) error {
+	if in.opts.Separator != other.opts.Separator || in.opts.DetectTime != other.opts.DetectTime {
+		return fmt.Errorf("%w: merging inferrers with different options", ErrOptions)
+	}
+	for _, ot := range other.tables {
+		t := in.table([]byte(ot.path))
+		t.rows = t.rows || ot.rows
+		t.records += ot.records
+		// Objects other kept whole are kept whole here too.
+		prefixes := make([]string, 0, len(ot.subtrees))
+		for p := range ot.subtrees {
+			prefixes = append(prefixes, p)
+		}
+		slices.Sort(prefixes)
+		for _, p := range prefixes {
+			if _, ok := t.subtrees[p]; !ok {
+				if _, below := in.subtreeOf(t, []byte(p)); !below {
+					in.collapse(t, p)
+				}
+			}
+		}
+		for _, oc := range ot.cols {
+			if oc.dead {
+				continue
+			}
+			ci, ok := t.index[oc.path]
+			if !ok {
+				if ci, ok = in.subtreeOf(t, []byte(oc.path)); !ok {
+					in.addColumn(t, []byte(oc.path))
+					if ci, ok = t.index[oc.path]; !ok {
+						ci, _ = in.subtreeOf(t, []byte(oc.path))
+					}
+				}
+			}
+			c := &t.cols[ci]
+			c.textLen = max(c.textLen, oc.textLen)
+			typ := oc.typ
+			if c.subtree && oc.path != c.path {
+				typ = Type{Kind: Variant}
+			}
+			c.typ = Widen(c.typ, typ, c.textLen)
+			c.nonNull = min(c.nonNull+oc.nonNull, t.records) // subtree columns are nullable anyway
+		}
+	}
+	return nil
 }

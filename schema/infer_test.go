@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"testing"
@@ -223,5 +224,53 @@ func BenchmarkInfer(b *testing.B) {
 				b.ReportMetric(float64(b.N*len(docs))/b.Elapsed().Seconds(), "records/s")
 			})
 		}
+	}
+}
+
+func TestInferMerge(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts Options
+		recs [][]flatten.Field
+	}{
+		{"scalars", Options{}, [][]flatten.Field{
+			fl("id", kNum, "1", "name", kStr, "ab"),
+			fl("id", kNum, "1.25", "x", kBool, "true"),
+			fl("id", kStr, "seven", "name", kNull, "null"),
+			fl("name", kStr, "abcdef", "y", kArr, "[]"),
+		}},
+		{"wide", Options{MaxObjectKeys: 2}, [][]flatten.Field{
+			fl("id", kNum, "1", "m.a", kNum, "1"),
+			fl("id", kNum, "2", "m.b", kNum, "1"),
+			fl("id", kNum, "3", "m.c", kNum, "1", "m.d", kNum, "1"),
+			fl("id", kNum, "4", "m.a", kNum, "1"),
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			one, _ := NewInferrer(tt.opts)
+			a, _ := NewInferrer(tt.opts)
+			b, _ := NewInferrer(tt.opts)
+			for i, r := range tt.recs {
+				one.Observe(r)
+				if i < 2 {
+					a.Observe(r)
+				} else {
+					b.Observe(r)
+				}
+			}
+			if err := a.Merge(b); err != nil {
+				t.Fatal(err)
+			}
+			want, _ := one.Tables("T")
+			got, _ := a.Tables("T")
+			if g, w := colSummary(got[0]), colSummary(want[0]); g != w || got[0].Records != want[0].Records {
+				t.Errorf("merged = %q (%d records), want %q (%d records)", g, got[0].Records, w, want[0].Records)
+			}
+		})
+	}
+	a, _ := NewInferrer(Options{})
+	b, _ := NewInferrer(Options{Separator: "/"})
+	if err := a.Merge(b); !errors.Is(err, ErrOptions) {
+		t.Errorf("Merge(different separator) = %v, want ErrOptions", err)
 	}
 }

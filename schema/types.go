@@ -47,7 +47,7 @@ func (k TypeKind) String() string {
 	return "TypeKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Type is a column type.
+// Type is a column type. It is a plain value, safe for concurrent use.
 type Type struct {
 	Kind      TypeKind
 	Precision int    // NUMBER: total digits, 1..38

@@ -98,13 +98,26 @@ func ParseType(s string) (Type, error) {
 		name, args = strings.TrimSpace(u[:i]), u[i+1:len(u)-1]
 	}
 	var nums []int
+	badArgs := false
 	if args != "" {
 		for _, a := range strings.Split(args, ",") {
 			v, err := strconv.Atoi(strings.TrimSpace(a))
 			if err != nil || v < 0 {
-				return Type{}, fmt.Errorf("%w: %q", ErrType, s)
+				badArgs = true
+				break
 			}
 			nums = append(nums, v)
+		}
+	}
+	switch name {
+	case "NUMBER", "DECIMAL", "NUMERIC", "FIXED", "VARCHAR", "TEXT", "STRING", "CHAR", "CHARACTER", "NCHAR", "NVARCHAR", "NVARCHAR2", "CHAR VARYING", "NCHAR VARYING":
+		if badArgs {
+			return Type{}, fmt.Errorf("%w: %q", ErrType, s)
+		}
+	default:
+		if badArgs || args != "" && !strings.HasPrefix(name, "TIMESTAMP") && name != "DATETIME" {
+			// Structured OBJECT(...) and ARRAY(...), VECTOR(...), BINARY(n)...
+			return Type{Kind: Other, Raw: strings.TrimSpace(s)}, nil
 		}
 	}
 	arg := func(i, def int) int {

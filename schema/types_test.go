@@ -121,6 +121,11 @@ func TestParseType(t *testing.T) {
 		{"OBJECT", kt(Object)},
 		{"ARRAY", kt(Array)},
 		{"BINARY(8388608)", Type{Kind: Other, Raw: "BINARY(8388608)"}},
+		{"ARRAY(NUMBER(38,0))", Type{Kind: Other, Raw: "ARRAY(NUMBER(38,0))"}},
+		{"OBJECT(a VARCHAR, b NUMBER)", Type{Kind: Other, Raw: "OBJECT(a VARCHAR, b NUMBER)"}},
+		{"VECTOR(FLOAT, 256)", Type{Kind: Other, Raw: "VECTOR(FLOAT, 256)"}},
+		{"TIMESTAMP_LTZ(9)", Type{Kind: Other, Raw: "TIMESTAMP_LTZ(9)"}},
+		{"GEOGRAPHY", Type{Kind: Other, Raw: "GEOGRAPHY"}},
 	}
 	for _, tt := range tests {
 		got, err := ParseType(tt.in)

@@ -199,7 +199,11 @@ func words(toks []token) []token {
 func identName(t token) string {
 	switch t.kind {
 	case tkQuoted:
-		return strings.ReplaceAll(t.text[1:len(t.text)-1], `""`, `"`)
+		body := strings.TrimPrefix(t.text, `"`)
+		if strings.HasSuffix(body, `"`) {
+			body = body[:len(body)-1]
+		}
+		return strings.ReplaceAll(body, `""`, `"`)
 	default:
 		return strings.ToUpper(t.text)
 	}

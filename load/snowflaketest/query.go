@@ -178,7 +178,13 @@ func (e *Emulator) runRequest(ctx context.Context, s *session, req *queryRequest
 }
 
 // statementBody executes one statement and renders the response body.
-func (e *Emulator) statementBody(ctx context.Context, s *session, req *queryRequest, qid, host string) map[string]any {
+func (e *Emulator) statementBody(ctx context.Context, s *session, req *queryRequest, qid, host string) (body map[string]any) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.log.Error("statement panicked", "queryId", qid, "panic", fmt.Sprint(p))
+			body = failureBody(sqlErr(errGeneric, "XX000", "Internal error in snowflaketest (a bug): %v", p), qid)
+		}
+	}()
 	res, err := e.execute(ctx, s, req, host)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -80,15 +80,16 @@ type Options struct {
 // http.Handler. It is safe for concurrent use by multiple goroutines and
 // sessions; statements of one session run one at a time.
 type Emulator struct {
-	opts      Options
-	db        *sql.DB
-	stageRoot string
-	ownStage  bool
-	log       *slog.Logger
-	threshold int
-	users     map[string]string // upper-cased user name → password
-	keys      map[string]*rsa.PublicKey
-	now       func() time.Time
+	opts        Options
+	db          *sql.DB
+	stageRoot   string
+	ownStage    bool
+	log         *slog.Logger
+	threshold   int
+	users       map[string]string // upper-cased user name → password
+	homeCatalog string            // DuckDB's own catalog, used by sessions without a database
+	keys        map[string]*rsa.PublicKey
+	now         func() time.Time
 
 	mu        sync.Mutex
 	closed    bool
@@ -166,6 +167,11 @@ func New(opts Options) (*Emulator, error) {
 		return nil, fmt.Errorf("snowflaketest: open duckdb: %w", err)
 	}
 	e.db = db
+	if err := db.QueryRow("SELECT current_database()").Scan(&e.homeCatalog); err != nil {
+		_ = db.Close()
+		e.cleanupStage()
+		return nil, fmt.Errorf("snowflaketest: open duckdb: %w", err)
+	}
 	if err := e.restore(context.Background()); err != nil {
 		_ = db.Close()
 		e.cleanupStage()

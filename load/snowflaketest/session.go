@@ -154,7 +154,7 @@ func (e *Emulator) dropDatabase(ctx context.Context, s *session, db string, ifEx
 		return sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nDatabase '%s' does not exist or not authorized.", db)
 	}
 	if s.db == db {
-		if _, err := s.conn.ExecContext(ctx, "USE memory.main"); err != nil {
+		if _, err := s.conn.ExecContext(ctx, "USE "+quoteIdent(e.homeCatalog)+".main"); err != nil {
 			return err
 		}
 		s.db, s.schema = "", ""

@@ -164,3 +164,64 @@ func TestCreateTableOptions(t *testing.T) {
 		t.Errorf("CreateTable(NoComments, IfNotExists) =\n%s", got)
 	}
 }
+
+// TestEvolveCorpusGolden creates a table from the first half of a corpus
+// file, reads it back as DESC TABLE rows and plans the second half against
+// it; the ALTER statements are compared with a golden file.
+func TestEvolveCorpusGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		sizing Sizing
+	}{
+		{"github_events.ndjson", SizeExact},
+		{"github_events.ndjson", SizeRounded},
+		{"twitter_statuses.ndjson", SizeExact},
+		{"twitter_statuses.ndjson", SizeRounded},
+	} {
+		name := tc.name
+		golden := filepath.Join("testdata", "ddl", "evolve_"+strings.TrimSuffix(name, ".ndjson")+"_"+tc.sizing.String()+".sql")
+		t.Run(filepath.Base(golden), func(t *testing.T) {
+			path := filepath.Join("..", "testdata", "corpus", name)
+			if _, err := os.Stat(path); err != nil {
+				t.Skipf("corpus absent: %v", err)
+			}
+			docs := readLines(t, path)
+			half := len(docs) / 2
+			t1 := inferDocs(t, docs[:half], flatten.Options{}, Options{DetectTime: true, Sizing: tc.sizing}, "T")[0]
+			p1, err := PlanChanges(nil, t1, Policy{}, PlanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rows []DescRow
+			for _, c := range p1.Columns {
+				rows = append(rows, DescRow{Name: c.Name, Type: c.Type.String(), Kind: "COLUMN", Null: "Y", Comment: c.Comment()})
+			}
+			existing := make([]ExistingColumn, 0, len(rows))
+			for _, r := range rows {
+				c, _, err := r.Column()
+				if err != nil {
+					t.Fatal(err)
+				}
+				existing = append(existing, c)
+			}
+			t2 := inferDocs(t, docs[half:], flatten.Options{}, Options{DetectTime: true, Sizing: tc.sizing}, "T")[0]
+			p2, err := PlanChanges(existing, t2, Policy{}, PlanOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := p2.AppendSQL(nil, DDLOptions{IfNotExists: true})
+			checkGolden(t, golden, out)
+			// Every record of the second half routes to a column.
+			f, _ := flatten.New(flatten.Options{})
+			for _, d := range docs[half:] {
+				fields, err := f.Append(nil, d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, discards, _ := p2.Filter(nil, fields); len(discards) > 0 {
+					t.Fatalf("Filter discards %+v", discards)
+				}
+			}
+		})
+	}
+}

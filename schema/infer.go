@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/flatpipe/flatpipe/flatten"
@@ -42,8 +43,66 @@ type Options struct {
 	// negative means no limit. A table whose paths are all top-level keys
 	// may still exceed it.
 	MaxColumns int
+	// Sizing chooses how VARCHAR lengths and NUMBER precisions are sized
+	// from what was observed. Default SizeExact.
+	Sizing Sizing
 	// Names configures column naming; its Separator is set to Separator.
 	Names NameOptions
+}
+
+// Sizing chooses how VARCHAR lengths and NUMBER precisions are sized. In
+// Snowflake the declared size costs nothing in storage or speed; it only
+// documents the data and limits what loads. Exact sizes make a widening
+// (ALTER COLUMN ... SET DATA TYPE) likely in every later batch.
+type Sizing uint8
+
+const (
+	// SizeExact sizes columns to the longest value observed. Default.
+	SizeExact Sizing = iota
+	// SizeRounded rounds VARCHAR lengths up to a power of two (at least 16)
+	// and NUMBER precisions up to 9, 18 or 38 digits, so few batches need
+	// a widening.
+	SizeRounded
+	// SizeMax makes every VARCHAR VARCHAR(16777216) and every NUMBER
+	// NUMBER(38,s): a column never needs widening.
+	SizeMax
+)
+
+// String returns "exact", "rounded" or "max".
+func (z Sizing) String() string {
+	switch z {
+	case SizeExact:
+		return "exact"
+	case SizeRounded:
+		return "rounded"
+	case SizeMax:
+		return "max"
+	}
+	return "Sizing(" + strconv.Itoa(int(z)) + ")"
+}
+
+// size applies z to t.
+func (z Sizing) size(t Type) Type {
+	switch {
+	case z == SizeMax && t.Kind == Varchar:
+		t.Length = MaxVarcharLength
+	case z == SizeMax && t.Kind == Number:
+		t.Precision = MaxPrecision
+	case z == SizeRounded && t.Kind == Varchar:
+		n := 16
+		for n < t.Length {
+			n *= 2
+		}
+		t.Length = min(n, MaxVarcharLength)
+	case z == SizeRounded && t.Kind == Number:
+		for _, p := range []int{9, 18, MaxPrecision} {
+			if t.Precision <= p {
+				t.Precision = p
+				break
+			}
+		}
+	}
+	return t
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -57,6 +116,9 @@ func (o Options) withDefaults() (Options, error) {
 		o.MaxColumns = DefaultMaxColumns
 	}
 	o.Names.Separator = o.Separator
+	if o.Sizing > SizeMax {
+		return o, fmt.Errorf("%w: unknown Sizing %d", ErrOptions, o.Sizing)
+	}
 	n, err := o.Names.withDefaults()
 	o.Names = n
 	return o, err
@@ -436,7 +498,7 @@ func (in *Inferrer) buildTable(st *tableStats, name string) (Table, error) {
 		if c.dead {
 			continue
 		}
-		typ := c.typ // Unknown (null only) is written as VARIANT
+		typ := in.opts.Sizing.size(c.typ) // Unknown (null only) is written as VARIANT
 		tb.Columns = append(tb.Columns, Column{
 			Name:      namer.Name(c.path),
 			Path:      c.path,

@@ -274,3 +274,31 @@ func TestInferMerge(t *testing.T) {
 		t.Errorf("Merge(different separator) = %v, want ErrOptions", err)
 	}
 }
+
+func TestSizing(t *testing.T) {
+	recs := [][]flatten.Field{fl("s", kStr, "abcdefghijklmnopq", "n", kNum, "12.5", "b", kNum, "12345678901")}
+	tests := []struct {
+		z    Sizing
+		want string
+	}{
+		{SizeExact, "S=VARCHAR(17) N=NUMBER(3,1) B=NUMBER(11,0) "},
+		{SizeRounded, "S=VARCHAR(32) N=NUMBER(9,1) B=NUMBER(18,0) "},
+		{SizeMax, "S=VARCHAR(16777216) N=NUMBER(38,1) B=NUMBER(38,0) "},
+	}
+	for _, tt := range tests {
+		in, err := NewInferrer(Options{Sizing: tt.z})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			in.Observe(r)
+		}
+		ts, _ := in.Tables("T")
+		if got := colSummary(ts[0]); got != tt.want {
+			t.Errorf("Sizing %v: columns = %q, want %q", tt.z, got, tt.want)
+		}
+	}
+	if _, err := NewInferrer(Options{Sizing: 9}); !errors.Is(err, ErrOptions) {
+		t.Errorf("NewInferrer(Sizing 9) = %v, want ErrOptions", err)
+	}
+}

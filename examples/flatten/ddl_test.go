@@ -21,6 +21,8 @@ func TestDDL(t *testing.T) {
 			[]string{"EVENTS"}, []string{`"USER_ID" NUMBER(18,0)`}, []string{`"GEO_LAT"`, `"PAGE_URL"`}, "from 1 record(s)"},
 		{"tables", "", []string{"-ddl", "EVENTS", "-arrays", "tables", "testdata/events.ndjson"},
 			[]string{"EVENTS", "EVENTS__ITEMS", "EVENTS__ITEMS_NOTES", "EVENTS__TAGS"}, []string{`"_PARENT_ID" NUMBER(20,0) NOT NULL`, `"_INDEX" NUMBER(10,0) NOT NULL`}, nil, ""},
+		{"sizing", "", []string{"-ddl", "EVENTS", "-sizing", "rounded", "testdata/events.ndjson"},
+			[]string{"EVENTS"}, []string{`"USER_ID" NUMBER(18,0)`, `"EVENT_ID" VARCHAR(16)`}, nil, ""},
 		{"collision and quoting", "{\"a_b\":1,\"a\":{\"b\":\"x\"},\"x\\\"y\":true}\n", []string{"-ddl", `my"table`},
 			[]string{`my""table`}, []string{`"A_B" VARCHAR(1) COMMENT 'a.b'`, `"X_Y" BOOLEAN COMMENT 'x"y'`}, nil, `both normalize to A_B`},
 	}
@@ -67,5 +69,8 @@ func TestDDLBadInput(t *testing.T) {
 	}
 	if _, _, code := runCLI(t, "", "-ddl", "T", "-sample", "-1"); code != 2 {
 		t.Errorf("flatten -sample -1: exit %d, want 2", code)
+	}
+	if _, _, code := runCLI(t, "", "-ddl", "T", "-sizing", "huge"); code != 2 {
+		t.Errorf("flatten -sizing huge: exit %d, want 2", code)
 	}
 }

@@ -183,7 +183,12 @@ func (e *PathError) Unwrap() error { return e.Err }
 // row per element in table P, whose ParentID is the containing row's ID and
 // whose Index is the element's position. An object element's fields are its
 // flattened keys; a scalar element has one field "value"; an array element is
-// a row whose "value" array becomes the child table P+Separator+"value".
+// a row whose "value" array becomes the child table P+Separator+"value" (so
+// an array element is treated like an object {"value": [...]}, and shares its
+// child table with elements that are objects with an array under "value").
+// An empty array is kept as a field "[]" in its row; it yields no rows. A
+// top-level array's elements are the root table's rows (Table empty,
+// ParentID 0, Index their position), and there is no separate root row.
 //
 // IDs are deterministic: the root row's ID is a 64-bit hash of the record key
 // (by default the document bytes) and every child row's ID is a hash of its

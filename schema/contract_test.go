@@ -197,3 +197,24 @@ func BenchmarkValidate(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	})
 }
+
+func TestValidationErrorMessage(t *testing.T) {
+	v, _ := NewValidator(Contract{Fields: []Rule{{Path: "id", Required: true}, {Path: "n", Types: []string{"number"}}}})
+	err := v.Validate([]flatten.Field{{Path: []byte("n"), Kind: flatten.String, Value: []byte("x")}})
+	want := `schema: record violates the contract: type at "n": kind string not allowed (value "x"); required at "id": missing`
+	if err == nil || err.Error() != want {
+		t.Errorf("Validate() = %v, want %s", err, want)
+	}
+}
+
+func TestJSONSchemaArrayPaths(t *testing.T) {
+	s, err := CompileJSONSchema([]byte(`{"type":"object","properties":{"xs":{"type":"array","items":{"type":"object","properties":{"v":{"type":"integer"}}}}}}`), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Validate([]byte(`{"xs":[{"v":1},{"v":"two"}]}`))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Violations) != 1 || ve.Violations[0].Path != "xs/1/v" || ve.Violations[0].Value != `"two"` {
+		t.Errorf("Validate() = %#v, want one violation at xs/1/v with value \"two\"", err)
+	}
+}

@@ -302,3 +302,13 @@ func TestSizing(t *testing.T) {
 		t.Errorf("NewInferrer(Sizing 9) = %v, want ErrOptions", err)
 	}
 }
+
+func TestTableColumn(t *testing.T) {
+	tb := infer(t, "T", fl("a.b", kNum, "1"))
+	if c, ok := tb.Column("a.b"); !ok || c.Name != "A_B" {
+		t.Errorf("Column(a.b) = %v, %v", c, ok)
+	}
+	if _, ok := tb.Column("zz"); ok {
+		t.Error("Column(zz) found")
+	}
+}

@@ -16,6 +16,7 @@ var subtreeTests = []struct{ doc, want string }{
 	{`{"m":"scalar"}`, `"scalar"`},
 	{`{"x":1}`, `null`},
 	{`{"m":{"a":{"b":1,"c":{"d":2}},"e":3}}`, `{"a":{"b":1,"c":{"d":2}},"e":3}`},
+	{`{"m":{"t\tk\u0001\"\\":"l\nr\r"}}`, `{"t\tk\u0001\"\\":"l\nr\r"}`},
 }
 
 func TestAppendSubtree(t *testing.T) {

@@ -63,13 +63,15 @@
 // and a JSON null inside a kept container is always a VARIANT null.
 //
 // An object with more than MaxObjectKeys distinct keys (ids used as keys, as
-// in citm_catalog.json or gsoc-2018.json) becomes one OBJECT column holding
+// in citm_catalog.json or gsoc-2018.json) becomes one VARIANT column holding
 // the whole sub-document instead of one column per key (Column.Subtree;
 // AppendSubtree rebuilds its value from the fields). When a table would get
 // more than MaxColumns columns, the object with the most keys is kept whole
 // the same way until it fits. Observing a record that adds no column
 // allocates nothing, and an Inferrer's memory grows with the number of
-// columns, not of records.
+// columns, not of records. Options.Sizing rounds VARCHAR lengths and NUMBER
+// precisions up (or to their maximum) so that later batches need fewer
+// widenings.
 //
 // Child tables from flatten.ArraysTables get their own inferred tables with
 // "_ID", "_PARENT_ID" and "_INDEX" columns; the root table then has "_ID".
@@ -80,8 +82,11 @@
 // lists the statements to run: ADD COLUMN (always nullable), the widenings
 // Snowflake makes in place (a longer VARCHAR, a NUMBER with more precision
 // and the same scale), and for a change it cannot make (NUMBER to VARCHAR
-// fails with error 002108) a fallback column named NAME__V_TYPE that takes the
-// values the original column cannot. The Mode of the table or of a column
+// fails with error 002108) a fallback column named NAME__V_TYPE (or
+// NAME__V_VARIANT if that name is taken) that takes the values the original
+// column cannot: Plan.Route sends each value to the first column that
+// accepts it. New paths below an existing VARIANT column go into it, so a
+// wide object stays whole across batches. The Mode of the table or of a column
 // decides whether the table changes at all: Evolve, Freeze, DiscardRow or
 // DiscardValue (after dlt's schema contracts). Plan.Filter applies the
 // discard modes to each record and returns what it discards with its bytes
@@ -91,16 +96,19 @@
 //
 // CheckDepth is a 0-allocation pre-check of nesting depth and size, 1.3 to 5
 // times faster than flattening on the benchmark corpus (BenchmarkCheckDepth;
-// least on indented documents such as citm_catalog.json). A Contract (a Go
-// value, or JSON or YAML) is compiled into a Validator that checks flattened fields: required paths,
-// kinds, string lengths, number ranges, enumerations and unknown paths. A
-// JSONSchema validates whole documents against a draft 2020-12 schema; it
-// decodes each document into Go values and costs much more per record than a
-// Validator: on a small order record, 8 to 25 times the time of flattening
-// plus validating with a Contract in our runs, and 78 allocations against
-// none (BenchmarkValidate). Use it when a schema already exists or when it needs
-// what a Contract lacks (conditionals, patterns, formats, references within
-// the schema); use a Contract for the checks a loader needs on every record.
+// least on indented documents such as citm_catalog.json).
+//
+// A Contract (a Go value, or JSON or YAML) is compiled into a Validator that
+// checks flattened fields: required paths, kinds, string lengths, number
+// ranges, enumerations and unknown paths; a valid record costs no
+// allocation. A JSONSchema validates whole documents against a draft 2020-12
+// schema; it decodes each document into Go values and costs much more per
+// record: on a small order record, 8 to 25 times the time of flattening plus
+// validating with a Contract in our runs, and 78 allocations against none
+// (BenchmarkValidate). Use a JSONSchema when a schema already exists or when
+// it needs what a Contract lacks (conditionals, patterns, formats,
+// references within the schema); use a Contract for the checks a loader
+// needs on every record.
 //
 // # Concurrency
 //

@@ -14,6 +14,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -288,7 +289,7 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 	}
 	oe := onError{mode: "ABORT_STATEMENT"}
 	force, purge := false, false
-	match := ""
+	match, validation := "", ""
 	for k, v := range opts {
 		switch k {
 		case "FILE_FORMAT", "FILES", "PATTERN":
@@ -303,6 +304,11 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 		case "PURGE":
 			if purge, err = boolOpt(opts, k, false); err != nil {
 				return nil, err
+			}
+		case "VALIDATION_MODE":
+			validation = strings.ToUpper(v.s)
+			if validation != "RETURN_ERRORS" && validation != "RETURN_ALL_ERRORS" && !reReturnRows.MatchString(validation) {
+				return nil, sqlErr(errFileFormat, "22023", "SQL compilation error:\ninvalid value [%s] for parameter 'VALIDATION_MODE'", v.s)
 			}
 		case "MATCH_BY_COLUMN_NAME":
 			match = strings.ToUpper(v.s)
@@ -379,6 +385,9 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 			fl.parsed = max(fl.parsed, 1)
 		}
 	}
+	if validation != "" {
+		return e.validate(ctx, s, loads, validation, target)
+	}
 	// Decide each file's status.
 	for _, fl := range loads {
 		nerr := len(fl.errs)
@@ -451,6 +460,66 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 		res.rowset = append(res.rowset, row)
 		if purge && fl.status != "LOAD_FAILED" && fl.file.abs != "" {
 			_ = os.Remove(fl.file.abs)
+		}
+	}
+	return res, nil
+}
+
+var reReturnRows = regexp.MustCompile(`^RETURN_([0-9]+)_ROWS$`)
+
+// validate answers COPY with VALIDATION_MODE: nothing is loaded.
+// RETURN_ERRORS and RETURN_ALL_ERRORS list every rejected row;
+// RETURN_n_ROWS returns the first n rows as they would load, or fails
+// with the first error.
+func (e *Emulator) validate(ctx context.Context, s *session, loads []*fileLoad, mode string, target []column) (*result, error) {
+	if m := reReturnRows.FindStringSubmatch(mode); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		for _, fl := range loads {
+			if len(fl.errs) > 0 {
+				le := fl.errs[0]
+				return nil, &SQLError{Number: le.err.Number, SQLState: le.err.SQLState, Err: le.err.Err,
+					Message: fmt.Sprintf("%s\n  File '%s', line %d, character %d\n  Row %d, column %s", le.err.Message, fl.name, le.line, le.char, le.row+1, le.column)}
+			}
+		}
+		res := &result{typeID: stmtCopy}
+		for _, c := range target {
+			res.rowtype = append(res.rowtype, snowType(c.name, c.duckType))
+		}
+		var parts []string
+		for i, fl := range loads {
+			if fl.tmp == "" {
+				continue
+			}
+			var casts []string
+			for k, c := range target {
+				casts = append(casts, fmt.Sprintf("CAST(c%d AS %s) AS %s", k+1, c.duckType, quoteIdent(c.name)))
+			}
+			parts = append(parts, fmt.Sprintf("SELECT %d AS __f, __row, %s FROM temp.main.%s", i, strings.Join(casts, ", "), fl.tmp))
+		}
+		if len(parts) == 0 {
+			return res, nil
+		}
+		var names []string
+		for _, c := range target {
+			names = append(names, quoteIdent(c.name))
+		}
+		q := "SELECT " + strings.Join(names, ", ") + " FROM (" + strings.Join(parts, " UNION ALL ") + ") ORDER BY __f, __row LIMIT " + strconv.Itoa(n)
+		return queryRows(ctx, s.conn, q)
+	}
+	res := &result{typeID: stmtCopy, rowtype: []rowType{
+		textCol("ERROR"), textCol("FILE"), fixedCol("LINE"), fixedCol("CHARACTER"), fixedCol("BYTE_OFFSET"), textCol("CATEGORY"),
+		fixedCol("CODE"), textCol("SQL_STATE"), textCol("COLUMN_NAME"), fixedCol("ROW_NUMBER"), fixedCol("ROW_START_LINE"), textCol("REJECTED_RECORD"),
+	}}
+	for _, fl := range loads {
+		for _, le := range fl.errs {
+			cat := "conversion"
+			switch le.err.Number {
+			case errColumnCount, errJSON, 100109:
+				cat = "parsing"
+			}
+			res.rowset = append(res.rowset, []*string{strp(le.err.Message), strp(fl.name), strp(strconv.Itoa(le.line)), strp(strconv.Itoa(le.char)),
+				nil, strp(cat), strp(strconv.Itoa(le.err.Number)), strp(le.err.SQLState), strp(le.column), strp(strconv.Itoa(le.row + 1)),
+				strp(strconv.Itoa(le.line)), nil})
 		}
 	}
 	return res, nil

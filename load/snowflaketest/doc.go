@@ -20,7 +20,8 @@
 // variables (inline and through the driver's temporary bind stage),
 // internal stages (@~, @%table, named) with PUT, LIST and REMOVE, and
 // COPY INTO <table> of CSV and JSON files with the per-file result rows,
-// load metadata, FORCE, PURGE, FILES, PATTERN and ON_ERROR, MERGE,
+// load metadata, FORCE, PURGE, FILES, PATTERN, ON_ERROR and
+// VALIDATION_MODE, MERGE,
 // ALTER TABLE ... SWAP WITH, DESC TABLE, INFORMATION_SCHEMA.COLUMNS and
 // TABLES, asynchronous and multi-statement requests, cancellation, and
 // scripted faults (Emulator.InjectFault). FIDELITY.md

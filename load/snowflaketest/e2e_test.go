@@ -518,8 +518,8 @@ func TestNamedStage(t *testing.T) {
 	if _, err := db.Exec("LIST @no_such_stage"); snowErr(t, err).Number != 2003 {
 		t.Errorf("LIST of a missing stage: %v, want 2003", err)
 	}
-	if _, err := db.Exec("COPY INTO t FROM @my_stage VALIDATION_MODE = RETURN_ERRORS"); snowErr(t, err).Number != 2 {
-		t.Errorf("VALIDATION_MODE: %v, want unsupported (2)", err)
+	if _, err := db.Exec("COPY INTO t FROM @my_stage SIZE_LIMIT = 10"); snowErr(t, err).Number != 2 {
+		t.Errorf("SIZE_LIMIT: %v, want unsupported (2)", err)
 	}
 	if _, err := db.Exec("CREATE STAGE ext URL = 's3://bucket/'"); snowErr(t, err).Number != 2 {
 		t.Errorf("external stage: %v, want unsupported (2)", err)

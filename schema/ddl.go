@@ -31,7 +31,7 @@ func (o DDLOptions) appendColumn(dst []byte, c Column, forceNullable bool) []byt
 	dst = QuoteIdent(dst, c.Name)
 	dst = append(dst, ' ')
 	dst = c.Type.AppendSQL(dst)
-	if c.System || (o.NotNull && !c.Nullable && !forceNullable) {
+	if !forceNullable && (c.System || o.NotNull && !c.Nullable) {
 		dst = append(dst, " NOT NULL"...)
 	}
 	if !o.NoComments && !c.System {

@@ -394,3 +394,19 @@ func TestPlanExistingFallbacks(t *testing.T) {
 		t.Errorf("id number routed to %v %v, want ID", i, ok)
 	}
 }
+
+func TestPlanAddsSystemColumnsNullable(t *testing.T) {
+	// A table made in JSON mode, now loaded in tables mode: _ID is added,
+	// and ADD COLUMN never says NOT NULL (it fails on a non-empty table).
+	in, _ := NewInferrer(Options{})
+	in.ObserveRows([]flatten.Row{{ID: 1, Index: -1, Fields: fl("a", kNum, "1")}})
+	ts, _ := in.Tables("T")
+	p, err := PlanChanges(desc(t, DescRow{Name: "A", Type: "NUMBER(1,0)", Comment: "a"}), ts[0], Policy{}, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "ALTER TABLE \"T\" ADD COLUMN \"_ID\" NUMBER(20,0);\n"
+	if got := string(p.AppendSQL(nil, DDLOptions{NotNull: true})); got != want {
+		t.Errorf("AppendSQL() = %q, want %q", got, want)
+	}
+}

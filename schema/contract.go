@@ -14,9 +14,12 @@ import (
 
 // Rule is what a Contract says about one path.
 type Rule struct {
-	// Path is the flattened path. A path ending in "*" matches every path
-	// that starts with the rest (for example "meta.*").
+	// Path is the flattened path the rule is about.
 	Path string `json:"path" yaml:"path"`
+	// Below also allows every path below Path (Path, the separator, more):
+	// a sub-document whose keys are not known in advance. The checks apply
+	// to the field at Path only.
+	Below bool `json:"below,omitempty" yaml:"below,omitempty"`
 	// Required fails a record without the path (a JSON null counts as
 	// present; exclude "null" from Types to forbid it).
 	Required bool `json:"required,omitempty" yaml:"required,omitempty"`
@@ -43,11 +46,14 @@ type Rule struct {
 //	fields:
 //	  - {path: id, required: true, types: [number], min: 1}
 //	  - {path: status, types: [string], enum: [open, closed]}
-//	  - {path: meta.*}
+//	  - {path: meta, below: true}
 type Contract struct {
 	// AllowUnknown accepts paths no rule names. Default false: an unknown
 	// path is a violation.
 	AllowUnknown bool `json:"allow_unknown,omitempty" yaml:"allow_unknown,omitempty"`
+	// Separator is the flattener's path separator, used by Below. Default
+	// ".".
+	Separator string `json:"separator,omitempty" yaml:"separator,omitempty"`
 	// Fields are the rules, one per path.
 	Fields []Rule `json:"fields" yaml:"fields"`
 }
@@ -84,7 +90,7 @@ type compiledRule struct {
 	hasMin   bool
 	hasMax   bool
 	enum     map[string]struct{}
-	prefix   bool
+	below    string // Path + separator, for Below rules
 }
 
 // Validator checks flattened records against a Contract. Validating a valid
@@ -111,15 +117,17 @@ var kindByName = map[string]flatten.Kind{
 // duplicate path, an unknown type name or an empty range.
 func NewValidator(c Contract) (*Validator, error) {
 	v := &Validator{allowUnknown: c.AllowUnknown, exact: map[string]int{}}
+	sep := c.Separator
+	if sep == "" {
+		sep = "."
+	}
 	for i, r := range c.Fields {
 		cr := compiledRule{path: r.Path, required: r.Required, maxLen: math.MaxInt, min: math.Inf(-1), max: math.Inf(1)}
-		if strings.HasSuffix(r.Path, "*") {
-			cr.prefix, cr.path = true, strings.TrimSuffix(r.Path, "*")
-			if r.Required {
-				return nil, fmt.Errorf("%w: contract rule %q: a pattern cannot be required", ErrOptions, r.Path)
-			}
-		} else if _, dup := v.exact[r.Path]; dup {
+		if _, dup := v.exact[r.Path]; dup {
 			return nil, fmt.Errorf("%w: contract: path %q has two rules", ErrOptions, r.Path)
+		}
+		if r.Below {
+			cr.below = r.Path + sep
 		}
 		for _, t := range r.Types {
 			k, ok := kindByName[strings.ToLower(t)]
@@ -149,13 +157,12 @@ func NewValidator(c Contract) (*Validator, error) {
 				cr.enum[e] = struct{}{}
 			}
 		}
-		if cr.prefix {
+		if r.Below {
 			v.prefixes = append(v.prefixes, i)
-		} else {
-			v.exact[r.Path] = i
-			if r.Required {
-				v.required = append(v.required, i)
-			}
+		}
+		v.exact[r.Path] = i
+		if r.Required {
+			v.required = append(v.required, i)
 		}
 		v.rules = append(v.rules, cr)
 	}
@@ -163,16 +170,18 @@ func NewValidator(c Contract) (*Validator, error) {
 	return v, nil
 }
 
-func (v *Validator) rule(path []byte) (int, bool) {
+// rule finds the rule of path: its own, or (below true) the Below rule of a
+// sub-document holding it.
+func (v *Validator) rule(path []byte) (i int, below, ok bool) {
 	if i, ok := v.exact[string(path)]; ok {
-		return i, true
+		return i, false, true
 	}
 	for _, i := range v.prefixes {
-		if strings.HasPrefix(bytesToString(path), v.rules[i].path) {
-			return i, true
+		if strings.HasPrefix(bytesToString(path), v.rules[i].below) {
+			return i, true, true
 		}
 	}
-	return 0, false
+	return 0, false, false
 }
 
 // Validate checks one record's fields and returns nil or a *ValidationError
@@ -186,7 +195,7 @@ func (v *Validator) Validate(fields []flatten.Field) error {
 	}
 	var vs []Violation
 	for _, f := range fields {
-		i, ok := v.rule(f.Path)
+		i, below, ok := v.rule(f.Path)
 		if !ok {
 			if !v.allowUnknown {
 				vs = append(vs, Violation{Path: string(f.Path), Rule: "unknown", Value: cutValue(f.Value), Msg: "no rule allows this path"})
@@ -194,6 +203,9 @@ func (v *Validator) Validate(fields []flatten.Field) error {
 			continue
 		}
 		v.seen[i] = v.gen
+		if below {
+			continue
+		}
 		r := &v.rules[i]
 		if r.kinds != 0 && r.kinds&(1<<f.Kind) == 0 {
 			vs = append(vs, Violation{Path: string(f.Path), Rule: "type", Value: cutValue(f.Value), Msg: "kind " + f.Kind.String() + " not allowed"})
@@ -237,4 +249,46 @@ func (v *Validator) Validate(fields []flatten.Field) error {
 		return &ValidationError{Violations: vs}
 	}
 	return nil
+}
+
+// ContractFor returns a contract that every record the table was inferred
+// from satisfies: a rule per column with the kinds its type takes, "null"
+// when the column is nullable, Required when it is not, and the VARCHAR
+// length as MaxLength; a subtree column also allows every path below it
+// (sep is the flattener's separator, "" meaning "."). Unknown paths are not
+// allowed. Edit it and save it (it marshals to JSON and YAML) to freeze what
+// a sample looked like.
+func ContractFor(t Table, sep string) Contract {
+	if sep == "" {
+		sep = "."
+	}
+	c := Contract{Separator: sep}
+	for _, col := range t.Columns {
+		if col.System {
+			continue
+		}
+		r := Rule{Path: col.Path, Required: !col.Nullable}
+		switch col.Type.Kind {
+		case Boolean:
+			r.Types = []string{"bool"}
+		case Number, Float:
+			r.Types = []string{"number"}
+		case Date, TimestampNTZ, TimestampTZ:
+			r.Types = []string{"string"}
+		case Varchar:
+			r.Types = []string{"bool", "number", "string"}
+			n := col.Type.Length
+			r.MaxLength = &n
+		case Object:
+			r.Types = []string{"object"}
+		case Array:
+			r.Types = []string{"array"}
+		}
+		if r.Types != nil && col.Nullable {
+			r.Types = append(r.Types, "null")
+		}
+		r.Below = col.Subtree
+		c.Fields = append(c.Fields, r)
+	}
+	return c
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/flatpipe/flatpipe/flatten"
+	"go.yaml.in/yaml/v3"
 )
 
 // contractTests are documents with the rules each breaks, under the orders
@@ -26,6 +27,9 @@ var contractTests = []struct {
 	{`{"id": 1, "status": "open", "customer": {"name": "a much too long name"}}`, "customer.name:max_length ", "customer.name:maxLength "},
 	{`{"id": 1, "status": "open", "extra": true}`, "extra:unknown ", ":additionalProperties "},
 	{`{"id": 1, "status": "open", "total": 1e7}`, "total:max ", "total:maximum "},
+	{`{"id": 1, "status": "open", "meta": {}}`, "", ""},
+	{`{"id": 1, "status": "open", "meta": []}`, "meta:type ", "meta:type "},
+	{`{"id": 1, "status": "open", "metadata": 1}`, "metadata:unknown ", ":additionalProperties "},
 }
 
 func loadContract(t testing.TB, file string) Contract {
@@ -132,7 +136,7 @@ func TestContractErrors(t *testing.T) {
 		{Fields: []Rule{{Path: "a"}, {Path: "a"}}},
 		{Fields: []Rule{{Path: "a", Types: []string{"int"}}}},
 		{Fields: []Rule{{Path: "a", MinLength: &one, MaxLength: &two}}},
-		{Fields: []Rule{{Path: "a.*", Required: true}}},
+		{Fields: []Rule{{Path: "a", Min: new(2.0), Max: new(1.0)}}},
 	}
 	for _, c := range bad {
 		if _, err := NewValidator(c); !errors.Is(err, ErrOptions) {
@@ -216,5 +220,35 @@ func TestJSONSchemaArrayPaths(t *testing.T) {
 	var ve *ValidationError
 	if !errors.As(err, &ve) || len(ve.Violations) != 1 || ve.Violations[0].Path != "xs/1/v" || ve.Violations[0].Value != `"two"` {
 		t.Errorf("Validate() = %#v, want one violation at xs/1/v with value \"two\"", err)
+	}
+}
+
+func TestContractFor(t *testing.T) {
+	docs := readLines(t, "testdata/ddl/events.json.ndjson")
+	tb := inferDocs(t, docs, flatten.Options{}, Options{DetectTime: true, MaxObjectKeys: 1}, "EVENTS")[0]
+	c := ContractFor(tb, "")
+	// It survives a YAML round trip.
+	data, err := yaml.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := ParseContractYAML(data)
+	if err != nil {
+		t.Fatalf("ParseContractYAML(%s): %v", data, err)
+	}
+	v, err := NewValidator(c2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := flatten.New(flatten.Options{})
+	for _, d := range docs {
+		fields, _ := f.Append(nil, d)
+		if err := v.Validate(fields); err != nil {
+			t.Errorf("Validate(%s) = %v, want nil (the contract of its own sample)", d, err)
+		}
+	}
+	fields, _ := f.Append(nil, []byte(`{"id": "x", "type": "a much longer type than seen", "new": 1}`))
+	if got := violations(v.Validate(fields)); got != "id:type type:max_length new:unknown created_at:required score:required public:required " {
+		t.Errorf("Validate(new record) violations = %q", got)
 	}
 }

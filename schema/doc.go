@@ -101,7 +101,8 @@
 // A Contract (a Go value, or JSON or YAML) is compiled into a Validator that
 // checks flattened fields: required paths, kinds, string lengths, number
 // ranges, enumerations and unknown paths; a valid record costs no
-// allocation. A JSONSchema validates whole documents against a draft 2020-12
+// allocation. ContractFor writes the contract of an inferred table, to be
+// edited and saved: infer on a sample, then hold later data to it. A JSONSchema validates whole documents against a draft 2020-12
 // schema; it decodes each document into Go values and costs much more per
 // record: on a small order record, 8 to 25 times the time of flattening plus
 // validating with a Contract in our runs, and 78 allocations against none

@@ -81,6 +81,22 @@ func FuzzInferPlan(f *testing.F) {
 		if !reflect.DeepEqual(tw, tm) {
 			t.Fatalf("merged tables differ:\n%+v\nwant\n%+v", tm, tw)
 		}
+		// The contract made from a table accepts every record it came from.
+		validators := map[string]*Validator{}
+		for _, tb := range ts {
+			v, err := NewValidator(ContractFor(tb, ""))
+			if err != nil {
+				t.Fatalf("NewValidator(ContractFor(%s)): %v", tb.Name, err)
+			}
+			validators[tb.Path] = v
+		}
+		for _, rows := range batch {
+			for _, r := range rows {
+				if err := validators[string(r.Table)].Validate(r.Fields); err != nil {
+					t.Fatalf("table %q: record %v violates its own contract: %v", r.Table, r.Fields, err)
+				}
+			}
+		}
 		plans := map[string]*Plan{}
 		for _, tb := range ts {
 			var rows []DescRow

@@ -199,10 +199,7 @@ func words(toks []token) []token {
 func identName(t token) string {
 	switch t.kind {
 	case tkQuoted:
-		body := strings.TrimPrefix(t.text, `"`)
-		if strings.HasSuffix(body, `"`) {
-			body = body[:len(body)-1]
-		}
+		body := strings.TrimSuffix(strings.TrimPrefix(t.text, `"`), `"`)
 		return strings.ReplaceAll(body, `""`, `"`)
 	default:
 		return strings.ToUpper(t.text)
@@ -227,10 +224,7 @@ func unquoteString(text string) string {
 	if len(text) < 2 {
 		return ""
 	}
-	body := text[1:]
-	if strings.HasSuffix(body, "'") {
-		body = body[:len(body)-1]
-	}
+	body := strings.TrimSuffix(text[1:], "'")
 	var b strings.Builder
 	for i := 0; i < len(body); i++ {
 		c := body[i]

@@ -499,21 +499,20 @@ func (s *Server) Close() error {
 
 // Config returns a ready gosnowflake.Config for this server: plain HTTP,
 // account "emulator", user "TEST" with password "test" (replace them when
-// Options.Users is set), database TEST_DB, schema PUBLIC, telemetry off
-// and at most two retries. Each call returns a fresh copy.
+// Options.Users is set), database TEST_DB, schema PUBLIC and at most two
+// retries. The driver's telemetry posts are accepted and dropped. Each call returns a fresh copy.
 func (s *Server) Config() gosnowflake.Config {
 	return gosnowflake.Config{
-		Account:          "emulator",
-		User:             "TEST",
-		Password:         "test",
-		Database:         "TEST_DB",
-		Schema:           "PUBLIC",
-		Warehouse:        "TEST_WH",
-		Protocol:         "http",
-		Host:             s.host,
-		Port:             s.port,
-		DisableTelemetry: true,
-		MaxRetryCount:    2,
+		Account:       "emulator",
+		User:          "TEST",
+		Password:      "test",
+		Database:      "TEST_DB",
+		Schema:        "PUBLIC",
+		Warehouse:     "TEST_WH",
+		Protocol:      "http",
+		Host:          s.host,
+		Port:          s.port,
+		MaxRetryCount: 2,
 	}
 }
 

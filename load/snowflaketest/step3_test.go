@@ -47,7 +47,6 @@ func TestKeyPairLogin(t *testing.T) {
 			cfg.User, cfg.Password = tt.user, ""
 			cfg.Authenticator = gosnowflake.AuthTypeJwt
 			cfg.PrivateKey = tt.key
-			cfg.JWTExpireTimeout = time.Minute
 			db := sql.OpenDB(gosnowflake.NewConnector(gosnowflake.SnowflakeDriver{}, cfg))
 			defer db.Close()
 			var got string

@@ -1,10 +1,13 @@
 package snowflaketest_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/snowflakedb/gosnowflake"
 )
 
 func TestValidationMode(t *testing.T) {
@@ -42,5 +45,38 @@ func TestValidationMode(t *testing.T) {
 	res, _ := copyInto(t, db, "COPY INTO t FROM @%t ON_ERROR = CONTINUE")
 	if len(res) != 2 {
 		t.Errorf("COPY after validation = %+v, want both files (validation records no load metadata)", res)
+	}
+}
+
+// TestPutLocalFSDriverBugs pins down the gosnowflake v1.19.1 LOCAL_FS bugs
+// FIDELITY.md describes, and the emulator's workaround for OVERWRITE. If
+// the first check fails after a driver upgrade, the bug is fixed: update
+// FIDELITY.md.
+func TestPutLocalFSDriverBugs(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{PutMode: snowflaketest.PutLocalFS})
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE t (a INT)")
+
+	ctx := gosnowflake.WithFileStream(context.Background(), strings.NewReader("1\n2\n3\n"))
+	if _, err := db.ExecContext(ctx, "PUT file:///nonexistent/stream.csv @%t AUTO_COMPRESS=FALSE"); err != nil {
+		t.Fatalf("streaming PUT: %v", err)
+	}
+	_, list := queryAll(t, db, "LIST @%t")
+	if len(list) != 1 || list[0][1] != "0" {
+		t.Errorf("LOCAL_FS streaming PUT stored %v, want the driver bug's 0-byte file", list)
+	}
+	mustExec(t, db, "REMOVE @%t")
+
+	// OVERWRITE: the driver does not truncate; the emulator deletes the target first.
+	p := writeFile(t, dir, "o.csv", "1234567890\n")
+	mustExec(t, db, "PUT file://"+p+" @%t AUTO_COMPRESS=FALSE")
+	p = writeFile(t, dir, "o.csv", "7\n")
+	mustExec(t, db, "PUT file://"+p+" @%t AUTO_COMPRESS=FALSE OVERWRITE=TRUE")
+	res, _ := copyInto(t, db, "COPY INTO t FROM @%t")
+	if len(res) != 1 || res[0].loaded != 1 || queryOne(t, db, "SELECT a FROM t") != "7" {
+		t.Errorf("COPY after an overwriting LOCAL_FS PUT = %+v, want exactly the new row 7", res)
+	}
+	if _, err := db.Exec("GET @%t file://" + dir); err == nil || snowErr(t, err).Number != 2 {
+		t.Errorf("GET = %v, want unsupported (2)", err)
 	}
 }

@@ -20,8 +20,9 @@
 // table's columns (column comments hold the path, see Column.Comment) or from
 // a saved Mapping (Plan.Mappings, PlanOptions.Mappings), so names stay stable
 // across batches and processes: a path already in the table keeps its
-// column whatever the new batch holds. Two columns whose comments claim one
-// path fail planning with ErrMapping instead of being guessed at. Writers that
+// column whatever the new batch holds. A saved mapping that contradicts the
+// comments fails planning with ErrMapping instead of being guessed at.
+// Writers that
 // may evolve one table at once (two Lambdas) should serialize their
 // ALTER TABLE statements, for example with a lock or by letting one writer
 // evolve, and re-read the columns before planning again; with IfNotExists

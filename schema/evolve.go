@@ -240,10 +240,15 @@ type Plan struct {
 // (PlanOptions.Mappings). Fallback columns are not part of it.
 func (p *Plan) Mappings() []Mapping { return slices.Clone(p.mappings) }
 
+// fallbackName returns NAME__V_TYPE, cut to maxLen (the suffix too, when
+// maxLen is very small; callers check the result is free).
 func fallbackName(name string, k TypeKind, maxLen int) string {
 	suffix := "__V_" + k.String()
+	if len(suffix) > maxLen-1 {
+		suffix = suffix[:max(maxLen-1, 0)]
+	}
 	if len(name)+len(suffix) > maxLen {
-		name = name[:maxLen-len(suffix)]
+		name = name[:max(maxLen-len(suffix), 0)]
 	}
 	return name + suffix
 }
@@ -282,9 +287,13 @@ func widenInPlace(e Type, c Column) (Type, bool) {
 // PlanChanges plans the changes inferred needs on a table whose columns are
 // existing (none: the table does not exist), under policy.
 //
-// Existing columns are mapped to paths by their comments (the path, as
-// AppendCreateTable and Plan.AppendSQL write them) and otherwise by name
-// (a column named Normalize(path)); a path keeps its column across batches.
+// existing must be in table order (DESC TABLE order, or
+// INFORMATION_SCHEMA.COLUMNS by ORDINAL_POSITION). Existing columns are
+// mapped to paths by their comments (the path, as AppendCreateTable and
+// Plan.AppendSQL write them; a later column with the comment of an earlier
+// one is a fallback column of that path), then by a saved mapping, then by
+// name (a column named Normalize(path)); a path keeps its column across
+// batches.
 // A new path gets a new nullable column named by a Namer loaded with that
 // mapping, unless it lies below an existing VARIANT column (a wide object
 // kept whole by an earlier batch): then its values go into that column
@@ -336,16 +345,21 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 		p.Columns = append(p.Columns, Column{Name: e.Name, Path: e.Comment, Type: e.Type, Nullable: e.Nullable, System: sys})
 		mapped[i] = e.Comment != "" && !sys
 	}
-	isFallback := func(e ExistingColumn) bool {
-		i := strings.LastIndex(e.Name, "__V_")
-		if i < 0 {
-			return false
+	// A column whose comment names the path of an earlier column is a
+	// fallback column of that path: ADD COLUMN appends, so the original
+	// comes first in table order.
+	firstOf := map[string]int{}
+	for i, e := range existing {
+		if _, ok := firstOf[e.Comment]; !ok && e.Comment != "" {
+			firstOf[e.Comment] = i
 		}
-		j, ok := byName[e.Name[:i]]
-		return ok && existing[j].Comment == e.Comment
 	}
-	for _, e := range existing {
-		if e.Comment != "" && !isFallback(e) {
+	isFallbackAt := func(i int) bool {
+		j, ok := firstOf[existing[i].Comment]
+		return ok && j < i
+	}
+	for i, e := range existing {
+		if e.Comment != "" && !isFallbackAt(i) {
 			ms = append(ms, Mapping{Path: e.Comment, Name: e.Name})
 		}
 	}
@@ -385,7 +399,7 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 	}
 	// Names of existing columns holding no path are never given to one.
 	for i, e := range existing {
-		if !mapped[i] || isFallback(e) {
+		if !mapped[i] || isFallbackAt(i) {
 			namer.reserved[e.Name] = true
 		}
 	}
@@ -400,7 +414,7 @@ func PlanChanges(existing []ExistingColumn, inferred Table, policy Policy, o Pla
 				p.subtrees[c.Path] = i // new paths below it go into it
 				p.Columns[i].Subtree = true
 			}
-		} else if isFallback(existing[i]) {
+		} else if isFallbackAt(i) {
 			p.routes[c.Path] = append(p.routes[c.Path], i)
 		}
 	}

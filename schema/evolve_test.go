@@ -284,10 +284,10 @@ func TestPlanSavedMappings(t *testing.T) {
 	if len(p3.Changes) != 1 || p3.Changes[0].Column.Path != "a.b" {
 		t.Errorf("Changes = %v, want only a.b added", p3.Changes)
 	}
-	// Two columns claiming one path is reported, not guessed.
-	rows = desc(t, DescRow{Name: "X", Type: "NUMBER(1,0)", Comment: "x"}, DescRow{Name: "Y", Type: "NUMBER(1,0)", Comment: "x"})
-	if _, err := PlanChanges(rows, infer(t, "T", fl("x", kNum, "1")), Policy{}, PlanOptions{}); !errors.Is(err, ErrMapping) {
-		t.Errorf("PlanChanges(two columns for one path) = %v, want ErrMapping", err)
+	// A saved mapping contradicting the comments is reported, not guessed.
+	rows = desc(t, DescRow{Name: "X", Type: "NUMBER(1,0)", Comment: "x"}, DescRow{Name: "Y", Type: "NUMBER(1,0)", Comment: "y"})
+	if _, err := PlanChanges(rows, infer(t, "T", fl("x", kNum, "1")), Policy{}, PlanOptions{Mappings: []Mapping{{Path: "x", Name: "Y"}}}); !errors.Is(err, ErrMapping) {
+		t.Errorf("PlanChanges(mapping against comments) = %v, want ErrMapping", err)
 	}
 }
 
@@ -408,5 +408,30 @@ func TestPlanAddsSystemColumnsNullable(t *testing.T) {
 	want := "ALTER TABLE \"T\" ADD COLUMN \"_ID\" NUMBER(20,0);\n"
 	if got := string(p.AppendSQL(nil, DDLOptions{NotNull: true})); got != want {
 		t.Errorf("AppendSQL() = %q, want %q", got, want)
+	}
+}
+
+func TestPlanShortNames(t *testing.T) {
+	names := NameOptions{MaxLength: 16}
+	rows := desc(t, DescRow{Name: "A_VERY_LONG_NAM", Type: "NUMBER(3,0)", Comment: "x"})
+	in, _ := NewInferrer(Options{Names: names, DetectTime: true})
+	in.Observe(fl("x", kStr, "2024-01-01T00:00:00"))
+	in.Observe(fl("x", kStr, "2024-01-01T00:00:01"))
+	ts, _ := in.Tables("T")
+	for range 3 { // fallbacks of fallbacks stay within the limit
+		p, err := PlanChanges(rows, ts[0], Policy{}, PlanOptions{Names: names})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range p.Columns {
+			if len(c.Name) > 16 {
+				t.Errorf("column %q longer than 16", c.Name)
+			}
+		}
+		if len(p.Changes) != 1 {
+			t.Fatalf("Changes = %v, want one fallback column", p.Changes)
+		}
+		c := p.Changes[0].Column
+		rows = append(rows, ExistingColumn{Name: c.Name, Type: Type{Kind: Varchar, Length: 1}, Nullable: true, Comment: c.Path})
 	}
 }

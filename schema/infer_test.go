@@ -174,6 +174,14 @@ func TestInferAllocs(t *testing.T) {
 			t.Errorf("Observe(%d fields) allocates %v times per record, want 0", len(r), a)
 		}
 	}
+	rows := []flatten.Row{
+		{ID: 1, Index: -1, Fields: recs[0]},
+		{Table: []byte("items"), ID: 2, ParentID: 1, Fields: fl("sku", kStr, "A1", "qty", kNum, "2")},
+	}
+	in.ObserveRows(rows)
+	if a := testing.AllocsPerRun(100, func() { in.ObserveRows(rows) }); a != 0 {
+		t.Errorf("ObserveRows allocates %v times per document, want 0", a)
+	}
 }
 
 func BenchmarkObserve(b *testing.B) {

@@ -437,16 +437,15 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 		textCol("file"), textCol("status"), fixedCol("rows_parsed"), fixedCol("rows_loaded"), fixedCol("error_limit"),
 		fixedCol("errors_seen"), textCol("first_error"), fixedCol("first_error_line"), fixedCol("first_error_character"), textCol("first_error_column_name"),
 	}}
-	e.mu.Lock()
+	var loaded []string
 	for _, fl := range loads {
 		if fl.status != "LOAD_FAILED" && fl.key != "" {
-			if e.loadMeta[tableKey] == nil {
-				e.loadMeta[tableKey] = map[string]bool{}
-			}
-			e.loadMeta[tableKey][fl.key] = true
+			loaded = append(loaded, fl.key)
 		}
 	}
-	e.mu.Unlock()
+	if err := e.recordLoads(ctx, tableKey, loaded); err != nil {
+		return nil, err
+	}
 	for _, fl := range loads {
 		row := []*string{strp(fl.name), strp(fl.status), strp(strconv.Itoa(fl.parsed)), strp(strconv.Itoa(fl.loaded)),
 			strp(strconv.Itoa(fl.limit)), strp(strconv.Itoa(len(fl.errs))), nil, nil, nil, nil}

@@ -44,7 +44,8 @@
 //
 // Results are returned in one JSON rowset, without chunking. Request
 // bodies are limited to 1 GiB. The last 10 000 results are kept for
-// /queries/<id>/result. Load metadata is kept in memory only.
+// /queries/<id>/result. Load metadata is kept in memory, and in the DuckDB
+// file when Options.DBPath is set.
 //
 // # Errors
 //

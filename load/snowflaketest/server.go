@@ -191,10 +191,31 @@ func (e *Emulator) restore(ctx context.Context) error {
 	if e.opts.DBPath == "" {
 		return nil
 	}
-	if _, err := e.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS main._sfemu_databases (name VARCHAR PRIMARY KEY)`); err != nil {
+	for _, q := range []string{
+		"CREATE TABLE IF NOT EXISTS " + e.meta("databases") + " (name VARCHAR PRIMARY KEY)",
+		"CREATE TABLE IF NOT EXISTS " + e.meta("load_history") + " (table_key VARCHAR, file_key VARCHAR, PRIMARY KEY (table_key, file_key))",
+	} {
+		if _, err := e.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("snowflaketest: restore: %w", err)
+		}
+	}
+	hist, err := e.db.QueryContext(ctx, "SELECT table_key, file_key FROM "+e.meta("load_history"))
+	if err != nil {
 		return fmt.Errorf("snowflaketest: restore: %w", err)
 	}
-	rows, err := e.db.QueryContext(ctx, `SELECT name FROM main._sfemu_databases`)
+	for hist.Next() {
+		var tk, fk string
+		if err := hist.Scan(&tk, &fk); err != nil {
+			hist.Close()
+			return fmt.Errorf("snowflaketest: restore: %w", err)
+		}
+		if e.loadMeta[tk] == nil {
+			e.loadMeta[tk] = map[string]bool{}
+		}
+		e.loadMeta[tk][fk] = true
+	}
+	hist.Close()
+	rows, err := e.db.QueryContext(ctx, "SELECT name FROM "+e.meta("databases"))
 	if err != nil {
 		return fmt.Errorf("snowflaketest: restore: %w", err)
 	}
@@ -213,6 +234,34 @@ func (e *Emulator) restore(ctx context.Context) error {
 			return fmt.Errorf("snowflaketest: restore database %s: %w", n, err)
 		}
 		e.databases[n] = true
+	}
+	return nil
+}
+
+// meta names one of the emulator's own tables in DuckDB's home catalog
+// (persistent emulators only).
+func (e *Emulator) meta(name string) string {
+	return quoteIdent(e.homeCatalog) + ".main._sfemu_" + name
+}
+
+// recordLoads adds files to a table's load metadata, persisting them when
+// the emulator has a DuckDB file.
+func (e *Emulator) recordLoads(ctx context.Context, tableKey string, fileKeys []string) error {
+	e.mu.Lock()
+	if e.loadMeta[tableKey] == nil {
+		e.loadMeta[tableKey] = map[string]bool{}
+	}
+	for _, k := range fileKeys {
+		e.loadMeta[tableKey][k] = true
+	}
+	e.mu.Unlock()
+	if e.opts.DBPath == "" {
+		return nil
+	}
+	for _, k := range fileKeys {
+		if _, err := e.db.ExecContext(ctx, "INSERT OR IGNORE INTO "+e.meta("load_history")+" VALUES (?, ?)", tableKey, k); err != nil {
+			return fmt.Errorf("snowflaketest: load metadata: %w", err)
+		}
 	}
 	return nil
 }

@@ -65,9 +65,15 @@ func (e *Emulator) newSession(ctx context.Context, user, db, schema, wh, role st
 	return s, nil
 }
 
+// close returns the session's connection to the pool in a clean state.
 func (s *session) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	ctx := context.Background()
+	if s.inTxn {
+		_, _ = s.conn.ExecContext(ctx, "ROLLBACK")
+	}
+	_, _ = s.conn.ExecContext(ctx, "USE "+quoteIdent(s.e.homeCatalog)+".main")
 	_ = s.conn.Close()
 }
 
@@ -112,7 +118,7 @@ func (e *Emulator) ensureDatabase(ctx context.Context, db string) error {
 		return fmt.Errorf("snowflaketest: create database %s: %w", db, err)
 	}
 	if e.opts.DBPath != "" {
-		if _, err := e.db.ExecContext(ctx, "INSERT OR IGNORE INTO main._sfemu_databases VALUES (?)", db); err != nil {
+		if _, err := e.db.ExecContext(ctx, "INSERT OR IGNORE INTO "+e.meta("databases")+" VALUES (?)", db); err != nil {
 			return fmt.Errorf("snowflaketest: create database %s: %w", db, err)
 		}
 	}
@@ -165,7 +171,7 @@ func (e *Emulator) dropDatabase(ctx context.Context, s *session, db string, ifEx
 		return err
 	}
 	if e.opts.DBPath != "" {
-		if _, err := e.db.ExecContext(ctx, "DELETE FROM main._sfemu_databases WHERE name = ?", db); err != nil {
+		if _, err := e.db.ExecContext(ctx, "DELETE FROM "+e.meta("databases")+" WHERE name = ?", db); err != nil {
 			return err
 		}
 	}

@@ -68,6 +68,16 @@ func TestServePersistsWithDB(t *testing.T) {
 	if _, err := db.Exec("INSERT INTO t VALUES ('kept')"); err != nil {
 		t.Fatal(err)
 	}
+	src := filepath.Join(t.TempDir(), "f.csv")
+	if err := os.WriteFile(src, []byte("loaded\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("PUT file://" + src + " @%t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("COPY INTO t FROM @%t"); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 	stop()
 
@@ -76,11 +86,19 @@ func TestServePersistsWithDB(t *testing.T) {
 	db = open(t, addr, "u:p")
 	defer db.Close()
 	var got string
-	if err := db.QueryRow("SELECT x FROM t").Scan(&got); err != nil {
+	if err := db.QueryRow("SELECT x FROM t WHERE x = 'kept'").Scan(&got); err != nil {
 		t.Fatalf("after restart: %v", err)
 	}
 	if got != "kept" {
 		t.Errorf("after restart x = %q, want kept", got)
+	}
+	// Stages and load metadata persist too: the loaded file is skipped.
+	var status string
+	if err := db.QueryRow("COPY INTO t FROM @%t").Scan(&status); err != nil {
+		t.Fatalf("COPY after restart: %v", err)
+	}
+	if status != "Copy executed with 0 files processed." {
+		t.Errorf("COPY after restart = %q, want 0 files processed", status)
 	}
 }
 

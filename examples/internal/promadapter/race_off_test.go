@@ -1,0 +1,5 @@
+//go:build !race
+
+package promadapter_test
+
+const raceEnabled = false

@@ -105,8 +105,8 @@ func buildFormat(o map[string]optVal) (fileFormat, error) {
 		f.typ = strings.ToUpper(v.s)
 	}
 	switch f.typ {
-	case "CSV", "JSON":
-	case "PARQUET", "AVRO", "ORC", "XML":
+	case "CSV", "JSON", "PARQUET":
+	case "AVRO", "ORC", "XML":
 		return f, unsupported("FILE_FORMAT TYPE = " + f.typ)
 	default:
 		return f, sqlErr(errFileFormat, "22023", "SQL compilation error:\ninvalid value [%s] for parameter 'TYPE'", f.typ)
@@ -163,6 +163,13 @@ func buildFormat(o map[string]optVal) (fileFormat, error) {
 				f.escape = v.s[0]
 			default:
 				return f, bad(k, v.s)
+			}
+		case "BINARY_AS_TEXT":
+			if f.typ != "PARQUET" {
+				return f, unsupported("file format option BINARY_AS_TEXT for " + f.typ)
+			}
+			if on, err := boolOpt(o, k, true); err != nil || !on {
+				return f, unsupported("BINARY_AS_TEXT = FALSE")
 			}
 		case "STRIP_OUTER_ARRAY":
 			f.stripOuterArray, err = boolOpt(o, k, false)
@@ -326,8 +333,8 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 	if match != "" && ff.typ == "CSV" {
 		return nil, unsupported("MATCH_BY_COLUMN_NAME with CSV (needs PARSE_HEADER)")
 	}
-	if ff.typ == "JSON" && match == "" && (len(target) != 1 || !strings.EqualFold(target[0].duckType, "JSON")) {
-		return nil, sqlErr(errOneVariant, "0A000", "SQL compilation error:\nJSON file format can produce one and only one column of type variant, object, or array. Use CSV file format if you want to load more than one column.")
+	if ff.typ != "CSV" && match == "" && (len(target) != 1 || !strings.EqualFold(target[0].duckType, "JSON")) {
+		return nil, sqlErr(errOneVariant, "0A000", "SQL compilation error:\n%s file format can produce one and only one column of type variant, object, or array. Use CSV file format if you want to load more than one column.", ff.typ)
 	}
 	files, err := e.copyFiles(sr, opts)
 	if err != nil {
@@ -745,7 +752,10 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 	if err != nil {
 		return fmt.Errorf("snowflaketest: copy: %w", err)
 	}
-	data, err := decompress(raw, ff.compression)
+	var data []byte
+	if ff.typ != "PARQUET" {
+		data, err = decompress(raw, ff.compression)
+	}
 	if err != nil {
 		fl.errs = append(fl.errs, loadErr{line: 1, char: 1, err: sqlErr(100074, "22000", "Invalid data encountered during decompression for file: '%s', compression type used: '%s', cause: '%v'", fl.name, ff.compression, err)})
 		return nil
@@ -774,7 +784,13 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 		}
 		fl.parsed = len(recs)
 	} else {
-		docs, perr := parseJSONDocs(data, ff.stripOuterArray)
+		var docs []jsonDoc
+		var perr *jsonParseErr
+		if ff.typ == "PARQUET" {
+			docs, perr = parquetDocs(ctx, s, fl.file.abs)
+		} else {
+			docs, perr = parseJSONDocs(data, ff.stripOuterArray)
+		}
 		for ri, d := range docs {
 			recs = append(recs, record{line: d.line, fields: []field{{char: 1}}})
 			vals := make([]*string, len(target))
@@ -801,8 +817,11 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 		fl.parsed = len(docs)
 		if perr != nil {
 			fl.parsed++
-			fl.errs = append(fl.errs, loadErr{row: len(docs), line: perr.line, char: perr.char, column: quoteIdent(table),
-				err: sqlErr(errJSON, "22P02", "Error parsing JSON: %s", perr.msg)})
+			pe := sqlErr(errJSON, "22P02", "Error parsing JSON: %s", perr.msg)
+			if ff.typ == "PARQUET" {
+				pe = sqlErr(errGeneric, "22000", "%s", perr.msg)
+			}
+			fl.errs = append(fl.errs, loadErr{row: len(docs), line: perr.line, char: perr.char, column: quoteIdent(table), err: pe})
 		}
 	}
 	if len(rows) > 0 {
@@ -1011,6 +1030,30 @@ func parseJSONDocs(data []byte, strip bool) ([]jsonDoc, *jsonParseErr) {
 		}
 		docs = append(docs, jsonDoc{raw: raw, line: line})
 	}
+}
+
+// parquetDocs reads a Parquet file with DuckDB, one JSON object per row
+// (column name → value), so Parquet loads share the JSON path: a single
+// VARIANT column, or MATCH_BY_COLUMN_NAME.
+func parquetDocs(ctx context.Context, s *session, path string) ([]jsonDoc, *jsonParseErr) {
+	rows, err := s.conn.QueryContext(ctx, "SELECT CAST(to_json(p) AS VARCHAR) FROM read_parquet("+quoteString(path)+") AS p")
+	if err != nil {
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		return nil, &jsonParseErr{line: 1, char: 1, msg: "Error parsing the parquet file: " + first}
+	}
+	defer rows.Close()
+	var docs []jsonDoc
+	for rows.Next() {
+		var j string
+		if err := rows.Scan(&j); err != nil {
+			return docs, &jsonParseErr{line: len(docs) + 1, char: 1, msg: err.Error()}
+		}
+		docs = append(docs, jsonDoc{raw: json.RawMessage(j), line: len(docs) + 1})
+	}
+	if err := rows.Err(); err != nil {
+		return docs, &jsonParseErr{line: len(docs) + 1, char: 1, msg: err.Error()}
+	}
+	return docs, nil
 }
 
 // jsonCell renders a JSON value for a column: JSON columns get the JSON

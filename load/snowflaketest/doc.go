@@ -19,7 +19,7 @@
 // translating Snowflake types and identifier case, scalar and array bind
 // variables (inline and through the driver's temporary bind stage),
 // internal stages (@~, @%table, named) with PUT, LIST and REMOVE, and
-// COPY INTO <table> of CSV and JSON files with the per-file result rows,
+// COPY INTO <table> of CSV, JSON and Parquet files with the per-file result rows,
 // load metadata, FORCE, PURGE, FILES, PATTERN, ON_ERROR and
 // VALIDATION_MODE, MERGE,
 // ALTER TABLE ... SWAP WITH, DESC TABLE, INFORMATION_SCHEMA.COLUMNS and

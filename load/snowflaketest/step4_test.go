@@ -2,7 +2,9 @@ package snowflaketest_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -78,5 +80,45 @@ func TestPutLocalFSDriverBugs(t *testing.T) {
 	}
 	if _, err := db.Exec("GET @%t file://" + dir); err == nil || snowErr(t, err).Number != 2 {
 		t.Errorf("GET = %v, want unsupported (2)", err)
+	}
+}
+
+func TestCopyParquet(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	// Write a Parquet file with DuckDB itself (the test binary links it anyway).
+	pq := filepath.Join(dir, "rows.parquet")
+	duck, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer duck.Close()
+	if _, err := duck.Exec(`COPY (SELECT * FROM (VALUES (1, 'a', 1.5, {'k': [1, 2]}), (2, 'b', NULL, NULL)) v(Id, NAME, score, extra))
+		TO ` + "'" + pq + "'" + ` (FORMAT parquet)`); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, "CREATE TABLE t (id INT, name STRING, score FLOAT, extra VARIANT)")
+	mustExec(t, db, "PUT file://"+pq+" @%t")
+	res, _ := copyInto(t, db, "COPY INTO t FROM @%t FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE")
+	if len(res) != 1 || res[0].file != "rows.parquet" || res[0].status != "LOADED" || res[0].loaded != 2 {
+		t.Fatalf("COPY PARQUET = %+v, want rows.parquet LOADED 2", res)
+	}
+	_, got := queryAll(t, db, "SELECT id, name, score, extra FROM t ORDER BY id")
+	if want := `[[1 a 1.5 {"k":[1,2]}] [2 b <nil> <nil>]]`; fmt.Sprint(got) != want {
+		t.Errorf("rows = %v, want %s", got, want)
+	}
+	mustExec(t, db, "CREATE TABLE raw (v VARIANT)")
+	mustExec(t, db, "PUT file://"+pq+" @%raw")
+	res, _ = copyInto(t, db, "COPY INTO raw FROM @%raw FILE_FORMAT = (TYPE = PARQUET)")
+	if len(res) != 1 || res[0].loaded != 2 {
+		t.Fatalf("COPY PARQUET into VARIANT = %+v, want 2 rows", res)
+	}
+	if got := queryOne(t, db, "SELECT v FROM raw WHERE v LIKE '%\"Id\":1%'"); got != `{"Id":1,"NAME":"a","score":1.5,"extra":{"k":[1,2]}}` {
+		t.Errorf("VARIANT row = %s", got)
+	}
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "junk.parquet", "not parquet")+" @%raw")
+	res, _ = copyInto(t, db, "COPY INTO raw FROM @%raw FILES = ('junk.parquet.gz') FILE_FORMAT = (TYPE = PARQUET) ON_ERROR = CONTINUE")
+	if len(res) != 1 || res[0].status != "LOAD_FAILED" {
+		t.Errorf("COPY of a corrupt Parquet file = %+v, want LOAD_FAILED", res)
 	}
 }

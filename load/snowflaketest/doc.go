@@ -24,6 +24,7 @@
 // VALIDATION_MODE, MERGE,
 // ALTER TABLE ... SWAP WITH, DESC TABLE, INFORMATION_SCHEMA.COLUMNS and
 // TABLES, asynchronous and multi-statement requests, cancellation, and
+// the Snowpipe REST API (insertFiles, insertReport) over CREATE PIPE, and
 // scripted faults (Emulator.InjectFault). FIDELITY.md
 // lists what behaves as Snowflake, what differs and what is refused.
 //

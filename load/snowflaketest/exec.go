@@ -42,7 +42,7 @@ func (e *Emulator) execute(ctx context.Context, s *session, req *queryRequest, h
 	case "SHOW", "UNDROP", "GRANT", "REVOKE", "CALL", "EXECUTE":
 		return nil, unsupported(ws[0].upper())
 	case "CREATE", "DROP", "ALTER":
-		return e.ddl(ctx, s, toks, ws)
+		return e.ddl(ctx, s, req.SQLText, toks, ws)
 	case "BEGIN", "START", "COMMIT", "ROLLBACK":
 		res, err := e.runDuck(ctx, s, toks, ws, req)
 		if err == nil {
@@ -93,7 +93,7 @@ func skipCreateModifiers(ws []token) (int, bool) {
 	return i, replace
 }
 
-func (e *Emulator) ddl(ctx context.Context, s *session, toks, ws []token) (*result, error) {
+func (e *Emulator) ddl(ctx context.Context, s *session, text string, toks, ws []token) (*result, error) {
 	k, replace := skipCreateModifiers(ws)
 	if k >= len(ws) {
 		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error line 1 at position %d unexpected '<EOF>'.", len(toks))
@@ -160,7 +160,9 @@ func (e *Emulator) ddl(ctx context.Context, s *session, toks, ws []token) (*resu
 		}
 	case "STAGE":
 		return e.stageDDL(ctx, s, verb, ws, n, names, replace, ifExists, ifNotExists)
-	case "FILE", "PIPE", "STREAM", "TASK", "WAREHOUSE", "ROLE", "USER", "FUNCTION", "PROCEDURE", "INTEGRATION", "STORAGE", "NOTIFICATION", "EXTERNAL", "DYNAMIC", "ICEBERG", "HYBRID", "MATERIALIZED":
+	case "PIPE":
+		return e.pipeDDL(ctx, s, verb, text, ws, n, names, replace, ifExists, ifNotExists)
+	case "FILE", "STREAM", "TASK", "WAREHOUSE", "ROLE", "USER", "FUNCTION", "PROCEDURE", "INTEGRATION", "STORAGE", "NOTIFICATION", "EXTERNAL", "DYNAMIC", "ICEBERG", "HYBRID", "MATERIALIZED":
 		return nil, unsupported(verb + " " + kind)
 	case "SESSION":
 		if verb == "ALTER" {

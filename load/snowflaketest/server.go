@@ -103,6 +103,7 @@ type Emulator struct {
 	order     []string                      // result ids, oldest first, for eviction
 	running   map[string]context.CancelFunc // request id → cancel, for abort-request
 	faults    []*faultState
+	pipes     map[string]*pipe // by DB.SCHEMA.PIPE
 }
 
 // New opens an emulator. Close releases its DuckDB database and, when it
@@ -121,6 +122,7 @@ func New(opts Options) (*Emulator, error) {
 		databases: map[string]bool{},
 		results:   map[string]*stored{},
 		running:   map[string]context.CancelFunc{},
+		pipes:     map[string]*pipe{},
 	}
 	e.users = make(map[string]string, len(opts.Users))
 	for u, pw := range opts.Users {
@@ -319,6 +321,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.handleRenew(w, r)
 	case r.Method == http.MethodPost && (r.URL.Path == "/session/heartbeat" || r.URL.Path == "/telemetry/send"):
 		writeJSON(w, map[string]any{"success": true, "data": nil})
+	case strings.HasPrefix(r.URL.Path, "/v1/data/pipes/"):
+		e.handleSnowpipe(w, r)
 	case r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, uploadPrefix):
 		e.handleUpload(w, r)
 	default:

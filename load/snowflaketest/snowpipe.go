@@ -1,0 +1,214 @@
+package snowflaketest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// pipe is a CREATE PIPE definition and its load history.
+type pipe struct {
+	db, sch, name string
+	copySQL       string // the COPY INTO statement
+	history       []map[string]any
+}
+
+// pipeDDL answers CREATE [OR REPLACE] PIPE [IF NOT EXISTS] name ... AS COPY
+// INTO ... and DROP PIPE [IF EXISTS] name.
+func (e *Emulator) pipeDDL(ctx context.Context, s *session, verb, text string, ws []token, n int, names []string, replace, ifExists, ifNotExists bool) (*result, error) {
+	db, sch, name, err := s.qualify(names)
+	if err != nil {
+		return nil, err
+	}
+	key := db + "." + sch + "." + name
+	e.mu.Lock()
+	_, exists := e.pipes[key]
+	e.mu.Unlock()
+	switch verb {
+	case "DROP":
+		if !exists {
+			if ifExists {
+				return status("Drop statement executed successfully (" + name + " already dropped)."), nil
+			}
+			return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nPipe '%s' does not exist or not authorized.", key)
+		}
+		e.mu.Lock()
+		delete(e.pipes, key)
+		e.mu.Unlock()
+		return status(name + " successfully dropped."), nil
+	case "CREATE":
+	default:
+		return nil, unsupported(verb + " PIPE")
+	}
+	asIdx := -1
+	for i := n; i < len(ws); i++ {
+		if ws[i].is("AS") {
+			asIdx = i
+			break
+		}
+		if ws[i].is("AUTO_INGEST") || ws[i].is("INTEGRATION") || ws[i].is("AWS_SNS_TOPIC") || ws[i].is("ERROR_INTEGRATION") {
+			if ws[i].is("AUTO_INGEST") && i+2 < len(ws) && ws[i+2].is("FALSE") {
+				continue
+			}
+			return nil, unsupported("CREATE PIPE with " + ws[i].upper())
+		}
+	}
+	if asIdx < 0 || asIdx+2 >= len(ws) || !ws[asIdx+1].is("COPY") || !ws[asIdx+2].is("INTO") {
+		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: CREATE PIPE needs AS COPY INTO")
+	}
+	if exists && !replace {
+		if ifNotExists {
+			return status(name + " already exists, statement succeeded."), nil
+		}
+		return nil, sqlErr(errAlreadyExists, "42710", "SQL compilation error:\nObject '%s' already exists.", name)
+	}
+	copySQL := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(text[ws[asIdx+1].pos:]), ";"))
+	for _, w := range words(lex(copySQL)) {
+		if w.is("FILES") || w.is("FORCE") || w.is("VALIDATION_MODE") || w.is("PURGE") {
+			return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\ncopy option %s is not allowed in a pipe", w.upper())
+		}
+	}
+	e.mu.Lock()
+	e.pipes[key] = &pipe{db: db, sch: sch, name: name, copySQL: copySQL}
+	e.mu.Unlock()
+	return status("Pipe " + name + " successfully created."), nil
+}
+
+// handleSnowpipe serves the Snowpipe REST API:
+// POST /v1/data/pipes/<db.schema.pipe>/insertFiles and
+// GET /v1/data/pipes/<db.schema.pipe>/insertReport.
+func (e *Emulator) handleSnowpipe(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(r.URL.Path, "/v1/data/pipes/")
+	pipeName, op, ok := strings.Cut(rest, "/")
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !found {
+		snowpipeError(w, http.StatusUnauthorized, 390144, "JWT token is invalid.")
+		return
+	}
+	if _, err := e.verifyJWT(tok); err != nil {
+		e.log.Debug("snowpipe JWT rejected", "reason", err.Error())
+		snowpipeError(w, http.StatusUnauthorized, 390144, "JWT token is invalid.")
+		return
+	}
+	parts := lexNameParts(pipeName)
+	if len(parts) != 3 {
+		snowpipeError(w, http.StatusNotFound, 2003, "Specified object does not exist or not authorized. Pipe not found")
+		return
+	}
+	key := normName(parts[0]) + "." + normName(parts[1]) + "." + normName(parts[2])
+	e.mu.Lock()
+	p := e.pipes[key]
+	e.mu.Unlock()
+	if p == nil {
+		snowpipeError(w, http.StatusNotFound, 2003, "Specified object does not exist or not authorized. Pipe not found")
+		return
+	}
+	switch {
+	case op == "insertFiles" && r.Method == http.MethodPost:
+		e.insertFiles(w, r, p, key)
+	case op == "insertReport" && r.Method == http.MethodGet:
+		begin, _ := strconv.Atoi(r.URL.Query().Get("beginMark"))
+		e.mu.Lock()
+		if begin < 0 || begin > len(p.history) {
+			begin = 0
+		}
+		files := append([]map[string]any{}, p.history[begin:]...)
+		next := len(p.history)
+		e.mu.Unlock()
+		writeJSON(w, map[string]any{"pipe": key, "completeResult": true, "nextBeginMark": strconv.Itoa(next), "files": files})
+	default:
+		snowpipeError(w, http.StatusNotFound, 2, "Unsupported feature 'Snowpipe "+op+"' (snowflaketest does not implement it; see FIDELITY.md).")
+	}
+}
+
+func snowpipeError(w http.ResponseWriter, status, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"data": nil, "code": fmt.Sprintf("%06d", code), "message": msg, "success": false})
+}
+
+// insertFiles loads the named files through the pipe's COPY (ON_ERROR =
+// SKIP_FILE unless the pipe says otherwise) before answering, so the
+// report is complete as soon as insertFiles returns.
+func (e *Emulator) insertFiles(w http.ResponseWriter, r *http.Request, p *pipe, key string) {
+	var body struct {
+		Files []struct {
+			Path string `json:"path"`
+			Size int64  `json:"size"`
+		} `json:"files"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 16<<20)).Decode(&body); err != nil || len(body.Files) == 0 || len(body.Files) > 5000 {
+		snowpipeError(w, http.StatusBadRequest, 1003, "Invalid insertFiles request: want {\"files\": [{\"path\": ...}]} with 1 to 5000 files.")
+		return
+	}
+	reqID := r.URL.Query().Get("requestId")
+	s, err := e.newSession(r.Context(), "SNOWPIPE", quoteIdent(p.db), quoteIdent(p.sch), "", "")
+	if err != nil {
+		snowpipeError(w, http.StatusInternalServerError, errGeneric, "cannot open a session for the pipe")
+		return
+	}
+	defer e.endSession(s)
+	var quoted []string
+	for _, f := range body.Files {
+		quoted = append(quoted, quoteString(strings.TrimLeft(f.Path, "/")))
+	}
+	stmt := p.copySQL + " FILES = (" + strings.Join(quoted, ", ") + ")"
+	if !strings.Contains(strings.ToUpper(p.copySQL), "ON_ERROR") {
+		stmt += " ON_ERROR = SKIP_FILE"
+	}
+	res, err := e.execute(context.WithoutCancel(r.Context()), s, &queryRequest{SQLText: stmt}, hostOf(r))
+	now := e.now().UTC().Format(time.RFC3339Nano)
+	e.mu.Lock()
+	if err != nil {
+		se := mapDuckError(err)
+		for _, f := range body.Files {
+			p.history = append(p.history, map[string]any{"path": f.Path, "fileSize": f.Size, "timeReceived": now, "lastInsertTime": now,
+				"rowsInserted": 0, "rowsParsed": 0, "errorsSeen": 1, "errorLimit": 1, "firstError": se.Message,
+				"complete": true, "status": "LOAD_FAILED", "stageLocation": ""})
+		}
+	} else if len(res.rowtype) == 10 {
+		for _, row := range res.rowset {
+			path := *row[0]
+			for _, f := range body.Files {
+				if p := strings.TrimLeft(f.Path, "/"); strings.HasSuffix(path, p) {
+					path = p
+					break
+				}
+			}
+			entry := map[string]any{"path": path, "timeReceived": now, "lastInsertTime": now, "complete": true, "status": *row[1]}
+			for i, k := range []string{"", "", "rowsParsed", "rowsInserted", "errorLimit", "errorsSeen"} {
+				if k != "" {
+					n, _ := strconv.Atoi(*row[i])
+					entry[k] = n
+				}
+			}
+			if row[6] != nil {
+				entry["firstError"] = *row[6]
+				entry["firstErrorLineNum"], _ = strconv.Atoi(*row[7])
+				entry["firstErrorCharacterPos"], _ = strconv.Atoi(*row[8])
+				entry["firstErrorColumnName"] = *row[9]
+			}
+			p.history = append(p.history, entry)
+		}
+	}
+	e.mu.Unlock()
+	writeJSON(w, map[string]any{"requestId": reqID, "responseCode": "SUCCESS"})
+}
+
+// endSession removes an internal session.
+func (e *Emulator) endSession(s *session) {
+	e.mu.Lock()
+	delete(e.sessions, s.token)
+	delete(e.masters, s.master)
+	e.mu.Unlock()
+	s.close()
+}

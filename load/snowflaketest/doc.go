@@ -14,19 +14,19 @@
 // address of choice for other programs and languages.
 //
 // Supported: password and key-pair (JWT) login (any user unless
-// Options.Users or Options.UserKeys is set), session renewal, query
-// requests with JSON results, DDL and DML executed by DuckDB after
-// translating Snowflake types and identifier case, scalar and array bind
-// variables (inline and through the driver's temporary bind stage),
-// internal stages (@~, @%table, named) with PUT, LIST and REMOVE, and
-// COPY INTO <table> of CSV, JSON and Parquet files with the per-file result rows,
-// load metadata, FORCE, PURGE, FILES, PATTERN, ON_ERROR and
-// VALIDATION_MODE, MERGE,
-// ALTER TABLE ... SWAP WITH, DESC TABLE, INFORMATION_SCHEMA.COLUMNS and
-// TABLES, asynchronous and multi-statement requests, cancellation, and
-// the Snowpipe REST API (insertFiles, insertReport) over CREATE PIPE, and
-// scripted faults (Emulator.InjectFault). FIDELITY.md
-// lists what behaves as Snowflake, what differs and what is refused.
+// Options.Users or Options.UserKeys is set) and session renewal; query
+// requests with JSON results; DDL and DML executed by DuckDB after
+// translating Snowflake types and identifier case; scalar and array bind
+// variables (inline and through the driver's temporary bind stage);
+// internal stages (@~, @%table, named) with PUT, LIST and REMOVE;
+// COPY INTO <table> of CSV, JSON and Parquet files with the per-file
+// result rows, load metadata, FORCE, PURGE, FILES, PATTERN, ON_ERROR and
+// VALIDATION_MODE; MERGE, ALTER TABLE ... SWAP WITH, DESC TABLE,
+// INFORMATION_SCHEMA.COLUMNS and TABLES; asynchronous and multi-statement
+// requests and cancellation; the Snowpipe REST API (insertFiles,
+// insertReport) over CREATE PIPE; and scripted faults
+// (Emulator.InjectFault). FIDELITY.md lists what behaves as Snowflake,
+// what differs and what is refused.
 //
 // Unquoted identifiers fold to upper case as in Snowflake. A database or
 // schema named at login or in a statement is created the first time it is

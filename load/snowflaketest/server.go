@@ -576,7 +576,7 @@ func (s *Server) OpenDB() *sql.DB {
 	return sql.OpenDB(gosnowflake.NewConnector(gosnowflake.SnowflakeDriver{}, cfg))
 }
 
-// stagePath is used for readable paths in errors and logs.
+// relStage returns p relative to the stage root, for readable paths.
 func (e *Emulator) relStage(p string) string {
 	r, err := filepath.Rel(e.stageRoot, p)
 	if err != nil {

@@ -225,3 +225,42 @@ func TestFaults(t *testing.T) {
 		}
 	})
 }
+
+func TestConcurrentSessions(t *testing.T) {
+	srv, err := snowflaketest.NewServer(snowflaketest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	db := srv.OpenDB()
+	defer db.Close()
+	db.SetMaxOpenConns(4)
+	if _, err := db.Exec("CREATE TABLE t (g INT, i INT)"); err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 4, 25
+	errc := make(chan error, workers)
+	for g := 0; g < workers; g++ {
+		go func() {
+			for i := 0; i < each; i++ {
+				if _, err := db.Exec("INSERT INTO t VALUES (?, ?)", g, i); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for g := 0; g < workers; g++ {
+		if err := <-errc; err != nil {
+			t.Errorf("concurrent INSERT: %v", err)
+		}
+	}
+	var n, sessions int
+	if err := db.QueryRow("SELECT COUNT(*), COUNT(DISTINCT g) FROM t").Scan(&n, &sessions); err != nil {
+		t.Fatal(err)
+	}
+	if n != workers*each || sessions != workers {
+		t.Errorf("rows = %d from %d workers, want %d from %d", n, sessions, workers*each, workers)
+	}
+}

@@ -3,6 +3,7 @@ package snowflaketest
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -302,4 +303,116 @@ func (e *Emulator) merge(ctx context.Context, s *session, toks, ws []token, bind
 	}
 	res.rowset = [][]*string{row}
 	return res, nil
+}
+
+// alterColumnType handles ALTER TABLE t {ALTER|MODIFY} [COLUMN] c [SET
+// DATA] TYPE type with Snowflake's rules: only the same type family, a
+// NUMBER's precision may grow with its scale unchanged, VARCHAR length
+// may change (lengths are not tracked). Anything else is 002108.
+func (e *Emulator) alterColumnType(ctx context.Context, s *session, ws []token) (*result, bool, error) {
+	names, i := parseName(ws, 2)
+	if len(names) == 0 || i >= len(ws) || !(ws[i].is("ALTER") || ws[i].is("MODIFY")) {
+		return nil, false, nil
+	}
+	ti := -1
+	for j := i + 1; j < len(ws); j++ {
+		if ws[j].is("TYPE") {
+			ti = j
+			break
+		}
+	}
+	if ti < 0 {
+		return nil, false, nil
+	}
+	j := i + 1
+	if j < len(ws) && ws[j].is("COLUMN") {
+		j++
+	}
+	if j >= len(ws) || (ws[j].kind != tkWord && ws[j].kind != tkQuoted) {
+		return nil, true, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: column name expected")
+	}
+	colName := identName(ws[j])
+	for k := j + 1; k < ti; k++ {
+		if !ws[k].is("SET") && !ws[k].is("DATA") {
+			return nil, true, unsupported("ALTER TABLE ... ALTER COLUMN with several changes")
+		}
+	}
+	if ti+1 >= len(ws) {
+		return nil, true, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: type expected")
+	}
+	typeToks := append([]token{{kind: tkWord, text: "TYPE"}, {kind: tkSpace, text: " "}}, ws[ti+1:]...)
+	spaced := make([]token, 0, 2*len(typeToks))
+	for _, t := range typeToks {
+		spaced = append(spaced, t, token{kind: tkSpace, text: " "})
+	}
+	newType, err := translate(spaced, nil)
+	if err != nil {
+		return nil, true, err
+	}
+	newType = strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(newType), "TYPE")), "")
+	db, sch, table, err := s.qualify(names)
+	if err != nil {
+		return nil, true, err
+	}
+	cols, err := e.tableColumns(ctx, s, db, sch, table)
+	if err != nil {
+		return nil, true, err
+	}
+	var old *column
+	for k := range cols {
+		if strings.EqualFold(cols[k].name, colName) {
+			old = &cols[k]
+		}
+	}
+	if old == nil {
+		return nil, true, sqlErr(errInvalidIdent, "42000", "SQL compilation error:\ninvalid identifier '%s'", colName)
+	}
+	if !compatibleTypeChange(old.duckType, newType) {
+		return nil, true, sqlErr(2108, "22000", "SQL compilation error: cannot change column %s from type %s to %s", old.name, snowTypeName(old.duckType), snowTypeName(newType))
+	}
+	q := "ALTER TABLE " + quoteIdent(db) + "." + quoteIdent(sch) + "." + quoteIdent(table) + " ALTER COLUMN " + quoteIdent(old.name) + " SET DATA TYPE " + newType
+	if _, err := s.conn.ExecContext(ctx, q); err != nil {
+		return nil, true, err
+	}
+	return status("Statement executed successfully."), true, nil
+}
+
+// compatibleTypeChange applies Snowflake's ALTER COLUMN ... TYPE rules to
+// DuckDB type names.
+func compatibleTypeChange(oldT, newT string) bool {
+	o, n := strings.ToUpper(oldT), strings.ToUpper(newT)
+	if m1, m2 := reDecimal.FindStringSubmatch(o), reDecimal.FindStringSubmatch(strings.ReplaceAll(n, " ", "")); m1 != nil || m2 != nil {
+		if m1 == nil || m2 == nil {
+			return false
+		}
+		p1, _ := strconv.Atoi(m1[1])
+		p2, _ := strconv.Atoi(m2[1])
+		return m1[2] == m2[2] && p2 >= p1
+	}
+	if strings.HasPrefix(o, "VARCHAR") && strings.HasPrefix(n, "VARCHAR") {
+		return true
+	}
+	return o == n
+}
+
+// snowTypeName renders a DuckDB type the way DESC TABLE shows it.
+func snowTypeName(duckType string) string {
+	t := strings.ToUpper(strings.ReplaceAll(duckType, " ", ""))
+	switch {
+	case reDecimal.MatchString(t):
+		return "NUMBER" + strings.TrimPrefix(t, "DECIMAL")
+	case strings.HasPrefix(t, "VARCHAR"):
+		return "VARCHAR(16777216)"
+	case t == "DOUBLE", t == "FLOAT":
+		return "FLOAT"
+	case t == "JSON":
+		return "VARIANT"
+	case t == "BLOB":
+		return "BINARY(8388608)"
+	case t == "TIMESTAMP":
+		return "TIMESTAMP_NTZ(9)"
+	case t == "TIMESTAMPWITHTIMEZONE", t == "TIMESTAMPTZ":
+		return "TIMESTAMP_LTZ(9)"
+	}
+	return t
 }

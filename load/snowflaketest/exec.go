@@ -178,6 +178,9 @@ func (e *Emulator) ddl(ctx context.Context, s *session, text string, toks, ws []
 				return nil, unsupported("ALTER TABLE ... CLUSTER BY")
 			}
 		}
+		if res, handled, err := e.alterColumnType(ctx, s, ws); handled {
+			return res, err
+		}
 	}
 	if err := e.ensureQualified(ctx, s, ws); err != nil {
 		return nil, err

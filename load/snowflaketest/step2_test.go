@@ -151,3 +151,48 @@ func TestDescTableAndInformationSchema(t *testing.T) {
 		t.Errorf("unsupported INFORMATION_SCHEMA view: %v, want 2", err)
 	}
 }
+
+func TestAlterColumnType(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE t (n NUMBER(10,0), amt NUMBER(10,2), s VARCHAR(10), f FLOAT)")
+	mustExec(t, db, "INSERT INTO t VALUES (1, 2.5, 'x', 1.5)")
+	tests := []struct {
+		stmt    string
+		wantErr int
+	}{
+		{"ALTER TABLE t ALTER COLUMN n SET DATA TYPE NUMBER(20,0)", 0},
+		{"ALTER TABLE t MODIFY COLUMN s TYPE VARCHAR(100)", 0},
+		{"ALTER TABLE t ALTER s TYPE STRING", 0},
+		{"ALTER TABLE t ALTER COLUMN n SET DATA TYPE VARCHAR", 2108},
+		{"ALTER TABLE t ALTER COLUMN n SET DATA TYPE NUMBER(5,0)", 2108},
+		{"ALTER TABLE t ALTER COLUMN amt SET DATA TYPE NUMBER(12,3)", 2108},
+		{"ALTER TABLE t ALTER COLUMN f SET DATA TYPE NUMBER", 2108},
+		{"ALTER TABLE t ALTER COLUMN nope SET DATA TYPE NUMBER", 904},
+	}
+	for _, tt := range tests {
+		t.Run(tt.stmt, func(t *testing.T) {
+			_, err := db.Exec(tt.stmt)
+			if tt.wantErr == 0 {
+				if err != nil {
+					t.Fatalf("Exec = %v, want success", err)
+				}
+				return
+			}
+			if se := snowErr(t, err); se.Number != tt.wantErr {
+				t.Errorf("Exec = %d %q, want %d", se.Number, se.Message, tt.wantErr)
+			}
+		})
+	}
+	mustExec(t, db, "ALTER TABLE t ADD COLUMN extra VARIANT")
+	mustExec(t, db, "ALTER TABLE t ADD more NUMBER(5,1)")
+	_, rows := queryAll(t, db, "DESC TABLE t")
+	if got := fmt.Sprint(rows[4][:2], rows[5][:2]); got != "[EXTRA VARIANT] [MORE NUMBER(5,1)]" {
+		t.Errorf("added columns = %s, want EXTRA VARIANT and MORE NUMBER(5,1)", got)
+	}
+	if got := rows[0][1]; got != "NUMBER(20,0)" {
+		t.Errorf("N after widening = %s, want NUMBER(20,0)", got)
+	}
+	if got := queryOne(t, db, "SELECT n FROM t"); got != "1" {
+		t.Errorf("n after widening = %s, want 1", got)
+	}
+}

@@ -3,11 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"database/sql"
+	"encoding/pem"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/snowflakedb/gosnowflake"
@@ -128,5 +134,39 @@ func TestBadFlags(t *testing.T) {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%q) = nil, want an error", args)
 		}
+	}
+}
+
+func TestUserKey(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemFile := filepath.Join(t.TempDir(), "loader.pub.pem")
+	if err := os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr, stop := start(t, "-user-key", "loader="+pemFile)
+	defer stop()
+	host, portStr, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(portStr)
+	cfg := gosnowflake.Config{Account: "emulator", User: "LOADER", Host: host, Port: port, Protocol: "http",
+		Authenticator: gosnowflake.AuthTypeJwt, PrivateKey: key, Database: "D", Schema: "PUBLIC"}
+	db := sql.OpenDB(gosnowflake.NewConnector(gosnowflake.SnowflakeDriver{}, cfg))
+	defer db.Close()
+	if err := db.Ping(); err != nil {
+		t.Errorf("key-pair login with -user-key: %v", err)
+	}
+	pw := open(t, addr, "loader:pw")
+	defer pw.Close()
+	if err := pw.Ping(); err == nil {
+		t.Errorf("password login with only -user-key = nil, want an error")
+	}
+	if err := run(context.Background(), []string{"-user-key", "x=" + filepath.Join(t.TempDir(), "missing.pem")}, io.Discard, io.Discard); err == nil {
+		t.Errorf("-user-key with a missing file = nil, want an error")
 	}
 }

@@ -264,3 +264,27 @@ func TestConcurrentSessions(t *testing.T) {
 		t.Errorf("rows = %d from %d workers, want %d from %d", n, sessions, workers*each, workers)
 	}
 }
+
+func TestBindTypes(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE b (i INT, f FLOAT, s STRING, ok BOOLEAN, ts TIMESTAMP_NTZ, d DATE, bin BINARY, n STRING)")
+	ts := time.Date(2024, 3, 1, 12, 30, 45, 123456000, time.UTC)
+	mustExec(t, db, "INSERT INTO b VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		int64(-7), 2.25, "it's", true, ts, ts, gosnowflake.DataTypeBinary, []byte{0xca, 0xfe}, nil)
+	var (
+		i       int64
+		f       float64
+		s       string
+		ok      bool
+		gotTS   time.Time
+		gotDate time.Time
+		bin     []byte
+		n       sql.NullString
+	)
+	if err := db.QueryRow("SELECT i, f, s, ok, ts, d, bin, n FROM b").Scan(&i, &f, &s, &ok, &gotTS, &gotDate, &bin, &n); err != nil {
+		t.Fatal(err)
+	}
+	if i != -7 || f != 2.25 || s != "it's" || !ok || !gotTS.Equal(ts) || gotDate.Format("2006-01-02") != "2024-03-01" || fmt.Sprintf("%x", bin) != "cafe" || n.Valid {
+		t.Errorf("round trip = %v %v %q %v %v %v %x %v", i, f, s, ok, gotTS, gotDate, bin, n)
+	}
+}

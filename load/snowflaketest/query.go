@@ -72,11 +72,12 @@ func (e *Emulator) handleQuery(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	host := hostOf(r)
-	ctx, cancel := context.WithCancel(r.Context())
-	reqID := r.URL.Query().Get("requestId")
+	parent := r.Context()
 	if req.AsyncExec {
-		ctx, cancel = context.WithCancel(context.WithoutCancel(r.Context()))
+		parent = context.WithoutCancel(parent) // outlives the request
 	}
+	ctx, cancel := context.WithCancel(parent)
+	reqID := r.URL.Query().Get("requestId")
 	if reqID != "" {
 		e.mu.Lock()
 		e.running[reqID] = cancel

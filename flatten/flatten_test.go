@@ -161,7 +161,7 @@ func TestErrors(t *testing.T) {
 		{"bad escape", dflt, `{"a":"\x"}`, flatten.ErrSyntax, 7, "a", "invalid escape"},
 		{"bad unicode escape", dflt, `{"a":"\u12G4"}`, flatten.ErrSyntax, 10, "a", "invalid \\u escape"},
 		{"unterminated string", dflt, `{"a":"abc`, flatten.ErrSyntax, 9, "a", "unterminated string"},
-		{"invalid utf8 value", dflt, "{\"a\":\"\xff\"}", flatten.ErrSyntax, 5, "a", "invalid UTF-8"},
+		{"invalid utf8 value", dflt, "{\"a\":\"\xff\"}", flatten.ErrSyntax, 6, "a", "invalid UTF-8"},
 		{"invalid utf8 key", dflt, "{\"\xc3\":1}", flatten.ErrSyntax, 1, "", "invalid UTF-8"},
 		{"missing colon", dflt, `{"a" 1}`, flatten.ErrSyntax, 5, "a", "expected ':'"},
 		{"unclosed object", dflt, `{"a":1`, flatten.ErrSyntax, 6, "a", "unexpected end"},

@@ -64,6 +64,9 @@ func FuzzAppend(f *testing.F) {
 		}
 		for i, fl := range flatteners {
 			got, err := fl.Append(nil, doc)
+			if err == nil && !utf8.Valid(doc) {
+				t.Fatalf("%+v: accepted invalid UTF-8 %q", optsList[i], doc)
+			}
 			if !json.Valid(doc) {
 				if err == nil {
 					t.Fatalf("%+v: accepted invalid JSON %q", optsList[i], doc)

@@ -119,6 +119,85 @@ func scanString(doc []byte, i int) (end int, fl strFlags, msg string) {
 	}
 }
 
+// scanStringUTF8 is scanString that also validates UTF-8 in the same pass:
+// ASCII runs go eight bytes at a time, runs of multi-byte characters are
+// checked sequence by sequence (a byte >= 0x80 can be neither a quote, a
+// backslash nor a control character). Invalid UTF-8 fails at the offending
+// byte.
+func scanStringUTF8(doc []byte, i int) (end int, fl strFlags, msg string) {
+	n := len(doc)
+	i++ // opening quote
+	for {
+		for i+8 <= n {
+			w := binary.LittleEndian.Uint64(doc[i:])
+			q := w ^ (lo8 * '"')
+			b := w ^ (lo8 * '\\')
+			m := (((q - lo8) &^ q) | ((b - lo8) &^ b) | ((w - lo8*0x20) &^ w) | w) & hi8
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= n {
+			return ^n, fl, "unterminated string"
+		}
+		c := doc[i]
+		switch {
+		case c == '"':
+			return i + 1, fl, ""
+		case c == '\\':
+			fl |= strEscaped
+			if i+1 >= n {
+				return ^n, fl, "unterminated string"
+			}
+			switch doc[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				for k := i + 2; k < i+6; k++ {
+					if k >= n {
+						return ^n, fl, "unterminated string"
+					}
+					if hexVal[doc[k]] < 0 {
+						return ^k, fl, "invalid \\u escape"
+					}
+				}
+				i += 6
+			default:
+				return ^(i + 1), fl, "invalid escape character"
+			}
+		case c < 0x20:
+			return ^i, fl, "control character in string"
+		case c < 0x80:
+			i++
+		default:
+			fl |= strNonASCII
+			for i < n && doc[i] >= 0x80 {
+				c := doc[i]
+				switch {
+				case c >= 0xE1 && c <= 0xEF && c != 0xED:
+					if i+2 >= n || (uint16(doc[i+1])|uint16(doc[i+2])<<8)&0xC0C0 != 0x8080 {
+						return ^i, fl, "invalid UTF-8 in string"
+					}
+					i += 3
+				case c >= 0xC2 && c <= 0xDF:
+					if i+1 >= n || doc[i+1]&0xC0 != 0x80 {
+						return ^i, fl, "invalid UTF-8 in string"
+					}
+					i += 2
+				default:
+					r, size := utf8.DecodeRune(doc[i:])
+					if r == utf8.RuneError && size <= 1 {
+						return ^i, fl, "invalid UTF-8 in string"
+					}
+					i += size
+				}
+			}
+		}
+	}
+}
+
 const (
 	hm1 = 0x9E3779B97F4A7C15
 	hm2 = 0xC2B2AE3D27D4EB4F

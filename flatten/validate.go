@@ -39,12 +39,9 @@ func (f *Flattener) validate(i int) (end int, ws bool, err error) {
 				}
 				continue
 			case c == '"':
-				e, fl, msg := scanString(doc, i)
+				e, _, msg := scanStringUTF8(doc, i)
 				if e < 0 {
 					return ^e, ws, f.syntaxErr(^e, msg)
-				}
-				if fl&strNonASCII != 0 && !validUTF8(doc[i+1:e-1]) {
-					return i, ws, f.syntaxErr(i, "invalid UTF-8 in string")
 				}
 				i = e
 			case c == '-' || c-'0' < 10:

@@ -295,14 +295,11 @@ func (f *Flattener) leaf(i int, emit bool) (int, error) {
 	c := doc[i]
 	switch {
 	case c == '"':
-		end, fl, msg := scanString(doc, i)
+		end, fl, msg := scanStringUTF8(doc, i)
 		if end < 0 {
 			return ^end, f.syntaxErr(^end, msg)
 		}
 		body := doc[i+1 : end-1]
-		if fl&strNonASCII != 0 && !validUTF8(body) {
-			return i, f.syntaxErr(i, "invalid UTF-8 in string")
-		}
 		if emit {
 			if fl&strEscaped != 0 {
 				start := len(f.arena)

@@ -40,3 +40,44 @@ func TestValidUTF8AllShortSequences(t *testing.T) {
 		}
 	}
 }
+
+// TestScanStringUTF8AllShortSequences checks the string scanner's UTF-8
+// validation against utf8.Valid for every string body of one to three bytes
+// (and four-byte bodies with sample tails) that has no quote, backslash or
+// control character.
+func TestScanStringUTF8AllShortSequences(t *testing.T) {
+	buf := make([]byte, 0, 16)
+	plain := func(b []byte) bool {
+		for _, c := range b {
+			if c == '"' || c == '\\' || c < 0x20 {
+				return false
+			}
+		}
+		return true
+	}
+	check := func(body []byte) {
+		if !plain(body) {
+			return
+		}
+		buf = append(append(append(buf[:0], '"'), body...), '"')
+		end, _, _ := scanStringUTF8(buf, 0)
+		if got, want := end == len(buf), utf8.Valid(body); got != want {
+			t.Fatalf("scanStringUTF8(%q) accepted=%v, utf8.Valid=%v", buf, got, want)
+		}
+	}
+	var b [4]byte
+	for x := 0; x < 1<<24; x++ {
+		b[0], b[1], b[2] = byte(x>>16), byte(x>>8), byte(x)
+		if x&0xFFFF == 0 {
+			check(b[:1])
+		}
+		if x&0xFF == 0 {
+			check(b[:2])
+		}
+		check(b[:3])
+		if x&0xFF == 0x80 || x&0xFF == 0xBF {
+			b[3] = 0x80
+			check(b[:4])
+		}
+	}
+}

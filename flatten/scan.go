@@ -55,76 +55,14 @@ const (
 	strNonASCII                      // contains a byte >= 0x80
 )
 
-// scanString scans the string whose opening quote is at doc[i]. It returns the
-// index just past the closing quote, or, on failure, a negative value whose
-// complement is the offset of the offending byte and a message.
+// scanString scans the string whose opening quote is at doc[i], validating
+// its escapes and its UTF-8 in the same pass: ASCII runs go eight bytes at a
+// time, runs of multi-byte characters are checked sequence by sequence (a
+// byte >= 0x80 can be neither a quote, a backslash nor a control character).
+// It returns the index just past the closing quote, or, on failure, a
+// negative value whose complement is the offset of the offending byte, and a
+// message.
 func scanString(doc []byte, i int) (end int, fl strFlags, msg string) {
-	n := len(doc)
-	i++ // opening quote
-	var high uint64
-	for {
-		for i+8 <= n {
-			w := binary.LittleEndian.Uint64(doc[i:])
-			q := w ^ (lo8 * '"')
-			b := w ^ (lo8 * '\\')
-			m := ((q - lo8) &^ q) | ((b - lo8) &^ b) | ((w - lo8*0x20) &^ w)
-			high |= w
-			if m&hi8 != 0 {
-				i += bits.TrailingZeros64(m&hi8) >> 3
-				break
-			}
-			i += 8
-		}
-		if i >= n {
-			return ^n, fl, "unterminated string"
-		}
-		c := doc[i]
-		switch {
-		case c == '"':
-			if high&hi8 != 0 {
-				fl |= strNonASCII
-			}
-			return i + 1, fl, ""
-		case c == '\\':
-			fl |= strEscaped
-			if i+1 >= n {
-				return ^n, fl, "unterminated string"
-			}
-			switch doc[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				for k := i + 2; k < i+6; k++ {
-					if k >= n {
-						return ^n, fl, "unterminated string"
-					}
-					if hexVal[doc[k]] < 0 {
-						return ^k, fl, "invalid \\u escape"
-					}
-				}
-				i += 6
-			default:
-				return ^(i + 1), fl, "invalid escape character"
-			}
-		case c < 0x20:
-			return ^i, fl, "control character in string"
-		default:
-			// Only reached in the byte-wise tail or for a byte >= 0x80
-			// in the tail.
-			if c >= 0x80 {
-				high |= 0x80
-			}
-			i++
-		}
-	}
-}
-
-// scanStringUTF8 is scanString that also validates UTF-8 in the same pass:
-// ASCII runs go eight bytes at a time, runs of multi-byte characters are
-// checked sequence by sequence (a byte >= 0x80 can be neither a quote, a
-// backslash nor a control character). Invalid UTF-8 fails at the offending
-// byte.
-func scanStringUTF8(doc []byte, i int) (end int, fl strFlags, msg string) {
 	n := len(doc)
 	i++ // opening quote
 	for {

@@ -41,11 +41,11 @@ func TestValidUTF8AllShortSequences(t *testing.T) {
 	}
 }
 
-// TestScanStringUTF8AllShortSequences checks the string scanner's UTF-8
+// TestScanStringAllShortSequences checks the string scanner's UTF-8
 // validation against utf8.Valid for every string body of one to three bytes
 // (and four-byte bodies with sample tails) that has no quote, backslash or
 // control character.
-func TestScanStringUTF8AllShortSequences(t *testing.T) {
+func TestScanStringAllShortSequences(t *testing.T) {
 	buf := make([]byte, 0, 16)
 	plain := func(b []byte) bool {
 		for _, c := range b {
@@ -60,9 +60,9 @@ func TestScanStringUTF8AllShortSequences(t *testing.T) {
 			return
 		}
 		buf = append(append(append(buf[:0], '"'), body...), '"')
-		end, _, _ := scanStringUTF8(buf, 0)
+		end, _, _ := scanString(buf, 0)
 		if got, want := end == len(buf), utf8.Valid(body); got != want {
-			t.Fatalf("scanStringUTF8(%q) accepted=%v, utf8.Valid=%v", buf, got, want)
+			t.Fatalf("scanString(%q) accepted=%v, utf8.Valid=%v", buf, got, want)
 		}
 	}
 	var b [4]byte

@@ -39,7 +39,7 @@ func (f *Flattener) validate(i int) (end int, ws bool, err error) {
 				}
 				continue
 			case c == '"':
-				e, _, msg := scanStringUTF8(doc, i)
+				e, _, msg := scanString(doc, i)
 				if e < 0 {
 					return ^e, ws, f.syntaxErr(^e, msg)
 				}
@@ -67,12 +67,9 @@ func (f *Flattener) validate(i int) (end int, ws bool, err error) {
 			if doc[i] != '"' {
 				return i, ws, f.syntaxErr(i, "expected string for object key, found "+quoteByte(doc[i]))
 			}
-			e, fl, msg := scanString(doc, i)
+			e, _, msg := scanString(doc, i) // validates UTF-8 too
 			if e < 0 {
 				return ^e, ws, f.syntaxErr(^e, msg)
-			}
-			if fl&strNonASCII != 0 && !validUTF8(doc[i+1:e-1]) {
-				return i, ws, f.syntaxErr(i, "invalid UTF-8 in object key")
 			}
 			j := skipWS(doc, e)
 			ws = ws || j != e

@@ -295,7 +295,7 @@ func (f *Flattener) leaf(i int, emit bool) (int, error) {
 	c := doc[i]
 	switch {
 	case c == '"':
-		end, fl, msg := scanStringUTF8(doc, i)
+		end, fl, msg := scanString(doc, i)
 		if end < 0 {
 			return ^end, f.syntaxErr(^end, msg)
 		}

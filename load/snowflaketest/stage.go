@@ -496,9 +496,12 @@ func patternOpt(opts map[string]optVal) (*regexp.Regexp, error) {
 	return re, nil
 }
 
-func (e *Emulator) list(ctx context.Context, s *session, ws []token) (*result, error) {
+// stagedFiles resolves the stage named by LIST or REMOVE (verb) and returns
+// its files that match the statement's PATTERN, with their stage-relative
+// names.
+func (e *Emulator) stagedFiles(ctx context.Context, s *session, ws []token, verb string) ([]stagedFile, error) {
 	if len(ws) < 2 || ws[1].kind != tkStage {
-		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: LIST needs a stage")
+		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: %s needs a stage", verb)
 	}
 	sr, err := e.resolveStage(ctx, s, ws[1].text, true)
 	if err != nil {
@@ -516,52 +519,50 @@ func (e *Emulator) list(ctx context.Context, s *session, ws []token) (*result, e
 	if err != nil {
 		return nil, err
 	}
-	res := &result{typeID: stmtSelect, rowtype: []rowType{textCol("name"), fixedCol("size"), textCol("md5"), textCol("last_modified")}}
+	var out []stagedFile
 	for _, f := range files {
 		name := sr.prefix + f.rel
-		if re != nil && !re.MatchString(name) {
-			continue
+		if re == nil || re.MatchString(name) {
+			out = append(out, stagedFile{name: name, file: f})
 		}
-		sum, err := fileMD5(f.abs)
+	}
+	return out, nil
+}
+
+// stagedFile is a stage file with its name as LIST shows it.
+type stagedFile struct {
+	name string
+	file stageFile
+}
+
+func (e *Emulator) list(ctx context.Context, s *session, ws []token) (*result, error) {
+	files, err := e.stagedFiles(ctx, s, ws, "LIST")
+	if err != nil {
+		return nil, err
+	}
+	res := &result{typeID: stmtSelect, rowtype: []rowType{textCol("name"), fixedCol("size"), textCol("md5"), textCol("last_modified")}}
+	for _, sf := range files {
+		sum, err := fileMD5(sf.file.abs)
 		if err != nil {
 			return nil, err
 		}
-		res.rowset = append(res.rowset, []*string{strp(name), strp(itoa(f.size)), strp(sum),
-			strp(f.mod.UTC().Format(http.TimeFormat))})
+		res.rowset = append(res.rowset, []*string{strp(sf.name), strp(itoa(sf.file.size)), strp(sum),
+			strp(sf.file.mod.UTC().Format(http.TimeFormat))})
 	}
 	return res, nil
 }
 
 func (e *Emulator) remove(ctx context.Context, s *session, ws []token) (*result, error) {
-	if len(ws) < 2 || ws[1].kind != tkStage {
-		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: REMOVE needs a stage")
-	}
-	sr, err := e.resolveStage(ctx, s, ws[1].text, true)
-	if err != nil {
-		return nil, err
-	}
-	opts, _, err := parseOptions(ws, 2)
-	if err != nil {
-		return nil, err
-	}
-	re, err := patternOpt(opts)
-	if err != nil {
-		return nil, err
-	}
-	files, err := listStage(sr)
+	files, err := e.stagedFiles(ctx, s, ws, "REMOVE")
 	if err != nil {
 		return nil, err
 	}
 	res := &result{typeID: stmtSelect, rowtype: []rowType{textCol("name"), textCol("result")}}
-	for _, f := range files {
-		name := sr.prefix + f.rel
-		if re != nil && !re.MatchString(name) {
-			continue
-		}
-		if err := os.Remove(f.abs); err != nil {
+	for _, sf := range files {
+		if err := os.Remove(sf.file.abs); err != nil {
 			return nil, fmt.Errorf("snowflaketest: remove: %w", err)
 		}
-		res.rowset = append(res.rowset, []*string{strp(name), strp("removed")})
+		res.rowset = append(res.rowset, []*string{strp(sf.name), strp("removed")})
 	}
 	return res, nil
 }

@@ -656,20 +656,26 @@ func (p *Plan) Route(path []byte, k flatten.Kind, v []byte) (col int, ok bool) {
 
 // subtreeOf finds the subtree column above path, shallowest first.
 func (p *Plan) subtreeOf(path []byte) (int, bool) {
-	if len(p.subtrees) == 0 {
+	return subtreeAbove(p.subtrees, path, p.sep)
+}
+
+// subtreeAbove finds, shallowest first, the proper prefix of path (on a
+// separator boundary) that is a key of subtrees, without allocating.
+func subtreeAbove(subtrees map[string]int, path, sep []byte) (int, bool) {
+	if len(subtrees) == 0 {
 		return 0, false
 	}
 	off := 0
 	for {
-		j := bytes.Index(path[off:], p.sep)
+		j := bytes.Index(path[off:], sep)
 		if j < 0 {
 			return 0, false
 		}
 		off += j
-		if i, found := p.subtrees[string(path[:off])]; found {
+		if i, found := subtrees[string(path[:off])]; found {
 			return i, true
 		}
-		off += len(p.sep)
+		off += len(sep)
 	}
 }
 

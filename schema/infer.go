@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -328,21 +327,7 @@ func sameType(a, b Type) bool {
 // subtreeOf finds the collapsed object column above path, without
 // allocating.
 func (in *Inferrer) subtreeOf(t *tableStats, path []byte) (int, bool) {
-	if len(t.subtrees) == 0 {
-		return 0, false
-	}
-	off := 0
-	for {
-		j := bytes.Index(path[off:], in.sep)
-		if j < 0 {
-			return 0, false
-		}
-		off += j
-		if ci, ok := t.subtrees[string(path[:off])]; ok {
-			return ci, true
-		}
-		off += len(in.sep)
-	}
+	return subtreeAbove(t.subtrees, path, in.sep)
 }
 
 func (in *Inferrer) addColumn(t *tableStats, p []byte) int {

@@ -40,6 +40,12 @@
 // uncompressed NDJSON or Concatenated object is reopened at the saved offset;
 // others are re-read and the records already done are skipped.
 //
+// Large objects are read with one streaming GetObject and this package's own
+// Range + If-Match resume, not with feature/s3/transfermanager: the transfer
+// manager downloads ranged parts concurrently into buffers, which gives
+// neither constant memory nor an exact resume point beneath decompression,
+// and records are consumed in order anyway.
+//
 // The SDK already retries 5xx, 429 and throttling answers (3 attempts, with a
 // per-client retry token bucket); this package adds no blanket retry on top.
 // When the SDK's attempts are spent the caller sees the last error (IsRetryable

@@ -48,6 +48,9 @@ type Flattener struct {
 	ksCount   int
 	serial    uint32   // objects opened in this run
 	khs       []uint32 // key hashes of the open objects, a stack
+	fstack    []fframe // the fast walker's open containers
+	fdepth    int      // containers open in the fast walker, for validate's nesting limit
+	noFast    bool     // run the general walker only (tests; fallback runs)
 }
 
 type frame struct {

@@ -23,7 +23,7 @@ func (f *Flattener) validate(i int) (end int, ws bool, err error) {
 			c := doc[i]
 			switch {
 			case c == '{' || c == '[':
-				if len(f.stack)+len(vs) >= f.maxNesting {
+				if len(f.stack)+f.fdepth+len(vs) >= f.maxNesting {
 					return i, ws, f.nestingErr(i)
 				}
 				vs = append(vs, c)

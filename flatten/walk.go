@@ -42,12 +42,20 @@ func (f *Flattener) run(doc []byte) error {
 		rootEmit, _ = f.classify(nil)
 	}
 	var err error
+	fast := false
 	switch doc[i] {
 	case '{':
 		i++
 		j := skipWS(doc, i)
 		if j < len(doc) && doc[j] == '}' {
 			i = j + 1 // root {}: no field
+			break
+		}
+		if f.fastOK() {
+			if i, err = f.walkFast(i, false); err == errFallback {
+				return f.runGeneral(doc)
+			}
+			fast = true
 			break
 		}
 		f.stack = append(f.stack, root)
@@ -61,6 +69,13 @@ func (f *Flattener) run(doc []byte) error {
 			if j < len(doc) && doc[j] == ']' {
 				err = f.emitIf(rootEmit, Array, f.emptyOf('['), i)
 				i = j + 1
+				break
+			}
+			if f.fastOK() {
+				if i, err = f.walkFast(i+1, true); err == errFallback {
+					return f.runGeneral(doc)
+				}
+				fast = true
 				break
 			}
 			root.isArr = true
@@ -92,9 +107,23 @@ func (f *Flattener) run(doc []byte) error {
 	}
 	i = skipWS(doc, i)
 	if i < len(doc) {
+		if fast { // the general walker reports the path reached
+			return f.runGeneral(doc)
+		}
 		return f.syntaxErr(i, "unexpected "+quoteByte(doc[i])+" after top-level value")
 	}
 	return nil
+}
+
+// runGeneral runs doc again with the general walker, after the fast walker
+// gave up on it.
+func (f *Flattener) runGeneral(doc []byte) error {
+	f.out = f.out[:f.base]
+	saved := f.noFast
+	f.noFast = true
+	err := f.run(doc)
+	f.noFast = saved
+	return err
 }
 
 // walk processes members of the containers on f.stack, starting at doc[i]
@@ -299,7 +328,7 @@ func (f *Flattener) leaf(i int, emit bool) (int, error) {
 		if end < 0 {
 			return ^end, f.syntaxErr(^end, msg)
 		}
-		body := doc[i+1 : end-1]
+		body := doc[i+1 : end-1 : end-1]
 		if emit {
 			if fl&strEscaped != 0 {
 				start := len(f.arena)
@@ -317,7 +346,7 @@ func (f *Flattener) leaf(i int, emit bool) (int, error) {
 			return ^end, f.syntaxErr(^end, "invalid number")
 		}
 		if emit {
-			if err := f.emit(Number, doc[i:end], i); err != nil {
+			if err := f.emit(Number, doc[i:end:end], i); err != nil {
 				return i, err
 			}
 		}
@@ -328,7 +357,7 @@ func (f *Flattener) leaf(i int, emit bool) (int, error) {
 			return ^end, f.syntaxErr(^end, "invalid literal")
 		}
 		if emit {
-			if err := f.emit(k, doc[i:end], i); err != nil {
+			if err := f.emit(k, doc[i:end:end], i); err != nil {
 				return i, err
 			}
 		}
@@ -347,7 +376,7 @@ func (f *Flattener) leafContainer(i int, k Kind, emit bool) (int, error) {
 		return end, err
 	}
 	if emit {
-		v := f.doc[i:end]
+		v := f.doc[i:end:end]
 		if ws {
 			start := len(f.arena)
 			f.arena = appendCompact(f.arena, v)

@@ -46,15 +46,12 @@ func (f *Flattener) walkFast(i int, isArr bool) (int, error) {
 	doc := f.doc
 	n := len(doc)
 	sep := f.sepByte
-	index := f.opts.Arrays == ArraysIndex
-	maxNesting := f.maxNesting
 	// Every container's path is written once more than the general walker
 	// writes it (as its children's prefix): bounded, so that deep nesting
 	// under long keys stays linear in the input.
-	budget := 4*n + 4096
+	f.budget = 4*n + 4096
 	arena, out, khs := f.arena, f.out, f.khs
 	stk := append(f.fstack[:0], fframe{isArr: isArr, serial: f.nextSerial()})
-	var err error
 	for {
 		top := &stk[len(stk)-1]
 		i = skipWS(doc, i)
@@ -107,8 +104,7 @@ func (f *Flattener) walkFast(i int, isArr bool) (int, error) {
 						arena = append(arena, key...)
 					}
 					if fl&strHasSep != 0 {
-						err = errSuspect
-						goto fail
+						goto suspect
 					}
 					p = arena[start:len(arena):len(arena)]
 				}
@@ -123,8 +119,7 @@ func (f *Flattener) walkFast(i int, isArr bool) (int, error) {
 				} else if top.nkeys < smallObject {
 					for _, x := range khs[top.keyStart:] {
 						if x == h {
-							err = errSuspect
-							goto fail
+							goto suspect
 						}
 					}
 					top.bloom[w] |= bit
@@ -138,8 +133,7 @@ func (f *Flattener) walkFast(i int, isArr bool) (int, error) {
 					}
 					top.nkeys++
 					if f.keySeen(top.serial, h) {
-						err = errSuspect
-						goto fail
+						goto suspect
 					}
 				}
 				i = skipWS(doc, end)
@@ -174,8 +168,8 @@ func (f *Flattener) walkFast(i int, isArr bool) (int, error) {
 				}
 				out = append(out, Field{Path: p, Value: doc[i:end:end], Kind: Number})
 				i = end
-			case c == '{' || (c == '[' && index):
-				if len(stk) >= maxNesting {
+			case c == '{' || (c == '[' && f.opts.Arrays == ArraysIndex):
+				if len(stk) >= f.maxNesting {
 					goto fail
 				}
 				j := skipWS(doc, i+1)
@@ -184,7 +178,7 @@ func (f *Flattener) walkFast(i int, isArr bool) (int, error) {
 					i = j + 1
 					break
 				}
-				if budget -= len(p); budget < 0 || len(arena) > 1<<30 {
+				if f.budget -= len(p); f.budget < 0 || len(arena) > 1<<30 {
 					goto fail
 				}
 				if !inArena {
@@ -260,10 +254,10 @@ func (f *Flattener) walkFast(i int, isArr bool) (int, error) {
 	}
 fail:
 	f.arena, f.out, f.khs, f.fstack = arena, out, khs, stk[:0]
-	if err == nil {
-		err = errFallback
-	}
-	return i, err
+	return i, errFallback
+suspect:
+	f.arena, f.out, f.khs, f.fstack = arena, out, khs, stk[:0]
+	return i, errSuspect
 }
 
 // appendIndex appends the decimal form of a non-negative array index.

@@ -49,6 +49,7 @@ type Flattener struct {
 	serial    uint32   // objects opened in this run
 	khs       []uint32 // key hashes of the open objects, a stack
 	fstack    []fframe // the fast walker's open containers
+	budget    int      // the fast walker's allowance for copying container paths
 	fdepth    int      // containers open in the fast walker, for validate's nesting limit
 	noFast    bool     // run the general walker only (tests; fallback runs)
 }

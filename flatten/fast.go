@@ -3,6 +3,7 @@ package flatten
 import (
 	"bytes"
 	"errors"
+	"slices"
 )
 
 // The fast walker: the common configuration (no tables, no filters, no
@@ -42,6 +43,9 @@ func (f *Flattener) fastOK() bool {
 // after doc[i] (the opening bracket is before i). It appends the fields to
 // f.out and returns the index just past the container. Its errors are
 // errFallback and errSuspect, never a user-facing error.
+//
+// Members of one container are read in an inner loop, so the common step,
+// from one scalar member to the next, stays inside it.
 func (f *Flattener) walkFast(i int, isArr bool) (int, error) {
 	doc := f.doc
 	n := len(doc)
@@ -52,101 +56,150 @@ func (f *Flattener) walkFast(i int, isArr bool) (int, error) {
 	f.budget = 4*n + 4096
 	arena, out, khs := f.arena, f.out, f.khs
 	stk := append(f.fstack[:0], fframe{isArr: isArr, serial: f.nextSerial()})
+	var (
+		p       []byte // the member's path
+		inArena bool   // p ends the arena
+		c       byte
+	)
+open:
+	// At the first member of the top container, or after a ',' in it.
 	for {
 		top := &stk[len(stk)-1]
-		i = skipWS(doc, i)
-		if i >= n {
-			goto fail
-		}
-		{
-			// The member's path p; inArena: p ends the arena.
-			var p []byte
-			inArena := true
-			if top.isArr {
-				start := int(top.pOff)
-				if pe := start + int(top.pLen); pe != len(arena) { // else the prefix ends the arena already
-					start = len(arena)
-					arena = append(arena, arena[top.pOff:pe]...)
-				}
-				arena = appendIndex(arena, top.idx)
-				top.idx++
-				p = arena[start:len(arena):len(arena)]
-			} else {
-				if doc[i] != '"' {
-					goto fail
-				}
-				end, fl, kh, _ := scanKey(doc, i, sep)
-				if end < 0 {
-					goto fail
-				}
-				key := doc[i+1 : end-1]
-				if fl == 0 && top.pLen == 0 {
-					p, inArena = key[:len(key):len(key)], false // a root key is its own path
-				} else {
-					if fl&strNonASCII != 0 && !validUTF8(key) {
-						goto fail
-					}
-					start := int(top.pOff)
-					if pe := start + int(top.pLen); pe != len(arena) { // else the prefix ends the arena already
-						start = len(arena)
-						arena = append(arena, arena[top.pOff:pe]...)
-					}
-					if fl&strEscaped != 0 {
-						ks := len(arena)
-						arena = appendUnescaped(arena, key)
-						k := arena[ks:]
-						kh = keyHash(k)
-						if bytes.IndexByte(k, sep) >= 0 {
-							fl |= strHasSep
-						}
-					}
-					if fl&strEscaped == 0 {
-						arena = append(arena, key...)
-					}
-					if fl&strHasSep != 0 {
-						goto suspect
-					}
-					p = arena[start:len(arena):len(arena)]
-				}
-				// Repeated keys: a Bloom filter per object, the exact
-				// 32-bit hashes behind it, a hash set past smallObject keys.
-				h := uint32(kh)
-				w, bit := bloomBit(h)
-				if top.bloom[w]&bit == 0 && top.nkeys < smallObject {
-					top.bloom[w] |= bit
-					khs = append(khs, h)
-					top.nkeys++
-				} else if top.nkeys < smallObject {
-					for _, x := range khs[top.keyStart:] {
-						if x == h {
-							goto suspect
-						}
-					}
-					top.bloom[w] |= bit
-					khs = append(khs, h)
-					top.nkeys++
-				} else {
-					if top.nkeys == smallObject {
-						for _, x := range khs[top.keyStart:] {
-							f.keySeen(top.serial, x)
-						}
-					}
-					top.nkeys++
-					if f.keySeen(top.serial, h) {
-						goto suspect
-					}
-				}
-				i = skipWS(doc, end)
-				if i >= n || doc[i] != ':' {
-					goto fail
-				}
-				i = skipWS(doc, i+1)
+		pOff, pLen := int(top.pOff), int(top.pLen)
+		if top.isArr {
+			for {
+				i = skipWS(doc, i)
 				if i >= n {
 					goto fail
 				}
+				start := pOff
+				if pOff+pLen != len(arena) { // else the prefix ends the arena already
+					start = len(arena)
+					arena = append(arena, arena[pOff:pOff+pLen]...)
+				}
+				arena = appendIndex(arena, top.idx)
+				top.idx++
+				p, inArena = arena[start:len(arena):len(arena)], true
+				c = doc[i]
+				switch {
+				case c == '"':
+					end, fl, _ := scanString(doc, i)
+					if end < 0 {
+						goto fail
+					}
+					v := doc[i+1 : end-1 : end-1]
+					if fl&strEscaped != 0 {
+						vs := len(arena)
+						arena = appendUnescaped(arena, v)
+						v = arena[vs:len(arena):len(arena)]
+					}
+					out = pushField(out, p, v, String)
+					i = end
+				case c-'0' < 10 || c == '-':
+					end := scanNumber(doc, i)
+					if end < 0 {
+						goto fail
+					}
+					out = pushField(out, p, doc[i:end:end], Number)
+					i = end
+				case c == 't' || c == 'f' || c == 'n':
+					end, k := scanLiteral(doc, i)
+					if end < 0 {
+						goto fail
+					}
+					out = pushField(out, p, doc[i:end:end], k)
+					i = end
+				default:
+					goto container
+				}
+				i = skipWS(doc, i)
+				if i >= n {
+					goto fail
+				}
+				if doc[i] == ',' {
+					i++
+					continue
+				}
+				if doc[i] != ']' {
+					goto fail
+				}
+				goto close
 			}
-			// The member's value.
-			c := doc[i]
+		}
+		for {
+			i = skipWS(doc, i)
+			if i >= n || doc[i] != '"' {
+				goto fail
+			}
+			end, fl, kh, _ := scanKey(doc, i, sep)
+			if end < 0 {
+				goto fail
+			}
+			key := doc[i+1 : end-1]
+			if fl == 0 && pLen == 0 {
+				p, inArena = key[:len(key):len(key)], false // a root key is its own path
+			} else {
+				if fl&strNonASCII != 0 && !validUTF8(key) {
+					goto fail
+				}
+				start := pOff
+				if pOff+pLen != len(arena) { // else the prefix ends the arena already
+					start = len(arena)
+					arena = append(arena, arena[pOff:pOff+pLen]...)
+				}
+				if fl&strEscaped != 0 {
+					ks := len(arena)
+					arena = appendUnescaped(arena, key)
+					k := arena[ks:]
+					kh = keyHash(k)
+					if bytes.IndexByte(k, sep) >= 0 {
+						goto suspect
+					}
+				} else {
+					if fl&strHasSep != 0 {
+						goto suspect
+					}
+					arena = append(arena, key...)
+				}
+				p, inArena = arena[start:len(arena):len(arena)], true
+			}
+			// Repeated keys: a Bloom filter per object, the exact 32-bit
+			// hashes behind it, a hash set past smallObject keys.
+			h := uint32(kh)
+			w, bit := bloomBit(h)
+			if top.bloom[w]&bit == 0 && top.nkeys < smallObject {
+				top.bloom[w] |= bit
+				khs = append(khs, h)
+				top.nkeys++
+			} else if top.nkeys < smallObject {
+				for _, x := range khs[top.keyStart:] {
+					if x == h {
+						goto suspect
+					}
+				}
+				top.bloom[w] |= bit
+				khs = append(khs, h)
+				top.nkeys++
+			} else {
+				if top.nkeys == smallObject {
+					for _, x := range khs[top.keyStart:] {
+						f.keySeen(top.serial, x)
+					}
+				}
+				top.nkeys++
+				if f.keySeen(top.serial, h) {
+					goto suspect
+				}
+			}
+			i = skipWS(doc, end)
+			if i >= n || doc[i] != ':' {
+				goto fail
+			}
+			i = skipWS(doc, i+1)
+			if i >= n {
+				goto fail
+			}
+			c = doc[i]
 			switch {
 			case c == '"':
 				end, fl, _ := scanString(doc, i)
@@ -159,105 +212,139 @@ func (f *Flattener) walkFast(i int, isArr bool) (int, error) {
 					arena = appendUnescaped(arena, v)
 					v = arena[vs:len(arena):len(arena)]
 				}
-				out = append(out, Field{Path: p, Value: v, Kind: String})
+				out = pushField(out, p, v, String)
 				i = end
 			case c-'0' < 10 || c == '-':
 				end := scanNumber(doc, i)
 				if end < 0 {
 					goto fail
 				}
-				out = append(out, Field{Path: p, Value: doc[i:end:end], Kind: Number})
+				out = pushField(out, p, doc[i:end:end], Number)
 				i = end
-			case c == '{' || (c == '[' && f.opts.Arrays == ArraysIndex):
-				if len(stk) >= f.maxNesting {
-					goto fail
-				}
-				j := skipWS(doc, i+1)
-				if j < n && doc[j] == c+2 { // '{'+2 == '}', '['+2 == ']'
-					out = append(out, Field{Path: p, Value: f.emptyOf(c), Kind: kindOf(c)})
-					i = j + 1
-					break
-				}
-				if f.budget -= len(p); f.budget < 0 || len(arena) > 1<<30 {
-					goto fail
-				}
-				if !inArena {
-					arena = append(arena, p...)
-				}
-				pEnd := len(arena)
-				arena = append(arena, sep)
-				stk = append(stk, fframe{
-					pOff:     int32(pEnd - len(p)),
-					pLen:     int32(len(p) + 1),
-					keyStart: int32(len(khs)),
-					serial:   f.nextSerial(),
-					isArr:    c == '[',
-				})
-				i = j
-				continue
 			case c == 't' || c == 'f' || c == 'n':
 				end, k := scanLiteral(doc, i)
 				if end < 0 {
 					goto fail
 				}
-				out = append(out, Field{Path: p, Value: doc[i:end:end], Kind: k})
-				i = end
-			case c == '[': // ArraysJSON: kept whole, compacted
-				f.fdepth = len(stk)
-				end, ws, verr := f.validate(i)
-				f.fdepth = 0
-				if verr != nil {
-					goto fail
-				}
-				v := doc[i:end:end]
-				if ws {
-					vs := len(arena)
-					arena = appendCompact(arena, v)
-					v = arena[vs:len(arena):len(arena)]
-				}
-				out = append(out, Field{Path: p, Value: v, Kind: Array})
+				out = pushField(out, p, doc[i:end:end], k)
 				i = end
 			default:
-				goto fail
+				goto container
 			}
-		}
-		// After a member: ',' or the close of the top container (and of any
-		// containers that close right after it).
-		for {
 			i = skipWS(doc, i)
 			if i >= n {
 				goto fail
 			}
-			c := doc[i]
-			if c == ',' {
+			if doc[i] == ',' {
 				i++
-				break
+				continue
 			}
-			top := &stk[len(stk)-1]
-			want := byte('}')
-			if top.isArr {
-				want = ']'
-			}
-			if c != want {
+			if doc[i] != '}' {
 				goto fail
 			}
-			if !top.isArr {
-				khs = khs[:top.keyStart]
-			}
-			stk = stk[:len(stk)-1]
-			i++
-			if len(stk) == 0 {
-				f.arena, f.out, f.khs, f.fstack = arena, out, khs, stk
-				return i, nil
-			}
+			khs = khs[:top.keyStart]
+			goto close
 		}
 	}
+container:
+	// The member at doc[i] with path p is a container (or invalid).
+	switch {
+	case c == '{' || (c == '[' && f.opts.Arrays == ArraysIndex):
+		if len(stk) >= f.maxNesting {
+			goto fail
+		}
+		j := skipWS(doc, i+1)
+		if j < n && doc[j] == c+2 { // '{'+2 == '}', '['+2 == ']'
+			out = pushField(out, p, f.emptyOf(c), kindOf(c))
+			i = j + 1
+			goto next
+		}
+		if f.budget -= len(p); f.budget < 0 || len(arena) > 1<<30 {
+			goto fail
+		}
+		if !inArena {
+			arena = append(arena, p...)
+		}
+		pEnd := len(arena)
+		arena = append(arena, sep)
+		stk = append(stk, fframe{
+			pOff:     int32(pEnd - len(p)),
+			pLen:     int32(len(p) + 1),
+			keyStart: int32(len(khs)),
+			serial:   f.nextSerial(),
+			isArr:    c == '[',
+		})
+		i = j
+		goto open
+	case c == '[': // ArraysJSON: kept whole, compacted
+		f.fdepth = len(stk)
+		end, ws, verr := f.validate(i)
+		f.fdepth = 0
+		if verr != nil {
+			goto fail
+		}
+		v := doc[i:end:end]
+		if ws {
+			vs := len(arena)
+			arena = appendCompact(arena, v)
+			v = arena[vs:len(arena):len(arena)]
+		}
+		out = pushField(out, p, v, Array)
+		i = end
+		goto next
+	}
+	goto fail
+next:
+	// After a member: ',' or the close of the top container.
+	i = skipWS(doc, i)
+	if i >= n {
+		goto fail
+	}
+	if c = doc[i]; c == ',' {
+		i++
+		goto open
+	}
+	{
+		top := &stk[len(stk)-1]
+		want := byte('}')
+		if top.isArr {
+			want = ']'
+		}
+		if c != want {
+			goto fail
+		}
+		if !top.isArr {
+			khs = khs[:top.keyStart]
+		}
+	}
+close:
+	// doc[i] closes the top container; its khs entries are dropped.
+	stk = stk[:len(stk)-1]
+	i++
+	if len(stk) == 0 {
+		f.arena, f.out, f.khs, f.fstack = arena, out, khs, stk
+		return i, nil
+	}
+	goto next
 fail:
 	f.arena, f.out, f.khs, f.fstack = arena, out, khs, stk[:0]
 	return i, errFallback
 suspect:
 	f.arena, f.out, f.khs, f.fstack = arena, out, khs, stk[:0]
 	return i, errSuspect
+}
+
+// pushField appends a field to out, written in place (append with a
+// composite literal builds the Field on the stack and copies it).
+func pushField(out []Field, p, v []byte, k Kind) []Field {
+	n := len(out)
+	if n == cap(out) {
+		out = slices.Grow(out, 1)
+	}
+	out = out[:n+1]
+	fd := &out[n]
+	fd.Path, fd.Value, fd.Kind = p, v, k
+	return out
 }
 
 // appendIndex appends the decimal form of a non-negative array index.

@@ -32,6 +32,9 @@ func skipWS(doc []byte, i int) int {
 // goes sixteen bytes per step, with one bounds check per step.
 func skipWSRun(doc []byte, i int) int {
 	const spaces = lo8 * ' '
+	if i < len(doc) && doc[i] == '\n' {
+		i++ // a line break, then usually indentation
+	}
 	for {
 		if i+16 <= len(doc) {
 			b := doc[i : i+16]

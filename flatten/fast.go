@@ -195,7 +195,10 @@ open:
 			if i >= n || doc[i] != ':' {
 				goto fail
 			}
-			i = skipWS(doc, i+1)
+			if i++; i < n && doc[i] == ' ' { // "key": value
+				i++
+			}
+			i = skipWS(doc, i)
 			if i >= n {
 				goto fail
 			}

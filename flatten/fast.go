@@ -2,6 +2,7 @@ package flatten
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"slices"
 )
@@ -159,7 +160,19 @@ open:
 					if fl&strHasSep != 0 {
 						goto suspect
 					}
-					arena = append(arena, key...)
+					// Most keys are short: two 8-byte words copied without
+					// a call to memmove (after which every value the walker
+					// keeps in registers is reloaded). The bytes written
+					// past the key lie beyond len(arena), where the next
+					// append overwrites them.
+					if l := len(arena); len(key) <= 16 && i+17 <= n && l+16 <= cap(arena) {
+						d, s := arena[l:l+16], doc[i+1:i+17]
+						binary.LittleEndian.PutUint64(d[:8], binary.LittleEndian.Uint64(s[:8]))
+						binary.LittleEndian.PutUint64(d[8:], binary.LittleEndian.Uint64(s[8:]))
+						arena = arena[:l+len(key)]
+					} else {
+						arena = append(arena, key...)
+					}
 				}
 				p, inArena = arena[start:len(arena):len(arena)], true
 			}

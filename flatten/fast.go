@@ -294,15 +294,16 @@ container:
 		goto open
 	case c == '[': // ArraysJSON: kept whole, compacted
 		f.fdepth = len(stk)
-		end, ws, verr := f.validate(i)
+		vs := len(arena)
+		f.arena = arena
+		end, ws, verr := f.scanValue(i, true)
 		f.fdepth = 0
+		arena = f.arena
 		if verr != nil {
 			goto fail
 		}
 		v := doc[i:end:end]
 		if ws {
-			vs := len(arena)
-			arena = appendCompact(arena, v)
 			v = arena[vs:len(arena):len(arena)]
 		}
 		out = pushField(out, p, v, Array)

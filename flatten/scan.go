@@ -448,26 +448,3 @@ func scanLiteral(doc []byte, i int) (int, Kind) {
 	}
 	return ^(i + k), 0
 }
-
-// appendCompact appends the valid JSON value v without whitespace outside
-// strings. Strings are skipped with the SWAR string scanner and copied in
-// runs.
-func appendCompact(dst, v []byte) []byte {
-	start := 0
-	for i := 0; i < len(v); {
-		c := v[i]
-		if c == '"' {
-			end, _, _ := scanString(v, i) // v is valid: end > i
-			i = end
-			continue
-		}
-		if isWS[c] {
-			dst = append(dst, v[start:i]...)
-			i = skipWSRun(v, i)
-			start = i
-			continue
-		}
-		i++
-	}
-	return append(dst, v[start:]...)
-}

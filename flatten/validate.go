@@ -4,10 +4,18 @@ package flatten
 // byte) without emitting anything. It returns the index just past the value
 // and whether the value contains whitespace outside strings.
 func (f *Flattener) validate(i int) (end int, ws bool, err error) {
+	return f.scanValue(i, false)
+}
+
+// scanValue is validate that, if compact is set, also appends the value's
+// compact text to f.arena when the value has whitespace outside strings: the
+// runs between whitespace are appended as the validation passes them, so
+// the value is read once.
+func (f *Flattener) scanValue(i int, compact bool) (end int, ws bool, err error) {
 	doc := f.doc
 	n := len(doc)
 	vs := f.vstack[:0]
-	defer func() { f.vstack = vs[:0] }()
+	seg := i // start of the run not yet appended to f.arena
 	const (
 		stValue = iota
 		stKey
@@ -18,17 +26,24 @@ func (f *Flattener) validate(i int) (end int, ws bool, err error) {
 		switch st {
 		case stValue:
 			if i >= n {
-				return i, ws, f.syntaxErr(i, "unexpected end of input")
+				err = f.syntaxErr(i, "unexpected end of input")
+				goto fail
 			}
 			c := doc[i]
 			switch {
 			case c == '{' || c == '[':
 				if len(f.stack)+f.fdepth+len(vs) >= f.maxNesting {
-					return i, ws, f.nestingErr(i)
+					err = f.nestingErr(i)
+					goto fail
 				}
 				vs = append(vs, c)
 				j := skipWS(doc, i+1)
-				ws = ws || j != i+1
+				if j != i+1 {
+					ws = true
+					if compact {
+						f.arena, seg = append(f.arena, doc[seg:i+1]...), j
+					}
+				}
 				i = j
 				if i < n && doc[i] == c+2 {
 					vs = vs[:len(vs)-1]
@@ -41,62 +56,96 @@ func (f *Flattener) validate(i int) (end int, ws bool, err error) {
 			case c == '"':
 				e, _, msg := scanString(doc, i)
 				if e < 0 {
-					return ^e, ws, f.syntaxErr(^e, msg)
+					i, err = ^e, f.syntaxErr(^e, msg)
+					goto fail
 				}
 				i = e
 			case c == '-' || c-'0' < 10:
 				e := scanNumber(doc, i)
 				if e < 0 {
-					return ^e, ws, f.syntaxErr(^e, "invalid number")
+					i, err = ^e, f.syntaxErr(^e, "invalid number")
+					goto fail
 				}
 				i = e
 			case c == 't' || c == 'f' || c == 'n':
 				e, _ := scanLiteral(doc, i)
 				if e < 0 {
-					return ^e, ws, f.syntaxErr(^e, "invalid literal")
+					i, err = ^e, f.syntaxErr(^e, "invalid literal")
+					goto fail
 				}
 				i = e
 			default:
-				return i, ws, f.syntaxErr(i, "invalid character "+quoteByte(c)+" looking for beginning of value")
+				err = f.syntaxErr(i, "invalid character "+quoteByte(c)+" looking for beginning of value")
+				goto fail
 			}
 			st = stAfter
 		case stKey:
 			if i >= n {
-				return i, ws, f.syntaxErr(i, "unexpected end of input")
+				err = f.syntaxErr(i, "unexpected end of input")
+				goto fail
 			}
 			if doc[i] != '"' {
-				return i, ws, f.syntaxErr(i, "expected string for object key, found "+quoteByte(doc[i]))
+				err = f.syntaxErr(i, "expected string for object key, found "+quoteByte(doc[i]))
+				goto fail
 			}
 			e, _, msg := scanString(doc, i) // validates UTF-8 too
 			if e < 0 {
-				return ^e, ws, f.syntaxErr(^e, msg)
+				i, err = ^e, f.syntaxErr(^e, msg)
+				goto fail
 			}
 			j := skipWS(doc, e)
-			ws = ws || j != e
+			if j != e {
+				ws = true
+				if compact {
+					f.arena, seg = append(f.arena, doc[seg:e]...), j
+				}
+			}
 			if j >= n {
-				return j, ws, f.syntaxErr(j, "unexpected end of input")
+				i, err = j, f.syntaxErr(j, "unexpected end of input")
+				goto fail
 			}
 			if doc[j] != ':' {
-				return j, ws, f.syntaxErr(j, "expected ':' after object key, found "+quoteByte(doc[j]))
+				i, err = j, f.syntaxErr(j, "expected ':' after object key, found "+quoteByte(doc[j]))
+				goto fail
 			}
 			i = skipWS(doc, j+1)
-			ws = ws || i != j+1
+			if i != j+1 {
+				ws = true
+				if compact {
+					f.arena, seg = append(f.arena, doc[seg:j+1]...), i
+				}
+			}
 			st = stValue
 		case stAfter:
 			if len(vs) == 0 {
+				if compact && ws {
+					f.arena = append(f.arena, doc[seg:i]...)
+				}
+				f.vstack = vs[:0]
 				return i, ws, nil
 			}
 			j := skipWS(doc, i)
-			ws = ws || j != i
+			if j != i {
+				ws = true
+				if compact {
+					f.arena, seg = append(f.arena, doc[seg:i]...), j
+				}
+			}
 			i = j
 			if i >= n {
-				return i, ws, f.syntaxErr(i, "unexpected end of input")
+				err = f.syntaxErr(i, "unexpected end of input")
+				goto fail
 			}
 			top := vs[len(vs)-1]
 			switch c := doc[i]; {
 			case c == ',':
 				j := skipWS(doc, i+1)
-				ws = ws || j != i+1
+				if j != i+1 {
+					ws = true
+					if compact {
+						f.arena, seg = append(f.arena, doc[seg:i+1]...), j
+					}
+				}
 				i = j
 				if top == '{' {
 					st = stKey
@@ -107,10 +156,15 @@ func (f *Flattener) validate(i int) (end int, ws bool, err error) {
 				vs = vs[:len(vs)-1]
 				i++
 			case top == '[':
-				return i, ws, f.syntaxErr(i, "expected ',' or ']' after array element, found "+quoteByte(c))
+				err = f.syntaxErr(i, "expected ',' or ']' after array element, found "+quoteByte(c))
+				goto fail
 			default:
-				return i, ws, f.syntaxErr(i, "expected ',' or '}' after object member, found "+quoteByte(c))
+				err = f.syntaxErr(i, "expected ',' or '}' after object member, found "+quoteByte(c))
+				goto fail
 			}
 		}
 	}
+fail:
+	f.vstack = vs[:0]
+	return i, ws, err
 }

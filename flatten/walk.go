@@ -371,15 +371,14 @@ func (f *Flattener) leaf(i int, emit bool) (int, error) {
 // leafContainer validates the container at doc[i] and emits it whole, as
 // compact JSON, at f.path.
 func (f *Flattener) leafContainer(i int, k Kind, emit bool) (int, error) {
-	end, ws, err := f.validate(i)
+	start := len(f.arena)
+	end, ws, err := f.scanValue(i, emit)
 	if err != nil {
 		return end, err
 	}
 	if emit {
 		v := f.doc[i:end:end]
 		if ws {
-			start := len(f.arena)
-			f.arena = appendCompact(f.arena, v)
 			v = f.arena[start:len(f.arena):len(f.arena)]
 		}
 		if err := f.emit(k, v, i); err != nil {

@@ -146,23 +146,22 @@ func hmix(h uint64) uint64 {
 	return h ^ h>>29
 }
 
-// keyHash hashes unescaped key bytes: 8-byte little-endian chunks from the
-// start, the last one zero-padded, then the length. scanKey computes the
-// same function while it scans. Collisions only cost a slow run.
+// keyHash hashes unescaped key bytes followed by a '"' terminator (which
+// makes the zero padding unambiguous, so the length need not be mixed in):
+// 8-byte little-endian chunks from the start, the last one zero-padded.
+// scanKey computes the same function while it scans, the closing quote of
+// the key serving as the terminator. Collisions only cost a slow run.
 func keyHash(k []byte) uint64 {
 	h := uint64(hm1)
 	p := k
 	for ; len(p) >= 8; p = p[8:] {
 		h = hmix(h ^ binary.LittleEndian.Uint64(p))
 	}
-	if len(p) > 0 {
-		var w uint64
-		for j, c := range p {
-			w |= uint64(c) << (8 * j)
-		}
-		h = hmix(h ^ w)
+	w := uint64('"') << (8 * len(p))
+	for j, c := range p {
+		w |= uint64(c) << (8 * j)
 	}
-	return hmix(h ^ uint64(len(k)))
+	return hmix(h ^ w)
 }
 
 // strHasSep marks a key containing the separator byte.
@@ -173,48 +172,78 @@ const strHasSep strFlags = 1 << 7
 // escapes it returns strEscaped and no hash; the caller hashes the unescaped
 // key.
 func scanKey(doc []byte, i int, sep byte) (end int, fl strFlags, h uint64, msg string) {
-	n := len(doc)
+	// Fast path: a plain ASCII key without the separator, read a word at a
+	// time up to its closing quote. Anything else (and a key within eight
+	// bytes of the end) is left to scanKeyAny from the start.
+	h = hm1
+	sepw := lo8 * uint64(sep)
+	for j := i + 1; j+8 <= len(doc); j += 8 {
+		w := binary.LittleEndian.Uint64(doc[j : j+8 : j+8])
+		q := w ^ (lo8 * '"')
+		b := w ^ (lo8 * '\\')
+		s := w ^ sepw
+		qm := (q - lo8) &^ q
+		m := (qm | ((b - lo8) &^ b) | ((s - lo8) &^ s) | ((w - lo8*0x20) &^ w) | w) & hi8
+		if m != 0 {
+			// low is the high bit of the first special byte: exact, as
+			// no byte below it borrows.
+			low := m & -m
+			if qm&low == 0 {
+				break
+			}
+			// Hash the key's bytes in w and the quote.
+			return j + bits.Len64(low)>>3, 0, hmix(h ^ w&(low<<1-1)), ""
+		}
+		h = hmix(h ^ w)
+	}
+	return scanKeyAny(doc, i, sep)
+}
+
+// scanKeyAny is scanKey for any key: non-ASCII, with the separator, with
+// escapes or invalid.
+func scanKeyAny(doc []byte, i int, sep byte) (end int, fl strFlags, h uint64, msg string) {
 	start := i + 1
-	i = start
+	if start > len(doc) {
+		return ^len(doc), 0, 0, "unterminated string"
+	}
+	rest := doc[start:]
 	h = hm1
 	var high, seen uint64
 	sepw := lo8 * uint64(sep)
-	for i+8 <= n {
-		w := binary.LittleEndian.Uint64(doc[i:])
+	for len(rest) >= 8 {
+		w := binary.LittleEndian.Uint64(rest)
 		q := w ^ (lo8 * '"')
 		b := w ^ (lo8 * '\\')
 		sw := w ^ sepw
-		m := (((q - lo8) &^ q) | ((b - lo8) &^ b) | ((w - lo8*0x20) &^ w)) & hi8
-		sm := ((sw - lo8) &^ sw) & hi8
+		qm := (q - lo8) &^ q
+		m := (qm | ((b - lo8) &^ b) | ((w - lo8*0x20) &^ w)) & hi8
+		sm := (sw - lo8) &^ sw
 		if m != 0 {
-			t := bits.TrailingZeros64(m) // 8*idx+7
-			keep := uint64(1)<<(t-7) - 1
-			i += t >> 3
-			if doc[i] != '"' {
-				break
+			// low is the high bit of the first quote, backslash or
+			// control byte: exact, as no byte below it borrows.
+			low := m & -m
+			if qm&low == 0 {
+				break // an escape or a control character
 			}
-			if keep != 0 {
-				h = hmix(h ^ w&keep)
-			}
+			keep := low>>7 - 1         // the key's bytes in w
+			h = hmix(h ^ w&(low<<1-1)) // and the quote
 			high |= w & keep
 			seen |= sm & keep
-			return keyDone(i, start, h, high, seen)
+			i = len(doc) - len(rest) + bits.TrailingZeros64(low)>>3
+			return keyDone(i, h, high, seen&hi8)
 		}
 		h = hmix(h ^ w)
 		high |= w
 		seen |= sm
-		i += 8
+		rest = rest[8:]
 	}
-	if i+8 > n {
+	if len(rest) < 8 {
 		var w uint64
-		for j := 0; i < n; i, j = i+1, j+1 {
-			c := doc[i]
+		for j, c := range rest {
 			if c == '"' {
-				if j > 0 {
-					h = hmix(h ^ w)
-				}
+				h = hmix(h ^ w ^ '"'<<(8*j))
 				high |= w
-				return keyDone(i, start, h, high, seen)
+				return keyDone(len(doc)-len(rest)+j, h, high, seen&hi8)
 			}
 			if c == '\\' || c < 0x20 {
 				break
@@ -231,7 +260,9 @@ func scanKey(doc []byte, i int, sep byte) (end int, fl strFlags, h uint64, msg s
 	return end, fl, 0, msg
 }
 
-func keyDone(i, start int, h, high, seen uint64) (int, strFlags, uint64, string) {
+// keyDone returns scanKey's results for a key whose closing quote is at
+// doc[i].
+func keyDone(i int, h, high, seen uint64) (int, strFlags, uint64, string) {
 	var fl strFlags
 	if high&hi8 != 0 {
 		fl |= strNonASCII
@@ -239,7 +270,7 @@ func keyDone(i, start int, h, high, seen uint64) (int, strFlags, uint64, string)
 	if seen != 0 {
 		fl |= strHasSep
 	}
-	return i + 1, fl, hmix(h ^ uint64(i-start)), ""
+	return i + 1, fl, h, ""
 }
 
 var hexVal = func() (t [256]int8) {

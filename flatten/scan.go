@@ -67,12 +67,21 @@ func scanString(doc []byte, i int) (end int, fl strFlags, msg string) {
 	i++ // opening quote
 	for {
 		for i+8 <= n {
-			w := binary.LittleEndian.Uint64(doc[i:])
+			w := binary.LittleEndian.Uint64(doc[i : i+8 : i+8])
 			q := w ^ (lo8 * '"')
 			b := w ^ (lo8 * '\\')
-			m := (((q - lo8) &^ q) | ((b - lo8) &^ b) | ((w - lo8*0x20) &^ w) | w) & hi8
+			// A byte of w is special (a quote, a backslash, a
+			// control character or >= 0x80) iff its high bit is set
+			// in m: a byte of q or b is >= 0x80 only if w's is, and
+			// a subtraction borrows out of a byte only if it is
+			// special, so the lowest set bit of m is exact.
+			m := ((q - lo8) | (b - lo8) | (w - lo8*0x20) | w) & hi8
 			if m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
+				low := m & -m
+				if (q-lo8)&^q&low != 0 {
+					return i + bits.Len64(low)>>3, fl, ""
+				}
+				i += bits.TrailingZeros64(low) >> 3
 				break
 			}
 			i += 8
@@ -182,13 +191,11 @@ func scanKey(doc []byte, i int, sep byte) (end int, fl strFlags, h uint64, msg s
 		q := w ^ (lo8 * '"')
 		b := w ^ (lo8 * '\\')
 		s := w ^ sepw
-		qm := (q - lo8) &^ q
-		m := (qm | ((b - lo8) &^ b) | ((s - lo8) &^ s) | ((w - lo8*0x20) &^ w) | w) & hi8
+		// As in scanString (s can be >= 0x80 where w is not).
+		m := ((q - lo8) | (b - lo8) | ((s - lo8) &^ s) | (w - lo8*0x20) | w) & hi8
 		if m != 0 {
-			// low is the high bit of the first special byte: exact, as
-			// no byte below it borrows.
 			low := m & -m
-			if qm&low == 0 {
+			if (q-lo8)&^q&low == 0 {
 				break
 			}
 			// Hash the key's bytes in w and the quote.

@@ -22,25 +22,28 @@ var isWS = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 // skipWS returns the index of the first non-whitespace byte at or after i.
 // The common case, no whitespace, is inlined at the call site.
 func skipWS(doc []byte, i int) int {
-	if i < len(doc) && doc[i] > ' ' {
+	if uint(i) < uint(len(doc)) && doc[i] > ' ' { // one compare: no bounds check
 		return i
 	}
 	return skipWSRun(doc, i)
 }
 
 // skipWSRun skips whitespace, runs of spaces (indentation) eight at a time.
+// It is kept out of line so that skipWS inlines to a compare and a call.
+//
+//go:noinline
 func skipWSRun(doc []byte, i int) int {
 	n := len(doc)
 	for {
-		if i+8 <= n {
-			w := binary.LittleEndian.Uint64(doc[i:]) ^ (lo8 * ' ')
-			if w == 0 {
-				i += 8
-				continue
+		for i+8 <= n {
+			w := binary.LittleEndian.Uint64(doc[i:i+8:i+8]) ^ (lo8 * ' ')
+			if w != 0 {
+				i += bits.TrailingZeros64(w) >> 3
+				break
 			}
-			i += bits.TrailingZeros64(w) >> 3
+			i += 8
 		}
-		if i >= n || !isWS[doc[i]] {
+		if uint(i) >= uint(n) || !isWS[doc[i]] {
 			return i
 		}
 		i++

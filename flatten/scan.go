@@ -403,19 +403,27 @@ func scanNumber(doc []byte, i int) int {
 	switch c := doc[i]; {
 	case c == '0':
 		i++
-	case c >= '1' && c <= '9':
+	case c-'1' < 9:
 		i = digits(doc, i+1)
 	default:
 		return ^i
 	}
-	if i < n && doc[i] == '.' {
+	if uint(i) >= uint(n) {
+		return i
+	}
+	c := doc[i]
+	if c == '.' {
 		i++
 		if i >= n || doc[i]-'0' >= 10 {
 			return ^i
 		}
 		i = digits(doc, i+1)
+		if uint(i) >= uint(n) {
+			return i
+		}
+		c = doc[i]
 	}
-	if i < n && doc[i]|0x20 == 'e' {
+	if c|0x20 == 'e' {
 		i++
 		if i < n && (doc[i] == '+' || doc[i] == '-') {
 			i++
@@ -432,17 +440,18 @@ func scanNumber(doc []byte, i int) int {
 // eight bytes at a time.
 func digits(doc []byte, i int) int {
 	for i+8 <= len(doc) {
-		w := binary.LittleEndian.Uint64(doc[i:])
-		// A byte is a digit iff its high nibble is 3 and its low nibble
-		// plus 6 does not carry into the high nibble. No carry crosses
-		// bytes.
-		bad := (w&0xF0F0F0F0F0F0F0F0 ^ 0x3030303030303030) | ((w&0x0F0F0F0F0F0F0F0F + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0)
+		w := binary.LittleEndian.Uint64(doc[i : i+8 : i+8])
+		// A byte below '0' borrows (its high bit is set in w-'0'), one
+		// above '9' carries into its high bit in w+0x46, and one >= 0x80
+		// has it set in w. A borrow or carry leaves a byte only if it is
+		// not a digit, so the lowest set bit of bad is exact.
+		bad := ((w - lo8*'0') | (w + lo8*0x46) | w) & hi8
 		if bad != 0 {
 			return i + bits.TrailingZeros64(bad)>>3
 		}
 		i += 8
 	}
-	for i < len(doc) && doc[i]-'0' < 10 {
+	for uint(i) < uint(len(doc)) && doc[i]-'0' < 10 {
 		i++
 	}
 	return i

@@ -488,3 +488,39 @@ func refAppendCompact(dst, v []byte) []byte {
 	}
 	return append(dst, v[start:]...)
 }
+
+// TestScanEveryByteEveryPosition puts each byte value at each position of
+// word-sized runs of plain key bytes and of digits, after one or two other
+// bytes, so that every lane of the word-at-a-time masks sees every byte
+// next to every kind of neighbour.
+func TestScanEveryByteEveryPosition(t *testing.T) {
+	for _, fill := range []byte{'a', '5', ' ', '"', 0xC3, 0xA9} {
+		for _, before := range []byte{'a', '1', '"', '\\', 0x00, 0x1F, 0x20, 0x2F, 0x3A, 0x7F, 0x80, 0xFF} {
+			for c := 0; c < 256; c++ {
+				for pos := 0; pos < 18; pos++ {
+					for _, size := range []int{pos + 1, pos + 2, 20} {
+						doc := make([]byte, size)
+						for k := range doc {
+							doc[k] = fill
+						}
+						doc[0] = '"'
+						if pos > 1 {
+							doc[pos-1] = before
+						}
+						doc[pos] = byte(c)
+						checkScanAt(t, doc, 0)
+						if pos > 0 {
+							doc[0] = '-'
+							checkScanAt(t, doc, 0)
+							doc[0] = '1'
+							checkScanAt(t, doc, 0)
+						}
+						if e1, e2 := digits(doc, 0), refDigits(doc, 0); e1 != e2 {
+							t.Fatalf("digits(%q) = %d; want %d", doc, e1, e2)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -68,6 +68,7 @@ const (
 func scanString(doc []byte, i int) (end int, fl strFlags, msg string) {
 	n := len(doc)
 	i++ // opening quote
+outer:
 	for {
 		for i+8 <= n {
 			w := binary.LittleEndian.Uint64(doc[i : i+8 : i+8])
@@ -123,6 +124,31 @@ func scanString(doc []byte, i int) (end int, fl strFlags, msg string) {
 			i++
 		default:
 			fl |= strNonASCII
+			// Four bytes at a time hold any sequence: one load, one
+			// bounds check.
+			for i+4 <= n {
+				v := binary.LittleEndian.Uint32(doc[i : i+4 : i+4])
+				switch c := byte(v); {
+				case c < 0x80:
+					continue outer
+				case c-0xE1 <= 0xEF-0xE1 && c != 0xED:
+					if v&0xC0C000 != 0x808000 {
+						return ^i, fl, "invalid UTF-8 in string"
+					}
+					i += 3
+				case c-0xC2 <= 0xDF-0xC2:
+					if v&0xC000 != 0x8000 {
+						return ^i, fl, "invalid UTF-8 in string"
+					}
+					i += 2
+				default:
+					r, size := utf8.DecodeRune(doc[i:])
+					if r == utf8.RuneError && size <= 1 {
+						return ^i, fl, "invalid UTF-8 in string"
+					}
+					i += size
+				}
+			}
 			for i < n && doc[i] >= 0x80 {
 				c := doc[i]
 				switch {

@@ -366,13 +366,15 @@ func validUTF8(s []byte) bool {
 // quotes) that scanString accepted. Unpaired surrogates become U+FFFD.
 func appendUnescaped(dst, s []byte) []byte {
 	for len(s) > 0 {
-		k := bytes.IndexByte(s, '\\')
-		if k < 0 {
-			dst = append(dst, s...)
-			break
+		if s[0] != '\\' { // escapes often come in runs
+			k := bytes.IndexByte(s, '\\')
+			if k < 0 {
+				dst = append(dst, s...)
+				break
+			}
+			dst = append(dst, s[:k]...)
+			s = s[k:]
 		}
-		dst = append(dst, s[:k]...)
-		s = s[k:]
 		switch s[1] {
 		case 'b':
 			dst = append(dst, '\b')
@@ -402,7 +404,18 @@ func appendUnescaped(dst, s []byte) []byte {
 			} else if r >= 0xDC00 && r < 0xE000 {
 				r = utf8.RuneError
 			}
-			dst = utf8.AppendRune(dst, r)
+			// r is not a surrogate: encode it as utf8.AppendRune
+			// would, without the call.
+			switch {
+			case r < 0x80:
+				dst = append(dst, byte(r))
+			case r < 0x800:
+				dst = append(dst, 0xC0|byte(r>>6), 0x80|byte(r)&0x3F)
+			case r < 0x10000:
+				dst = append(dst, 0xE0|byte(r>>12), 0x80|byte(r>>6)&0x3F, 0x80|byte(r)&0x3F)
+			default:
+				dst = append(dst, 0xF0|byte(r>>18), 0x80|byte(r>>12)&0x3F, 0x80|byte(r>>6)&0x3F, 0x80|byte(r)&0x3F)
+			}
 			continue
 		default: // '"', '\\', '/'
 			dst = append(dst, s[1])

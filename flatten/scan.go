@@ -499,6 +499,18 @@ func digits(doc []byte, i int) int {
 // scanLiteral checks for true, false or null at doc[i]. It returns the index
 // past it and the kind, or the complement of the offending offset.
 func scanLiteral(doc []byte, i int) (int, Kind) {
+	if i+4 <= len(doc) {
+		switch binary.LittleEndian.Uint32(doc[i : i+4 : i+4]) {
+		case 't' | 'r'<<8 | 'u'<<16 | 'e'<<24:
+			return i + 4, Bool
+		case 'n' | 'u'<<8 | 'l'<<16 | 'l'<<24:
+			return i + 4, Null
+		case 'f' | 'a'<<8 | 'l'<<16 | 's'<<24:
+			if i+4 < len(doc) && doc[i+4] == 'e' {
+				return i + 5, Bool
+			}
+		}
+	}
 	rest := doc[i:]
 	switch doc[i] {
 	case 't':

@@ -124,14 +124,15 @@ outer:
 			i++
 		default:
 			fl |= strNonASCII
-			// Four bytes at a time hold any sequence: one load, one
-			// bounds check.
+			// A run of multi-byte sequences, each checked in one
+			// four-byte word.
 			for i+4 <= n {
 				v := binary.LittleEndian.Uint32(doc[i : i+4 : i+4])
 				switch c := byte(v); {
 				case c < 0x80:
 					continue outer
 				case c-0xE1 <= 0xEF-0xE1 && c != 0xED:
+					// U+1000–U+FFFF except the surrogate block.
 					if v&0xC0C000 != 0x808000 {
 						return ^i, fl, "invalid UTF-8 in string"
 					}
@@ -142,36 +143,70 @@ outer:
 					}
 					i += 2
 				default:
-					r, size := utf8.DecodeRune(doc[i:])
-					if r == utf8.RuneError && size <= 1 {
+					size := seqLen(v)
+					if size == 0 {
 						return ^i, fl, "invalid UTF-8 in string"
 					}
 					i += size
 				}
 			}
+			// The last three bytes, zero-padded (so that a truncated
+			// sequence fails its continuation-byte test).
 			for i < n && doc[i] >= 0x80 {
-				c := doc[i]
-				switch {
-				case c >= 0xE1 && c <= 0xEF && c != 0xED:
-					if i+2 >= n || (uint16(doc[i+1])|uint16(doc[i+2])<<8)&0xC0C0 != 0x8080 {
-						return ^i, fl, "invalid UTF-8 in string"
-					}
-					i += 3
-				case c >= 0xC2 && c <= 0xDF:
-					if i+1 >= n || doc[i+1]&0xC0 != 0x80 {
-						return ^i, fl, "invalid UTF-8 in string"
-					}
-					i += 2
-				default:
-					r, size := utf8.DecodeRune(doc[i:])
-					if r == utf8.RuneError && size <= 1 {
-						return ^i, fl, "invalid UTF-8 in string"
-					}
-					i += size
+				var v uint32
+				for k := n - 1; k >= i; k-- {
+					v = v<<8 | uint32(doc[k])
 				}
+				size := seqLen(v)
+				if size == 0 {
+					return ^i, fl, "invalid UTF-8 in string"
+				}
+				i += size
 			}
 		}
 	}
+}
+
+// utf8Lead describes the UTF-8 sequences a byte >= 0x80 can start: their
+// length, the range of their second byte, and the mask selecting their
+// further (continuation) bytes in a little-endian word. Bytes that start
+// no sequence have a mask that no word matches.
+type utf8Lead struct {
+	size, lo, hi uint8
+	mask, want   uint32
+}
+
+var utf8Leads = func() (t [256]utf8Lead) {
+	for c := range t {
+		switch {
+		case c >= 0xC2 && c <= 0xDF:
+			t[c] = utf8Lead{2, 0x80, 0xBF, 0, 0}
+		case c >= 0xE0 && c <= 0xEF:
+			t[c] = utf8Lead{3, 0x80, 0xBF, 0xC00000, 0x800000}
+		case c >= 0xF0 && c <= 0xF4:
+			t[c] = utf8Lead{4, 0x80, 0xBF, 0xC0C00000, 0x80800000}
+		default:
+			t[c] = utf8Lead{0, 0, 0xFF, 0, 1}
+		}
+	}
+	// As in utf8.DecodeRune: no overlong forms, no surrogates, nothing
+	// above U+10FFFF.
+	t[0xE0].lo = 0xA0
+	t[0xED].hi = 0x9F
+	t[0xF0].lo = 0x90
+	t[0xF4].hi = 0x8F
+	return t
+}()
+
+// seqLen returns the length of the UTF-8 sequence at the start of v (the
+// next four bytes, little-endian, zero-padded past the end of the input)
+// whose first byte is >= 0x80, or 0 if it is not a valid one.
+func seqLen(v uint32) int {
+	l := &utf8Leads[byte(v)]
+	if byte(v>>8)-l.lo > l.hi-l.lo || v&l.mask != l.want {
+		return 0
+	}
+	return int(l.size)
 }
 
 const (

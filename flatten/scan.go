@@ -35,8 +35,8 @@ func skipWS(doc []byte, i int) int {
 func skipWSRun(doc []byte, i int) int {
 	n := len(doc)
 	for {
-		for i+8 <= n {
-			w := binary.LittleEndian.Uint64(doc[i:i+8:i+8]) ^ (lo8 * ' ')
+		for i >= 0 && i < n-7 { // i+8 <= n, in a form that spares the bounds check
+			w := binary.LittleEndian.Uint64(doc[i:]) ^ (lo8 * ' ')
 			if w != 0 {
 				i += bits.TrailingZeros64(w) >> 3
 				break
@@ -70,8 +70,8 @@ func scanString(doc []byte, i int) (end int, fl strFlags, msg string) {
 	i++ // opening quote
 outer:
 	for {
-		for i+8 <= n {
-			w := binary.LittleEndian.Uint64(doc[i : i+8 : i+8])
+		for i >= 0 && i < n-7 { // i+8 <= n, in a form that spares the bounds check
+			w := binary.LittleEndian.Uint64(doc[i:])
 			q := w ^ (lo8 * '"')
 			b := w ^ (lo8 * '\\')
 			// A byte of w is special (a quote, a backslash, a
@@ -126,8 +126,8 @@ outer:
 			fl |= strNonASCII
 			// A run of multi-byte sequences, each checked in one
 			// four-byte word.
-			for i+4 <= n {
-				v := binary.LittleEndian.Uint32(doc[i : i+4 : i+4])
+			for i >= 0 && i < n-3 { // i+4 <= n
+				v := binary.LittleEndian.Uint32(doc[i:])
 				switch c := byte(v); {
 				case c < 0x80:
 					continue outer
@@ -250,8 +250,8 @@ func scanKey(doc []byte, i int, sep byte) (end int, fl strFlags, h uint64, msg s
 	// bytes of the end) is left to scanKeyAny from the start.
 	h = hm1
 	sepw := lo8 * uint64(sep)
-	for j := i + 1; j+8 <= len(doc); j += 8 {
-		w := binary.LittleEndian.Uint64(doc[j : j+8 : j+8])
+	for j := i + 1; j >= 0 && j < len(doc)-7; j += 8 { // j+8 <= len(doc)
+		w := binary.LittleEndian.Uint64(doc[j:])
 		q := w ^ (lo8 * '"')
 		b := w ^ (lo8 * '\\')
 		s := w ^ sepw
@@ -369,7 +369,7 @@ func validUTF8(s []byte) bool {
 		switch {
 		case c < 0x80:
 			i++
-			for i+8 <= n && binary.LittleEndian.Uint64(s[i:])&hi8 == 0 {
+			for i >= 0 && i < n-7 && binary.LittleEndian.Uint64(s[i:])&hi8 == 0 {
 				i += 8
 			}
 		case c >= 0xE1 && c <= 0xEF && c != 0xED:
@@ -513,8 +513,8 @@ func scanNumber(doc []byte, i int) int {
 // digits returns the index of the first non-digit at or after i, testing
 // eight bytes at a time.
 func digits(doc []byte, i int) int {
-	for i+8 <= len(doc) {
-		w := binary.LittleEndian.Uint64(doc[i : i+8 : i+8])
+	for i >= 0 && i < len(doc)-7 { // i+8 <= len(doc), in a form that spares the bounds check
+		w := binary.LittleEndian.Uint64(doc[i:])
 		// A byte below '0' borrows (its high bit is set in w-'0'), one
 		// above '9' carries into its high bit in w+0x46, and one >= 0x80
 		// has it set in w. A borrow or carry leaves a byte only if it is

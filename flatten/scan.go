@@ -90,7 +90,7 @@ outer:
 			}
 			i += 8
 		}
-		if i >= n {
+		if uint(i) >= uint(n) {
 			return ^n, fl, "unterminated string"
 		}
 		c := doc[i]
@@ -534,8 +534,8 @@ func digits(doc []byte, i int) int {
 // scanLiteral checks for true, false or null at doc[i]. It returns the index
 // past it and the kind, or the complement of the offending offset.
 func scanLiteral(doc []byte, i int) (int, Kind) {
-	if i+4 <= len(doc) {
-		switch binary.LittleEndian.Uint32(doc[i : i+4 : i+4]) {
+	if i >= 0 && i < len(doc)-3 { // i+4 <= len(doc)
+		switch binary.LittleEndian.Uint32(doc[i:]) {
 		case 't' | 'r'<<8 | 'u'<<16 | 'e'<<24:
 			return i + 4, Bool
 		case 'n' | 'u'<<8 | 'l'<<16 | 'l'<<24:

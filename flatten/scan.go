@@ -22,14 +22,17 @@ var isWS = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 // skipWS returns the index of the first non-whitespace byte at or after i.
 // The common case, no whitespace, is inlined at the call site.
 func skipWS(doc []byte, i int) int {
-	if i < len(doc) && doc[i] > ' ' {
+	if uint(i) < uint(len(doc)) && doc[i] > ' ' { // one compare: no bounds check
 		return i
 	}
 	return skipWSRun(doc, i)
 }
 
 // skipWSRun skips whitespace. Indentation (runs of spaces after a newline)
-// goes sixteen bytes per step, with one bounds check per step.
+// goes sixteen bytes per step, with one bounds check per step. It is kept
+// out of line so that skipWS inlines to a compare and a call.
+//
+//go:noinline
 func skipWSRun(doc []byte, i int) int {
 	const spaces = lo8 * ' '
 	if i < len(doc) && doc[i] == '\n' {
@@ -74,19 +77,29 @@ const (
 func scanString(doc []byte, i int) (end int, fl strFlags, msg string) {
 	n := len(doc)
 	i++ // opening quote
+outer:
 	for {
-		for i+8 <= n {
+		for i >= 0 && i < n-7 { // i+8 <= n, in a form that spares the bounds check
 			w := binary.LittleEndian.Uint64(doc[i:])
 			q := w ^ (lo8 * '"')
 			b := w ^ (lo8 * '\\')
-			m := (((q - lo8) &^ q) | ((b - lo8) &^ b) | ((w - lo8*0x20) &^ w) | w) & hi8
+			// A byte of w is special (a quote, a backslash, a
+			// control character or >= 0x80) iff its high bit is set
+			// in m: a byte of q or b is >= 0x80 only if w's is, and
+			// a subtraction borrows out of a byte only if it is
+			// special, so the lowest set bit of m is exact.
+			m := ((q - lo8) | (b - lo8) | (w - lo8*0x20) | w) & hi8
 			if m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
+				low := m & -m
+				if (q-lo8)&^q&low != 0 {
+					return i + bits.Len64(low)>>3, fl, ""
+				}
+				i += bits.TrailingZeros64(low) >> 3
 				break
 			}
 			i += 8
 		}
-		if i >= n {
+		if uint(i) >= uint(n) {
 			return ^n, fl, "unterminated string"
 		}
 		c := doc[i]
@@ -120,29 +133,89 @@ func scanString(doc []byte, i int) (end int, fl strFlags, msg string) {
 			i++
 		default:
 			fl |= strNonASCII
-			for i < n && doc[i] >= 0x80 {
-				c := doc[i]
-				switch {
-				case c >= 0xE1 && c <= 0xEF && c != 0xED:
-					if i+2 >= n || (uint16(doc[i+1])|uint16(doc[i+2])<<8)&0xC0C0 != 0x8080 {
+			// A run of multi-byte sequences, each checked in one
+			// four-byte word.
+			for i >= 0 && i < n-3 { // i+4 <= n
+				v := binary.LittleEndian.Uint32(doc[i:])
+				switch c := byte(v); {
+				case c < 0x80:
+					continue outer
+				case c-0xE1 <= 0xEF-0xE1 && c != 0xED:
+					// U+1000–U+FFFF except the surrogate block.
+					if v&0xC0C000 != 0x808000 {
 						return ^i, fl, "invalid UTF-8 in string"
 					}
 					i += 3
-				case c >= 0xC2 && c <= 0xDF:
-					if i+1 >= n || doc[i+1]&0xC0 != 0x80 {
+				case c-0xC2 <= 0xDF-0xC2:
+					if v&0xC000 != 0x8000 {
 						return ^i, fl, "invalid UTF-8 in string"
 					}
 					i += 2
 				default:
-					r, size := utf8.DecodeRune(doc[i:])
-					if r == utf8.RuneError && size <= 1 {
+					size := seqLen(v)
+					if size == 0 {
 						return ^i, fl, "invalid UTF-8 in string"
 					}
 					i += size
 				}
 			}
+			// The last three bytes, zero-padded (so that a truncated
+			// sequence fails its continuation-byte test).
+			for i < n && doc[i] >= 0x80 {
+				var v uint32
+				for k := n - 1; k >= i; k-- {
+					v = v<<8 | uint32(doc[k])
+				}
+				size := seqLen(v)
+				if size == 0 {
+					return ^i, fl, "invalid UTF-8 in string"
+				}
+				i += size
+			}
 		}
 	}
+}
+
+// utf8Lead describes the UTF-8 sequences a byte >= 0x80 can start: their
+// length, the range of their second byte, and the mask selecting their
+// further (continuation) bytes in a little-endian word. Bytes that start
+// no sequence have a mask that no word matches.
+type utf8Lead struct {
+	size, lo, hi uint8
+	mask, want   uint32
+}
+
+var utf8Leads = func() (t [256]utf8Lead) {
+	for c := range t {
+		switch {
+		case c >= 0xC2 && c <= 0xDF:
+			t[c] = utf8Lead{2, 0x80, 0xBF, 0, 0}
+		case c >= 0xE0 && c <= 0xEF:
+			t[c] = utf8Lead{3, 0x80, 0xBF, 0xC00000, 0x800000}
+		case c >= 0xF0 && c <= 0xF4:
+			t[c] = utf8Lead{4, 0x80, 0xBF, 0xC0C00000, 0x80800000}
+		default:
+			t[c] = utf8Lead{0, 0, 0xFF, 0, 1}
+		}
+	}
+	// As in utf8.DecodeRune: no overlong forms, no surrogates, nothing
+	// above U+10FFFF.
+	t[0xE0].lo = 0xA0
+	t[0xED].hi = 0x9F
+	t[0xF0].lo = 0x90
+	t[0xF4].hi = 0x8F
+	return t
+}()
+
+// seqLen returns the length of the UTF-8 sequence at the start of v (the
+// next four bytes, little-endian, zero-padded past the end of the input)
+// whose first byte is >= 0x80, or 0 if it is not a valid one.
+func seqLen(v uint32) int {
+	l := &utf8Leads[byte(v)]
+	if byte(v>>8)-l.lo > l.hi-l.lo || v&l.mask != l.want {
+		return 0
+	}
+	return int(l.size)
 }
 
 const (
@@ -155,23 +228,22 @@ func hmix(h uint64) uint64 {
 	return h ^ h>>29
 }
 
-// keyHash hashes unescaped key bytes: 8-byte little-endian chunks from the
-// start, the last one zero-padded, then the length. scanKey computes the
-// same function while it scans. Collisions only cost a slow run.
+// keyHash hashes unescaped key bytes followed by a '"' terminator (which
+// makes the zero padding unambiguous, so the length need not be mixed in):
+// 8-byte little-endian chunks from the start, the last one zero-padded.
+// scanKey computes the same function while it scans, the closing quote of
+// the key serving as the terminator. Collisions only cost a slow run.
 func keyHash(k []byte) uint64 {
 	h := uint64(hm1)
 	p := k
 	for ; len(p) >= 8; p = p[8:] {
 		h = hmix(h ^ binary.LittleEndian.Uint64(p))
 	}
-	if len(p) > 0 {
-		var w uint64
-		for j, c := range p {
-			w |= uint64(c) << (8 * j)
-		}
-		h = hmix(h ^ w)
+	w := uint64('"') << (8 * len(p))
+	for j, c := range p {
+		w |= uint64(c) << (8 * j)
 	}
-	return hmix(h ^ uint64(len(k)))
+	return hmix(h ^ w)
 }
 
 // strHasSep marks a key containing the separator byte.
@@ -182,48 +254,76 @@ const strHasSep strFlags = 1 << 7
 // escapes it returns strEscaped and no hash; the caller hashes the unescaped
 // key.
 func scanKey(doc []byte, i int, sep byte) (end int, fl strFlags, h uint64, msg string) {
-	n := len(doc)
+	// Fast path: a plain ASCII key without the separator, read a word at a
+	// time up to its closing quote. Anything else (and a key within eight
+	// bytes of the end) is left to scanKeyAny from the start.
+	h = hm1
+	sepw := lo8 * uint64(sep)
+	for j := i + 1; j >= 0 && j < len(doc)-7; j += 8 { // j+8 <= len(doc)
+		w := binary.LittleEndian.Uint64(doc[j:])
+		q := w ^ (lo8 * '"')
+		b := w ^ (lo8 * '\\')
+		s := w ^ sepw
+		// As in scanString (s can be >= 0x80 where w is not).
+		m := ((q - lo8) | (b - lo8) | ((s - lo8) &^ s) | (w - lo8*0x20) | w) & hi8
+		if m != 0 {
+			low := m & -m
+			if (q-lo8)&^q&low == 0 {
+				break
+			}
+			// Hash the key's bytes in w and the quote.
+			return j + bits.Len64(low)>>3, 0, hmix(h ^ w&(low<<1-1)), ""
+		}
+		h = hmix(h ^ w)
+	}
+	return scanKeyAny(doc, i, sep)
+}
+
+// scanKeyAny is scanKey for any key: non-ASCII, with the separator, with
+// escapes or invalid.
+func scanKeyAny(doc []byte, i int, sep byte) (end int, fl strFlags, h uint64, msg string) {
 	start := i + 1
-	i = start
+	if start > len(doc) {
+		return ^len(doc), 0, 0, "unterminated string"
+	}
+	rest := doc[start:]
 	h = hm1
 	var high, seen uint64
 	sepw := lo8 * uint64(sep)
-	for i+8 <= n {
-		w := binary.LittleEndian.Uint64(doc[i:])
+	for len(rest) >= 8 {
+		w := binary.LittleEndian.Uint64(rest)
 		q := w ^ (lo8 * '"')
 		b := w ^ (lo8 * '\\')
 		sw := w ^ sepw
-		m := (((q - lo8) &^ q) | ((b - lo8) &^ b) | ((w - lo8*0x20) &^ w)) & hi8
-		sm := ((sw - lo8) &^ sw) & hi8
+		qm := (q - lo8) &^ q
+		m := (qm | ((b - lo8) &^ b) | ((w - lo8*0x20) &^ w)) & hi8
+		sm := (sw - lo8) &^ sw
 		if m != 0 {
-			t := bits.TrailingZeros64(m) // 8*idx+7
-			keep := uint64(1)<<(t-7) - 1
-			i += t >> 3
-			if doc[i] != '"' {
-				break
+			// low is the high bit of the first quote, backslash or
+			// control byte: exact, as no byte below it borrows.
+			low := m & -m
+			if qm&low == 0 {
+				break // an escape or a control character
 			}
-			if keep != 0 {
-				h = hmix(h ^ w&keep)
-			}
+			keep := low>>7 - 1         // the key's bytes in w
+			h = hmix(h ^ w&(low<<1-1)) // and the quote
 			high |= w & keep
 			seen |= sm & keep
-			return keyDone(i, start, h, high, seen)
+			i = len(doc) - len(rest) + bits.TrailingZeros64(low)>>3
+			return keyDone(i, h, high, seen&hi8)
 		}
 		h = hmix(h ^ w)
 		high |= w
 		seen |= sm
-		i += 8
+		rest = rest[8:]
 	}
-	if i+8 > n {
+	if len(rest) < 8 {
 		var w uint64
-		for j := 0; i < n; i, j = i+1, j+1 {
-			c := doc[i]
+		for j, c := range rest {
 			if c == '"' {
-				if j > 0 {
-					h = hmix(h ^ w)
-				}
+				h = hmix(h ^ w ^ '"'<<(8*j))
 				high |= w
-				return keyDone(i, start, h, high, seen)
+				return keyDone(len(doc)-len(rest)+j, h, high, seen&hi8)
 			}
 			if c == '\\' || c < 0x20 {
 				break
@@ -240,7 +340,9 @@ func scanKey(doc []byte, i int, sep byte) (end int, fl strFlags, h uint64, msg s
 	return end, fl, 0, msg
 }
 
-func keyDone(i, start int, h, high, seen uint64) (int, strFlags, uint64, string) {
+// keyDone returns scanKey's results for a key whose closing quote is at
+// doc[i].
+func keyDone(i int, h, high, seen uint64) (int, strFlags, uint64, string) {
 	var fl strFlags
 	if high&hi8 != 0 {
 		fl |= strNonASCII
@@ -248,7 +350,7 @@ func keyDone(i, start int, h, high, seen uint64) (int, strFlags, uint64, string)
 	if seen != 0 {
 		fl |= strHasSep
 	}
-	return i + 1, fl, hmix(h ^ uint64(i-start)), ""
+	return i + 1, fl, h, ""
 }
 
 var hexVal = func() (t [256]int8) {
@@ -276,7 +378,7 @@ func validUTF8(s []byte) bool {
 		switch {
 		case c < 0x80:
 			i++
-			for i+8 <= n && binary.LittleEndian.Uint64(s[i:])&hi8 == 0 {
+			for i >= 0 && i < n-7 && binary.LittleEndian.Uint64(s[i:])&hi8 == 0 {
 				i += 8
 			}
 		case c >= 0xE1 && c <= 0xEF && c != 0xED:
@@ -308,13 +410,15 @@ func validUTF8(s []byte) bool {
 // quotes) that scanString accepted. Unpaired surrogates become U+FFFD.
 func appendUnescaped(dst, s []byte) []byte {
 	for len(s) > 0 {
-		k := bytes.IndexByte(s, '\\')
-		if k < 0 {
-			dst = append(dst, s...)
-			break
+		if s[0] != '\\' { // escapes often come in runs
+			k := bytes.IndexByte(s, '\\')
+			if k < 0 {
+				dst = append(dst, s...)
+				break
+			}
+			dst = append(dst, s[:k]...)
+			s = s[k:]
 		}
-		dst = append(dst, s[:k]...)
-		s = s[k:]
 		switch s[1] {
 		case 'b':
 			dst = append(dst, '\b')
@@ -344,7 +448,18 @@ func appendUnescaped(dst, s []byte) []byte {
 			} else if r >= 0xDC00 && r < 0xE000 {
 				r = utf8.RuneError
 			}
-			dst = utf8.AppendRune(dst, r)
+			// r is not a surrogate: encode it as utf8.AppendRune
+			// would, without the call.
+			switch {
+			case r < 0x80:
+				dst = append(dst, byte(r))
+			case r < 0x800:
+				dst = append(dst, 0xC0|byte(r>>6), 0x80|byte(r)&0x3F)
+			case r < 0x10000:
+				dst = append(dst, 0xE0|byte(r>>12), 0x80|byte(r>>6)&0x3F, 0x80|byte(r)&0x3F)
+			default:
+				dst = append(dst, 0xF0|byte(r>>18), 0x80|byte(r>>12)&0x3F, 0x80|byte(r>>6)&0x3F, 0x80|byte(r)&0x3F)
+			}
 			continue
 		default: // '"', '\\', '/'
 			dst = append(dst, s[1])
@@ -371,19 +486,27 @@ func scanNumber(doc []byte, i int) int {
 	switch c := doc[i]; {
 	case c == '0':
 		i++
-	case c >= '1' && c <= '9':
+	case c-'1' < 9:
 		i = digits(doc, i+1)
 	default:
 		return ^i
 	}
-	if i < n && doc[i] == '.' {
+	if uint(i) >= uint(n) {
+		return i
+	}
+	c := doc[i]
+	if c == '.' {
 		i++
 		if i >= n || doc[i]-'0' >= 10 {
 			return ^i
 		}
 		i = digits(doc, i+1)
+		if uint(i) >= uint(n) {
+			return i
+		}
+		c = doc[i]
 	}
-	if i < n && doc[i]|0x20 == 'e' {
+	if c|0x20 == 'e' {
 		i++
 		if i < n && (doc[i] == '+' || doc[i] == '-') {
 			i++
@@ -399,18 +522,19 @@ func scanNumber(doc []byte, i int) int {
 // digits returns the index of the first non-digit at or after i, testing
 // eight bytes at a time.
 func digits(doc []byte, i int) int {
-	for i+8 <= len(doc) {
+	for i >= 0 && i < len(doc)-7 { // i+8 <= len(doc), in a form that spares the bounds check
 		w := binary.LittleEndian.Uint64(doc[i:])
-		// A byte is a digit iff its high nibble is 3 and its low nibble
-		// plus 6 does not carry into the high nibble. No carry crosses
-		// bytes.
-		bad := (w&0xF0F0F0F0F0F0F0F0 ^ 0x3030303030303030) | ((w&0x0F0F0F0F0F0F0F0F + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0)
+		// A byte below '0' borrows (its high bit is set in w-'0'), one
+		// above '9' carries into its high bit in w+0x46, and one >= 0x80
+		// has it set in w. A borrow or carry leaves a byte only if it is
+		// not a digit, so the lowest set bit of bad is exact.
+		bad := ((w - lo8*'0') | (w + lo8*0x46) | w) & hi8
 		if bad != 0 {
 			return i + bits.TrailingZeros64(bad)>>3
 		}
 		i += 8
 	}
-	for i < len(doc) && doc[i]-'0' < 10 {
+	for uint(i) < uint(len(doc)) && doc[i]-'0' < 10 {
 		i++
 	}
 	return i
@@ -419,6 +543,18 @@ func digits(doc []byte, i int) int {
 // scanLiteral checks for true, false or null at doc[i]. It returns the index
 // past it and the kind, or the complement of the offending offset.
 func scanLiteral(doc []byte, i int) (int, Kind) {
+	if i >= 0 && i < len(doc)-3 { // i+4 <= len(doc)
+		switch binary.LittleEndian.Uint32(doc[i:]) {
+		case 't' | 'r'<<8 | 'u'<<16 | 'e'<<24:
+			return i + 4, Bool
+		case 'n' | 'u'<<8 | 'l'<<16 | 'l'<<24:
+			return i + 4, Null
+		case 'f' | 'a'<<8 | 'l'<<16 | 's'<<24:
+			if i+4 < len(doc) && doc[i+4] == 'e' {
+				return i + 5, Bool
+			}
+		}
+	}
 	rest := doc[i:]
 	switch doc[i] {
 	case 't':

@@ -136,11 +136,11 @@ open:
 			if end < 0 {
 				goto fail
 			}
-			key := doc[i+1 : end-1]
+			klen := end - 2 - i // the key is doc[i+1 : end-1]
 			if fl == 0 && pLen == 0 {
-				p, inArena = key[:len(key):len(key)], false // a root key is its own path
+				p, inArena = doc[i+1:end-1:end-1], false // a root key is its own path
 			} else {
-				if fl&strNonASCII != 0 && !validUTF8(key) {
+				if fl&strNonASCII != 0 && !validUTF8(doc[i+1:end-1]) {
 					goto fail
 				}
 				start := pOff
@@ -150,7 +150,7 @@ open:
 				}
 				if fl&strEscaped != 0 {
 					ks := len(arena)
-					arena = appendUnescaped(arena, key)
+					arena = appendUnescaped(arena, doc[i+1:end-1])
 					k := arena[ks:]
 					kh = keyHash(k)
 					if bytes.IndexByte(k, sep) >= 0 {
@@ -165,13 +165,13 @@ open:
 					// keeps in registers is reloaded). The bytes written
 					// past the key lie beyond len(arena), where the next
 					// append overwrites them.
-					if l := len(arena); len(key) <= 16 && i+17 <= n && l+16 <= cap(arena) {
+					if l := len(arena); klen <= 16 && i+17 <= n && l+16 <= cap(arena) {
 						d, s := arena[l:l+16], doc[i+1:i+17]
 						binary.LittleEndian.PutUint64(d[:8], binary.LittleEndian.Uint64(s[:8]))
 						binary.LittleEndian.PutUint64(d[8:], binary.LittleEndian.Uint64(s[8:]))
-						arena = arena[:l+len(key)]
+						arena = arena[:l+klen]
 					} else {
-						arena = append(arena, key...)
+						arena = append(arena, doc[i+1:end-1]...)
 					}
 				}
 				p, inArena = arena[start:len(arena):len(arena)], true

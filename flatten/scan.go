@@ -468,13 +468,15 @@ func hex4(b []byte) int {
 // returns the index just past it, or the complement of the offending offset.
 func scanNumber(doc []byte, i int) int {
 	n := len(doc)
-	if doc[i] == '-' {
+	c := doc[i]
+	if c == '-' {
 		i++
-		if i >= n {
+		if uint(i) >= uint(n) {
 			return ^i
 		}
+		c = doc[i]
 	}
-	switch c := doc[i]; {
+	switch {
 	case c == '0':
 		i++
 	case c-'1' < 9:
@@ -485,7 +487,7 @@ func scanNumber(doc []byte, i int) int {
 	if uint(i) >= uint(n) {
 		return i
 	}
-	c := doc[i]
+	c = doc[i]
 	if c == '.' {
 		i++
 		if i >= n || doc[i]-'0' >= 10 {

@@ -106,6 +106,13 @@ outer:
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
+				if i >= 0 && i < n-5 { // i+6 <= n
+					v := binary.LittleEndian.Uint32(doc[i+2:])
+					if hexVal[byte(v)]|hexVal[byte(v>>8)]|hexVal[byte(v>>16)]|hexVal[byte(v>>24)] >= 0 {
+						i += 6
+						break
+					}
+				}
 				for k := i + 2; k < i+6; k++ {
 					if k >= n {
 						return ^n, fl, "unterminated string"

@@ -115,6 +115,13 @@ outer:
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
+				if i >= 0 && i < n-5 { // i+6 <= n
+					v := binary.LittleEndian.Uint32(doc[i+2:])
+					if hexVal[byte(v)]|hexVal[byte(v>>8)]|hexVal[byte(v>>16)]|hexVal[byte(v>>24)] >= 0 {
+						i += 6
+						break
+					}
+				}
 				for k := i + 2; k < i+6; k++ {
 					if k >= n {
 						return ^n, fl, "unterminated string"
@@ -477,13 +484,15 @@ func hex4(b []byte) int {
 // returns the index just past it, or the complement of the offending offset.
 func scanNumber(doc []byte, i int) int {
 	n := len(doc)
-	if doc[i] == '-' {
+	c := doc[i]
+	if c == '-' {
 		i++
-		if i >= n {
+		if uint(i) >= uint(n) {
 			return ^i
 		}
+		c = doc[i]
 	}
-	switch c := doc[i]; {
+	switch {
 	case c == '0':
 		i++
 	case c-'1' < 9:
@@ -494,7 +503,7 @@ func scanNumber(doc []byte, i int) int {
 	if uint(i) >= uint(n) {
 		return i
 	}
-	c := doc[i]
+	c = doc[i]
 	if c == '.' {
 		i++
 		if i >= n || doc[i]-'0' >= 10 {

@@ -46,7 +46,10 @@ func (f *Flattener) fastOK() bool {
 // errFallback and errSuspect, never a user-facing error.
 //
 // Members of one container are read in an inner loop, so the common step,
-// from one scalar member to the next, stays inside it.
+// from one scalar member to the next, stays inside it. The array loop and
+// the object loop each read scalar values inline: moving that switch into
+// a shared function costs 3-7% more instructions on every corpus input
+// (callgrind), the extra call spilling what the walker keeps in registers.
 func (f *Flattener) walkFast(i int, isArr bool) (int, error) {
 	doc := f.doc
 	n := len(doc)

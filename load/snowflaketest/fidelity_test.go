@@ -105,3 +105,40 @@ func TestNoHang(t *testing.T) {
 		t.Errorf("first session after the panics = %d, %v", n, err)
 	}
 }
+
+// TestDropMidCopy: Fault.Drop lets the COPY load and commit, then closes
+// the connection without an answer. The driver retries; the retried COPY
+// finds the file in the load metadata, so the rows are there exactly once.
+func TestDropMidCopy(t *testing.T) {
+	srv, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE t (a INT, b STRING)")
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "a.csv", "1,x\n2,y\n3,z\n")+" @%t")
+	srv.InjectFault(snowflaketest.Fault{SQL: "COPY INTO", Drop: true})
+	rows, err := db.Query("COPY INTO t FROM @%t")
+	t.Logf("COPY through a dropped connection: err = %v", err)
+	if err == nil {
+		var got []string
+		for rows.Next() {
+			var s sql.NullString
+			cols, _ := rows.Columns()
+			vals := make([]any, len(cols))
+			vals[0] = &s
+			for i := 1; i < len(cols); i++ {
+				vals[i] = new(sql.RawBytes)
+			}
+			if err := rows.Scan(vals...); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, s.String)
+		}
+		rows.Close()
+		if len(got) != 1 || got[0] != "Copy executed with 0 files processed." {
+			t.Errorf("retried COPY after a dropped connection = %v, want the file skipped by load metadata", got)
+		}
+	}
+	_, all := queryAll(t, db, "SELECT a, b FROM t ORDER BY a")
+	if len(all) != 3 || all[0][0] != "1" || all[2][1] != "z" {
+		t.Errorf("table after a dropped COPY = %v, want the 3 rows once", all)
+	}
+}

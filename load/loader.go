@@ -306,8 +306,8 @@ type RowError struct {
 
 // RejectedRow is a row COPY rejected, as VALIDATE reports it.
 type RejectedRow struct {
-	Table  string
-	File   string // stage file name as COPY reports it
+	Table string
+	File  string // stage file name as COPY reports it
 	RowError
 	Code     string
 	SQLState string

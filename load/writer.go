@@ -164,7 +164,11 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 		if _, dup := w.byPath[key]; dup {
 			return nil, fmt.Errorf("%w: two columns for path %q", ErrOptions, c.Path)
 		}
-		w.addColumn(key, c.Name, c.Type, c.System)
+		t := c.Type
+		if t.Kind == schema.Unknown {
+			t.Kind = schema.Variant // a column only seen null is VARIANT in the DDL
+		}
+		w.addColumn(key, c.Name, t, c.System)
 	}
 	w.srcID = sourceID(o.Source)
 	switch o.Format {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/schema"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
@@ -203,6 +204,13 @@ func TestParquetValues(t *testing.T) {
 	}
 	if len(files) != 2 {
 		t.Errorf("%d files, want 2 (BIG went from NUMBER(38,0) to FLOAT)", len(files))
+	}
+	// A declared VARIANT column keeps JSON null apart from a missing key.
+	files = writeDocs(t, WriterOptions{Format: Parquet, Columns: []schema.Column{{Name: "V", Path: "v", Type: schema.Type{Kind: schema.Variant}}}},
+		`{"v":null}`, `{}`, `{"v":"s"}`)
+	rows = readParquet(t, files[0])
+	if a, b, c := rows[0]["V"], rows[1]["V"], rows[2]["V"]; string(a.ByteArray()) != "null" || !b.IsNull() || string(c.ByteArray()) != `"s"` {
+		t.Errorf("V = %v, %v, %v; want null, SQL NULL, \"s\"", a, b, c)
 	}
 }
 

@@ -83,7 +83,6 @@ type Writer struct {
 	enc     encoder
 	files   []File
 	err     error // sticky
-	tmpSeq  int
 	scratch []byte
 	fcol    []int32 // per field of the current row: its column index
 
@@ -302,13 +301,11 @@ func (w *Writer) fail(err error) error {
 
 // openFile starts a file whose columns are every column known so far.
 func (w *Writer) openFile(record int64) error {
-	w.tmpSeq++
-	w.tmpPath = filepath.Join(w.o.Dir, fmt.Sprintf(".%s.%d.%d.tmp", safeName(w.o.Table, 64), os.Getpid(), w.tmpSeq))
-	f, err := os.Create(w.tmpPath)
+	f, err := os.CreateTemp(w.o.Dir, "."+safeName(w.o.Table, 64)+".*.tmp")
 	if err != nil {
 		return w.fail(fmt.Errorf("load: creating staged file: %w", err))
 	}
-	w.f = f
+	w.f, w.tmpPath = f, f.Name()
 	w.sum.reset(f)
 	var out io.Writer = &w.sum
 	w.comp = nil
@@ -437,6 +434,22 @@ func (w *Writer) ext() string {
 		e += ".zst"
 	}
 	return e
+}
+
+// SetSource sets the source of the rows written next. A change of source
+// closes the current file, so that a file's rows come from one source.
+func (w *Writer) SetSource(src string) error {
+	if src == "" {
+		src = "-"
+	}
+	if src == w.o.Source {
+		return nil
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	w.o.Source, w.srcID = src, sourceID(src)
+	return nil
 }
 
 // Flush closes the current file, if it has rows, so that the next row

@@ -321,7 +321,7 @@ const emulatorDropsVariantNull = true
 // TestWritersCSVPositional loads CSV files written with the table's
 // columns by position (SKIP_HEADER = 1 instead of PARSE_HEADER, which the
 // emulator lacks so far), with the options of File.FileFormat that keep
-// NULL apart from '' and keep quotes, commas, newlines and backslashes.
+// NULL apart from ” and keep quotes, commas, newlines and backslashes.
 func TestWritersCSVPositional(t *testing.T) {
 	srv, err := snowflaketest.NewServer(snowflaketest.Options{})
 	if err != nil {

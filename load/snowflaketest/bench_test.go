@@ -31,7 +31,7 @@ func writeNDJSON(tb testing.TB, path string, size int64) (rows, n int64) {
 		line = append(line, `,"name":"user-`...)
 		line = strconv.AppendInt(line, rows*7919%100003, 10)
 		line = append(line, `","ts":"`...)
-		line = base.Add(time.Duration(rows) * time.Second).AppendFormat(line, "2006-01-02 15:04:05")
+		line = base.Add(time.Duration(rows)*time.Second).AppendFormat(line, "2006-01-02 15:04:05")
 		line = append(line, `","amount":`...)
 		line = strconv.AppendFloat(line, float64(rows%10000)/100, 'f', 2, 64)
 		line = append(line, `,"tags":["a","b`...)

@@ -2,6 +2,7 @@ package loadtest_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"sync"
@@ -297,5 +298,72 @@ func TestLoaderWriterFiles(t *testing.T) {
 			cols := colNames(want.table)
 			sameRows(t, format.String(), tableRows(t, db, table, cols), rowsOf(want.recs, cols))
 		})
+	}
+}
+
+// racingDB runs a competing statement just before the first ALTER TABLE
+// the Loader sends, as a second loader would.
+type racingDB struct {
+	*sql.DB
+	before string
+	once   sync.Once
+}
+
+func (r *racingDB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if strings.HasPrefix(q, "ALTER TABLE") {
+		var err error
+		r.once.Do(func() { _, err = r.DB.ExecContext(ctx, r.before) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r.DB.ExecContext(ctx, q, args...)
+}
+
+// TestLoaderEvolveConflict: another loader adds the same column (with
+// another type) between our DESC TABLE and our ALTER TABLE; the Loader
+// reads the table again, re-plans (a fallback column for the values the
+// other type cannot take) and loads every row.
+func TestLoaderEvolveConflict(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	base := makeBatch(t, t.TempDir(), "base", 1, []string{`{"id":1}`})
+	if _, err := newLoader(t, db, load.Options{Table: "race"}).Load(ctx, base.table, base.files); err != nil {
+		t.Fatal(err)
+	}
+	rdb := &racingDB{DB: db, before: `ALTER TABLE "RACE" ADD COLUMN "CODE" NUMBER(38,0)`}
+	b := makeBatch(t, t.TempDir(), "next", 1, []string{`{"id":2,"code":"abc"}`})
+	l := newLoader(t, rdb, load.Options{Table: "race"})
+	_, err := l.Load(ctx, b.table, b.files)
+	var me *load.SchemaMismatchError
+	if !errors.As(err, &me) || !errors.Is(err, load.ErrSchemaMismatch) {
+		t.Fatalf("Load after a concurrent ALTER = %v, want a SchemaMismatchError", err)
+	}
+	var fallback string
+	for _, c := range me.Plan.Columns {
+		if strings.HasPrefix(c.Name, "CODE__V_") {
+			fallback = c.Name
+		}
+	}
+	if fallback == "" {
+		t.Errorf("plan columns %v: want a fallback column for CODE", me.Plan.Columns)
+	}
+	if got := tableRows(t, db, "race", []string{"ID"}); len(got) != 1 {
+		t.Errorf("table rows %v: want only the first batch's", got)
+	}
+	// Planning again adds nothing more: the fallback column is found
+	// again (by its comment), or refused when comments are off.
+	for i := 0; i < 2; i++ {
+		plan, err := l.Prepare(ctx, b.table)
+		switch {
+		case emuLacksColumnComments && !errors.Is(err, load.ErrSchemaMismatch):
+			t.Errorf("Prepare() without column comments = %v, want ErrSchemaMismatch", err)
+		case !emuLacksColumnComments && (err != nil || len(plan.Columns) != len(me.Plan.Columns)):
+			t.Errorf("Prepare() = %v, %v; want the plan with %d columns", plan, err, len(me.Plan.Columns))
+		}
+	}
+	desc := tableRows(t, db, "INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = 'RACE'", []string{"COLUMN_NAME"})
+	if len(desc) > 3 {
+		t.Errorf("table columns %v: fallback columns keep being added", desc)
 	}
 }

@@ -169,7 +169,15 @@ func (e *Emulator) ddl(ctx context.Context, s *session, text string, toks, ws []
 			return status("Statement executed successfully."), nil
 		}
 	}
+	if verb == "CREATE" && kind == "TABLE" {
+		if res, handled, err := e.createTable(ctx, s, ws, k, replace, ifNotExists); handled {
+			return res, err
+		}
+	}
 	if verb == "ALTER" && kind == "TABLE" {
+		if res, handled, err := e.addColumns(ctx, s, ws); handled {
+			return res, err
+		}
 		for _, w := range ws {
 			if w.is("SWAP") {
 				return e.swapTables(ctx, s, ws)

@@ -285,7 +285,7 @@ func (e *events) count(s load.Step) int {
 
 // emuLacksColumnComments: the emulator does not yet take CREATE TABLE's
 // column COMMENT clauses (issue 11), so tests load without them for now.
-const emuLacksColumnComments = true
+const emuLacksColumnComments = false
 
 // emuLacksParseHeader: the emulator refuses CSV's PARSE_HEADER, which the
 // writers' CSV files need for MATCH_BY_COLUMN_NAME (issue 11).

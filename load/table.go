@@ -92,21 +92,11 @@ func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) 
 	return nil, fmt.Errorf("load: table %s: schema changes kept conflicting after %d attempts: %w", l.table, evolveAttempts, lastErr)
 }
 
-// planSQL writes a plan's statements: CREATE TABLE IF NOT EXISTS, and ADD
-// COLUMN without IF NOT EXISTS (a column another loader added meanwhile
-// fails the ALTER, and the table is read and planned again, which also
-// catches a column added with another type).
+// planSQL writes a plan's statements with IF NOT EXISTS: a column another
+// loader added meanwhile makes our ADD COLUMN a no-op, and the table is read
+// back and planned again, which catches a column added with another type.
 func (l *Loader) planSQL(p *schema.Plan) string {
-	s := string(p.AppendSQL(nil, l.ddlOptions()))
-	prefix := "ALTER TABLE " + l.qualified(l.table) + " ADD COLUMN IF NOT EXISTS "
-	var b strings.Builder
-	for _, stmt := range strings.SplitAfter(s, ";\n") {
-		if rest, ok := strings.CutPrefix(stmt, prefix); ok {
-			stmt = "ALTER TABLE " + l.qualified(l.table) + " ADD COLUMN " + rest
-		}
-		b.WriteString(stmt)
-	}
-	return b.String()
+	return string(p.AppendSQL(nil, l.ddlOptions()))
 }
 
 // execScript runs statements separated by ";\n" (schema writes string

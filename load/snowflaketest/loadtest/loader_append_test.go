@@ -352,18 +352,32 @@ func TestLoaderEvolveConflict(t *testing.T) {
 		t.Errorf("table rows %v: want only the first batch's", got)
 	}
 	// Planning again adds nothing more: the fallback column is found
-	// again (by its comment), or refused when comments are off.
+	// again by its comment.
 	for i := 0; i < 2; i++ {
 		plan, err := l.Prepare(ctx, b.table)
-		switch {
-		case emuLacksColumnComments && !errors.Is(err, load.ErrSchemaMismatch):
-			t.Errorf("Prepare() without column comments = %v, want ErrSchemaMismatch", err)
-		case !emuLacksColumnComments && (err != nil || len(plan.Columns) != len(me.Plan.Columns)):
-			t.Errorf("Prepare() = %v, %v; want the plan with %d columns", plan, err, len(me.Plan.Columns))
+		if err != nil || len(plan.Changes) != 0 || len(plan.Columns) != len(me.Plan.Columns) {
+			t.Errorf("Prepare() = %v, %v; want no change and %d columns", plan, err, len(me.Plan.Columns))
 		}
 	}
 	desc := tableRows(t, db, "INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = 'RACE'", []string{"COLUMN_NAME"})
-	if len(desc) > 3 {
+	if len(desc) != 3 {
 		t.Errorf("table columns %v: fallback columns keep being added", desc)
+	}
+}
+
+// TestLoaderNoColumnComments: without comments a fallback column could
+// never be found again, so the Loader refuses to add one.
+func TestLoaderNoColumnComments(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	o := load.Options{Table: "nocomment", NoColumnComments: true}
+	b1 := makeBatch(t, t.TempDir(), "n1", 1, []string{`{"id":1,"code":1}`})
+	if _, err := newLoader(t, db, o).Load(ctx, b1.table, b1.files); err != nil {
+		t.Fatal(err)
+	}
+	b2 := makeBatch(t, t.TempDir(), "n2", 1, []string{`{"id":2,"code":"abc"}`})
+	_, err := newLoader(t, db, o).Load(ctx, b2.table, b2.files)
+	if !errors.Is(err, load.ErrSchemaMismatch) || !strings.Contains(err.Error(), "fallback") {
+		t.Errorf("Load() = %v, want ErrSchemaMismatch about the fallback column", err)
 	}
 }

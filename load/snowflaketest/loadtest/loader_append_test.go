@@ -41,8 +41,8 @@ func TestLoaderAppend(t *testing.T) {
 				t.Fatalf("Load() = %d rows in %d files, want 25 in 3", res.RowsLoaded, len(res.Files))
 			}
 			for _, r := range res.Files {
-				if r.Status != "LOADED" || r.RowsLoaded != r.File.Rows || r.RowsParsed != r.File.Rows {
-					t.Errorf("file %s: %+v, want LOADED with all rows", r.File.Name, r)
+				if r.Status != "LOADED" || r.RowsLoaded != r.File.Rows || r.RowsParsed != r.File.Rows || r.QueryID == "" {
+					t.Errorf("file %s: %+v, want LOADED with all rows and the COPY's query id", r.File.Name, r)
 				}
 			}
 			if got := ev.count(load.StepUpload); got != 3 {

@@ -250,6 +250,12 @@ func lastNonSpace(toks []token) int {
 // merge runs MERGE and reports Snowflake's per-action counts: one column
 // per kind of clause present (inserted, updated, deleted).
 func (e *Emulator) merge(ctx context.Context, s *session, toks, ws []token, binds []bindValue) (*result, error) {
+	if mp, ok := splitMerge(toks); ok {
+		toks = unqualifySet(toks, mp.ref)
+	}
+	if err := e.checkMergeDeterministic(ctx, s, toks, binds); err != nil {
+		return nil, err
+	}
 	q, err := translate(toks, binds)
 	if err != nil {
 		return nil, err

@@ -480,7 +480,7 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 			loaded = append(loaded, fl.key)
 		}
 	}
-	if err := e.recordLoads(ctx, tableKey, loaded); err != nil {
+	if err := e.noteLoads(ctx, s, tableKey, loaded); err != nil {
 		return nil, err
 	}
 	for _, fl := range loads {

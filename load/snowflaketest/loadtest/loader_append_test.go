@@ -381,3 +381,44 @@ func TestLoaderNoColumnComments(t *testing.T) {
 		t.Errorf("Load() = %v, want ErrSchemaMismatch about the fallback column", err)
 	}
 }
+
+// TestLoaderTxAndConn: the DB may be a *sql.Tx (a rolled-back load leaves
+// no rows and no load metadata, so the next load loads the files) or a
+// *sql.Conn.
+func TestLoaderTxAndConn(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	b1 := makeBatch(t, t.TempDir(), "t1", 1, records(1, 4, ""))
+	if _, err := newLoader(t, db, load.Options{Table: "txn"}).Load(ctx, b1.table, b1.files); err != nil {
+		t.Fatal(err)
+	}
+	b2 := makeBatch(t, t.TempDir(), "t2", 2, records(5, 6, ""))
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newLoader(t, tx, load.Options{Table: "txn"}).Load(ctx, b2.table, b2.files); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	cols := colNames(b1.table)
+	sameRows(t, "after rollback", tableRows(t, db, "txn", cols), rowsOf(b1.recs, cols))
+
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	res, err := newLoader(t, conn, load.Options{Table: "txn"}).Load(ctx, b2.table, b2.files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Files {
+		if r.Status != "LOADED" {
+			t.Errorf("file %s after the rollback: %s, want LOADED", r.File.Name, r.Status)
+		}
+	}
+	sameRows(t, "after load on a Conn", tableRows(t, db, "txn", cols), rowsOf(append(b1.recs, b2.recs...), cols))
+}

@@ -206,6 +206,7 @@ type loadErr struct {
 	char   int
 	column string
 	err    *SQLError
+	record *string // the rejected record's text, when known
 }
 
 // fileLoad is the outcome of one file.
@@ -483,6 +484,8 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 	if err := e.noteLoads(ctx, s, tableKey, loaded); err != nil {
 		return nil, err
 	}
+	res.job = &copyJob{table: tableKey, errs: errorRows(loads)}
+	e.noteHistory(s, db, sch, table, sr, loads)
 	for _, fl := range loads {
 		row := []*string{strp(fl.name), strp(fl.status), strp(strconv.Itoa(fl.parsed)), strp(strconv.Itoa(fl.loaded)),
 			strp(strconv.Itoa(fl.limit)), strp(strconv.Itoa(len(fl.errs))), nil, nil, nil, nil}
@@ -542,22 +545,15 @@ func (e *Emulator) validate(ctx context.Context, s *session, loads []*fileLoad, 
 		q := "SELECT " + strings.Join(names, ", ") + " FROM (" + strings.Join(parts, " UNION ALL ") + ") ORDER BY __f, __row LIMIT " + strconv.Itoa(n)
 		return queryRows(ctx, s.conn, q)
 	}
-	res := &result{typeID: stmtCopy, rowtype: []rowType{
-		textCol("ERROR"), textCol("FILE"), fixedCol("LINE"), fixedCol("CHARACTER"), fixedCol("BYTE_OFFSET"), textCol("CATEGORY"),
-		fixedCol("CODE"), textCol("SQL_STATE"), textCol("COLUMN_NAME"), fixedCol("ROW_NUMBER"), fixedCol("ROW_START_LINE"), textCol("REJECTED_RECORD"),
-	}}
-	for _, fl := range loads {
-		for _, le := range fl.errs {
-			cat := "conversion"
-			switch le.err.Number {
-			case errColumnCount, errJSON, 100109:
-				cat = "parsing"
-			}
-			res.rowset = append(res.rowset, []*string{strp(le.err.Message), strp(fl.name), strp(strconv.Itoa(le.line)), strp(strconv.Itoa(le.char)),
-				nil, strp(cat), strp(strconv.Itoa(le.err.Number)), strp(le.err.SQLState), strp(le.column), strp(strconv.Itoa(le.row + 1)),
-				strp(strconv.Itoa(le.line)), nil})
+	res := &result{typeID: stmtCopy}
+	for i, c := range validateCols {
+		if validateTypes[i] == "BIGINT" {
+			res.rowtype = append(res.rowtype, fixedCol(c))
+		} else {
+			res.rowtype = append(res.rowtype, textCol(c))
 		}
 	}
+	res.rowset = errorRows(loads)
 	return res, nil
 }
 
@@ -733,7 +729,8 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 				if ff.typ == "PARQUET" {
 					pe = sqlErr(errGeneric, "22000", "%s", d.err.msg)
 				}
-				fl.errs = append(fl.errs, loadErr{row: ri, line: d.err.line, char: d.err.char, column: quoteIdent(table), err: pe})
+				rec := string(d.raw)
+				fl.errs = append(fl.errs, loadErr{row: ri, line: d.err.line, char: d.err.char, column: quoteIdent(table), err: pe, record: &rec})
 				return nil
 			}
 			clear(vals)

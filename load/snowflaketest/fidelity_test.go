@@ -300,3 +300,96 @@ func rowsText(t *testing.T, db *sql.DB, q string) string {
 	}
 	return strings.Join(out, ",")
 }
+
+// TestLoaderQueries: the statements a loader sends after a COPY, through
+// the driver: VALIDATE by job id and '_last', RESULT_SCAN(LAST_QUERY_ID()),
+// COPY_HISTORY, LOAD_HISTORY, CURRENT_USER().
+func TestLoaderQueries(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE t (id NUMBER, name VARCHAR(3))")
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "a.csv", "1,abc\nx,def\n3,toolong\n4,ok\n")+" @%t")
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, "COPY INTO t FROM @%t ON_ERROR = CONTINUE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qid string
+	for rows.Next() {
+	}
+	rows.Close()
+	if err := conn.QueryRowContext(ctx, "SELECT LAST_QUERY_ID()").Scan(&qid); err != nil || len(qid) != 36 {
+		t.Fatalf("LAST_QUERY_ID() = %q, %v", qid, err)
+	}
+	// LAST_QUERY_ID() is now the SELECT above; the COPY is -2.
+	var copyQID string
+	if err := conn.QueryRowContext(ctx, "SELECT LAST_QUERY_ID(-2)").Scan(&copyQID); err != nil {
+		t.Fatal(err)
+	}
+	check := func(q string) {
+		t.Helper()
+		r, err := conn.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer r.Close()
+		cols, _ := r.Columns()
+		if strings.Join(cols[:4], ",") != "ERROR,FILE,LINE,CHARACTER" || len(cols) != 12 {
+			t.Errorf("VALIDATE columns = %v", cols)
+		}
+		var got []string
+		for r.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := r.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, vals[1].String+":"+vals[2].String+":"+vals[6].String+":"+vals[8].String)
+		}
+		if want := `a.csv.gz:2:100038:"T"["ID":1] a.csv.gz:3:100074:"T"["NAME":2]`; strings.Join(got, " ") != want {
+			t.Errorf("%s = %v, want %s", q, got, want)
+		}
+	}
+	check("SELECT * FROM TABLE(VALIDATE(t, JOB_ID => '" + copyQID + "'))")
+	check("SELECT * FROM TABLE(VALIDATE(t, JOB_ID => '_last'))")
+	if _, err := conn.ExecContext(ctx, "SELECT * FROM TABLE(VALIDATE(t, JOB_ID => 'nope'))"); err == nil {
+		t.Errorf("VALIDATE of an unknown job = nil error")
+	}
+	// RESULT_SCAN of the COPY result.
+	var status string
+	var loaded int
+	if err := conn.QueryRowContext(ctx, `SELECT "status", "rows_loaded" FROM TABLE(RESULT_SCAN('`+copyQID+`'))`).Scan(&status, &loaded); err != nil || status != "PARTIALLY_LOADED" || loaded != 2 {
+		t.Errorf("RESULT_SCAN of the COPY = %s %d, %v; want PARTIALLY_LOADED 2", status, loaded, err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT 41 + 1 AS answer"); err != nil {
+		t.Fatal(err)
+	}
+	var answer int
+	if err := conn.QueryRowContext(ctx, "SELECT answer FROM TABLE(RESULT_SCAN(LAST_QUERY_ID()))").Scan(&answer); err != nil || answer != 42 {
+		t.Errorf("RESULT_SCAN(LAST_QUERY_ID()) = %d, %v; want 42", answer, err)
+	}
+	// COPY_HISTORY and LOAD_HISTORY.
+	var file, hstatus string
+	var rowCount, errCount int
+	err = conn.QueryRowContext(ctx, `SELECT file_name, status, row_count, error_count FROM TABLE(information_schema.copy_history(TABLE_NAME => 'T', START_TIME => DATEADD(hours, -1, CURRENT_TIMESTAMP())))`).
+		Scan(&file, &hstatus, &rowCount, &errCount)
+	if err != nil || file != "a.csv.gz" || hstatus != "Partially loaded" || rowCount != 2 || errCount != 2 {
+		t.Errorf("COPY_HISTORY = %s %s %d %d, %v", file, hstatus, rowCount, errCount, err)
+	}
+	err = conn.QueryRowContext(ctx, `SELECT file_name, status, row_count FROM information_schema.load_history WHERE table_name = 'T'`).Scan(&file, &hstatus, &rowCount)
+	if err != nil || file != "a.csv.gz" || hstatus != "PARTIALLY_LOADED" || rowCount != 2 {
+		t.Errorf("LOAD_HISTORY = %s %s %d, %v", file, hstatus, rowCount, err)
+	}
+	var user string
+	if err := conn.QueryRowContext(ctx, "SELECT CURRENT_USER()").Scan(&user); err != nil || user != "TEST" {
+		t.Errorf("CURRENT_USER() = %q, %v; want the login user TEST", user, err)
+	}
+}

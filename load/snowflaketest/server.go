@@ -106,7 +106,10 @@ type Emulator struct {
 	faults    []*faultState
 	pipes     map[string]*pipe // by DB.SCHEMA.PIPE
 
-	hashes hashCache // content hashes of stage files
+	hashes      hashCache           // content hashes of stage files
+	jobs        map[string]*copyJob // COPY query id → rejected rows, for VALIDATE
+	jobOrder    []string
+	copyHistory []copyHist // every file a COPY or a pipe loaded or failed, for COPY_HISTORY and LOAD_HISTORY
 }
 
 // New opens an emulator. Close releases its DuckDB database and, when it
@@ -126,6 +129,7 @@ func New(opts Options) (*Emulator, error) {
 		results:   map[string]*stored{},
 		running:   map[string]context.CancelFunc{},
 		pipes:     map[string]*pipe{},
+		jobs:      map[string]*copyJob{},
 	}
 	e.users = make(map[string]string, len(opts.Users))
 	for u, pw := range opts.Users {

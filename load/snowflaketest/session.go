@@ -22,6 +22,9 @@ type session struct {
 	inTxn                             bool
 	pendingLoads                      []pendingLoad     // load metadata of COPYs in the open transaction
 	params                            map[string]string // ALTER SESSION SET parameters the emulator acts on
+	queryIDs                          []string          // the session's last statements, oldest first (LAST_QUERY_ID)
+	lastCopy                          map[string]string // table key → query id of the session's last COPY into it
+	pipe                              string            // DB.SCHEMA.PIPE when the session loads for a pipe
 }
 
 // normName folds an unquoted name to upper case and unquotes a quoted one.

@@ -16,6 +16,9 @@ type pipe struct {
 	db, sch, name string
 	copySQL       string // the COPY INTO statement
 	history       []map[string]any
+	paused        bool
+	// lastIngestedAt and lastIngestedPath describe the last file loaded.
+	lastIngestedAt, lastIngestedPath string
 }
 
 // pipeDDL answers CREATE [OR REPLACE] PIPE [IF NOT EXISTS] name ... AS COPY
@@ -157,6 +160,7 @@ func (e *Emulator) insertFiles(w http.ResponseWriter, r *http.Request, p *pipe, 
 		return
 	}
 	defer e.endSession(s)
+	s.pipe = key
 	var quoted []string
 	for _, f := range body.Files {
 		quoted = append(quoted, quoteString(strings.TrimLeft(f.Path, "/")))
@@ -182,9 +186,14 @@ func (e *Emulator) insertFiles(w http.ResponseWriter, r *http.Request, p *pipe, 
 			entries = append(entries, pipeReportEntry(row, body.Files, now))
 		}
 	}
-	e.mu.Lock()
-	p.history = append(p.history, entries...)
-	e.mu.Unlock()
+	e.locked(func() {
+		p.history = append(p.history, entries...)
+		for _, en := range entries {
+			if en["status"] == "LOADED" || en["status"] == "PARTIALLY_LOADED" {
+				p.lastIngestedAt, p.lastIngestedPath = now, fmt.Sprint(en["path"])
+			}
+		}
+	})
 	writeJSON(w, map[string]any{"requestId": reqID, "responseCode": "SUCCESS"})
 }
 

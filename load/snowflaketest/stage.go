@@ -34,6 +34,7 @@ type stageRef struct {
 	dir     string // the stage's root directory
 	sub     string // path inside the stage, "" or "a/b/"-style without leading slash
 	prefix  string // prefix of file names in LIST and COPY results
+	url     string // external stages: s3://bucket/path/
 }
 
 // optVal is the value of an option: a scalar, a list, or nested options.
@@ -183,6 +184,19 @@ func (e *Emulator) resolveStage(ctx context.Context, s *session, tok string, mus
 		return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nStage '%s.%s.%s' does not exist or not authorized.", db, sch, last)
 	}
 	return sr, nil
+}
+
+// location is the stage's location as COPY_HISTORY shows it.
+func (sr *stageRef) location() string {
+	switch sr.kind {
+	case "user":
+		return "@~/" + sr.sub
+	case "table":
+		return "@" + sr.db + "." + sr.sch + ".%" + sr.name + "/" + sr.sub
+	case "external":
+		return sr.url
+	}
+	return "@" + sr.db + "." + sr.sch + "." + sr.name + "/" + sr.sub
 }
 
 // lexNameParts splits a dotted name, keeping quotes for normName.

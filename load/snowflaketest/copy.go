@@ -356,6 +356,17 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 	var loads []*fileLoad
 	for _, f := range files {
 		fl := &fileLoad{name: sr.prefix + f.rel, file: f}
+		if f.remote {
+			// External stages: the ETag identifies the content; the
+			// object is fetched only when it is to be loaded.
+			fl.keyPrefix = sr.url + "\x00" + f.rel + "\x00"
+			fl.key = fl.keyPrefix + f.etag
+			if e.isLoaded(tableKey, fl.key) && !force {
+				continue
+			}
+			loads = append(loads, fl)
+			continue
+		}
 		if f.abs == "" {
 			fl.missing = true
 			loads = append(loads, fl)
@@ -388,15 +399,29 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 			fl.errs = []loadErr{{line: 0, err: sqlErr(100109, "22000", "Remote file '%s' was not found. There are several potential causes. The file might not exist. The required credentials may be missing or invalid.", fl.name)}}
 			continue
 		}
-		known := fl.key != ""
-		if err := e.stageFile(ctx, s, fl, ff, target, match, table); err != nil {
-			return nil, err
-		}
-		if !known && fl.key != "" {
-			e.hashes.put(fl.file.abs, strings.TrimPrefix(fl.key, fl.keyPrefix))
-			if e.isLoaded(tableKey, fl.key) && !force {
-				fl.skipped = true
-				continue
+		if fl.file.remote {
+			p, err := e.fetchExternal(ctx, sr, fl.file)
+			if err != nil {
+				return nil, err
+			}
+			defer os.Remove(p)
+			fl.file.abs = p
+			key := fl.key
+			if err := e.stageFile(ctx, s, fl, ff, target, match, table); err != nil {
+				return nil, err
+			}
+			fl.key = key
+		} else {
+			known := fl.key != ""
+			if err := e.stageFile(ctx, s, fl, ff, target, match, table); err != nil {
+				return nil, err
+			}
+			if !known && fl.key != "" {
+				e.hashes.put(fl.file.abs, strings.TrimPrefix(fl.key, fl.keyPrefix))
+				if e.isLoaded(tableKey, fl.key) && !force {
+					fl.skipped = true
+					continue
+				}
 			}
 		}
 		if e.failFile(fl.name) {
@@ -498,7 +523,13 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 		}
 		res.rowset = append(res.rowset, row)
 		if purge && fl.status != "LOAD_FAILED" && fl.file.abs != "" {
-			_ = os.Remove(fl.file.abs)
+			if fl.file.remote {
+				if err := removeExternal(ctx, sr, fl.file); err != nil {
+					return nil, err
+				}
+			} else {
+				_ = os.Remove(fl.file.abs)
+			}
 		}
 	}
 	return res, nil

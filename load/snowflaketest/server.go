@@ -72,6 +72,9 @@ type Options struct {
 	Now func() time.Time
 	// PutMode selects how PUT is answered; the zero value is PutPresigned.
 	PutMode PutMode
+	// S3 configures the endpoint and credentials external stages read
+	// from (CREATE STAGE ... URL = 's3://...').
+	S3 S3Options
 	// Logger receives one debug line per request; nil discards. Statement
 	// text is logged, credentials never are.
 	Logger *slog.Logger

@@ -976,6 +976,12 @@ func castExpr(col, duckType string, try bool) string {
 	if strings.EqualFold(duckType, "JSON") && try {
 		return "CASE WHEN json_valid(" + col + ") THEN " + col + " END"
 	}
+	switch strings.ToUpper(duckType) {
+	case "TIMESTAMP":
+		return "sf_ts_ntz(" + col + ")"
+	case "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE":
+		return "sf_ts_tz(" + col + ")"
+	}
 	if m := reDecimal.FindStringSubmatch(strings.ToUpper(strings.ReplaceAll(duckType, " ", ""))); m != nil {
 		p, _ := strconv.Atoi(m[1])
 		sc, _ := strconv.Atoi(m[2])

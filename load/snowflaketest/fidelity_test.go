@@ -393,3 +393,73 @@ func TestLoaderQueries(t *testing.T) {
 		t.Errorf("CURRENT_USER() = %q, %v; want the login user TEST", user, err)
 	}
 }
+
+// TestFunctionsAndTimestamps: the common functions a loader's SQL uses,
+// and timestamps in Snowflake's default accepted formats in casts and
+// COPY.
+func TestFunctionsAndTimestamps(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	var now, sys, added time.Time
+	var v, obj, uuid string
+	var diff int
+	err := db.QueryRow(`SELECT CURRENT_TIMESTAMP(), SYSDATE(), DATEADD(hours, -1, '2024-01-02 03:04:05'::TIMESTAMP_NTZ), TO_VARCHAR(42),
+		OBJECT_CONSTRUCT('a', 1, 'b', 'x'), UUID_STRING(), DATEDIFF(day, '2024-01-01'::DATE, '2024-03-01'::DATE)`).Scan(&now, &sys, &added, &v, &obj, &uuid, &diff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.IsZero() || sys.IsZero() || !added.Equal(time.Date(2024, 1, 2, 2, 4, 5, 0, time.UTC)) || v != "42" || obj != `{"a":1,"b":"x"}` || len(uuid) != 36 || diff != 60 {
+		t.Errorf("functions = %v %v %v %q %q %q %d", now, sys, added, v, obj, uuid, diff)
+	}
+	want := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		expr string
+		want time.Time
+	}{
+		{"TO_TIMESTAMP_NTZ('2024-01-02T03:04:05Z')", want},
+		{"TO_TIMESTAMP_NTZ('2024-01-02 03:04:05 +05:00')", want}, // NTZ drops the offset
+		{"TO_TIMESTAMP('1704164645')", want},                     // epoch seconds
+		{"TO_TIMESTAMP('1704164645000')", want},                  // epoch milliseconds
+		{"TO_TIMESTAMP_TZ('2024-01-02 03:04:05 +05:00')", want.Add(-5 * time.Hour)},
+		{"TO_TIMESTAMP_TZ('2024-01-02 03:04:05 -0800')", want.Add(8 * time.Hour)},
+		{"TO_TIMESTAMP_LTZ('2024-01-02T03:04:05Z')", want},
+	} {
+		var got time.Time
+		if err := db.QueryRow("SELECT " + tc.expr).Scan(&got); err != nil || !got.Equal(tc.want) {
+			t.Errorf("%s = %v, %v; want %v", tc.expr, got, err, tc.want)
+		}
+	}
+	// COPY into NTZ and TZ columns.
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE ts (n INT, ntz TIMESTAMP_NTZ, tz TIMESTAMP_TZ)")
+	csv := "1,2024-01-02 03:04:05 +05:00,2024-01-02 03:04:05 +05:00\n" +
+		"2,2024-01-02T03:04:05Z,2024-01-02T03:04:05Z\n" +
+		"3,1704164645,1704164645000\n" +
+		"4,2024-01-02 03:04:05,2024-01-02 03:04:05 -0800\n" +
+		"5,not a time,2024-01-02\n"
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "ts.csv", csv)+" @%ts")
+	res, _ := copyInto(t, db, "COPY INTO ts FROM @%ts ON_ERROR = CONTINUE")
+	if r := res[0]; r.loaded != 4 || r.seen != 1 || r.firstLine.String != "5" || r.firstColumnName.String != `"TS"["NTZ":2]` {
+		t.Errorf("COPY = %+v, want 4 loaded and line 5 rejected on NTZ", r)
+	}
+	rows, err := db.Query("SELECT n, ntz, tz FROM ts ORDER BY n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	wantTZ := []time.Time{want.Add(-5 * time.Hour), want, want, want.Add(8 * time.Hour)}
+	i := 0
+	for rows.Next() {
+		var n int
+		var ntz, tz time.Time
+		if err := rows.Scan(&n, &ntz, &tz); err != nil {
+			t.Fatal(err)
+		}
+		if !ntz.Equal(want) || !tz.Equal(wantTZ[i]) {
+			t.Errorf("row %d = %v %v, want %v %v", n, ntz, tz, want, wantTZ[i])
+		}
+		i++
+	}
+	if i != 4 {
+		t.Errorf("rows = %d, want 4", i)
+	}
+}

@@ -201,7 +201,7 @@ func (e *Emulator) rewriteCalls(ctx context.Context, s *session, toks []token) (
 		out = append(out, lit)
 		i = closeIdx
 	}
-	toks = out
+	toks = rewriteArgCalls(out)
 	out = nil
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
@@ -561,4 +561,157 @@ func (e *Emulator) pipeStatus(s *session, name string) (*string, error) {
 	st := fmt.Sprintf(`{"executionState":"%s","pendingFileCount":0,"lastIngestedTimestamp":%q,"lastIngestedFilePath":%q,"notificationChannelName":null,"numOutstandingMessagesOnChannel":0,"lastReceivedMessageTimestamp":null,"lastForwardedMessageTimestamp":null}`,
 		state, pp.lastIngestedAt, pp.lastIngestedPath)
 	return &st, nil
+}
+
+// sessionMacros are DuckDB macros each session's connection gets: the
+// Snowflake functions DuckDB lacks, and Snowflake's timestamp parsing
+// (its default formats: ISO 8601 with T or a space, Z or an offset with
+// or without a colon and with or without a space before it, and integer
+// strings as epoch seconds, milliseconds, microseconds or nanoseconds by
+// magnitude). TIMESTAMP_NTZ drops an offset; TIMESTAMP_LTZ/TZ apply it.
+var sessionMacros = []string{
+	`CREATE OR REPLACE TEMP MACRO sysdate() AS CAST(timezone('UTC', get_current_timestamp()) AS TIMESTAMP)`,
+	`CREATE OR REPLACE TEMP MACRO uuid_string() AS CAST(uuid() AS VARCHAR)`,
+	`CREATE OR REPLACE TEMP MACRO to_varchar(x) AS CAST(x AS VARCHAR)`,
+	`CREATE OR REPLACE TEMP MACRO to_char(x) AS CAST(x AS VARCHAR)`,
+	`CREATE OR REPLACE TEMP MACRO sf_epoch_us(n) AS (CASE WHEN abs(n) < 31536000000 THEN n * 1000000 WHEN abs(n) < 31536000000000 THEN n * 1000
+		WHEN abs(n) < 31536000000000000 THEN n ELSE n // 1000 END)`,
+	`CREATE OR REPLACE TEMP MACRO sf_is_epoch(s) AS regexp_full_match(s, '[+-]?[0-9]+')`,
+	`CREATE OR REPLACE TEMP MACRO sf_ts_ntz(x) AS (CASE WHEN x IS NULL THEN NULL
+		WHEN sf_is_epoch(trim(CAST(x AS VARCHAR))) THEN make_timestamp(CAST(sf_epoch_us(CAST(trim(CAST(x AS VARCHAR)) AS HUGEINT)) AS BIGINT))
+		ELSE TRY_CAST(regexp_replace(trim(CAST(x AS VARCHAR)), '\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$', '') AS TIMESTAMP) END)`,
+	`CREATE OR REPLACE TEMP MACRO sf_ts_tz(x) AS (CASE WHEN x IS NULL THEN NULL
+		WHEN sf_is_epoch(trim(CAST(x AS VARCHAR))) THEN timezone('UTC', make_timestamp(CAST(sf_epoch_us(CAST(trim(CAST(x AS VARCHAR)) AS HUGEINT)) AS BIGINT)))
+		ELSE TRY_CAST(regexp_replace(regexp_replace(trim(CAST(x AS VARCHAR)), '\s*([+-][0-9]{2}):?([0-9]{2})$', '\1:\2'), '\s*[Zz]$', '+00:00') AS TIMESTAMPTZ) END)`,
+}
+
+// argRewrites restructure calls whose arguments DuckDB takes in another
+// form; args are the argument token slices (already rewritten).
+var argRewrites = map[string]func(args [][]token) (string, bool){
+	"DATEADD":       dateAdd,
+	"TIMESTAMPADD":  dateAdd,
+	"DATEDIFF":      dateDiff,
+	"TIMESTAMPDIFF": dateDiff,
+}
+
+// dateParts maps Snowflake date part names and abbreviations to DuckDB's.
+var dateParts = map[string]string{
+	"YEAR": "year", "Y": "year", "YY": "year", "YYY": "year", "YYYY": "year", "YR": "year", "YEARS": "year", "YRS": "year",
+	"MONTH": "month", "MM": "month", "MON": "month", "MONS": "month", "MONTHS": "month",
+	"DAY": "day", "D": "day", "DD": "day", "DAYS": "day", "DAYOFMONTH": "day",
+	"WEEK": "week", "W": "week", "WK": "week", "WEEKOFYEAR": "week", "WOY": "week", "WY": "week",
+	"QUARTER": "quarter", "Q": "quarter", "QTR": "quarter", "QTRS": "quarter", "QUARTERS": "quarter",
+	"HOUR": "hour", "H": "hour", "HH": "hour", "HR": "hour", "HOURS": "hour", "HRS": "hour",
+	"MINUTE": "minute", "M": "minute", "MI": "minute", "MIN": "minute", "MINUTES": "minute", "MINS": "minute",
+	"SECOND": "second", "S": "second", "SEC": "second", "SECONDS": "second", "SECS": "second",
+	"MILLISECOND": "millisecond", "MS": "millisecond", "MSEC": "millisecond", "MILLISECONDS": "millisecond",
+	"MICROSECOND": "microsecond", "US": "microsecond", "USEC": "microsecond", "MICROSECONDS": "microsecond",
+}
+
+func datePart(arg []token) (string, bool) {
+	w := words(arg)
+	if len(w) != 1 {
+		return "", false
+	}
+	name := strings.ToUpper(w[0].text)
+	if w[0].kind == tkString {
+		name = strings.ToUpper(unquoteString(w[0].text))
+	}
+	p, ok := dateParts[name]
+	return p, ok
+}
+
+func tokText(ts []token) string {
+	var b strings.Builder
+	for _, t := range ts {
+		b.WriteString(t.text)
+	}
+	return b.String()
+}
+
+// dateAdd: DATEADD(part, n, expr) → (expr + (n) * INTERVAL '1 part').
+func dateAdd(args [][]token) (string, bool) {
+	if len(args) != 3 {
+		return "", false
+	}
+	p, ok := datePart(args[0])
+	if !ok {
+		return "", false
+	}
+	return "(" + tokText(args[2]) + " + (" + tokText(args[1]) + ") * INTERVAL '1 " + p + "')", true
+}
+
+// dateDiff: DATEDIFF(part, a, b) → date_diff('part', a, b).
+func dateDiff(args [][]token) (string, bool) {
+	if len(args) != 3 {
+		return "", false
+	}
+	p, ok := datePart(args[0])
+	if !ok {
+		return "", false
+	}
+	return "date_diff('" + p + "', " + tokText(args[1]) + ", " + tokText(args[2]) + ")", true
+}
+
+// rewriteArgCalls applies argRewrites, innermost calls first. The
+// rewritten text is translated later, so its words must be DuckDB's or
+// translate's own.
+func rewriteArgCalls(toks []token) []token {
+	var out []token
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		f, ok := argRewrites[t.upper()]
+		open := nextNonSpace(toks, i+1)
+		if !ok || open < 0 || toks[open].text != "(" {
+			out = append(out, t)
+			continue
+		}
+		closeIdx := matchingParenToks(toks, open)
+		if closeIdx < 0 {
+			out = append(out, t)
+			continue
+		}
+		var args [][]token
+		depth, start := 0, open+1
+		for j := open + 1; j < closeIdx; j++ {
+			switch toks[j].text {
+			case "(":
+				depth++
+			case ")":
+				depth--
+			case ",":
+				if depth == 0 {
+					args = append(args, rewriteArgCalls(toks[start:j]))
+					start = j + 1
+				}
+			}
+		}
+		args = append(args, rewriteArgCalls(toks[start:closeIdx]))
+		// The arguments are translated first (they are Snowflake SQL), then
+		// spliced in as DuckDB text.
+		var targs [][]token
+		for _, a := range args {
+			txt, err := translate(a, nil)
+			if err != nil {
+				targs = nil
+				break
+			}
+			targs = append(targs, []token{{kind: tkPunct, text: txt}})
+		}
+		if targs == nil {
+			out = append(out, t)
+			continue
+		}
+		if args[0] != nil {
+			targs[0] = args[0] // the date part stays a word
+		}
+		txt, ok := f(targs)
+		if !ok {
+			out = append(out, t)
+			continue
+		}
+		out = append(out, token{kind: tkPunct, text: txt, pos: t.pos})
+		i = closeIdx
+	}
+	return out
 }

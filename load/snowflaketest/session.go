@@ -50,6 +50,12 @@ func (e *Emulator) newSession(ctx context.Context, user, db, schema, wh, role st
 	if s.role == "" {
 		s.role = "SYSADMIN"
 	}
+	for _, m := range append([]string{"SET TimeZone = 'UTC'"}, sessionMacros...) {
+		if _, err := conn.ExecContext(ctx, m); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("snowflaketest: session setup: %w", err)
+		}
+	}
 	if db != "" {
 		if schema == "" {
 			schema = "PUBLIC"

@@ -269,9 +269,6 @@ func TestLoaderWriterFiles(t *testing.T) {
 	}{{load.NDJSON, load.Gzip}, {load.NDJSON, load.Zstd}, {load.NDJSON, load.Uncompressed}, {load.CSV, load.Gzip}, {load.Parquet, load.Zstd}} {
 		format := tc.format
 		t.Run(format.String()+"/"+tc.comp.String(), func(t *testing.T) {
-			if format == load.CSV && emuLacksParseHeader {
-				t.Skip("the emulator does not take PARSE_HEADER yet (issue 11)")
-			}
 			w, err := load.NewWriter(load.WriterOptions{Dir: t.TempDir(), Table: "T", Format: format, Compression: tc.comp, MaxRows: 15})
 			if err != nil {
 				t.Fatal(err)

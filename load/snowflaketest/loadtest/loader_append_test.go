@@ -255,6 +255,11 @@ func TestLoaderOptions(t *testing.T) {
 	if _, err := l.Load(context.Background(), b.table, append(b.files, b.files[0])); !errors.Is(err, load.ErrOptions) {
 		t.Errorf("Load() of a file twice = %v, want ErrOptions", err)
 	}
+	nosum := b.files[0]
+	nosum.SHA256 = ""
+	if _, err := l.Load(context.Background(), b.table, []load.File{nosum}); !errors.Is(err, load.ErrOptions) || !strings.Contains(err.Error(), "SHA-256") {
+		t.Errorf("Load() of a file without SHA-256 = %v, want ErrOptions", err)
+	}
 }
 
 // TestLoaderWriterFiles loads the writers' files of every format with the

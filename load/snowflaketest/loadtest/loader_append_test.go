@@ -428,3 +428,42 @@ func TestLoaderTxAndConn(t *testing.T) {
 	}
 	sameRows(t, "after load on a Conn", tableRows(t, db, "txn", cols), rowsOf(append(b1.recs, b2.recs...), cols))
 }
+
+// TestLoaderVarcharSizing: VARCHAR columns are unsized by default, so a
+// longer value later needs no change; with SizedVarchar the table is
+// widened in place (ALTER … SET DATA TYPE) for the longer batch.
+func TestLoaderVarcharSizing(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	colType := func(table string) string {
+		var typ string
+		if err := db.QueryRowContext(ctx, "SELECT DATA_TYPE || '(' || CHARACTER_MAXIMUM_LENGTH || ')' FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = '"+table+"' AND COLUMN_NAME = 'CODE'").Scan(&typ); err != nil {
+			t.Fatal(err)
+		}
+		return typ
+	}
+	short := makeBatch(t, t.TempDir(), "s", 1, []string{`{"id":1,"code":"ab"}`})
+	long := makeBatch(t, t.TempDir(), "l", 1, []string{`{"id":2,"code":"a much longer code"}`})
+	for _, sized := range []bool{false, true} {
+		table := "UNSIZED"
+		if sized {
+			table = "SIZED"
+		}
+		l := newLoader(t, db, load.Options{Table: table, SizedVarchar: sized})
+		if _, err := l.Load(ctx, short.table, short.files); err != nil {
+			t.Fatal(err)
+		}
+		first := colType(table)
+		res, err := l.Load(ctx, long.table, long.files)
+		if err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		switch {
+		case !sized && (first != "TEXT(16777216)" || len(res.Plan.Changes) != 0):
+			t.Errorf("unsized: CODE is %s, then changes %v; want TEXT(16777216) and no change", first, res.Plan.Changes)
+		case sized && (first != "TEXT(2)" || colType(table) != "TEXT(18)"):
+			t.Errorf("sized: CODE is %s, then %s; want TEXT(2), then TEXT(18)", first, colType(table))
+		}
+		sameRows(t, table, tableRows(t, db, table, []string{"ID", "CODE"}), []string{"ID=1|CODE=ab|", "ID=2|CODE=a much longer code|"})
+	}
+}

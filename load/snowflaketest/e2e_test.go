@@ -252,7 +252,7 @@ func TestStatementErrors(t *testing.T) {
 	}{
 		{"SELECT * FROM missing_table", 2003, "42S02"},
 		{"SELEC 1", 1003, "42000"},
-		{"SHOW TABLES", 2, "0A000"},
+		{"SHOW WAREHOUSES", 2, "0A000"},
 		{"SELECT 1; SELECT 2", 8, "0A000"},
 		{"INSERT INTO t VALUES ('abc')", 100038, "22018"},
 		{"INSERT INTO t VALUES (NULL)", 100072, "22000"},
@@ -521,8 +521,8 @@ func TestNamedStage(t *testing.T) {
 	if _, err := db.Exec("COPY INTO t FROM @my_stage SIZE_LIMIT = 10"); snowErr(t, err).Number != 2 {
 		t.Errorf("SIZE_LIMIT: %v, want unsupported (2)", err)
 	}
-	if _, err := db.Exec("CREATE STAGE ext URL = 's3://bucket/'"); snowErr(t, err).Number != 2 {
-		t.Errorf("external stage: %v, want unsupported (2)", err)
+	if _, err := db.Exec("CREATE STAGE ext URL = 'azure://account/container/'"); snowErr(t, err).Number != 2 {
+		t.Errorf("Azure external stage: %v, want unsupported (2)", err)
 	}
 }
 

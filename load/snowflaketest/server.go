@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,6 +72,9 @@ type Options struct {
 	Now func() time.Time
 	// PutMode selects how PUT is answered; the zero value is PutPresigned.
 	PutMode PutMode
+	// S3 configures the endpoint and credentials external stages read
+	// from (CREATE STAGE ... URL = 's3://...').
+	S3 S3Options
 	// Logger receives one debug line per request; nil discards. Statement
 	// text is logged, credentials never are.
 	Logger *slog.Logger
@@ -104,6 +108,11 @@ type Emulator struct {
 	running   map[string]context.CancelFunc // request id → cancel, for abort-request
 	faults    []*faultState
 	pipes     map[string]*pipe // by DB.SCHEMA.PIPE
+
+	hashes      hashCache           // content hashes of stage files
+	jobs        map[string]*copyJob // COPY query id → rejected rows, for VALIDATE
+	jobOrder    []string
+	copyHistory []copyHist // every file a COPY or a pipe loaded or failed, for COPY_HISTORY and LOAD_HISTORY
 }
 
 // New opens an emulator. Close releases its DuckDB database and, when it
@@ -123,6 +132,7 @@ func New(opts Options) (*Emulator, error) {
 		results:   map[string]*stored{},
 		running:   map[string]context.CancelFunc{},
 		pipes:     map[string]*pipe{},
+		jobs:      map[string]*copyJob{},
 	}
 	e.users = make(map[string]string, len(opts.Users))
 	for u, pw := range opts.Users {
@@ -249,14 +259,14 @@ func (e *Emulator) meta(name string) string {
 // recordLoads adds files to a table's load metadata, persisting them when
 // the emulator has a DuckDB file.
 func (e *Emulator) recordLoads(ctx context.Context, tableKey string, fileKeys []string) error {
-	e.mu.Lock()
-	if e.loadMeta[tableKey] == nil {
-		e.loadMeta[tableKey] = map[string]bool{}
-	}
-	for _, k := range fileKeys {
-		e.loadMeta[tableKey][k] = true
-	}
-	e.mu.Unlock()
+	e.locked(func() {
+		if e.loadMeta[tableKey] == nil {
+			e.loadMeta[tableKey] = map[string]bool{}
+		}
+		for _, k := range fileKeys {
+			e.loadMeta[tableKey][k] = true
+		}
+	})
 	if e.opts.DBPath == "" {
 		return nil
 	}
@@ -266,6 +276,13 @@ func (e *Emulator) recordLoads(ctx context.Context, tableKey string, fileKeys []
 		}
 	}
 	return nil
+}
+
+// locked runs f holding the emulator's lock, released even if f panics.
+func (e *Emulator) locked(f func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f()
 }
 
 // Close ends all sessions and closes the DuckDB database. It is safe to
@@ -298,12 +315,29 @@ func (e *Emulator) Close() error {
 func (e *Emulator) StageDir() string { return e.stageRoot }
 
 // ServeHTTP implements http.Handler for the gosnowflake wire protocol.
+//
+// A handler that panics (a bug in the emulator) answers HTTP 500 and the
+// emulator carries on: no lock is held across a panic.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			e.log.Error("request handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			http.Error(w, "snowflaketest: internal error (a bug in the emulator; see its log)", http.StatusInternalServerError)
+		}
+	}()
 	e.log.Debug("request", "method", r.Method, "path", r.URL.Path)
 	if r.URL.Path != "/queries/v1/query-request" {
-		if f := e.takeFault(r.URL.Path, ""); f != nil && f.Status != 0 {
-			http.Error(w, http.StatusText(f.Status), f.Status)
-			return
+		if f := e.takeFault(r.URL.Path, ""); f != nil {
+			switch {
+			case f.Panic:
+				panic("snowflaketest: injected panic (Fault.Panic) on " + r.URL.Path)
+			case f.Status != 0:
+				http.Error(w, http.StatusText(f.Status), f.Status)
+				return
+			}
 		}
 	}
 	switch {

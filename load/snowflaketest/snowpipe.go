@@ -16,6 +16,9 @@ type pipe struct {
 	db, sch, name string
 	copySQL       string // the COPY INTO statement
 	history       []map[string]any
+	paused        bool
+	// lastIngestedAt and lastIngestedPath describe the last file loaded.
+	lastIngestedAt, lastIngestedPath string
 }
 
 // pipeDDL answers CREATE [OR REPLACE] PIPE [IF NOT EXISTS] name ... AS COPY
@@ -125,6 +128,8 @@ func (e *Emulator) handleSnowpipe(w http.ResponseWriter, r *http.Request) {
 		next := len(p.history)
 		e.mu.Unlock()
 		writeJSON(w, map[string]any{"pipe": key, "completeResult": true, "nextBeginMark": strconv.Itoa(next), "files": files})
+	case op == "loadHistoryScan" && r.Method == http.MethodGet:
+		e.loadHistoryScan(w, r, p, key)
 	default:
 		snowpipeError(w, http.StatusNotFound, 2, "Unsupported feature 'Snowpipe "+op+"' (snowflaketest does not implement it; see FIDELITY.md).")
 	}
@@ -157,6 +162,7 @@ func (e *Emulator) insertFiles(w http.ResponseWriter, r *http.Request, p *pipe, 
 		return
 	}
 	defer e.endSession(s)
+	s.pipe = key
 	var quoted []string
 	for _, f := range body.Files {
 		quoted = append(quoted, quoteString(strings.TrimLeft(f.Path, "/")))
@@ -167,41 +173,76 @@ func (e *Emulator) insertFiles(w http.ResponseWriter, r *http.Request, p *pipe, 
 	}
 	res, err := e.execute(context.WithoutCancel(r.Context()), s, &queryRequest{SQLText: stmt}, hostOf(r))
 	now := e.now().UTC().Format(time.RFC3339Nano)
-	e.mu.Lock()
+	// The report entries are built without the emulator's lock; only the
+	// append below holds it.
+	var entries []map[string]any
 	if err != nil {
 		se := mapDuckError(err)
 		for _, f := range body.Files {
-			p.history = append(p.history, map[string]any{"path": f.Path, "fileSize": f.Size, "timeReceived": now, "lastInsertTime": now,
+			entries = append(entries, map[string]any{"path": f.Path, "fileSize": f.Size, "timeReceived": now, "lastInsertTime": now,
 				"rowsInserted": 0, "rowsParsed": 0, "errorsSeen": 1, "errorLimit": 1, "firstError": se.Message,
 				"complete": true, "status": "LOAD_FAILED", "stageLocation": ""})
 		}
 	} else if len(res.rowtype) == 10 {
 		for _, row := range res.rowset {
-			path := *row[0]
-			for _, f := range body.Files {
-				if p := strings.TrimLeft(f.Path, "/"); strings.HasSuffix(path, p) {
-					path = p
-					break
-				}
-			}
-			entry := map[string]any{"path": path, "timeReceived": now, "lastInsertTime": now, "complete": true, "status": *row[1]}
-			for i, k := range []string{"", "", "rowsParsed", "rowsInserted", "errorLimit", "errorsSeen"} {
-				if k != "" {
-					n, _ := strconv.Atoi(*row[i])
-					entry[k] = n
-				}
-			}
-			if row[6] != nil {
-				entry["firstError"] = *row[6]
-				entry["firstErrorLineNum"], _ = strconv.Atoi(*row[7])
-				entry["firstErrorCharacterPos"], _ = strconv.Atoi(*row[8])
-				entry["firstErrorColumnName"] = *row[9]
-			}
-			p.history = append(p.history, entry)
+			entries = append(entries, pipeReportEntry(row, body.Files, now))
 		}
 	}
-	e.mu.Unlock()
+	e.locked(func() {
+		p.history = append(p.history, entries...)
+		for _, en := range entries {
+			if en["status"] == "LOADED" || en["status"] == "PARTIALLY_LOADED" {
+				p.lastIngestedAt, p.lastIngestedPath = now, fmt.Sprint(en["path"])
+			}
+		}
+	})
 	writeJSON(w, map[string]any{"requestId": reqID, "responseCode": "SUCCESS"})
+}
+
+// pipeReportEntry turns one COPY result row (file, status, rows_parsed,
+// rows_loaded, error_limit, errors_seen, first_error, first_error_line,
+// first_error_character, first_error_column_name) into an insertReport
+// file entry. Any cell may be NULL: a file missing from the stage has a
+// first error but no line, character or column.
+func pipeReportEntry(row []*string, files []struct {
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+}, now string) map[string]any {
+	cell := func(i int) (string, bool) {
+		if i >= len(row) || row[i] == nil {
+			return "", false
+		}
+		return *row[i], true
+	}
+	path, _ := cell(0)
+	for _, f := range files {
+		if p := strings.TrimLeft(f.Path, "/"); strings.HasSuffix(path, p) {
+			path = p
+			break
+		}
+	}
+	st, _ := cell(1)
+	entry := map[string]any{"path": path, "timeReceived": now, "lastInsertTime": now, "complete": true, "status": st}
+	for i, k := range []string{"", "", "rowsParsed", "rowsInserted", "errorLimit", "errorsSeen"} {
+		if k != "" {
+			v, _ := cell(i)
+			n, _ := strconv.Atoi(v)
+			entry[k] = n
+		}
+	}
+	if msg, ok := cell(6); ok {
+		entry["firstError"] = msg
+		if v, ok := cell(7); ok {
+			entry["firstErrorLineNum"], _ = strconv.Atoi(v)
+		}
+		if v, ok := cell(8); ok {
+			entry["firstErrorCharacterPos"], _ = strconv.Atoi(v)
+		}
+		if v, ok := cell(9); ok {
+			entry["firstErrorColumnName"] = v
+		}
+	}
+	return entry
 }
 
 // endSession removes an internal session.
@@ -211,4 +252,48 @@ func (e *Emulator) endSession(s *session) {
 	delete(e.masters, s.master)
 	e.mu.Unlock()
 	s.close()
+}
+
+// loadHistoryScan serves GET .../loadHistoryScan?startTimeInclusive=
+// &endTimeExclusive=: the pipe's report entries whose last insert time is
+// in the range (ISO 8601; endTimeExclusive defaults to now).
+func (e *Emulator) loadHistoryScan(w http.ResponseWriter, r *http.Request, p *pipe, key string) {
+	q := r.URL.Query()
+	parse := func(name string, def time.Time) (time.Time, bool) {
+		v := q.Get(name)
+		if v == "" {
+			return def, true
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return time.Time{}, false
+		}
+		return t, true
+	}
+	start, ok1 := parse("startTimeInclusive", time.Time{})
+	end, ok2 := parse("endTimeExclusive", e.now().Add(time.Nanosecond))
+	if q.Get("startTimeInclusive") == "" || !ok1 || !ok2 {
+		snowpipeError(w, http.StatusBadRequest, 1003, "Invalid loadHistoryScan request: startTimeInclusive (ISO 8601) is required, endTimeExclusive is optional.")
+		return
+	}
+	var files []map[string]any
+	var first, last string
+	e.locked(func() {
+		for _, f := range p.history {
+			at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(f["lastInsertTime"]))
+			if err != nil || at.Before(start) || !at.Before(end) {
+				continue
+			}
+			files = append(files, f)
+			if first == "" {
+				first = fmt.Sprint(f["lastInsertTime"])
+			}
+			last = fmt.Sprint(f["lastInsertTime"])
+		}
+	})
+	if files == nil {
+		files = []map[string]any{}
+	}
+	writeJSON(w, map[string]any{"pipe": key, "completeResult": true, "startTimeInclusive": q.Get("startTimeInclusive"),
+		"endTimeExclusive": q.Get("endTimeExclusive"), "rangeStartTime": first, "rangeEndTime": last, "files": files})
 }

@@ -168,7 +168,7 @@ func compareRows(t *testing.T, db *sql.DB, tb schema.Table, cell func(int, schem
 		}
 		for i, c := range tb.Columns {
 			f, ok := cell(r, c)
-			if msg := cellMismatch(c, f, ok, got[i]); msg != "" {
+			if msg := cellMismatch(c, f, ok, got[i], variantNullAsSQLNull); msg != "" {
 				t.Errorf("%s row %d column %s (%s): %s", tb.Name, r+1, c.Name, c.Type, msg)
 			}
 		}

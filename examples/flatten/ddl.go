@@ -50,7 +50,7 @@ func runDDL(c *config, f *flatten.Flattener, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "flatten: -sizing: unknown sizing %q (want exact, rounded or max)\n", *c.ddl.sizing)
 		return 2
 	}
-	in, err := schema.NewInferrer(schema.Options{Separator: c.opts.Separator, DetectTime: *c.ddl.detectTime, Sizing: sizing})
+	in, err := schema.NewInferrer(schema.InferOptions{Separator: c.opts.Separator, DetectTime: *c.ddl.detectTime, Sizing: sizing})
 	if err != nil {
 		fmt.Fprintln(stderr, "flatten:", err)
 		return 2

@@ -550,8 +550,10 @@ func (s *Scanner) scanDocument() bool {
 		re--
 	}
 	if rs == re {
-		return false
+		// A JSON text holds a value: an empty stream is not a document.
+		return s.syntax(re, "empty document")
 	}
+	s.done = true // the one record; the next Scan returns false
 	return s.emit(rs, re, s.end, false)
 }
 

@@ -35,11 +35,8 @@ func (e *ConflictError) Error() string {
 	return "resilience: checkpoint " + strconv.Quote(e.Name) + " changed by another writer: " + errString(e.Err)
 }
 
-// Unwrap returns the store's error.
-func (e *ConflictError) Unwrap() error { return e.Err }
-
-// Is reports whether target is ErrConflict.
-func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+// Unwrap returns ErrConflict and the store's error.
+func (e *ConflictError) Unwrap() []error { return []error{ErrConflict, e.Err} }
 
 // Checkpoint records what a job has durably done: the object being read (its
 // identity, so a replaced object is noticed), how many records of it were

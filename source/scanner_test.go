@@ -520,3 +520,21 @@ func TestScannerClosed(t *testing.T) {
 		t.Errorf("Scan after Reset = %q, %v", s.Bytes(), s.Err())
 	}
 }
+
+// TestZeroScanner: a zero Scanner reads NDJSON with the default limits after
+// Reset, and says it has no reader without one.
+func TestZeroScanner(t *testing.T) {
+	var s Scanner
+	if s.Scan() || !errors.Is(s.Err(), ErrNoReader) {
+		t.Errorf("zero Scanner without Reset: Err() = %v, want ErrNoReader", s.Err())
+	}
+	var z Scanner
+	z.Reset(strings.NewReader("{\"a\":{\"b\":1}}\n" + strings.Repeat("x", 300<<10) + "\n"))
+	var got []int
+	for z.Scan() {
+		got = append(got, len(z.Bytes()))
+	}
+	if z.Err() != nil || fmt.Sprint(got) != fmt.Sprint([]int{13, 300 << 10}) {
+		t.Errorf("zero Scanner after Reset: records of %v bytes, Err() = %v; want [13 %d], nil", got, z.Err(), 300<<10)
+	}
+}

@@ -96,7 +96,8 @@
 // # Checkpoints
 //
 // A Checkpoint records what a job durably did: the object (bucket, key,
-// version id, ETag, size), the records done, and the next byte offset.
+// version id, ETag, size), the records done, and the position of the next
+// record (decompressed offset and line, as source.Position).
 // CheckpointStore saves it with compare-and-swap: FileCheckpointStore writes
 // a temporary file, fsyncs and renames it; S3CheckpointStore creates with
 // If-None-Match: * and advances with If-Match: <ETag>, so of two workers

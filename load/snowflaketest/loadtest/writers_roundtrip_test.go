@@ -44,7 +44,7 @@ func TestWritersRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := schema.NewInferrer(schema.Options{})
+	in, err := schema.NewInferrer(schema.InferOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func TestWritersCSVPositional(t *testing.T) {
 	db := srv.OpenDB()
 	defer db.Close()
 	fl, _ := flatten.New(flatten.Options{})
-	in, _ := schema.NewInferrer(schema.Options{})
+	in, _ := schema.NewInferrer(schema.InferOptions{})
 	for _, d := range roundTripDocs {
 		fields, err := fl.Append(nil, []byte(d))
 		if err != nil {

@@ -33,7 +33,7 @@ func TestWritersTablesRoundTrip(t *testing.T) {
 	defer db.Close()
 	fopts := flatten.Options{Arrays: flatten.ArraysTables}
 	fl, _ := flatten.New(fopts)
-	in, _ := schema.NewInferrer(schema.Options{})
+	in, _ := schema.NewInferrer(schema.InferOptions{})
 	type want struct {
 		id     uint64
 		parent uint64

@@ -382,7 +382,7 @@ func (e *Emulator) alterColumnType(ctx context.Context, s *session, ws []token) 
 	if nt := duckTypeOf(newDecl); !strings.EqualFold(strings.ReplaceAll(nt, " ", ""), strings.ReplaceAll(old.duckType, " ", "")) {
 		stmts = append([]string{"ALTER TABLE " + qn + " ALTER COLUMN " + quoteIdent(old.name) + " SET DATA TYPE " + nt}, stmts...)
 	}
-	if err := e.execAtomic(ctx, s, stmts); err != nil {
+	if err := e.execDDL(ctx, s, stmts); err != nil {
 		return nil, true, err
 	}
 	return status("Statement executed successfully."), true, nil

@@ -24,6 +24,9 @@ func (e *Emulator) execute(ctx context.Context, s *session, req *queryRequest, h
 	if n := len(splitStatements(req.SQLText)); n > 1 {
 		return nil, sqlErr(8, "0A000", "Actual statement count %d did not match the desired statement count 1.", n)
 	}
+	if res, done, err := e.extStatement(ctx, s, &req, &toks, &ws); done { // streams, tasks, external functions, file formats: ext.go
+		return res, err
+	}
 	switch ws[0].upper() {
 	case "PUT":
 		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: PUT needs a file URL and a stage")

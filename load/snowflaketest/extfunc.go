@@ -822,6 +822,9 @@ func (e *Emulator) callRemote(ctx context.Context, f *extFunction, call *extCall
 	return out, nil
 }
 
+// maxAttempts bounds the requests for one batch whatever the waits.
+const maxAttempts = 1000
+
 // retryWait is the wait before retry n (1-based) of a batch.
 func (e *Emulator) retryWait(n int) time.Duration {
 	if e.opts.ExternalRetryBackoff != nil {
@@ -860,7 +863,7 @@ func (e *Emulator) sendBatch(ctx context.Context, f *extFunction, in *apiIntegra
 		}
 		if retry {
 			wait := e.retryWait(attempt)
-			if waited+wait > budget {
+			if waited+wait > budget || attempt >= maxAttempts {
 				if terr != nil {
 					return nil, extErr("Request failed for external function %s. Error: %v", f.name, terr)
 				}
@@ -939,6 +942,9 @@ func (e *Emulator) roundTrip(ctx context.Context, f *extFunction, in *apiIntegra
 	}
 	var resp *http.Response
 	if handler := e.serviceFor(f.url); handler != nil {
+		if req.Body == nil {
+			req.Body = http.NoBody
+		}
 		rec := httptest.NewRecorder()
 		func() {
 			defer func() {

@@ -47,8 +47,8 @@ func TestNamedFileFormats(t *testing.T) {
 	}
 
 	for q, num := range map[string]int{
-		"COPY INTO raw FROM @%raw FILE_FORMAT = (FORMAT_NAME = 'nope')":          2003,
-		"COPY INTO raw FROM @%raw FILE_FORMAT = (FORMAT_NAME = jf TYPE = CSV)":   2001,
+		"COPY INTO raw FROM @%raw FILE_FORMAT = (FORMAT_NAME = 'nope')":           2003,
+		"COPY INTO raw FROM @%raw FILE_FORMAT = (FORMAT_NAME = jf TYPE = CSV)":    2001,
 		"COPY INTO raw FROM @%raw FILE_FORMAT = (TYPE = JSON FORMAT_NAME = 'jf')": 2001,
 	} {
 		_, err := db.Exec(q)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/flatpipe/flatpipe/examples/internal/lambdaenv"
 	"github.com/flatpipe/flatpipe/resilience"
-	"github.com/flatpipe/flatpipe/source"
+	"github.com/flatpipe/flatpipe/source/s3event"
 )
 
 // Handler is the function: it implements lambda.Handler, taking every event
@@ -75,8 +75,8 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEvent, err)
 	}
-	opts := source.EventOptions{EventBridgeKeysEncoded: h.cfg.EBEncoded}
-	var objs []source.ObjectEvent
+	opts := s3event.EventOptions{EventBridgeKeysEncoded: h.cfg.EBEncoded}
+	var objs []s3event.ObjectEvent
 	var err error
 	switch {
 	case len(p.Records) > 0 && p.Records[0].EventSource == "aws:sqs":
@@ -88,19 +88,19 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	case len(p.Records) > 0 && p.Records[0].EventSource == "aws:s3":
 		var e events.S3Event
 		if err = json.Unmarshal(payload, &e); err == nil {
-			objs, err = source.DecodeS3Event("", e)
+			objs, err = s3event.DecodeS3Event("", e)
 		}
 	case len(p.Records) > 0 && p.Records[0].EventSource == "aws:sns":
 		var e events.SNSEvent
 		if err = json.Unmarshal(payload, &e); err == nil {
-			objs, err = source.DecodeSNSEvent(e, opts)
+			objs, err = s3event.DecodeSNSEvent(e, opts)
 		}
 	case p.Source != "" && p.DetailType != "":
 		var e events.EventBridgeEvent
 		if err = json.Unmarshal(payload, &e); err == nil {
-			objs, err = source.DecodeEventBridge(e, opts)
+			objs, err = s3event.DecodeEventBridge(e, opts)
 		}
-	case p.Event == source.S3TestEventName:
+	case p.Event == s3event.S3TestEventName:
 		h.log.InfoContext(ctx, "s3 test event acknowledged")
 		return json.Marshal(summary{})
 	default:
@@ -139,7 +139,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // queue after maxReceiveCount), when one of its objects failed, or when the
 // deadline left no time to start one. On a FIFO queue every message after
 // the first failure fails too, so that order is kept.
-func (h *Handler) sqs(ctx context.Context, e events.SQSEvent, opts source.EventOptions) events.SQSEventResponse {
+func (h *Handler) sqs(ctx context.Context, e events.SQSEvent, opts s3event.EventOptions) events.SQSEventResponse {
 	var fail []string
 	done := map[string]outcome{}
 	stop := false
@@ -148,7 +148,7 @@ func (h *Handler) sqs(ctx context.Context, e events.SQSEvent, opts source.EventO
 			fail = append(fail, m.MessageId)
 			continue
 		}
-		objs, err := source.DecodeMessage(m.MessageId, []byte(m.Body), opts)
+		objs, err := s3event.DecodeMessage(m.MessageId, []byte(m.Body), opts)
 		ok := err == nil
 		if err != nil {
 			h.log.ErrorContext(ctx, "message rejected", slog.String("messageId", m.MessageId),
@@ -167,13 +167,13 @@ func (h *Handler) sqs(ctx context.Context, e events.SQSEvent, opts source.EventO
 	if len(fail) > 0 {
 		h.metrics.Add(lambdaenv.MetricMessage, int64(len(fail)))
 	}
-	return source.SQSBatchItemFailures(fail...)
+	return s3event.SQSBatchItemFailures(fail...)
 }
 
 // object handles one announced object once per invocation (the same object
 // announced twice in a batch is processed once), unless the deadline is too
 // close to start it.
-func (h *Handler) object(ctx context.Context, oe source.ObjectEvent, done map[string]outcome) outcome {
+func (h *Handler) object(ctx context.Context, oe s3event.ObjectEvent, done map[string]outcome) outcome {
 	id := oe.Object.String() + "#" + oe.Object.ETag
 	if o, ok := done[id]; ok {
 		return o

@@ -15,6 +15,8 @@ import (
 	"github.com/flatpipe/flatpipe/resilience"
 	"github.com/flatpipe/flatpipe/schema"
 	"github.com/flatpipe/flatpipe/source"
+	"github.com/flatpipe/flatpipe/source/s3event"
+	"github.com/flatpipe/flatpipe/source/s3source"
 )
 
 // deadLetters is the part of resilience.S3DeadLetterSink the function uses.
@@ -58,7 +60,7 @@ func (e *stageError) Unwrap() error { return e.err }
 // every record was read and every rejected record was dead-lettered, so a
 // retry never finds it half loaded, and delivery is idempotent (staged
 // names are deterministic; COPY and Snowpipe skip files already loaded).
-func (p *processor) process(ctx context.Context, oe source.ObjectEvent) outcome {
+func (p *processor) process(ctx context.Context, oe s3event.ObjectEvent) outcome {
 	obj := oe.Object
 	lg := p.log.With(slog.String("object", obj.String()), slog.String("messageId", oe.MessageID))
 	dir, err := os.MkdirTemp(p.cfg.WorkDir, "flatpipe-")
@@ -83,6 +85,10 @@ func (p *processor) process(ctx context.Context, oe source.ObjectEvent) outcome 
 			}
 		}
 		if err := w.write(fields, rec); err != nil {
+			if rejected(err) {
+				rejects++
+				return p.reject(ctx, lg, rec, "value", err, rejects)
+			}
 			return &stageError{err}
 		}
 		return nil
@@ -91,7 +97,7 @@ func (p *processor) process(ctx context.Context, oe source.ObjectEvent) outcome 
 	p.metrics.Add(lambdaenv.MetricRejects, rejects)
 	if err != nil {
 		if w != nil {
-			w.abort()
+			_, _ = w.close() // the files are removed with dir
 		}
 		return p.readFailed(ctx, lg, obj, err)
 	}
@@ -197,17 +203,12 @@ func (p *processor) readFailed(ctx context.Context, lg *slog.Logger, obj source.
 	if errors.As(err, &se) {
 		return p.failed(ctx, lg, "stage", se.err)
 	}
-	var ce *source.ObjectChangedError
+	var ce *s3source.ObjectChangedError
 	if gone(err) || errors.As(err, &ce) {
 		lg.WarnContext(ctx, "object skipped", slog.String("reason", "gone"), slog.String("error", err.Error()))
 		return outcome{state: lambdaenv.OutcomeSkipped, err: err}
 	}
-	var (
-		syn *source.SyntaxError
-		big *source.RecordTooLargeError
-		dec *source.DecompressError
-	)
-	if errors.As(err, &syn) || errors.As(err, &big) || errors.As(err, &dec) {
+	if errors.Is(err, source.ErrSyntax) || errors.Is(err, source.ErrRecordTooLarge) || errors.Is(err, source.ErrDecompress) {
 		lg.ErrorContext(ctx, "object rejected", slog.String("reason", "unreadable"), slog.String("error", err.Error()))
 		if p.dead != nil {
 			d := resilience.NewDeadLetter(nil, "unreadable-object", err)

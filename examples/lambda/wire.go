@@ -19,6 +19,7 @@ import (
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/resilience"
 	"github.com/flatpipe/flatpipe/source"
+	"github.com/flatpipe/flatpipe/source/s3source"
 )
 
 // s3Client is the S3 client every part shares.
@@ -52,14 +53,17 @@ func newHandler(ctx context.Context, lookup lambdaenv.LookupFunc, stdout io.Writ
 	if err != nil {
 		return nil, nil, err
 	}
-	lookup = lambdaenv.Overlay(lookup, key.Overlay())
 
 	name, _ := lookup("AWS_LAMBDA_FUNCTION_NAME")
 	metrics, err := lambdaenv.NewMetrics(stdout, cfg.Namespace, name, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	reader, err := source.NewReader(s3c, source.ReaderOptions{Format: cfg.Framing})
+	opener, err := s3source.NewOpener(s3c, s3source.OpenerOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("lambda: %w", err)
+	}
+	reader, err := source.NewReader(source.ReaderOptions{Format: cfg.Framing, Opener: opener})
 	if err != nil {
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
@@ -74,7 +78,7 @@ func newHandler(ctx context.Context, lookup lambdaenv.LookupFunc, stdout io.Writ
 		if err != nil {
 			return nil, nil, fmt.Errorf("lambda: %w", err)
 		}
-		sink, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterConfig{Client: store,
+		sink, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterOptions{Client: store,
 			Bucket: cfg.DeadBucket, Prefix: cfg.DeadPrefix})
 		if err != nil {
 			return nil, nil, fmt.Errorf("lambda: %w", err)
@@ -91,7 +95,7 @@ func newHandler(ctx context.Context, lookup lambdaenv.LookupFunc, stdout io.Writ
 		}
 		p.notify = ns
 	}
-	p.dest, err = newDestination(ctx, cfg, lookup, s3c)
+	p.dest, err = newDestination(cfg, key, s3c)
 	if err != nil {
 		return nil, nil, err
 	}

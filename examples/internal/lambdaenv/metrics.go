@@ -43,7 +43,7 @@ func NewMetrics(w io.Writer, namespace, function string, clock resilience.Clock)
 	if function == "" {
 		function = "local"
 	}
-	emf, err := resilience.NewEMF(resilience.EMFConfig{W: w, Namespace: namespace, Clock: clock,
+	emf, err := resilience.NewEMF(resilience.EMFOptions{W: w, Namespace: namespace, Clock: clock,
 		Dims: []resilience.Dim{{Name: "Function", Value: function}}})
 	if err != nil {
 		return nil, fmt.Errorf("lambdaenv: metrics: %w", err)

@@ -14,11 +14,13 @@ const module = "github.com/flatpipe/flatpipe"
 // allowed is STYLE.md's import table: which packages of this module each
 // library package may import.
 var allowed = map[string][]string{
-	"flatten":    {},
-	"schema":     {"flatten"},
-	"source":     {},
-	"load":       {"flatten", "schema"},
-	"resilience": {},
+	"flatten":         {},
+	"schema":          {"flatten"},
+	"source":          {},
+	"source/s3source": {"source"},
+	"source/s3event":  {"source"},
+	"load":            {"flatten", "schema"},
+	"resilience":      {},
 }
 
 // pure packages do no I/O: they may not import these.

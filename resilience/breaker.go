@@ -47,7 +47,7 @@ const (
 	Ignore                 // counts as nothing (e.g. the caller cancelled)
 )
 
-// DefaultOutcome is the default BreakerConfig.Classify: nil is Success,
+// DefaultOutcome is the default BreakerOptions.Classify: nil is Success,
 // context.Canceled and ErrOpen (of a nested breaker) are Ignore, everything
 // else is Failure.
 func DefaultOutcome(err error) Outcome {
@@ -71,10 +71,10 @@ type StateChange struct {
 	Reason string
 }
 
-// BreakerConfig configures a Breaker. The zero value is usable: open after 5
+// BreakerOptions configures a Breaker. The zero value is usable: open after 5
 // consecutive failures, stay open 30 s, then admit 1 probe with a 30 s probe
 // timeout.
-type BreakerConfig struct {
+type BreakerOptions struct {
 	// Name identifies the breaker in StateChange events and alerts.
 	Name string
 	// ConsecutiveFailures trips the breaker after this many failures in a
@@ -155,14 +155,14 @@ type Breaker struct {
 }
 
 // NewBreaker checks cfg, fills in its defaults and returns a closed Breaker.
-func NewBreaker(cfg BreakerConfig) (*Breaker, error) {
+func NewBreaker(cfg BreakerOptions) (*Breaker, error) {
 	switch {
 	case cfg.FailureRatio < 0 || cfg.FailureRatio > 1 || math.IsNaN(cfg.FailureRatio):
 		return nil, fmt.Errorf("resilience: FailureRatio %v not in [0, 1]", cfg.FailureRatio)
 	case cfg.Window < 0, cfg.OpenDuration < 0, cfg.ProbeTimeout < 0:
-		return nil, errors.New("resilience: negative duration in BreakerConfig")
+		return nil, errors.New("resilience: negative duration in BreakerOptions")
 	case cfg.MinCalls < 0, cfg.HalfOpenProbes < 0, cfg.SuccessesToClose < 0:
-		return nil, errors.New("resilience: negative count in BreakerConfig")
+		return nil, errors.New("resilience: negative count in BreakerOptions")
 	case cfg.HalfOpenProbes > 1024:
 		return nil, fmt.Errorf("resilience: HalfOpenProbes %d > 1024", cfg.HalfOpenProbes)
 	}

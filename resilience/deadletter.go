@@ -162,8 +162,8 @@ type FileDeadLetterSink struct {
 	written int64
 }
 
-// FileDeadLetterConfig configures a FileDeadLetterSink.
-type FileDeadLetterConfig struct {
+// FileDeadLetterOptions configures a FileDeadLetterSink.
+type FileDeadLetterOptions struct {
 	// Path of the NDJSON file, created (0o600: records may hold personal
 	// data) or appended to.
 	Path string
@@ -174,7 +174,7 @@ type FileDeadLetterConfig struct {
 }
 
 // NewFileDeadLetterSink opens cfg.Path for appending.
-func NewFileDeadLetterSink(cfg FileDeadLetterConfig) (*FileDeadLetterSink, error) {
+func NewFileDeadLetterSink(cfg FileDeadLetterOptions) (*FileDeadLetterSink, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("resilience: empty dead-letter path")
 	}
@@ -264,8 +264,8 @@ func (s *FileDeadLetterSink) Close() error {
 	return nil
 }
 
-// S3DeadLetterConfig configures an S3DeadLetterSink.
-type S3DeadLetterConfig struct {
+// S3DeadLetterOptions configures an S3DeadLetterSink.
+type S3DeadLetterOptions struct {
 	Client ObjectStore
 	Bucket string
 	// Prefix of the object keys, e.g. "dead-letters/orders/".
@@ -299,7 +299,7 @@ type S3DeadLetterSink struct {
 }
 
 // NewS3DeadLetterSink checks cfg and returns a sink.
-func NewS3DeadLetterSink(cfg S3DeadLetterConfig) (*S3DeadLetterSink, error) {
+func NewS3DeadLetterSink(cfg S3DeadLetterOptions) (*S3DeadLetterSink, error) {
 	if cfg.Client == nil || cfg.Bucket == "" {
 		return nil, errors.New("resilience: S3 dead-letter sink needs a client and a bucket")
 	}

@@ -22,9 +22,14 @@
 // Retry makes attempts with exponential backoff and full jitter (a wait
 // uniform in [0, min(MaxDelay, BaseDelay×Multiplier^(n−1)))), bounded by
 // MaxAttempts and MaxElapsed, stopping at once when its context ends. What
-// is transient is decided by a Classifier: ClassifyNetwork here, the S3 one
-// in source and the gosnowflake one in load. Errors can also be marked with
-// Permanent, Transient and RetryAfter. A shared Budget (a token bucket, like
+// is transient is decided by a Classifier, an interface with two methods,
+// Retryable(err) and Throttled(err), that the packages knowing their
+// dependencies' errors implement without importing this one:
+// NetworkClassifier here (the default), s3source.ErrorClassifier for S3 and
+// load.ErrorClassifier for Snowflake; Classifiers combines them. A throttled
+// error waits at least half the backoff cap. Errors can also be marked with
+// Permanent, Transient and RetryAfter; ErrOpen, context.Canceled and
+// ErrPreconditionFailed are never retried. A shared Budget (a token bucket, like
 // the AWS SDK's retry quota) stops a fleet of callers from hammering a dead
 // dependency.
 //
@@ -105,7 +110,7 @@
 // Retry, Budget, Breaker, Bulkhead, Policy, the checkpoint stores, the
 // dead-letter sinks, MonitoredSink, Health, EMF, SlogMetrics and NopMetrics
 // are safe for concurrent use. Progress, Permit and DeadLetterReader belong
-// to one goroutine. Configs, Checkpoint, DeadLetter, Report, Alert and the
+// to one goroutine. Options structs, Checkpoint, DeadLetter, Report, Alert and the
 // event types are plain values without internal state. Listeners, OnRetry hooks and AlertFuncs are called
 // synchronously from the goroutine that caused them and must not block.
 // Nothing here starts a goroutine that outlives a call, except a health
@@ -119,7 +124,7 @@
 // no heap allocations, and the function passed to Do does not escape (a
 // closure stays on the stack); see TestRetryAllocs, TestBreakerAllocs and
 // TestPolicyAllocs. These paths allocate: a per-call timeout (WithTimeout,
-// RetryConfig.AttemptTimeout, Policy.Timeout, and half-open probes in
+// RetryOptions.AttemptTimeout, Policy.Timeout, and half-open probes in
 // Breaker.Do) needs a context.WithTimeout; waits between attempts need a
 // timer; errors allocate. Metrics calls through the interface may allocate
 // their variadic dimensions.

@@ -32,11 +32,6 @@ func TestErrorMessages(t *testing.T) {
 	if (&PanicError{Value: "s"}).Unwrap() != nil {
 		t.Error("PanicError of a string unwraps to non-nil")
 	}
-	for d, want := range map[Decision]string{NoOpinion: "no-opinion", Retryable: "retryable", NotRetryable: "not-retryable", 9: "Decision(?)"} {
-		if d.String() != want {
-			t.Errorf("Decision(%d).String() = %q", d, d.String())
-		}
-	}
 	for s, want := range map[State]string{StateClosed: "closed", StateOpen: "open", StateHalfOpen: "half-open", 9: "State(?)"} {
 		if s.String() != want {
 			t.Errorf("State(%d).String() = %q", s, s.String())

@@ -110,8 +110,8 @@ const (
 	emfMaxDims    = 9   // dimensions per set (the older, stricter limit)
 )
 
-// EMFConfig configures an EMF writer.
-type EMFConfig struct {
+// EMFOptions configures an EMF writer.
+type EMFOptions struct {
 	// W receives the lines (os.Stdout in AWS Lambda). Required.
 	W io.Writer
 	// Namespace of all metrics. Required.
@@ -159,7 +159,7 @@ type EMF struct {
 }
 
 // NewEMF checks cfg and returns an EMF writer.
-func NewEMF(cfg EMFConfig) (*EMF, error) {
+func NewEMF(cfg EMFOptions) (*EMF, error) {
 	if cfg.W == nil || cfg.Namespace == "" {
 		return nil, errors.New("resilience: EMF needs a writer and a namespace")
 	}

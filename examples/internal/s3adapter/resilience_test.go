@@ -164,7 +164,7 @@ func TestDeadLettersRoundTrip(t *testing.T) {
 	st, e := newStore(t)
 	ctx := context.Background()
 	clock := fixedClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC))
-	sink, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterConfig{Client: st, Bucket: testBucket, Prefix: "dead/orders/", Clock: clock})
+	sink, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterOptions{Client: st, Bucket: testBucket, Prefix: "dead/orders/", Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestDeadLettersNeverOverwrite(t *testing.T) {
 	clock := fixedClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC))
 	var key string
 	spy := &keySpy{Store: st, key: &key}
-	sink, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterConfig{Client: spy, Bucket: testBucket, Prefix: "dead/", Clock: clock})
+	sink, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterOptions{Client: spy, Bucket: testBucket, Prefix: "dead/", Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

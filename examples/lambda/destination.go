@@ -1,0 +1,228 @@
+package main
+
+// This file is the only one that touches package load's API, so that
+// following that API as it settles is a change here only. The Lambda uses
+// load as any importer would: it never encodes staged files, PUTs, COPYs or
+// talks to Snowpipe itself.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path"
+
+	"github.com/flatpipe/flatpipe/examples/internal/lambdaenv"
+	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/resilience"
+	"github.com/flatpipe/flatpipe/schema"
+	"github.com/flatpipe/flatpipe/source"
+	"github.com/flatpipe/flatpipe/source/s3source"
+)
+
+// loadFile is one staged file of an object.
+type loadFile = load.File
+
+// destination is where an object's flattened rows go.
+type destination interface {
+	// writer starts the staged files of one object in dir.
+	writer(dir string, obj source.Object) (stagedWriter, error)
+	// deliver loads (mode snowflake) or uploads (mode s3) an object's
+	// files, all or none, idempotently.
+	deliver(ctx context.Context, obj source.Object, files []loadFile) (delivered, error)
+	// stage names the delivery stage in logs and metrics: "load" or
+	// "upload".
+	stage() string
+	close() error
+}
+
+// stagedWriter writes one object's rows to staged files.
+type stagedWriter interface {
+	// write writes one record's row. An error for which rejected reports
+	// true rejects that record only (it is dead-lettered); any other ends
+	// the object.
+	write(fields []flatten.Field, rec source.Record) error
+	close() ([]loadFile, error)
+}
+
+// rejected reports a write error that concerns the record, not the files.
+func rejected(err error) bool { return errors.Is(err, load.ErrValue) }
+
+// delivered says what deliver did.
+type delivered struct {
+	// Files are the staged names loaded or the s3:// URLs written.
+	Files []string
+	// Rows loaded or written.
+	Rows int64
+	// Skipped counts files found already loaded or written (a redelivery).
+	Skipped int
+}
+
+// errNoSnowpipe is what the function answers while package load has no
+// Snowpipe REST client.
+var errNoSnowpipe = errors.New("lambda: FLATPIPE_PIPE is set, but package load has no Snowpipe insertFiles client yet")
+
+// newDestination builds the destination of cfg.Mode. The Snowflake
+// connection is configured by load.ConfigFromEnv (the SNOWFLAKE_*
+// variables), with the private key fetched at start-up put in its place.
+// Opening the *sql.DB does not connect: the first load logs in.
+func newDestination(cfg *Config, key lambdaenv.Key, s3c s3Client) (destination, error) {
+	wo := load.WriterOptions{Table: cfg.Table}
+	if err := wo.Format.UnmarshalText([]byte(cfg.Format)); err != nil {
+		return nil, err
+	}
+	if err := wo.Compression.UnmarshalText([]byte(cfg.Compression)); err != nil {
+		return nil, err
+	}
+	wo.Names = schema.NameOptions{Separator: cfg.Flatten.Separator}
+	switch cfg.Mode {
+	case modeS3:
+		if cfg.Pipe != "" {
+			return nil, errNoSnowpipe
+		}
+		name, err := load.TableName(cfg.Table)
+		if err != nil {
+			return nil, fmt.Errorf("lambda: FLATPIPE_TABLE: %w", err)
+		}
+		wo.Table = name
+		return &s3Dest{wo: wo, sink: &load.S3Sink{Client: s3c, Bucket: cfg.DestBucket, Prefix: cfg.DestPrefix}}, nil
+	default:
+		sc, err := load.ConfigFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		if key.From != "" && key.From != "env" {
+			sc.PrivateKey, sc.PrivateKeyPassphrase = key.PEM, key.Passphrase
+		}
+		if err := sc.Validate(); err != nil {
+			return nil, err
+		}
+		db, err := sc.OpenDB()
+		if err != nil {
+			return nil, err
+		}
+		l, err := load.New(db, load.Options{Table: cfg.Table})
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		wo.Table = l.Table()
+		return &tableDest{wo: wo, db: db, loader: l}, nil
+	}
+}
+
+// fileWriter is a load.Writer for one object.
+type fileWriter struct{ w *load.Writer }
+
+func newFileWriter(wo load.WriterOptions, dir string, obj source.Object) (*fileWriter, error) {
+	wo.Dir = dir
+	// The source identity is part of every staged name: the same object
+	// (and content) always stages under the same names.
+	wo.Source = obj.Bucket + "/" + obj.Key
+	w, err := load.NewWriter(wo)
+	if err != nil {
+		return nil, err
+	}
+	return &fileWriter{w: w}, nil
+}
+
+func (f *fileWriter) write(fields []flatten.Field, rec source.Record) error {
+	return f.w.Write(rec.Number, fields)
+}
+
+func (f *fileWriter) close() ([]loadFile, error) { return f.w.Close() }
+
+// tableDest stages and COPYs into the target table (mode snowflake).
+type tableDest struct {
+	wo     load.WriterOptions
+	db     *sql.DB
+	loader *load.Loader
+}
+
+func (d *tableDest) writer(dir string, obj source.Object) (stagedWriter, error) {
+	return newFileWriter(d.wo, dir, obj)
+}
+
+func (d *tableDest) stage() string { return "load" }
+
+func (d *tableDest) close() error { return d.db.Close() }
+
+func (d *tableDest) deliver(ctx context.Context, _ source.Object, files []loadFile) (delivered, error) {
+	res, err := d.loader.Load(ctx, tableOf(d.wo.Table, files), files)
+	if err != nil {
+		return delivered{}, err
+	}
+	dv := delivered{Rows: res.RowsLoaded}
+	for _, r := range res.Files {
+		dv.Files = append(dv.Files, r.File.Name)
+		if r.Status == "LOAD_SKIPPED" {
+			dv.Skipped++
+		}
+	}
+	return dv, nil
+}
+
+// tableOf is the table the files were written for: the union of their
+// columns, each with the type of the last file holding it (the writer only
+// widens a column's type, starting a new file when it does).
+func tableOf(name string, files []loadFile) schema.Table {
+	t := schema.Table{Name: name}
+	at := map[string]int{}
+	for _, f := range files {
+		for _, c := range f.Schema {
+			if i, ok := at[c.Name]; ok {
+				t.Columns[i] = c
+				continue
+			}
+			at[c.Name] = len(t.Columns)
+			t.Columns = append(t.Columns, c)
+		}
+		t.Records += f.Rows
+	}
+	return t
+}
+
+// s3Dest writes the staged files under FLATPIPE_DESTINATION (mode s3), for
+// Snowpipe auto-ingest.
+type s3Dest struct {
+	wo   load.WriterOptions
+	sink *load.S3Sink
+}
+
+func (d *s3Dest) writer(dir string, obj source.Object) (stagedWriter, error) {
+	return newFileWriter(d.wo, dir, obj)
+}
+
+func (d *s3Dest) stage() string { return "upload" }
+
+func (d *s3Dest) close() error { return nil }
+
+func (d *s3Dest) deliver(ctx context.Context, _ source.Object, files []loadFile) (delivered, error) {
+	var dv delivered
+	for _, f := range files {
+		o, err := d.sink.Put(ctx, "", f)
+		if err != nil {
+			return delivered{}, err
+		}
+		dv.Files = append(dv.Files, "s3://"+path.Join(d.sink.Bucket, o.Key))
+		dv.Rows += f.Rows
+		if o.Skipped {
+			dv.Skipped++
+		}
+	}
+	return dv, nil
+}
+
+// retryable reports whether a failure may go away on a retry: S3
+// throttling and 5xx, network errors, and Snowflake errors that load's
+// classifier calls transient.
+func retryable(err error) bool {
+	if s3source.IsRetryable(err) || (load.ErrorClassifier{}).Retryable(err) {
+		return true
+	}
+	if s3source.IsPermanent(err) {
+		return false
+	}
+	return (resilience.NetworkClassifier{}).Retryable(err)
+}

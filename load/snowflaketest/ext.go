@@ -136,8 +136,12 @@ func (e *Emulator) extStatement(ctx context.Context, s *session, req **queryRequ
 			return res, true, err
 		}
 	}
-	if changed, err := e.inlineFormatNames(s, req, toks, ws); err != nil || changed {
-		return nil, err != nil, err
+	changed, err := e.inlineFormatNames(s, req, toks, ws)
+	if err != nil {
+		return nil, true, err
+	}
+	if res, ok, err := e.copyTransform(ctx, s, (*req).SQLText, *ws); ok || changed {
+		return res, ok, err
 	}
 	return e.runWithExtRefs(ctx, s, *req, *toks, *ws)
 }

@@ -1,6 +1,7 @@
 package snowflaketest_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -68,5 +69,41 @@ func TestNamedFileFormats(t *testing.T) {
 	_, err = db.Exec("COPY INTO raw FROM @%raw FILE_FORMAT = (FORMAT_NAME = jf)")
 	if se := snowErr(t, err); se.Number != 2003 {
 		t.Errorf("dropped format: %v, want 002003", err)
+	}
+}
+
+func TestCopyTransformation(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE DATABASE ctdb")
+	mustExec(t, db, "CREATE FILE FORMAT nd TYPE = JSON")
+	mustExec(t, db, "CREATE TABLE raw (v VARIANT, file_name STRING, file_row INT, loaded_at TIMESTAMP_NTZ)")
+	mustExec(t, db, "CREATE STAGE st FILE_FORMAT = (FORMAT_NAME = nd)")
+	a := writeFile(t, dir, "a.json", "{\"n\": 1}\n{\"n\": 2}\n{\"n\": 3}\n")
+	b := writeFile(t, dir, "b.json", "{\"n\": 4}\n")
+	mustExec(t, db, "PUT file://"+a+" @st/in/")
+	mustExec(t, db, "PUT file://"+b+" @st/in/")
+	q := `COPY INTO raw (file_row, v, file_name) FROM (SELECT METADATA$FILE_ROW_NUMBER, $1, METADATA$FILENAME FROM @st/in/ s) FILE_FORMAT = (FORMAT_NAME = 'nd')`
+	res, _ := copyInto(t, db, q)
+	if len(res) != 2 || res[0].loaded+res[1].loaded != 4 {
+		t.Fatalf("COPY transformation = %+v, want 2 files, 4 rows", res)
+	}
+	_, rows := queryAll(t, db, "SELECT v, file_name, file_row, loaded_at FROM raw ORDER BY file_name, file_row")
+	want := `[[{"n":1} in/a.json.gz 1 <nil>] [{"n":2} in/a.json.gz 2 <nil>] [{"n":3} in/a.json.gz 3 <nil>] [{"n":4} in/b.json.gz 1 <nil>]]`
+	if got := fmt.Sprint(rows); got != want {
+		t.Errorf("rows = %s, want %s", got, want)
+	}
+	if _, status := copyInto(t, db, q); status != "Copy executed with 0 files processed." {
+		t.Errorf("second COPY: %q, want 0 files (load metadata)", status)
+	}
+	for q, num := range map[string]int{
+		"COPY INTO raw (v) FROM (SELECT $2 FROM @st)":             2,
+		"COPY INTO raw (v, file_name) FROM (SELECT $1 FROM @st)":  1003,
+		"COPY INTO raw (v) FROM (SELECT $1 FROM @st WHERE 1 = 1)": 2,
+	} {
+		_, err := db.Exec(q)
+		if se := snowErr(t, err); se.Number != num {
+			t.Errorf("%s: %v, want %06d", q, err, num)
+		}
 	}
 }

@@ -127,6 +127,8 @@ type Emulator struct {
 	faults    []*faultState
 	pipes     map[string]*pipe // by DB.SCHEMA.PIPE
 	ext       extState         // streams, tasks, external functions, file formats (ext.go)
+
+	hashes hashCache // content hashes of stage files
 }
 
 // New opens an emulator. Close releases its DuckDB database and, when it

@@ -1,353 +1,599 @@
 package snowflaketest
 
 import (
-	"context"
-	"database/sql"
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 )
 
-// stream is a CREATE STREAM on a table. Its offset is a snapshot of the
-// table taken when the offset last advanced: a DuckDB table holding each
-// row's rowid (and, for a standard stream, the row's values). Reading the
-// stream compares the table with the snapshot by rowid, which DuckDB keeps
-// for a row across UPDATEs and never reuses after a DELETE. The snapshot
-// lives in the source table's database, so that the DML statement that
-// consumes the stream and the snapshot's refresh commit in one DuckDB
-// transaction (a rollback keeps the offset).
-type stream struct {
-	key, db, sch, name string
-	tdb, tsch, table   string // the source table
-	appendOnly         bool
-	snap               string // quoted DuckDB name of the snapshot table
-	created            time.Time
-	owner, comment     string
+// Staged files are read as streams: decompressed on the fly, parsed one
+// record at a time with line numbers counted as the bytes go by, and
+// hashed (for load metadata) in the same pass. Memory in Go is bounded by
+// the longest record, whatever the file's size.
+
+// stageStream is an open stage file: the decompressed records come from
+// r; the raw bytes pass through a SHA-256 on the way.
+type stageStream struct {
+	f    *os.File
+	raw  io.Reader // the file through the hash
+	h    hash.Hash
+	r    *bufio.Reader
+	zstd *zstd.Decoder
 }
 
-// streamSchema is the DuckDB schema, in each database, that holds stream
-// snapshots.
-const streamSchema = "__SNOWFLAKETEST_STREAMS"
-
-func (st *stream) source() string {
-	return quoteIdent(st.tdb) + "." + quoteIdent(st.tsch) + "." + quoteIdent(st.table)
-}
-
-func (st *stream) mode() string {
-	if st.appendOnly {
-		return "APPEND_ONLY"
-	}
-	return "DEFAULT"
-}
-
-// streamDDL answers CREATE [OR REPLACE] STREAM [IF NOT EXISTS] s ON TABLE t
-// [APPEND_ONLY = TRUE|FALSE] [SHOW_INITIAL_ROWS = TRUE|FALSE] [COMMENT =
-// '…'] and DROP STREAM [IF EXISTS] s.
-func (e *Emulator) streamDDL(ctx context.Context, s *session, d ddlArgs) (*result, error) {
-	key, db, sch, name, err := objectKey(s, d.names)
+// openStageStream opens path, detecting the compression when comp is AUTO.
+func openStageStream(path, comp string) (*stageStream, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	e.ext.mu.Lock()
-	old := e.ext.streams[key]
-	e.ext.mu.Unlock()
-	switch d.verb {
-	case "DROP":
-		if old == nil {
-			if d.ifExists {
-				return status("Drop statement executed successfully (" + name + " already dropped)."), nil
-			}
-			return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nStream '%s' does not exist or not authorized.", key)
-		}
-		if _, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+old.snap); err != nil {
-			return nil, err
-		}
-		e.ext.mu.Lock()
-		delete(e.ext.streams, key)
-		e.ext.mu.Unlock()
-		return status(name + " successfully dropped."), nil
-	case "ALTER":
-		return nil, unsupported("ALTER STREAM")
-	}
-	if old != nil && !d.replace {
-		if d.ifNotExists {
-			return status(name + " already exists, statement succeeded."), nil
-		}
-		return nil, sqlErr(errAlreadyExists, "42710", "SQL compilation error:\nObject '%s' already exists.", name)
-	}
-	ws := d.ws
-	i := d.end
-	if i < len(ws) && ws[i].is("COPY") {
-		i += 2 // COPY GRANTS
-	}
-	if i >= len(ws) || !ws[i].is("ON") {
-		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: CREATE STREAM needs ON TABLE <name>")
-	}
-	i++
-	if i >= len(ws) || !ws[i].is("TABLE") {
-		kind := "this source"
-		if i < len(ws) {
-			kind = ws[i].upper()
-		}
-		return nil, unsupported("streams on " + kind + " (only ON TABLE)")
-	}
-	tnames, j := parseName(ws, i+1)
-	_, tdb, tsch, table, err := objectKey(s, tnames)
-	if err != nil {
-		return nil, err
-	}
-	st := &stream{key: key, db: db, sch: sch, name: name, tdb: tdb, tsch: tsch, table: table,
-		created: e.now(), owner: s.role}
-	opts, _, err := parseOptions(ws, j)
-	if err != nil {
-		return nil, err
-	}
-	initial := false
-	for k, v := range opts {
-		switch k {
-		case "APPEND_ONLY":
-			if st.appendOnly, err = boolOpt(opts, k, false); err != nil {
-				return nil, err
-			}
-		case "SHOW_INITIAL_ROWS":
-			if initial, err = boolOpt(opts, k, false); err != nil {
-				return nil, err
-			}
-		case "COMMENT":
-			st.comment = v.s
-		case "AT", "BEFORE":
-			return nil, unsupported("CREATE STREAM ... " + k + " (time travel)")
-		case "INSERT_ONLY":
-			return nil, unsupported("INSERT_ONLY streams (external tables)")
+	st := &stageStream{f: f, h: sha256.New()}
+	st.raw = io.TeeReader(f, st.h)
+	br := bufio.NewReaderSize(st.raw, 256<<10)
+	if comp == "AUTO" {
+		head, _ := br.Peek(4)
+		switch {
+		case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+			comp = "GZIP"
+		case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+			comp = "ZSTD"
+		case bytes.HasPrefix(head, []byte("BZh")):
+			comp = "BZ2"
 		default:
-			return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\ninvalid property '%s' for 'STREAM'", k)
+			comp = "NONE"
 		}
 	}
-	if _, err := extColumns(ctx, s.conn, tdb, tsch, table); err != nil {
-		return nil, err
-	}
-	if err := e.ensureSchema(ctx, tdb, streamSchema); err != nil {
-		return nil, err
-	}
-	st.snap = quoteIdent(tdb) + "." + quoteIdent(streamSchema) + "." + quoteIdent(db+"."+sch+"."+name)
-	where := ""
-	if initial {
-		where = " WHERE FALSE"
-	}
-	if _, err := s.conn.ExecContext(ctx, snapshotSQL(st)+where); err != nil {
-		return nil, err
-	}
-	e.ext.mu.Lock()
-	e.ext.streams[key] = st
-	e.ext.mu.Unlock()
-	return status("Stream " + name + " successfully created."), nil
-}
-
-// snapshotSQL (re)creates the stream's snapshot from its table.
-func snapshotSQL(st *stream) string {
-	if st.appendOnly {
-		return "CREATE OR REPLACE TABLE " + st.snap + " AS SELECT rowid AS __sf_rid FROM " + st.source()
-	}
-	return "CREATE OR REPLACE TABLE " + st.snap + " AS SELECT rowid AS __sf_rid, * FROM " + st.source()
-}
-
-// extColumns lists a table's columns in order.
-func extColumns(ctx context.Context, conn *sql.Conn, db, sch, table string) ([]string, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT column_name FROM duckdb_columns()
-		WHERE database_name = ? AND schema_name = ? AND table_name = ? ORDER BY column_index`, db, sch, table)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
+	var dec io.Reader
+	switch comp {
+	case "NONE":
+		st.r = br
+		return st, nil
+	case "GZIP":
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
 			return nil, err
 		}
-		cols = append(cols, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(cols) == 0 {
-		return nil, sqlErr(errDoesNotExist, "42S02", "SQL compilation error:\nTable '%s.%s.%s' does not exist or not authorized.", db, sch, table)
-	}
-	return cols, nil
-}
-
-// lookupStream resolves a one- to three-part name to a stream, or nil.
-func (e *Emulator) lookupStream(s *session, names []string) *stream {
-	key, _, _, _, err := objectKey(s, names)
-	if err != nil {
-		return nil
-	}
-	e.ext.mu.Lock()
-	defer e.ext.mu.Unlock()
-	return e.ext.streams[key]
-}
-
-// streamSQL is the query that reads a stream: the table's columns, then
-// METADATA$ACTION, METADATA$ISUPDATE and METADATA$ROW_ID. A standard
-// stream gives the net changes since the offset (an updated row as a
-// DELETE and an INSERT with METADATA$ISUPDATE = TRUE); an append-only
-// stream gives the inserted rows.
-func (e *Emulator) streamSQL(ctx context.Context, s *session, st *stream) (string, error) {
-	cols, err := extColumns(ctx, s.conn, st.tdb, st.tsch, st.table)
-	if err != nil {
-		return "", sqlErr(91901, "01000", "Base table '%s.%s.%s' dropped, cannot read from stream '%s'.", st.tdb, st.tsch, st.table, st.name)
-	}
-	rowID := func(rid string) string {
-		return "md5(" + quoteString(strings.ToLower(st.tdb+"."+st.tsch+"."+st.table)+"#") + " || CAST(" + rid + " AS VARCHAR))"
-	}
-	var tcols, b strings.Builder
-	for i, c := range cols {
-		if i > 0 {
-			tcols.WriteString(", ")
+		dec = zr
+	case "ZSTD":
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			f.Close()
+			return nil, err
 		}
-		tcols.WriteString("t." + quoteIdent(c))
+		st.zstd = zr
+		dec = zr
+	case "BZ2":
+		dec = bzip2.NewReader(br)
+	default:
+		f.Close()
+		return nil, fmt.Errorf("unknown compression %s", comp)
 	}
-	if st.appendOnly {
-		b.WriteString("SELECT " + tcols.String() + `, 'INSERT' AS "METADATA$ACTION", FALSE AS "METADATA$ISUPDATE", ` +
-			rowID("t.rowid") + ` AS "METADATA$ROW_ID" FROM ` + st.source() + " AS t LEFT JOIN " + st.snap +
-			" AS s ON s.__sf_rid = t.rowid WHERE s.__sf_rid IS NULL")
-		return b.String(), nil
-	}
-	snapCols, err := snapshotColumns(ctx, s.conn, st)
+	st.r = bufio.NewReaderSize(dec, 256<<10)
+	return st, nil
+}
+
+// finish reads the rest of the raw file (so the hash covers all of it),
+// closes the file and returns the hex SHA-256 of its bytes.
+func (st *stageStream) finish() (string, error) {
+	_, err := io.Copy(io.Discard, st.raw)
+	st.close()
 	if err != nil {
 		return "", err
 	}
-	var scols, tcmp, scmp strings.Builder
-	for i, c := range cols {
-		if i > 0 {
-			scols.WriteString(", ")
-		}
-		if snapCols[c] {
-			scols.WriteString("s." + quoteIdent(c))
-			if tcmp.Len() > 0 {
-				tcmp.WriteString(", ")
-				scmp.WriteString(", ")
-			}
-			tcmp.WriteString("t." + quoteIdent(c))
-			scmp.WriteString("s." + quoteIdent(c))
-		} else {
-			scols.WriteString("NULL")
-		}
-	}
-	differs := "FALSE"
-	if tcmp.Len() > 0 {
-		differs = "ROW(" + tcmp.String() + ") IS DISTINCT FROM ROW(" + scmp.String() + ")"
-	}
-	b.WriteString("SELECT " + tcols.String() + `, 'INSERT' AS "METADATA$ACTION", (s.__sf_rid IS NOT NULL) AS "METADATA$ISUPDATE", ` +
-		rowID("t.rowid") + ` AS "METADATA$ROW_ID" FROM ` + st.source() + " AS t LEFT JOIN " + st.snap +
-		" AS s ON s.__sf_rid = t.rowid WHERE s.__sf_rid IS NULL OR " + differs)
-	b.WriteString(" UNION ALL SELECT " + scols.String() + `, 'DELETE', (t.rowid IS NOT NULL), ` + rowID("s.__sf_rid") +
-		" FROM " + st.snap + " AS s LEFT JOIN " + st.source() + " AS t ON t.rowid = s.__sf_rid WHERE t.rowid IS NULL OR " + differs)
-	return b.String(), nil
+	return hex.EncodeToString(st.h.Sum(nil)), nil
 }
 
-// snapshotColumns is the set of table columns the snapshot holds.
-func snapshotColumns(ctx context.Context, conn *sql.Conn, st *stream) (map[string]bool, error) {
-	cols, err := extColumns(ctx, conn, st.tdb, streamSchema, st.db+"."+st.sch+"."+st.name)
+func (st *stageStream) close() {
+	if st.zstd != nil {
+		st.zstd.Close()
+		st.zstd = nil
+	}
+	_ = st.f.Close()
+}
+
+// hashCache remembers the content hash of stage files by path, size and
+// modification time, so a COPY that finds a file already loaded need not
+// read it, and one that loads it reads it once (hashing as it parses).
+type hashCache struct {
+	mu sync.Mutex
+	m  map[string]cachedHash
+}
+
+type cachedHash struct {
+	size int64
+	mod  time.Time
+	sum  string
+}
+
+func (c *hashCache) get(path string, size int64, mod time.Time) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	h, ok := c.m[path]
+	if !ok || h.size != size || !h.mod.Equal(mod) {
+		return "", false
+	}
+	return h.sum, true
+}
+
+func (c *hashCache) put(path, sum string) {
+	info, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return
 	}
-	m := make(map[string]bool, len(cols))
-	for _, c := range cols {
-		m[c] = true
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]cachedHash{}
 	}
-	return m, nil
+	c.m[path] = cachedHash{size: info.Size(), mod: info.ModTime(), sum: sum}
 }
 
-// streamHasData answers SYSTEM$STREAM_HAS_DATA('name').
-func (e *Emulator) streamHasData(ctx context.Context, s *session, name string) (bool, error) {
-	var names []string
-	for _, t := range words(lex(name)) {
-		if t.text != "." {
-			names = append(names, identName(t))
-		}
-	}
-	st := e.lookupStream(s, names)
-	if st == nil {
-		return false, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nStream '%s' does not exist or not authorized.", name)
-	}
-	q, err := e.streamSQL(ctx, s, st)
+// hashFile returns the hex SHA-256 of a file, reading it as a stream.
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	var has bool
-	if err := s.conn.QueryRowContext(ctx, "SELECT EXISTS ("+q+")").Scan(&has); err != nil {
-		return false, err
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
 	}
-	return has, nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// consumeStreams runs a DML statement that reads streams and advances
-// their offsets when it commits: in the session's open transaction (so a
-// ROLLBACK keeps the offsets), or in a transaction of its own.
-func (e *Emulator) consumeStreams(ctx context.Context, s *session, streams []*stream, run func() (*result, error)) (*result, error) {
-	own := !s.inTxn
-	if own {
-		if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-			return nil, err
-		}
-		s.inTxn = true
+// csvReader reads CSV records one at a time per a file format. A record
+// may span lines inside enclosed fields.
+type csvReader struct {
+	br   *bufio.Reader
+	ff   fileFormat
+	line int // line number of the next record
+	buf  []byte
+	eof  bool
+}
+
+func newCSVReader(r *bufio.Reader, ff fileFormat) *csvReader {
+	return &csvReader{br: r, ff: ff, line: 1}
+}
+
+// readLine appends the next physical line (with its '\n') to c.buf and
+// reports whether anything was read.
+func (c *csvReader) readLine() (bool, error) {
+	if c.eof {
+		return false, nil
 	}
-	res, err := run()
-	if err == nil {
-		for _, st := range streams {
-			if _, err = s.conn.ExecContext(ctx, snapshotSQL(st)); err != nil {
-				break
-			}
+	n := len(c.buf)
+	for {
+		chunk, err := c.br.ReadSlice('\n')
+		c.buf = append(c.buf, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
 		}
-	}
-	if own {
-		s.inTxn = false
+		if err == io.EOF {
+			c.eof = true
+			return len(c.buf) > n, nil
+		}
 		if err != nil {
-			_, _ = s.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-			return nil, err
+			return false, err
 		}
-		if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
-			return nil, err
-		}
+		return true, nil
 	}
-	return res, err
 }
 
-// descStream answers DESC STREAM.
-func (e *Emulator) descStream(ctx context.Context, s *session, names []string) (*result, error) {
-	st := e.lookupStream(s, names)
-	if st == nil {
-		return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nStream '%s' does not exist or not authorized.", strings.Join(names, "."))
+// next returns the next record, or io.EOF.
+func (c *csvReader) next() (record, error) {
+	c.buf = c.buf[:0]
+	ok, err := c.readLine()
+	if err != nil {
+		return record{}, err
 	}
-	return streamRows([]*stream{st}), nil
-}
-
-// showStreams answers SHOW STREAMS.
-func (e *Emulator) showStreams(match func(db, sch, name string) bool) *result {
-	e.ext.mu.Lock()
-	var list []*stream
-	for _, st := range e.ext.streams {
-		if match(st.db, st.sch, st.name) {
-			list = append(list, st)
+	if !ok {
+		return record{}, io.EOF
+	}
+	for {
+		rec, complete := parseCSVRecord(c.buf, c.ff, c.eof)
+		if complete {
+			rec.line = c.line
+			c.line += bytes.Count(c.buf, []byte{'\n'})
+			return rec, nil
+		}
+		more, err := c.readLine()
+		if err != nil {
+			return record{}, err
+		}
+		if !more {
+			rec, _ = parseCSVRecord(c.buf, c.ff, true)
+			rec.line = c.line
+			c.line += bytes.Count(c.buf, []byte{'\n'})
+			return rec, nil
 		}
 	}
-	e.ext.mu.Unlock()
-	sortBy(list, func(st *stream) string { return st.key })
-	return streamRows(list)
 }
 
-func streamRows(list []*stream) *result {
-	names := []string{"name", "database_name", "schema_name", "owner", "comment", "table_name", "source_type", "base_tables", "type", "stale", "mode", "stale_after", "invalid_reason", "owner_role_type"}
-	res := &result{typeID: stmtSelect, rowtype: []rowType{timeCol("created_on")}}
-	for _, n := range names {
-		res.rowtype = append(res.rowtype, textCol(n))
+// parseCSVRecord parses one record from data, which holds whole lines. It
+// reports false when an enclosed field is still open at the end of data
+// and more input may follow (atEOF false).
+func parseCSVRecord(data []byte, ff fileFormat, atEOF bool) (record, bool) {
+	var rec record
+	delim := []byte(ff.delimiter)
+	pos, lineStart := 0, 0
+	for {
+		f := field{char: pos - lineStart + 1}
+		var val []byte
+		quoted := false
+		if ff.enclosure != 0 && pos < len(data) && data[pos] == ff.enclosure {
+			quoted = true
+			pos++
+			closed := false
+			for pos < len(data) {
+				c := data[pos]
+				if c == ff.enclosure {
+					if pos+1 < len(data) && data[pos+1] == ff.enclosure {
+						val = append(val, c)
+						pos += 2
+						continue
+					}
+					pos++
+					closed = true
+					break
+				}
+				if c == '\n' {
+					lineStart = pos + 1
+				}
+				val = append(val, c)
+				pos++
+			}
+			if !closed && !atEOF {
+				return rec, false
+			}
+			for pos < len(data) && data[pos] != '\n' && !bytes.HasPrefix(data[pos:], delim) {
+				val = append(val, data[pos])
+				pos++
+			}
+		} else {
+			for pos < len(data) && data[pos] != '\n' && !bytes.HasPrefix(data[pos:], delim) {
+				if ff.escape != 0 && data[pos] == ff.escape && pos+1 < len(data) && data[pos+1] != '\n' {
+					val = append(val, data[pos], data[pos+1])
+					pos += 2
+					continue
+				}
+				val = append(val, data[pos])
+				pos++
+			}
+		}
+		atEOL := pos >= len(data) || data[pos] == '\n'
+		if atEOL && !quoted {
+			val = bytes.TrimSuffix(val, []byte("\r"))
+		}
+		f.val = csvValue(val, quoted, ff)
+		rec.fields = append(rec.fields, f)
+		if atEOL {
+			return rec, true
+		}
+		pos += len(delim)
 	}
-	res.rowtype[12] = timeCol("stale_after")
-	for _, st := range list {
-		tbl := st.tdb + "." + st.tsch + "." + st.table
-		res.rowset = append(res.rowset, []*string{ltz(st.created), strp(st.name), strp(st.db), strp(st.sch), strp(st.owner),
-			strp(st.comment), strp(tbl), strp("Table"), strp(tbl), strp("DELTA"), strp("false"), strp(st.mode()),
-			ltz(st.created.Add(14 * 24 * time.Hour)), strp("N/A"), strp("ROLE")})
+}
+
+// parseCSV parses a whole in-memory CSV text (the driver's bind files).
+func parseCSV(data []byte, ff fileFormat) []record {
+	cr := newCSVReader(bufio.NewReader(bytes.NewReader(data)), ff)
+	var recs []record
+	for {
+		r, err := cr.next()
+		if err != nil {
+			break
+		}
+		recs = append(recs, r)
 	}
-	return res
+	if ff.skipHeader > 0 {
+		if ff.skipHeader >= len(recs) {
+			return nil
+		}
+		recs = recs[ff.skipHeader:]
+	}
+	return recs
+}
+
+// jsonReader reads JSON documents one at a time: NDJSON, concatenated or
+// pretty-printed documents, or the elements of one outer array when strip
+// is set. A malformed document is reported with its line and the reader
+// goes on with the next one: a document that spans lines and does not
+// parse is taken to be its first line only, so one bad NDJSON line costs
+// one record.
+type jsonReader struct {
+	br      *bufio.Reader
+	pending []byte // bytes given back after a bad multi-line document
+	strip   bool
+	inArray bool
+	started bool
+	done    bool
+	line    int
+	char    int // 1-based character of the next byte on its line
+	buf     []byte
+}
+
+func newJSONReader(r *bufio.Reader, strip bool) *jsonReader {
+	return &jsonReader{br: r, strip: strip, line: 1, char: 1}
+}
+
+func (j *jsonReader) readByte() (byte, error) {
+	var c byte
+	if len(j.pending) > 0 {
+		c = j.pending[0]
+		j.pending = j.pending[1:]
+	} else {
+		var err error
+		if c, err = j.br.ReadByte(); err != nil {
+			return 0, err
+		}
+	}
+	if c == '\n' {
+		j.line++
+		j.char = 1
+	} else {
+		j.char++
+	}
+	return c, nil
+}
+
+func (j *jsonReader) unreadByte(c byte) {
+	j.pending = append([]byte{c}, j.pending...)
+	if c == '\n' {
+		j.line--
+	} else {
+		j.char--
+	}
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// jsonDoc is one document read from a file; err is set when it does not
+// parse.
+type jsonDoc struct {
+	raw  []byte
+	line int
+	err  *jsonParseErr
+}
+
+type jsonParseErr struct {
+	line, char int
+	msg        string
+}
+
+// next returns the next document or io.EOF. doc.raw is valid until the
+// next call.
+func (j *jsonReader) next() (jsonDoc, error) {
+	if j.done {
+		return jsonDoc{}, io.EOF
+	}
+	// Skip white space (and, inside an outer array, the separators).
+	var c byte
+	var err error
+	for {
+		c, err = j.readByte()
+		if err != nil {
+			if err == io.EOF {
+				j.done = true
+				if j.inArray {
+					return jsonDoc{line: j.line, err: &jsonParseErr{line: j.line, char: j.char, msg: "unexpected end of JSON input (outer array not closed)"}}, nil
+				}
+			}
+			return jsonDoc{}, err
+		}
+		if isJSONSpace(c) || (j.inArray && c == ',') {
+			continue
+		}
+		if j.inArray && c == ']' {
+			j.inArray = false
+			continue
+		}
+		break
+	}
+	if !j.started {
+		j.started = true
+		if j.strip && c == '[' {
+			j.inArray = true
+			return j.next()
+		}
+	}
+	line, char := j.line, j.char-1
+	if c == '{' && !j.inArray && len(j.pending) == 0 && char == 1 {
+		// NDJSON fast path: a whole line that is one valid document.
+		rest, err := j.br.ReadSlice('\n')
+		if err == nil || err == io.EOF {
+			j.buf = append(append(j.buf[:0], c), rest...)
+			if json.Valid(j.buf) {
+				if len(rest) > 0 && rest[len(rest)-1] == '\n' {
+					j.line++
+					j.char = 1
+				} else {
+					j.char += len(rest)
+				}
+				return jsonDoc{raw: j.buf, line: line}, nil
+			}
+		} else if err != bufio.ErrBufferFull {
+			return jsonDoc{}, err
+		}
+		j.pending = append(j.pending[:0], rest...)
+	}
+	j.buf = append(j.buf[:0], c)
+	depth, inStr, esc := 0, false, false
+	switch c {
+	case '{', '[':
+		depth = 1
+	case '"':
+		inStr = true
+	}
+	multiLine := false
+	scalar := depth == 0 && !inStr
+	for depth > 0 || inStr || scalar {
+		c, err = j.readByte()
+		if err != nil {
+			if err != io.EOF {
+				return jsonDoc{}, err
+			}
+			break
+		}
+		if scalar && (isJSONSpace(c) || c == ',' || c == ']' || c == '}' || c == '{' || c == '[' || c == '"') {
+			j.unreadByte(c)
+			break
+		}
+		if c == '\n' {
+			multiLine = true
+		}
+		j.buf = append(j.buf, c)
+		switch {
+		case esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	if json.Valid(j.buf) {
+		return jsonDoc{raw: j.buf, line: line}, nil
+	}
+	var v json.RawMessage
+	perr := json.Unmarshal(j.buf, &v)
+	off := len(j.buf)
+	var se *json.SyntaxError
+	if errors.As(perr, &se) {
+		off = min(int(se.Offset), len(j.buf))
+	}
+	msg := "invalid JSON document"
+	if perr != nil {
+		msg = perr.Error()
+	}
+	if multiLine && !j.inArray {
+		// Give back everything after the document's first line.
+		nl := bytes.IndexByte(j.buf, '\n')
+		j.pending = append(append([]byte(nil), j.buf[nl+1:]...), j.pending...)
+		j.line, j.char = line+1, 1
+		j.buf = j.buf[:nl+1]
+		if off > nl {
+			off = nl
+		}
+	}
+	eline := line + bytes.Count(j.buf[:off], []byte{'\n'})
+	echar := char + off
+	if k := bytes.LastIndexByte(j.buf[:off], '\n'); k >= 0 {
+		echar = off - k
+	}
+	return jsonDoc{raw: j.buf, line: line, err: &jsonParseErr{line: eline, char: echar, msg: strings.TrimPrefix(msg, "json: ")}}, nil
+}
+
+// objectMembers calls fn with each top-level member of a JSON object
+// (already known to be valid JSON): the raw key string (quoted) and the
+// raw value. It reports false when doc is not an object.
+func objectMembers(doc []byte, fn func(key, val []byte)) bool {
+	i := skipJSONSpace(doc, 0)
+	if i >= len(doc) || doc[i] != '{' {
+		return false
+	}
+	i++
+	for {
+		i = skipJSONSpace(doc, i)
+		if i >= len(doc) || doc[i] == '}' {
+			return true
+		}
+		if doc[i] == ',' {
+			i++
+			continue
+		}
+		ks := i
+		i = skipJSONValue(doc, i)
+		key := doc[ks:i]
+		i = skipJSONSpace(doc, i)
+		if i < len(doc) && doc[i] == ':' {
+			i++
+		}
+		i = skipJSONSpace(doc, i)
+		vs := i
+		i = skipJSONValue(doc, i)
+		fn(key, doc[vs:i])
+	}
+}
+
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) && isJSONSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// skipJSONValue returns the index after the valid JSON value at b[i].
+func skipJSONValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		i++
+		for i < len(b) {
+			switch b[i] {
+			case '\\':
+				i += 2
+				continue
+			case '"':
+				return i + 1
+			}
+			i++
+		}
+		return i
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipJSONValue(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	for i < len(b) && !isJSONSpace(b[i]) && b[i] != ',' && b[i] != '}' && b[i] != ']' {
+		i++
+	}
+	return i
+}
+
+// jsonString returns the text of a raw JSON string (quotes included).
+func jsonString(raw []byte) string {
+	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1])
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return string(raw)
+	}
+	return s
 }

@@ -147,6 +147,10 @@ type Options struct {
 	// costs nothing in Snowflake), so a longer value in a later batch
 	// needs no widening.
 	SizedVarchar bool
+	// NoColumnComments leaves out the column comments that hold each
+	// column's flattened path (schema.Column.Comment), which later plans
+	// use to map paths back to columns; without them, columns map by name.
+	NoColumnComments bool
 	// Ledger is the table, in the target's schema, that records which
 	// files (name and SHA-256) were loaded into which table, so that a
 	// file COPY skips as already loaded counts as loaded only when it is
@@ -164,8 +168,9 @@ type Options struct {
 // whole.
 var ErrIncomplete = errors.New("load: file not loaded completely")
 
-// ErrNotOurs reports a file that COPY skipped as already loaded although
-// the ledger has no record of loading that name with that content.
+// ErrNotOurs reports a file that COPY skipped as already loaded while the
+// ledger holds its name with other content: the skipped load may have been
+// of that content, not of the file's rows.
 var ErrNotOurs = errors.New("load: file skipped as already loaded, but not by us")
 
 // Loader loads staged Files into one Snowflake table. A Loader is safe for
@@ -289,6 +294,9 @@ type FileResult struct {
 	FirstError *RowError
 	// Rejected is the number of rejected rows sent to the dead-letter sink.
 	Rejected int64
+	// QueryID is the COPY statement's query id ("" for a skipped file),
+	// for VALIDATE, COPY_HISTORY or support.
+	QueryID string
 }
 
 // RowError is one error COPY reported, with its position in the file.
@@ -301,8 +309,8 @@ type RowError struct {
 
 // RejectedRow is a row COPY rejected, as VALIDATE reports it.
 type RejectedRow struct {
-	Table  string
-	File   string // stage file name as COPY reports it
+	Table string
+	File  string // stage file name as COPY reports it
 	RowError
 	Code     string
 	SQLState string
@@ -346,8 +354,8 @@ type Result struct {
 	Upload, Copy, Finish time.Duration
 }
 
-// Load loads files, written for table t (the batch's inferred table; its
-// Name is ignored), into the Loader's table: it creates or evolves the
+// Load loads files, written for table t (the batch's inferred table, its
+// Name ignored; or the zero Table, then TableOf(files)), into the Loader's table: it creates or evolves the
 // table, stages the files, COPYs them and checks every file's result, then
 // swaps or merges as the disposition says. It returns the per-file results;
 // on error, the results known so far.
@@ -362,6 +370,9 @@ func (l *Loader) Load(ctx context.Context, t schema.Table, files []File) (*Resul
 	}
 	if err := l.checkFiles(files); err != nil {
 		return res, err
+	}
+	if len(t.Columns) == 0 {
+		t = TableOf(files)
 	}
 	plan, err := l.ensureTable(ctx, t, files)
 	if err != nil {
@@ -431,3 +442,31 @@ func (l *Loader) qualified(name string) string {
 func quote(name string) string { return string(schema.QuoteIdent(nil, name)) }
 
 func literal(s string) string { return string(schema.QuoteString(nil, s)) }
+
+// TableOf returns the table a set of files needs: the columns of their
+// File.Schema, in order of first appearance, each with a type that covers
+// every file's type for it (schema.Widen).
+func TableOf(files []File) schema.Table {
+	var t schema.Table
+	idx := map[string]int{}
+	for _, f := range files {
+		for _, c := range f.Schema {
+			i, ok := idx[c.Name]
+			if !ok {
+				idx[c.Name] = len(t.Columns)
+				t.Columns = append(t.Columns, c)
+				continue
+			}
+			have := &t.Columns[i]
+			n := max(have.MaxLength, c.MaxLength)
+			have.Type = schema.Widen(have.Type, c.Type, n)
+			have.MaxLength = n
+			have.Nullable = have.Nullable || c.Nullable
+			if have.Path == "" {
+				have.Path = c.Path
+			}
+		}
+		t.Records += f.Rows
+	}
+	return t
+}

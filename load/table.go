@@ -20,14 +20,9 @@ const evolveAttempts = 5
 func (l *Loader) ddlOptions() schema.DDLOptions {
 	o := l.qual
 	o.IfNotExists = true
-	o.NoComments = ddlNoComments
+	o.NoComments = l.o.NoColumnComments
 	return o
 }
-
-// ddlNoComments leaves column comments out of DDL. The comments hold each
-// column's path for later plans; they are written unless the server refuses
-// them.
-var ddlNoComments = false
 
 // ensureTable creates or evolves the target table for the batch and checks
 // that every file column is a table column.
@@ -57,11 +52,24 @@ func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) 
 			return nil, fmt.Errorf("load: table %s: %w", l.table, err)
 		}
 		if len(plan.Changes) > 0 {
-			if lastErr = l.execScript(ctx, string(plan.AppendSQL(nil, l.ddlOptions()))); lastErr != nil {
+			if err := l.checkFallbacks(plan); err != nil {
+				return nil, err
+			}
+			script := l.planSQL(plan)
+			if lastErr = l.execScript(ctx, script); lastErr != nil {
 				if ctx.Err() != nil {
 					return nil, lastErr
 				}
-				continue // someone else changed the table: read it again and re-plan
+				// Re-plan only if someone else changed the table meanwhile.
+				existing, _, err := l.describe(ctx, l.table)
+				if err != nil {
+					return nil, errors.Join(lastErr, err)
+				}
+				p2, err := schema.PlanChanges(existing, inferred, l.o.Policy, l.o.Plan)
+				if err != nil || l.planSQL(p2) == script {
+					return nil, lastErr
+				}
+				continue
 			}
 			// Read the table back: a concurrent loader may have added a
 			// column of the same name with another type.
@@ -76,20 +84,19 @@ func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) 
 			}
 			l.event(Event{Step: StepTable, Duration: time.Since(start)})
 		}
-		cols := make(map[string]bool, len(plan.Columns))
-		for _, c := range plan.Columns {
-			cols[c.Name] = true
-		}
-		for _, f := range files {
-			for _, c := range f.Columns {
-				if !cols[c] {
-					return nil, fmt.Errorf("load: file %s has column %s, which table %s lacks after planning (the file was not written from this batch's table?)", f.Name, c, l.table)
-				}
-			}
+		if err := l.checkColumns(plan, inferred, files); err != nil {
+			return nil, err
 		}
 		return plan, nil
 	}
 	return nil, fmt.Errorf("load: table %s: schema changes kept conflicting after %d attempts: %w", l.table, evolveAttempts, lastErr)
+}
+
+// planSQL writes a plan's statements with IF NOT EXISTS: a column another
+// loader added meanwhile makes our ADD COLUMN a no-op, and the table is read
+// back and planned again, which catches a column added with another type.
+func (l *Loader) planSQL(p *schema.Plan) string {
+	return string(p.AppendSQL(nil, l.ddlOptions()))
 }
 
 // execScript runs statements separated by ";\n" (schema writes string
@@ -183,7 +190,7 @@ func (l *Loader) describe(ctx context.Context, table string) (cols []schema.Exis
 // createLike creates (or replaces) table name with the plan's columns.
 func (l *Loader) createLike(ctx context.Context, name string, plan *schema.Plan, transient bool) error {
 	o := l.qual
-	o.NoComments = ddlNoComments || transient
+	o.NoComments = l.o.NoColumnComments || transient
 	ddl := schema.CreateTable(schema.Table{Name: name, Columns: plan.Columns}, o)
 	kind := "CREATE OR REPLACE TABLE "
 	if transient {
@@ -199,4 +206,89 @@ func derivedName(name, suffix string) string {
 		name = name[:schema.MaxIdentLength-len(suffix)]
 	}
 	return name + suffix
+}
+
+// ErrSchemaMismatch is wrapped by every *SchemaMismatchError.
+var ErrSchemaMismatch = errors.New("load: files do not fit the table")
+
+// SchemaMismatchError reports file columns that the table, as planned, does
+// not have or cannot take: typically another loader gave a column another
+// type, and the plan routes these values to a fallback column. Write the
+// files again with WriterOptions.Columns = Plan.Columns (Loader.Prepare
+// returns the plan) and load those.
+type SchemaMismatchError struct {
+	Table    string
+	Plan     *schema.Plan
+	Problems []string // "file F column C: ..."
+}
+
+func (e *SchemaMismatchError) Error() string {
+	return fmt.Sprintf("load: files do not fit table %s: %s", e.Table, strings.Join(e.Problems, "; "))
+}
+
+// Unwrap returns ErrSchemaMismatch.
+func (e *SchemaMismatchError) Unwrap() error { return ErrSchemaMismatch }
+
+// checkColumns checks that every file column is a table column whose type
+// covers the file's (File.Schema, else the batch's table). VARCHAR lengths
+// are not compared: files are written with unsized VARCHAR.
+func (l *Loader) checkColumns(plan *schema.Plan, batch schema.Table, files []File) error {
+	cols := make(map[string]schema.Type, len(plan.Columns))
+	for _, c := range plan.Columns {
+		cols[c.Name] = c.Type
+	}
+	batchTypes := make(map[string]schema.Type, len(batch.Columns))
+	for _, c := range batch.Columns {
+		batchTypes[c.Name] = c.Type
+	}
+	var p []string
+	for _, f := range files {
+		for i, name := range f.Columns {
+			have, ok := cols[name]
+			if !ok {
+				p = append(p, fmt.Sprintf("file %s column %s: not a column of the table", f.Name, name))
+				continue
+			}
+			want, known := batchTypes[name]
+			if i < len(f.Schema) && f.Schema[i].Name == name {
+				want, known = f.Schema[i].Type, true
+			}
+			if !known || (have.Kind == schema.Varchar && want.Kind == schema.Varchar) || have.Covers(want) {
+				continue
+			}
+			p = append(p, fmt.Sprintf("file %s column %s: the table's %s cannot take the file's %s", f.Name, name, have, want))
+		}
+	}
+	if len(p) > 0 {
+		return &SchemaMismatchError{Table: l.table, Plan: plan, Problems: p}
+	}
+	return nil
+}
+
+// Prepare creates or evolves the table for a batch whose inferred table is
+// t (as Load does first) and returns the plan: write the batch's files
+// with WriterOptions.Columns = plan.Columns so that their columns are the
+// table's, fallback columns included.
+func (l *Loader) Prepare(ctx context.Context, t schema.Table) (*schema.Plan, error) {
+	return l.ensureTable(ctx, t, nil)
+}
+
+// checkFallbacks refuses a plan that adds a fallback column (a column for
+// the values of a path whose column cannot take them) when column comments
+// are off: the comment is the only way a later plan finds that column
+// again, so every later batch would add another one.
+func (l *Loader) checkFallbacks(plan *schema.Plan) error {
+	if !l.o.NoColumnComments {
+		return nil
+	}
+	var p []string
+	for _, c := range plan.Changes {
+		if c.Kind == schema.ChangeAdd && c.Column.Path != "" && c.Reason != "new path" {
+			p = append(p, fmt.Sprintf("path %s needs fallback column %s (%s), which only a column comment ties to its path: set NoColumnComments false", c.Column.Path, c.Column.Name, c.Reason))
+		}
+	}
+	if len(p) > 0 {
+		return &SchemaMismatchError{Table: l.table, Plan: plan, Problems: p}
+	}
+	return nil
 }

@@ -115,11 +115,11 @@ func (c *chainClock) Advance(d time.Duration) {
 // inputFiles are the raw files: NDJSON documents with nested objects,
 // arrays, nulls, missing keys and a float.
 var inputFiles = []struct{ name, body string }{
-	{"in/a.json", `{"id": 1, "name": "ann", "user": {"email": "ann@example.com", "vip": true}, "tags": ["a", "b"], "score": 1.5}
-{"id": 2, "name": "bob", "user": {"email": "bob@example.com", "vip": false}, "tags": [], "score": -2}
+	{"in/a.json", `{"id": 1, "name": "ann", "user": {"email": "ann@example.com", "vip": true}, "tags": ["a", "b"], "score": 1.50}
+{"id": 2, "name": "bob", "user": {"email": "bob@example.com", "vip": false}, "tags": [], "score": -2.00}
 {"id": 3, "name": "cy \"q\" <x>", "user": {"email": null, "vip": true}, "score": 0.25}
 `},
-	{"in/b.json", `{"id": 4, "name": "dee", "user": {"email": "dee@example.com"}, "tags": ["z"], "score": 10}
+	{"in/b.json", `{"id": 4, "name": "dee", "user": {"email": "dee@example.com"}, "tags": ["z"], "score": 10.00}
 {"id": 5, "name": "ed", "tags": [1, {"k": 2}]}
 `},
 	{"in/later/c.json", `{"id": 6, "name": "fay", "user": {"email": "fay@example.com", "vip": false}, "score": 3.75}
@@ -148,7 +148,8 @@ func TestChainInSnowflake(t *testing.T) {
 	gw := &gateway{}
 	srv, err := snowflaketest.NewServer(snowflaketest.Options{Now: clock.Now,
 		ExternalServices:     map[string]http.Handler{apiURL: gw},
-		ExternalRetryBackoff: func(int) time.Duration { return time.Millisecond }})
+		ExternalRetryBackoff: func(int) time.Duration { return time.Millisecond },
+		ExternalRetryTimeout: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,8 +233,10 @@ func TestChainInSnowflake(t *testing.T) {
 	gw.mu.Unlock()
 	mustExec(t, db, "EXECUTE TASK flatpipe_load_task")
 	taskSucceeded(t, db, "FLATPIPE_LOAD_TASK")
-	if gw.lost != 1 || svc.Replayed() != 1 || gw.calls["/load_file"] != 2 {
-		t.Errorf("lost %d answers, %d batches answered again, %d calls; want 1, 1, 2", gw.lost, svc.Replayed(), gw.calls["/load_file"])
+	// (DuckDB may hand the two files to the function in one chunk or two,
+	// so one or two batches, plus the retry.)
+	if gw.lost != 1 || svc.Replayed() != 1 || gw.calls["/load_file"] < 2 || gw.calls["/load_file"] > 3 {
+		t.Errorf("lost %d answers, %d batches answered again, %d calls; want 1, 1, 2 or 3", gw.lost, svc.Replayed(), gw.calls["/load_file"])
 	}
 	compareLoadLog(t, db, map[string]int{"in/a.json": 3, "in/b.json": 2})
 	compareTarget(t, db, 2)
@@ -528,12 +531,9 @@ func cellDiff(f flatten.Field, present bool, got string) string {
 }
 
 func sameJSON(a, b string) bool {
+	// Numbers compare by value: a VARIANT keeps 1.50 as 1.5.
 	var x, y any
-	da := json.NewDecoder(strings.NewReader(a))
-	da.UseNumber()
-	dbb := json.NewDecoder(strings.NewReader(b))
-	dbb.UseNumber()
-	if da.Decode(&x) != nil || dbb.Decode(&y) != nil {
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
 		return false
 	}
 	return reflect.DeepEqual(x, y)

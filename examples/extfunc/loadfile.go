@@ -14,8 +14,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/aws/smithy-go"
-
 	"github.com/flatpipe/flatpipe/examples/internal/lambdaenv"
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load"
@@ -224,26 +222,14 @@ func firstByte(doc []byte) byte {
 	return 0
 }
 
-// permanent reports a failure no retry fixes: the object is gone, or its
-// bytes are not records. Everything else (throttling, 5xx, network,
-// Snowflake) is left to Snowflake's retry of the batch.
+// permanent reports a failure no retry of the batch fixes: anything but
+// throttling, 5xx, network trouble and the Snowflake errors load's
+// classifier calls transient. The object is gone, its bytes are not
+// records, or its rows do not fit the table: the row answers "failed" and
+// the other rows of the batch are kept.
 func permanent(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion", "AccessDenied":
-			return true
-		}
-	}
-	var ce *s3source.ObjectChangedError
-	if errors.As(err, &ce) {
-		return true
-	}
-	if errors.Is(err, source.ErrSyntax) || errors.Is(err, source.ErrRecordTooLarge) || errors.Is(err, source.ErrDecompress) {
-		return true
-	}
-	if s3source.IsRetryable(err) || (load.ErrorClassifier{}).Retryable(err) || (resilience.NetworkClassifier{}).Retryable(err) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	return s3source.IsPermanent(err)
+	return !(s3source.IsRetryable(err) || (load.ErrorClassifier{}).Retryable(err) || (resilience.NetworkClassifier{}).Retryable(err))
 }

@@ -285,32 +285,18 @@ func (e *Emulator) streamHasData(ctx context.Context, s *session, name string) (
 // their offsets when it commits: in the session's open transaction (so a
 // ROLLBACK keeps the offsets), or in a transaction of its own.
 func (e *Emulator) consumeStreams(ctx context.Context, s *session, streams []*stream, run func() (*result, error)) (*result, error) {
-	own := !s.inTxn
-	if own {
-		if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+	return e.inOwnTxn(ctx, s, func() (*result, error) {
+		res, err := run()
+		if err != nil {
 			return nil, err
 		}
-		s.inTxn = true
-	}
-	res, err := run()
-	if err == nil {
 		for _, st := range streams {
-			if _, err = s.conn.ExecContext(ctx, snapshotSQL(st)); err != nil {
-				break
+			if _, err := s.conn.ExecContext(ctx, snapshotSQL(st)); err != nil {
+				return nil, err
 			}
 		}
-	}
-	if own {
-		s.inTxn = false
-		if err != nil {
-			_, _ = s.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-			return nil, err
-		}
-		if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
-			return nil, err
-		}
-	}
-	return res, err
+		return res, nil
+	})
 }
 
 // descStream answers DESC STREAM.

@@ -128,14 +128,7 @@ func (e *Emulator) copyTransform(ctx context.Context, s *session, text string, w
 	}
 	tbl := quoteIdent(db) + "." + quoteIdent(sch) + "." + quoteIdent(table)
 
-	own := !s.inTxn
-	if own {
-		if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-			return nil, true, err
-		}
-		s.inTxn = true
-	}
-	res, err := func() (*result, error) {
+	res, err := e.inOwnTxn(ctx, s, func() (*result, error) {
 		var before int64
 		if err := s.conn.QueryRowContext(ctx, "SELECT COALESCE(MAX(rowid), -1) FROM "+tbl).Scan(&before); err != nil {
 			return nil, err
@@ -193,17 +186,7 @@ func (e *Emulator) copyTransform(ctx context.Context, s *session, text string, w
 			return nil, err
 		}
 		return res, nil
-	}()
-	if own {
-		s.inTxn = false
-		if err != nil {
-			_, _ = s.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-			return nil, true, err
-		}
-		if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
-			return nil, true, err
-		}
-	}
+	})
 	return res, true, err
 }
 

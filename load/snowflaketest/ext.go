@@ -581,3 +581,34 @@ func appendStream(list []*stream, st *stream) []*stream {
 func sortBy[T any](list []T, key func(T) string) {
 	slices.SortFunc(list, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 }
+
+// inOwnTxn runs fn in a transaction of its own unless the session has one
+// open (then fn joins it): committed with the load metadata of the COPYs
+// it ran, or rolled back without it.
+func (e *Emulator) inOwnTxn(ctx context.Context, s *session, fn func() (*result, error)) (*result, error) {
+	if s.inTxn {
+		return fn()
+	}
+	if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return nil, err
+	}
+	s.inTxn = true
+	mark := len(s.pendingLoads)
+	res, err := fn()
+	s.inTxn = false
+	pending := append([]pendingLoad(nil), s.pendingLoads[mark:]...)
+	s.pendingLoads = s.pendingLoads[:mark]
+	if err != nil {
+		_, _ = s.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return nil, err
+	}
+	if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return nil, err
+	}
+	for _, p := range pending {
+		if err := e.recordLoads(ctx, p.table, p.files); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}

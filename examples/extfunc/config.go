@@ -18,9 +18,16 @@ var extfuncVars = []lambdaenv.Var{
 	{Name: "FLATPIPE_WORK_DIR", Default: "/tmp", Doc: "Directory of the staged files while `load_file` processes an object; removed after each object."},
 }
 
+// unused are the shared variables this function does not read: it has no
+// dead-letter prefix (a rejected record is counted in load_file's answer),
+// sends no notifications (the task's INSERT records the answers) and calls
+// no pipe (Snowpipe's auto-ingest picks up mode s3's files).
+var unused = []string{"FLATPIPE_PIPE", "FLATPIPE_DEAD_LETTER", "FLATPIPE_NOTIFY_EVENT_BUS", "FLATPIPE_NOTIFY_QUEUE_URL"}
+
 // vars is the whole table this function reads, in README order.
 func vars() []lambdaenv.Var {
-	return slices.Concat(lambdaenv.CommonVars(), extfuncVars, lambdaenv.SnowflakeVars())
+	common := slices.DeleteFunc(lambdaenv.CommonVars(), func(v lambdaenv.Var) bool { return slices.Contains(unused, v.Name) })
+	return slices.Concat(common, extfuncVars, lambdaenv.SnowflakeVars())
 }
 
 const (
@@ -88,14 +95,12 @@ func loadConfig(lookup lambdaenv.LookupFunc) (*Config, error) {
 	env.Require(c.Mode != modeS3 || c.DestBucket != "", "FLATPIPE_DESTINATION", "must be set when FLATPIPE_MODE=s3")
 	env.Require(c.MaxBatchRows > 0, "FLATPIPE_EXTFUNC_MAX_BATCH_ROWS", "must be positive")
 	env.Require(c.MaxInFlight > 0, "FLATPIPE_EXTFUNC_MAX_IN_FLIGHT", "must be positive")
-	env.Require(env.String("FLATPIPE_PIPE") == "", "FLATPIPE_PIPE", "is not used by the external function (Snowpipe's own pipe ingests mode s3's files)")
 	// The variables load's ConfigFromEnv reads are checked there; reading
 	// them here only checks that each is documented.
 	for _, v := range lambdaenv.SnowflakeVars() {
 		env.String(v.Name)
 	}
-	for _, n := range []string{"AWS_ENDPOINT_URL_S3", "FLATPIPE_PRIVATE_KEY_SECRET", "FLATPIPE_PRIVATE_KEY_PARAMETER",
-		"FLATPIPE_DEAD_LETTER", "FLATPIPE_NOTIFY_EVENT_BUS", "FLATPIPE_NOTIFY_QUEUE_URL"} {
+	for _, n := range []string{"AWS_ENDPOINT_URL_S3", "FLATPIPE_PRIVATE_KEY_SECRET", "FLATPIPE_PRIVATE_KEY_PARAMETER"} {
 		env.String(n)
 	}
 	if err := env.Err(); err != nil {

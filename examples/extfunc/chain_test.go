@@ -587,3 +587,66 @@ func queryOne(t *testing.T, db *sql.DB, q string) string {
 	}
 	return rows[0][0]
 }
+
+// TestLoadFileToS3 runs load_file in mode s3: the staged files go to the
+// destination prefix for Snowpipe; a replay finds them there; a missing
+// object fails its row only.
+func TestLoadFileToS3(t *testing.T) {
+	ctx := context.Background()
+	backend := s3mem.New()
+	s3srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(s3srv.Close)
+	for _, b := range []string{rawBucket, "staged"} {
+		if err := backend.CreateBucket(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s3c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(s3srv.URL), UsePathStyle: true,
+		Credentials:                credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(rawBucket), Key: aws.String("events/in/a.json"),
+		Body: strings.NewReader(inputFiles[0].body + "[1, 2]\n")}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"FLATPIPE_MODE": "s3", "FLATPIPE_TABLE": "events", "FLATPIPE_DESTINATION": "s3://staged/snowpipe/events/",
+		"FLATPIPE_S3_PATH_STYLE": "true", "AWS_ENDPOINT_URL_S3": s3srv.URL, "FLATPIPE_WORK_DIR": t.TempDir()}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
+	svc, closeFn, err := newService(ctx, lookup, io.Discard, discardLogger(), awsCfg)
+	if err != nil {
+		t.Fatalf("newService: %v", err)
+	}
+	t.Cleanup(func() { closeFn() })
+
+	decode := func(raw json.RawMessage) loadAnswer {
+		t.Helper()
+		var a loadAnswer
+		if err := json.Unmarshal(raw, &a); err != nil {
+			t.Fatalf("answer %s: %v", raw, err)
+		}
+		return a
+	}
+	vals := answers(t, mustHandle(t, svc, batchRequest("load_file", "s1", []any{rawBucket, "events/in/a.json"},
+		[]any{rawBucket, "events/missing.json"}, []any{nil, "x"})), 3)
+	a := decode(vals[0])
+	if a.Status != "loaded" || a.Records != 4 || a.Rejected != 1 || a.Rows != 3 || a.Files != 1 || a.AlreadyLoaded != 0 {
+		t.Errorf("loaded object: %+v, want 4 records, the array rejected, 3 rows in 1 file", a)
+	}
+	if m := decode(vals[1]); m.Status != "failed" || !strings.Contains(m.Error, "NoSuchKey") {
+		t.Errorf("missing object: %+v, want failed with NoSuchKey", m)
+	}
+	if string(vals[2]) != "null" {
+		t.Errorf("NULL bucket answered %s, want null", vals[2])
+	}
+	out, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("staged"), Prefix: aws.String("snowpipe/events/")})
+	if err != nil || len(out.Contents) != 1 || !strings.HasSuffix(aws.ToString(out.Contents[0].Key), ".ndjson.gz") {
+		t.Fatalf("staged objects = %v, %v; want one NDJSON file", out, err)
+	}
+	// Another batch with the same object (a new query): the file is
+	// already there and is not written again.
+	a = decode(answers(t, mustHandle(t, svc, batchRequest("load_file", "s2", []any{rawBucket, "events/in/a.json"})), 1)[0])
+	if a.Status != "loaded" || a.AlreadyLoaded != 1 {
+		t.Errorf("replayed object: %+v, want its file already there", a)
+	}
+}

@@ -1,6 +1,7 @@
 package snowflaketest_test
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,7 +34,16 @@ type remoteRequest struct {
 }
 
 func (rs *remoteService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+	var rd io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		rd = zr
+	}
+	body, _ := io.ReadAll(rd)
 	var in struct {
 		Data [][]json.RawMessage `json:"data"`
 	}
@@ -230,6 +240,29 @@ func TestExternalFunctions(t *testing.T) {
 	}
 	svc.taken()
 
+	// RETURNS NULL ON NULL INPUT: rows with a NULL argument are not sent.
+	// COMPRESSION = GZIP: the body is gzipped.
+	mustExec(t, db, `CREATE EXTERNAL FUNCTION up_strict(s VARCHAR, n NUMBER) RETURNS VARIANT
+		RETURNS NULL ON NULL INPUT API_INTEGRATION = gw COMPRESSION = GZIP AS '`+gatewayURL+`up'`)
+	_, rows = queryAll(t, db, "SELECT id, up_strict(name, id) FROM names ORDER BY id")
+	if got := fmt.Sprint(rows[2]); got != "[3 <nil>]" || len(rows) != 5 {
+		t.Errorf("strict function rows = %v", rows)
+	}
+	reqs = svc.taken()
+	if len(reqs) != 1 || len(reqs[0].rows) != 4 || reqs[0].header.Get("Content-Encoding") != "gzip" {
+		t.Errorf("strict function: %d requests (%v), want one gzipped batch of the 4 rows without NULL", len(reqs), reqs)
+	}
+	// VARIANT arguments are sent as JSON values, text as it is.
+	mustExec(t, db, `CREATE EXTERNAL FUNCTION echo(v VARIANT, d DATE, b BOOLEAN, f FLOAT) RETURNS VARIANT API_INTEGRATION = gw AS '`+gatewayURL+`echo'`)
+	echo := svc.answer
+	svc.answer = func(args []json.RawMessage) any { return args }
+	got := queryOne(t, db, `SELECT echo(PARSE_JSON('{"k": [1, "x"], "n": null}'), CAST('2024-02-03' AS DATE), TRUE, 1.5)`)
+	if want := `[{"k":[1,"x"],"n":null},"2024-02-03",true,1.5]`; got != want {
+		t.Errorf("echo = %s, want %s", got, want)
+	}
+	svc.answer = echo
+	svc.taken()
+
 	// A disabled integration fails calls; SHOW and DESC list the function.
 	mustExec(t, db, "ALTER API INTEGRATION gw SET ENABLED = FALSE")
 	_, err = db.Query("SELECT up('z', 1)")
@@ -237,6 +270,10 @@ func TestExternalFunctions(t *testing.T) {
 		t.Errorf("disabled integration: %v", err)
 	}
 	_, rows = queryAll(t, db, "SHOW EXTERNAL FUNCTIONS LIKE 'UP'")
+	_, desc := queryAll(t, db, "DESC FUNCTION up_strict")
+	if len(desc) == 0 || desc[2][1] != "RETURNS NULL ON NULL INPUT" || desc[8][1] != "GZIP" {
+		t.Errorf("DESC FUNCTION = %v", desc)
+	}
 	if len(rows) != 1 || rows[0][1] != "UP" || rows[0][14] != "Y" {
 		t.Errorf("SHOW EXTERNAL FUNCTIONS = %v", rows)
 	}

@@ -107,6 +107,13 @@ func TestStreams(t *testing.T) {
 		t.Errorf("mirror = %v, want the table %v", a, b)
 	}
 
+	// SHOW_INITIAL_ROWS: a new stream shows the rows already there.
+	mustExec(t, db, "CREATE STREAM everything ON TABLE src SHOW_INITIAL_ROWS = TRUE")
+	if got, want := queryOne(t, db, "SELECT COUNT(*) FROM everything"), queryOne(t, db, "SELECT COUNT(*) FROM src"); got != want || got == "0" {
+		t.Errorf("SHOW_INITIAL_ROWS stream has %s rows, want the table's %s", got, want)
+	}
+	mustExec(t, db, "DROP STREAM everything")
+
 	// SHOW and DESC.
 	cols, rows = queryAll(t, db, "SHOW STREAMS LIKE 'a%' IN SCHEMA sdb.public")
 	if len(rows) != 1 || rows[0][1] != "A" || rows[0][6] != "SDB.PUBLIC.SRC" || rows[0][11] != "APPEND_ONLY" || rows[0][5] != "inserts" {

@@ -32,8 +32,8 @@ CREATE OR REPLACE STAGE flatpipe_raw_stage
   FILE_FORMAT = (FORMAT_NAME = 'flatpipe_json');
 
 -- 2. The staging table: each raw document whole, with the file it came from
--- (METADATA$FILENAME is the path inside the stage, so the object's key is
--- RAW_PREFIX || file_name) and its row in that file.
+-- (METADATA$FILENAME: for an S3 stage, the object's key) and its row in
+-- that file.
 CREATE TABLE IF NOT EXISTS flatpipe_raw (
   v         VARIANT,
   file_name STRING,
@@ -112,7 +112,7 @@ CREATE OR REPLACE TASK flatpipe_load_task
   SCHEDULE = '1 MINUTE'
   WHEN SYSTEM$STREAM_HAS_DATA('flatpipe_files_stream')
   AS INSERT INTO flatpipe_load_log (file_name, result)
-     SELECT file_name, flatpipe_load_file('${RAW_BUCKET}', '${RAW_PREFIX}' || file_name)
+     SELECT file_name, flatpipe_load_file('${RAW_BUCKET}', file_name)
      FROM (SELECT DISTINCT file_name FROM flatpipe_files_stream WHERE METADATA$ACTION = 'INSERT');
 
 -- Tasks are created suspended.

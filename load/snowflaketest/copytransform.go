@@ -190,10 +190,15 @@ func (e *Emulator) copyTransform(ctx context.Context, s *session, text string, w
 	return res, true, err
 }
 
-// fileNameOf is METADATA$FILENAME for a file of a COPY result: its path
-// inside the stage (a named stage's result rows start with the stage's
-// name).
+// fileNameOf is METADATA$FILENAME for a file of a COPY result: for an
+// external S3 stage the object's key; for an internal stage its path inside
+// the stage (a named stage's result rows start with the stage's name).
 func fileNameOf(resultFile, stage string) string {
+	if rest, ok := strings.CutPrefix(resultFile, "s3://"); ok {
+		// An external stage: the object's key, the stage URL's path included.
+		_, key, _ := strings.Cut(rest, "/")
+		return key
+	}
 	st := strings.TrimPrefix(stage, "@")
 	if strings.HasPrefix(st, "%") || strings.HasPrefix(st, "~") {
 		return resultFile

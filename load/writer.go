@@ -3,6 +3,7 @@ package load
 import (
 	"bufio"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -58,6 +59,12 @@ type WriterOptions struct {
 	// RowGroupBytes bounds the uncompressed size of a Parquet row group.
 	// Default DefaultRowGroupBytes.
 	RowGroupBytes int64
+	// DiscoverRows is how many rows a CSV or Parquet writer holds (up to
+	// 8 MiB of them) before it opens a file, so that the file's columns
+	// and types are those of all these rows and keys that appear in the
+	// first rows do not each start a new file. Default 10,000; negative
+	// means none. NDJSON files need no discovery.
+	DiscoverRows int
 	// Columns are the table's known columns (from schema: an inferred
 	// table, or the existing table's columns with their paths): a field
 	// whose path is a column's Path goes to that column, under its name and
@@ -83,9 +90,14 @@ type Writer struct {
 	enc     encoder
 	files   []File
 	err     error // sticky
-	tmpSeq  int
 	scratch []byte
 	fcol    []int32 // per field of the current row: its column index
+
+	// rows held for discovery (fixed-column formats)
+	held     []byte
+	heldRecs []int64
+	heldEnds []int
+	hfields  []flatten.Field
 
 	// current file
 	open        bool
@@ -140,6 +152,9 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	}
 	if o.Source == "" {
 		o.Source = "-"
+	}
+	if o.DiscoverRows == 0 {
+		o.DiscoverRows = 10000
 	}
 	if st, err := os.Stat(o.Dir); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("%w: %s is not a directory", ErrOptions, o.Dir)
@@ -247,6 +262,67 @@ func (w *Writer) Write(record int64, fields []flatten.Field) error {
 			return err
 		}
 	}
+	if !w.open && w.o.DiscoverRows > 0 && w.enc.fixedColumns() {
+		w.hold(record, fields)
+		if len(w.heldRecs) >= w.o.DiscoverRows || len(w.held) >= maxHeld {
+			return w.release()
+		}
+		return nil
+	}
+	return w.writeRow(record, fields)
+}
+
+// maxHeld bounds the bytes of rows held for discovery.
+const maxHeld = 8 << 20
+
+// hold keeps a copy of a row until the file opens.
+func (w *Writer) hold(record int64, fields []flatten.Field) {
+	b := w.held
+	for i := range fields {
+		f := &fields[i]
+		b = append(b, byte(f.Kind))
+		b = binary.AppendUvarint(b, uint64(len(f.Path)))
+		b = append(b, f.Path...)
+		b = binary.AppendUvarint(b, uint64(len(f.Value)))
+		b = append(b, f.Value...)
+	}
+	w.held = b
+	w.heldRecs = append(w.heldRecs, record)
+	w.heldEnds = append(w.heldEnds, len(b))
+}
+
+// release writes the held rows.
+func (w *Writer) release() error {
+	start := 0
+	for i, end := range w.heldEnds {
+		fs := w.hfields[:0]
+		b := w.held[start:end]
+		start = end
+		for len(b) > 0 {
+			k := flatten.Kind(b[0])
+			n, m := binary.Uvarint(b[1:])
+			p := b[1+m : 1+m+int(n)]
+			b = b[1+m+int(n):]
+			n, m = binary.Uvarint(b)
+			v := b[m : m+int(n)]
+			b = b[m+int(n):]
+			fs = append(fs, flatten.Field{Path: p, Value: v, Kind: k})
+		}
+		w.hfields = fs
+		w.fcol = grow(w.fcol, len(fs))
+		for j := range fs {
+			w.fcol[j] = int32(w.byPath[string(fs[j].Path)])
+		}
+		if err := w.writeRow(w.heldRecs[i], fs); err != nil {
+			return err
+		}
+	}
+	w.held, w.heldRecs, w.heldEnds = w.held[:0], w.heldRecs[:0], w.heldEnds[:0]
+	return nil
+}
+
+// writeRow writes one row whose columns are resolved (w.fcol).
+func (w *Writer) writeRow(record int64, fields []flatten.Field) error {
 	if !w.open {
 		if err := w.openFile(record); err != nil {
 			return err
@@ -302,13 +378,11 @@ func (w *Writer) fail(err error) error {
 
 // openFile starts a file whose columns are every column known so far.
 func (w *Writer) openFile(record int64) error {
-	w.tmpSeq++
-	w.tmpPath = filepath.Join(w.o.Dir, fmt.Sprintf(".%s.%d.%d.tmp", safeName(w.o.Table, 64), os.Getpid(), w.tmpSeq))
-	f, err := os.Create(w.tmpPath)
+	f, err := os.CreateTemp(w.o.Dir, "."+safeName(w.o.Table, 64)+".*.tmp")
 	if err != nil {
 		return w.fail(fmt.Errorf("load: creating staged file: %w", err))
 	}
-	w.f = f
+	w.f, w.tmpPath = f, f.Name()
 	w.sum.reset(f)
 	var out io.Writer = &w.sum
 	w.comp = nil
@@ -439,11 +513,32 @@ func (w *Writer) ext() string {
 	return e
 }
 
+// SetSource sets the source of the rows written next. A change of source
+// closes the current file, so that a file's rows come from one source.
+func (w *Writer) SetSource(src string) error {
+	if src == "" {
+		src = "-"
+	}
+	if src == w.o.Source {
+		return nil
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	w.o.Source, w.srcID = src, sourceID(src)
+	return nil
+}
+
 // Flush closes the current file, if it has rows, so that the next row
 // starts a new one.
 func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
+	}
+	if len(w.heldRecs) > 0 {
+		if err := w.release(); err != nil {
+			return err
+		}
 	}
 	return w.closeFile()
 }
@@ -459,7 +554,7 @@ func (w *Writer) Close() ([]File, error) {
 		}
 		return w.files, w.err
 	}
-	err := w.closeFile()
+	err := w.Flush()
 	if w.zw != nil {
 		w.zw.Close()
 	}

@@ -125,13 +125,25 @@ func TestNDJSONNumberIntoText(t *testing.T) {
 }
 
 func TestCSVGainingAndLosingKeys(t *testing.T) {
-	files := writeDocs(t, WriterOptions{Format: CSV},
+	docs := []string{
 		`{"a":1,"b":"x,y"}`,
 		`{"a":2}`,
 		`{"b":"","c":null,"a":3}`, // c is new: a new file with the wider header
 		`{"c":"q\"uote\nline"}`,
 		`{"v":[{"k":1}]}`,
-	)
+	}
+	// Held for discovery (the default): one file with every column.
+	files := writeDocs(t, WriterOptions{Format: CSV}, docs...)
+	if len(files) != 1 || strings.Join(files[0].Columns, ",") != "A,B,C,V" {
+		t.Fatalf("files %+v, want one with columns A,B,C,V", files)
+	}
+	got := string(content(t, files[0]))
+	wantCSV := "\"A\",\"B\",\"C\",\"V\"\n1,\"x,y\",,\n2,,,\n3,\"\",,\n,,\"q\"\"uote\nline\",\n,,,\"[{\"\"k\"\":1}]\"\n"
+	if got != wantCSV {
+		t.Errorf("CSV %q, want %q", got, wantCSV)
+	}
+	// Without discovery a new column starts a new file with a wider header.
+	files = writeDocs(t, WriterOptions{Format: CSV, DiscoverRows: -1}, docs...)
 	if len(files) != 3 {
 		t.Fatalf("%d files, want 3", len(files))
 	}
@@ -169,7 +181,7 @@ func TestCSVGainingAndLosingKeys(t *testing.T) {
 }
 
 func TestParquetValues(t *testing.T) {
-	files := writeDocs(t, WriterOptions{Format: Parquet, Compression: Zstd},
+	files := writeDocs(t, WriterOptions{Format: Parquet, Compression: Zstd, DiscoverRows: -1},
 		`{"id":505874924095815681,"f":1.10,"s":"é\"","b":true,"o":{"k":[1,null]},"big":-12345678901234567890123456789012345678}`,
 		`{"id":-0,"f":-2.5,"s":"","b":false,"big":0.5}`,
 		`{"s":null}`,

@@ -63,10 +63,13 @@ func TestWritersRoundTrip(t *testing.T) {
 
 	for _, format := range []load.Format{load.NDJSON, load.CSV, load.Parquet} {
 		for _, comp := range []load.Compression{load.Gzip, load.Zstd, load.Uncompressed} {
-			for _, declared := range []bool{true, false} {
-				name := fmt.Sprintf("%v/%v/declared=%v", format, comp, declared)
+			// declared: the table's columns are given; held: columns found
+			// in rows held before the first file opens; rotated: no
+			// holding, so each new key or type starts a new file.
+			for _, mode := range []string{"declared", "held", "rotated"} {
+				name := fmt.Sprintf("%v/%v/%s", format, comp, mode)
 				t.Run(name, func(t *testing.T) {
-					tname := fmt.Sprintf("RT_%v_%v_%v", format, comp, declared)
+					tname := fmt.Sprintf("RT_%v_%v_%s", format, comp, mode)
 					tname = strings.ToUpper(tname)
 					tb := table
 					tb.Name = tname
@@ -74,8 +77,11 @@ func TestWritersRoundTrip(t *testing.T) {
 						t.Fatal(err)
 					}
 					o := load.WriterOptions{Dir: t.TempDir(), Table: tname, Format: format, Compression: comp, Source: "s3://bucket/in/events.ndjson", MaxRows: 3}
-					if declared {
+					switch mode {
+					case "declared":
 						o.Columns = table.Columns
+					case "rotated":
+						o.DiscoverRows = -1
 					}
 					files := writeAll(t, o, roundTripDocs)
 					var rows int64
@@ -311,3 +317,59 @@ func sameJSON(a, b string) bool {
 // hold the JSON null (TestNDJSONValues, TestParquetValues check that); the
 // table comparison accepts SQL NULL there until the emulator keeps it.
 const emulatorDropsVariantNull = true
+
+// TestWritersCSVPositional loads CSV files written with the table's
+// columns by position (SKIP_HEADER = 1 instead of PARSE_HEADER, which the
+// emulator lacks so far), with the options of File.FileFormat that keep
+// NULL apart from ” and keep quotes, commas, newlines and backslashes.
+func TestWritersCSVPositional(t *testing.T) {
+	srv, err := snowflaketest.NewServer(snowflaketest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	db := srv.OpenDB()
+	defer db.Close()
+	fl, _ := flatten.New(flatten.Options{})
+	in, _ := schema.NewInferrer(schema.Options{})
+	for _, d := range roundTripDocs {
+		fields, err := fl.Append(nil, []byte(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Observe(fields)
+	}
+	tables, err := in.Tables("CSVPOS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := tables[0]
+	if _, err := db.Exec(schema.CreateTable(tb, schema.DDLOptions{NoComments: true})); err != nil {
+		t.Fatal(err)
+	}
+	for _, comp := range []load.Compression{load.Gzip, load.Zstd, load.Uncompressed} {
+		files := writeAll(t, load.WriterOptions{Dir: t.TempDir(), Table: tb.Name, Format: load.CSV, Compression: comp, Columns: tb.Columns}, roundTripDocs)
+		if _, err := db.Exec("DELETE FROM CSVPOS"); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			var names []string
+			for _, c := range tb.Columns {
+				names = append(names, c.Name)
+			}
+			if strings.Join(f.Columns, ",") != strings.Join(names, ",") {
+				t.Fatalf("file columns %v, table %v", f.Columns, names)
+			}
+			if _, err := db.Exec(fmt.Sprintf("PUT 'file://%s' @%%CSVPOS AUTO_COMPRESS = FALSE", f.Path)); err != nil {
+				t.Fatal(err)
+			}
+			ff := strings.Replace(f.FileFormat(), "PARSE_HEADER = TRUE", "SKIP_HEADER = 1", 1)
+			ff = strings.Replace(ff, " ERROR_ON_COLUMN_COUNT_MISMATCH = FALSE", "", 1)
+			q := fmt.Sprintf("COPY INTO CSVPOS FROM @%%CSVPOS FILES = ('%s') FILE_FORMAT = (%s)", f.Name, ff)
+			if _, err := db.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		compareTable(t, db, tb, roundTripDocs)
+	}
+}

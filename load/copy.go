@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -41,9 +42,7 @@ func (l *Loader) loadAppend(ctx context.Context, files []File, res *Result) erro
 	results := make(map[string]FileResult, len(files))
 	for _, group := range copyGroups(files) {
 		var cr copyResult
-		tries := 0
 		err := l.do(ctx, func(ctx context.Context) error {
-			tries++
 			var err error
 			cr, err = l.copy(ctx, l.table, group, false)
 			return err
@@ -54,30 +53,39 @@ func (l *Loader) loadAppend(ctx context.Context, files []File, res *Result) erro
 		for _, f := range group {
 			r, ok := cr.files[f.Name]
 			if !ok {
-				// COPY skipped the file: loaded before, with this content.
+				// COPY skipped the file: this stage path with this content
+				// was loaded into the table before.
 				rec, have := recorded[f.Name]
-				ours := have && rec.sha == f.SHA256
 				switch {
-				case ours && rec.status == "PARTIAL":
+				case have && rec.sha == f.SHA256 && rec.status == "PARTIAL":
 					r = FileResult{File: f, Status: "LOAD_SKIPPED", RowsParsed: f.Rows, RowsLoaded: rec.rows}
 					res.Files = collect(files, results)
 					return &FileError{Result: r, Reason: "an earlier load of this file was partial, and COPY will not load it again"}
-				case ours:
-					r = FileResult{File: f, Status: "LOAD_SKIPPED", RowsParsed: f.Rows, RowsLoaded: rec.rows}
-				case tries > 1:
-					// An earlier attempt of this COPY loaded it and
-					// its answer was lost.
-					r = FileResult{File: f, Status: "LOAD_SKIPPED", RowsParsed: f.Rows, RowsLoaded: f.Rows}
-				default:
+				case have && rec.sha != f.SHA256:
+					// The ledger knows this name with other content: the
+					// skip may be that content's (a PUT that kept the old
+					// file), and our rows may be missing.
 					res.Files = collect(files, results)
-					return fmt.Errorf("%w: %s into %s (the ledger %s has no earlier load of this name with SHA-256 %s)", ErrNotOurs, f.Name, l.table, l.o.Ledger, f.SHA256)
+					return fmt.Errorf("%w: %s into %s: the ledger %s recorded this name with SHA-256 %s, not %s", ErrNotOurs, f.Name, l.table, l.o.Ledger, rec.sha, f.SHA256)
+				case have:
+					r = FileResult{File: f, Status: "LOAD_SKIPPED", RowsParsed: f.Rows, RowsLoaded: rec.rows}
+				default:
+					// New to the ledger (recorded just now): a COPY of
+					// this run whose answer was lost (the driver retries
+					// a dropped request itself), or the same content
+					// loaded by another loader. Either way the file's
+					// rows are in the table once.
+					r = FileResult{File: f, Status: "LOAD_SKIPPED", RowsParsed: f.Rows, RowsLoaded: f.Rows}
 				}
 			}
-			if err := l.checkFile(ctx, l.table, cr.queryID, &r); err != nil {
-				res.Files = collect(files, results)
-				return err
-			}
+			ferr := l.checkFile(ctx, l.table, cr.queryID, &r)
 			results[f.Name] = r
+			if ferr != nil {
+				// Record what COPY did (a partial load stays an error on
+				// every rerun), then fail.
+				res.Files = collect(files, results)
+				return errors.Join(ferr, l.ledgerDone(ctx, group, results))
+			}
 			l.event(Event{Step: StepFile, File: f.Name, Rows: r.RowsLoaded})
 		}
 		if err := l.ledgerDone(ctx, group, results); err != nil {

@@ -15,13 +15,23 @@ import (
 //
 // A row is written with STATUS 'STAGED' before the COPY that loads the file
 // and set to 'LOADED' (or 'PARTIAL' with the rows loaded) after the COPY's
-// result was checked. When a later COPY skips the file as already loaded
-// (Snowflake keys its load metadata by stage path and content), the ledger
-// says whether that load was ours: the same name with the same SHA-256.
-// 'STAGED' then means a load whose answer was lost (a crash or a dropped
-// connection after COPY); under ON_ERROR = ABORT_STATEMENT such a COPY
-// loaded every row or none, so the skip proves a complete load. 'PARTIAL'
-// stays an error on every rerun: its missing rows are not in the table.
+// result was checked. COPY skips a file whose stage path and content it
+// loaded into the table before (load metadata), and in Snowflake's result a
+// skipped file is simply absent (or "0 files processed"). The loader
+// counts such a file as loaded when the ledger, as it was before this load,
+// holds the name with the file's SHA-256, or does not hold the name at all
+// (a COPY of this load whose answer was lost, which the driver retries by
+// itself after a dropped connection). It fails with ErrNotOurs when the
+// ledger holds the name with other content: the skip may be that content's
+// (a PUT with OVERWRITE = FALSE that kept an old file), and our rows would
+// be missing. 'STAGED' means a COPY whose answer was lost (a crash after
+// COPY); under ON_ERROR = ABORT_STATEMENT such a COPY loaded every row or
+// none, so the skip proves a complete load. 'PARTIAL' stays an error on
+// every rerun: its missing rows are not in the table.
+//
+// Limit: under ON_ERROR = CONTINUE with AcceptPartial, a crash between a
+// partial COPY and the ledger update loses that file's dead letters (the
+// rerun sees a skip and a 'STAGED' record); no row is loaded twice.
 
 type ledgerRecord struct {
 	sha, status string
@@ -130,8 +140,14 @@ func (l *Loader) ledgerDone(ctx context.Context, files []File, results map[strin
 		if !ok {
 			continue
 		}
-		if r.Status == "LOADED" || r.Status == "LOAD_SKIPPED" {
-			loaded = append(loaded, f.Name)
+		switch r.Status {
+		case "LOADED", "LOAD_SKIPPED":
+			if r.RowsLoaded == f.Rows {
+				loaded = append(loaded, f.Name)
+			}
+			continue
+		case "PARTIALLY_LOADED":
+		default: // LOAD_FAILED: nothing loaded, no load metadata kept
 			continue
 		}
 		err := l.do(ctx, func(ctx context.Context) error {

@@ -147,6 +147,10 @@ type Options struct {
 	// costs nothing in Snowflake), so a longer value in a later batch
 	// needs no widening.
 	SizedVarchar bool
+	// NoColumnComments leaves out the column comments that hold each
+	// column's flattened path (schema.Column.Comment), which later plans
+	// use to map paths back to columns; without them, columns map by name.
+	NoColumnComments bool
 	// Ledger is the table, in the target's schema, that records which
 	// files (name and SHA-256) were loaded into which table, so that a
 	// file COPY skips as already loaded counts as loaded only when it is
@@ -164,8 +168,9 @@ type Options struct {
 // whole.
 var ErrIncomplete = errors.New("load: file not loaded completely")
 
-// ErrNotOurs reports a file that COPY skipped as already loaded although
-// the ledger has no record of loading that name with that content.
+// ErrNotOurs reports a file that COPY skipped as already loaded while the
+// ledger holds its name with other content: the skipped load may have been
+// of that content, not of the file's rows.
 var ErrNotOurs = errors.New("load: file skipped as already loaded, but not by us")
 
 // Loader loads staged Files into one Snowflake table. A Loader is safe for
@@ -301,8 +306,8 @@ type RowError struct {
 
 // RejectedRow is a row COPY rejected, as VALIDATE reports it.
 type RejectedRow struct {
-	Table  string
-	File   string // stage file name as COPY reports it
+	Table string
+	File  string // stage file name as COPY reports it
 	RowError
 	Code     string
 	SQLState string

@@ -187,7 +187,7 @@ func (l *Loader) merge(ctx context.Context, stg string, plan *schema.Plan, res *
 			b.WriteString(", ")
 		}
 		first = false
-		b.WriteString("T." + q + " = S." + q)
+		b.WriteString(q + " = S." + q)
 	}
 	if first { // every column is a key: nothing to update
 		s := b.String()

@@ -20,14 +20,9 @@ const evolveAttempts = 5
 func (l *Loader) ddlOptions() schema.DDLOptions {
 	o := l.qual
 	o.IfNotExists = true
-	o.NoComments = ddlNoComments
+	o.NoComments = l.o.NoColumnComments
 	return o
 }
-
-// ddlNoComments leaves column comments out of DDL. The comments hold each
-// column's path for later plans; they are written unless the server refuses
-// them.
-var ddlNoComments = false
 
 // ensureTable creates or evolves the target table for the batch and checks
 // that every file column is a table column.
@@ -57,11 +52,21 @@ func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) 
 			return nil, fmt.Errorf("load: table %s: %w", l.table, err)
 		}
 		if len(plan.Changes) > 0 {
-			if lastErr = l.execScript(ctx, string(plan.AppendSQL(nil, l.ddlOptions()))); lastErr != nil {
+			script := l.planSQL(plan)
+			if lastErr = l.execScript(ctx, script); lastErr != nil {
 				if ctx.Err() != nil {
 					return nil, lastErr
 				}
-				continue // someone else changed the table: read it again and re-plan
+				// Re-plan only if someone else changed the table meanwhile.
+				existing, _, err := l.describe(ctx, l.table)
+				if err != nil {
+					return nil, errors.Join(lastErr, err)
+				}
+				p2, err := schema.PlanChanges(existing, inferred, l.o.Policy, l.o.Plan)
+				if err != nil || l.planSQL(p2) == script {
+					return nil, lastErr
+				}
+				continue
 			}
 			// Read the table back: a concurrent loader may have added a
 			// column of the same name with another type.
@@ -90,6 +95,23 @@ func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) 
 		return plan, nil
 	}
 	return nil, fmt.Errorf("load: table %s: schema changes kept conflicting after %d attempts: %w", l.table, evolveAttempts, lastErr)
+}
+
+// planSQL writes a plan's statements: CREATE TABLE IF NOT EXISTS, and ADD
+// COLUMN without IF NOT EXISTS (a column another loader added meanwhile
+// fails the ALTER, and the table is read and planned again, which also
+// catches a column added with another type).
+func (l *Loader) planSQL(p *schema.Plan) string {
+	s := string(p.AppendSQL(nil, l.ddlOptions()))
+	prefix := "ALTER TABLE " + l.qualified(l.table) + " ADD COLUMN IF NOT EXISTS "
+	var b strings.Builder
+	for _, stmt := range strings.SplitAfter(s, ";\n") {
+		if rest, ok := strings.CutPrefix(stmt, prefix); ok {
+			stmt = "ALTER TABLE " + l.qualified(l.table) + " ADD COLUMN " + rest
+		}
+		b.WriteString(stmt)
+	}
+	return b.String()
 }
 
 // execScript runs statements separated by ";\n" (schema writes string
@@ -183,7 +205,7 @@ func (l *Loader) describe(ctx context.Context, table string) (cols []schema.Exis
 // createLike creates (or replaces) table name with the plan's columns.
 func (l *Loader) createLike(ctx context.Context, name string, plan *schema.Plan, transient bool) error {
 	o := l.qual
-	o.NoComments = ddlNoComments || transient
+	o.NoComments = l.o.NoColumnComments || transient
 	ddl := schema.CreateTable(schema.Table{Name: name, Columns: plan.Columns}, o)
 	kind := "CREATE OR REPLACE TABLE "
 	if transient {

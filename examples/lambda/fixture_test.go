@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
@@ -42,7 +43,7 @@ const testTable = "EVENTS"
 // of the defaults. The SNOWFLAKE_* variables are set in the process
 // environment (load.ConfigFromEnv reads them there), so these tests do not
 // run in parallel.
-func newFixture(t *testing.T, mode string, extra map[string]string) *fixture {
+func newFixture(t *testing.T, mode string, extra map[string]string, opts ...func(*aws.Config)) *fixture {
 	t.Helper()
 	f := &fixture{s3: newS3Env(t), out: &syncBuffer{}}
 	f.env = map[string]string{
@@ -73,14 +74,39 @@ func newFixture(t *testing.T, mode string, extra map[string]string) *fixture {
 			t.Setenv(k, v)
 		}
 	}
+	awsCfg := f.s3.awsConfig()
+	for _, o := range opts {
+		o(&awsCfg)
+	}
 	h, stop, err := newHandler(context.Background(), func(k string) (string, bool) { v, ok := f.env[k]; return v, ok },
-		f.out, lambdaenvLogger(f.out), f.s3.awsConfig())
+		f.out, lambdaenvLogger(f.out), awsCfg)
 	if err != nil {
 		t.Fatalf("newHandler: %v", err)
 	}
 	t.Cleanup(func() { stop() })
 	f.h, f.stop = h, stop
 	return f
+}
+
+// table returns the emulator's table, row by row.
+func (f *fixture) table(t *testing.T) []row {
+	t.Helper()
+	db := f.sf.OpenDB()
+	defer db.Close()
+	_, rows := tableRows(t, db, testTable)
+	return rows
+}
+
+// logs returns the JSON log lines with the given msg.
+func (f *fixture) logs(msg string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(f.out.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // snowflakeEnv is the SNOWFLAKE_* configuration that reaches the emulator.
@@ -97,8 +123,14 @@ func (f *fixture) snowflakeEnv() map[string]string {
 // deadline far enough away.
 func (f *fixture) invoke(t *testing.T, payload []byte) ([]byte, error) {
 	t.Helper()
+	return f.invokeBy(t, payload, time.Now().Add(10*time.Minute))
+}
+
+// invokeBy invokes with the given invocation deadline.
+func (f *fixture) invokeBy(t *testing.T, payload []byte, deadline time.Time) ([]byte, error) {
+	t.Helper()
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-" + t.Name()})
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	return f.h.Invoke(ctx, payload)
 }
@@ -106,7 +138,12 @@ func (f *fixture) invoke(t *testing.T, payload []byte) ([]byte, error) {
 // sqsFailures invokes with an SQS event and returns the failed message ids.
 func (f *fixture) sqsFailures(t *testing.T, payload []byte) []string {
 	t.Helper()
-	out, err := f.invoke(t, payload)
+	return f.sqsFailuresBy(t, payload, time.Now().Add(10*time.Minute))
+}
+
+func (f *fixture) sqsFailuresBy(t *testing.T, payload []byte, deadline time.Time) []string {
+	t.Helper()
+	out, err := f.invokeBy(t, payload, deadline)
 	if err != nil {
 		t.Fatalf("Invoke(SQS) error %v, want a partial batch response", err)
 	}

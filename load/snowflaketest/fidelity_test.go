@@ -142,3 +142,324 @@ func TestDropMidCopy(t *testing.T) {
 		t.Errorf("table after a dropped COPY = %v, want the 3 rows once", all)
 	}
 }
+
+// TestCopyMalformedNDJSON: one malformed line in an NDJSON file costs one
+// record; the records after it are parsed, counted and loaded, and the
+// error names the right line. Line numbers stay right across
+// pretty-printed documents, and CSV fields enclosed across lines.
+func TestCopyMalformedNDJSON(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE j (v VARIANT)")
+	content := `{"n":1}` + "\n" + `{"n":2}` + "\n" + `{"n":3,` + "\n" + `{"n":4}` + "\n" + "{\n  \"n\": 5\n}\n" + `{"n":6}` + "\n"
+	mustExec(t, db, "PUT file://"+writeGzip(t, dir, "j.json.gz", content)+" @%j")
+	res, _ := copyInto(t, db, "COPY INTO j FROM @%j FILE_FORMAT = (TYPE = JSON) ON_ERROR = CONTINUE")
+	if len(res) != 1 {
+		t.Fatalf("COPY = %+v, want one file", res)
+	}
+	r := res[0]
+	if r.status != "PARTIALLY_LOADED" || r.parsed != 6 || r.loaded != 5 || r.seen != 1 || r.firstLine.String != "3" {
+		t.Errorf("COPY = %s parsed %d loaded %d errors %d line %s, want PARTIALLY_LOADED 6/5, 1 error on line 3", r.status, r.parsed, r.loaded, r.seen, r.firstLine.String)
+	}
+	_, got := queryAll(t, db, "SELECT v FROM j")
+	var ns []string
+	for _, g := range got {
+		ns = append(ns, g[0])
+	}
+	if strings.Join(ns, " ") != `{"n":1} {"n":2} {"n":4} {"n":5} {"n":6}` {
+		t.Errorf("loaded = %v, want documents 1, 2, 4, 5, 6 in file order", ns)
+	}
+	// A bad value after a pretty-printed document reports its own line.
+	mustExec(t, db, "CREATE TABLE m (n NUMBER, s STRING)")
+	content = "{\n \"n\": 1,\n \"s\": \"a\"\n}\n{\"n\": \"x\", \"s\": \"b\"}\n{\"n\": 3, \"s\": \"c\"}\n"
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "m.json", content)+" @%m AUTO_COMPRESS = FALSE")
+	res, _ = copyInto(t, db, "COPY INTO m FROM @%m FILE_FORMAT = (TYPE = JSON) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = CONTINUE")
+	if r := res[0]; r.parsed != 3 || r.loaded != 2 || r.firstLine.String != "5" || !strings.Contains(r.firstError.String, "'x'") {
+		t.Errorf("COPY = %+v, want 3 parsed, 2 loaded, first error on line 5 about 'x'", r)
+	}
+	// CSV: a field enclosed across lines moves the next record's line.
+	mustExec(t, db, "CREATE TABLE c (a NUMBER, b STRING)")
+	content = "1,\"two\nlines\"\n2,ok\nx,bad\n"
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "c.csv", content)+" @%c")
+	res, _ = copyInto(t, db, "COPY INTO c FROM @%c FILE_FORMAT = (TYPE = CSV FIELD_OPTIONALLY_ENCLOSED_BY = '\"') ON_ERROR = CONTINUE")
+	if r := res[0]; r.parsed != 3 || r.loaded != 2 || r.firstLine.String != "4" {
+		t.Errorf("CSV COPY = %+v, want 3 parsed, 2 loaded, first error on line 4", r)
+	}
+	if got := queryOne(t, db, "SELECT b FROM c WHERE a = 1"); got != "two\nlines" {
+		t.Errorf("enclosed field = %q", got)
+	}
+}
+
+// TestRefusals: where Snowflake refuses, the emulator refuses with
+// Snowflake's error, and the table is left as it was.
+func TestRefusals(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE s5 (id INT, code VARCHAR(5))")
+	t.Run("VARCHAR(n) in COPY", func(t *testing.T) {
+		mustExec(t, db, "PUT file://"+writeFile(t, dir, "s5.csv", "1,abc\n2,abcdef\n3,abcde\n")+" @%s5")
+		res, _ := copyInto(t, db, "COPY INTO s5 FROM @%s5 ON_ERROR = CONTINUE")
+		if r := res[0]; r.loaded != 2 || r.seen != 1 || r.firstLine.String != "2" || !strings.Contains(r.firstError.String, "User character length limit (5) exceeded by string 'abcdef'") {
+			t.Errorf("COPY = %+v, want 2 loaded and the length error on line 2", r)
+		}
+		if _, err := db.Query("COPY INTO s5 FROM @%s5 FORCE = TRUE"); snowErr(t, err).Number != 100074 {
+			t.Errorf("COPY with ABORT_STATEMENT = %v, want 100074", err)
+		}
+	})
+	t.Run("VARCHAR(n) in INSERT and UPDATE", func(t *testing.T) {
+		_, err := db.Exec("INSERT INTO s5 VALUES (9, 'ok'), (10, 'too long')")
+		if se := snowErr(t, err); se.Number != 100074 || !strings.Contains(se.Message, "'too long'") {
+			t.Errorf("INSERT of a long value = %v, want 100074", err)
+		}
+		if _, err := db.Exec("UPDATE s5 SET code = code || 'xyz' WHERE id = 1"); snowErr(t, err).Number != 100074 {
+			t.Errorf("UPDATE to a long value = %v, want 100074", err)
+		}
+		if got := queryOne(t, db, "SELECT COUNT(*) || ' ' || MAX(code) FROM s5"); got != "2 abcde" {
+			t.Errorf("table after refused DML = %s, want the 2 rows loaded before, unchanged", got)
+		}
+		mustExec(t, db, "INSERT INTO s5 VALUES (?, ?)", 11, "fits")
+	})
+	t.Run("MERGE with duplicate source keys", func(t *testing.T) {
+		mustExec(t, db, "CREATE TABLE tgt (k INT, v STRING)")
+		mustExec(t, db, "CREATE TABLE src (k INT, v STRING)")
+		mustExec(t, db, "INSERT INTO tgt VALUES (1, 'a'), (2, 'b')")
+		mustExec(t, db, "INSERT INTO src VALUES (1, 'x'), (1, 'y'), (3, 'z')")
+		merge := "MERGE INTO tgt t USING src s ON t.k = s.k WHEN MATCHED THEN UPDATE SET t.v = s.v WHEN NOT MATCHED THEN INSERT (k, v) VALUES (s.k, s.v)"
+		if _, err := db.Exec(merge); snowErr(t, err).Number != 100090 {
+			t.Errorf("MERGE with duplicate source keys = %v, want 100090", err)
+		}
+		if got := rowsText(t, db, "SELECT k, v FROM tgt ORDER BY k"); got != "1 a,2 b" {
+			t.Errorf("target after the refused MERGE = %s, want 1a,2b", got)
+		}
+		mustExec(t, db, "ALTER SESSION SET ERROR_ON_NONDETERMINISTIC_MERGE = FALSE")
+		mustExec(t, db, merge)
+		if got := queryOne(t, db, "SELECT COUNT(*) FROM tgt WHERE k = 1 AND v IN ('x', 'y')"); got != "1" {
+			t.Errorf("nondeterministic MERGE allowed: row 1 = %s matches, want 1", got)
+		}
+		mustExec(t, db, "ALTER SESSION UNSET ERROR_ON_NONDETERMINISTIC_MERGE")
+		mustExec(t, db, "DELETE FROM src WHERE v = 'y'")
+		r := mustExec(t, db, merge)
+		if n, _ := r.RowsAffected(); n != 2 {
+			t.Errorf("MERGE with qualified SET t.v = %d rows, want 2", n)
+		}
+		if got := rowsText(t, db, "SELECT k, v FROM tgt ORDER BY k"); got != "1 x,2 b,3 z" {
+			t.Errorf("target after MERGE = %s, want 1x,2b,3z", got)
+		}
+	})
+	t.Run("load metadata follows the transaction", func(t *testing.T) {
+		mustExec(t, db, "CREATE TABLE lm (a INT)")
+		mustExec(t, db, "PUT file://"+writeFile(t, dir, "lm.csv", "1\n2\n")+" @%lm")
+		mustExec(t, db, "BEGIN")
+		copyInto(t, db, "COPY INTO lm FROM @%lm")
+		mustExec(t, db, "ROLLBACK")
+		if got := queryOne(t, db, "SELECT COUNT(*) FROM lm"); got != "0" {
+			t.Fatalf("rows after ROLLBACK = %s, want 0", got)
+		}
+		res, _ := copyInto(t, db, "COPY INTO lm FROM @%lm")
+		if len(res) != 1 || res[0].status != "LOADED" || res[0].loaded != 2 {
+			t.Errorf("COPY after a rolled-back COPY = %+v, want the file LOADED again", res)
+		}
+		mustExec(t, db, "BEGIN")
+		_, msg := copyInto(t, db, "COPY INTO lm FROM @%lm")
+		mustExec(t, db, "COMMIT")
+		if msg != "Copy executed with 0 files processed." {
+			t.Errorf("COPY of a loaded file = %q, want 0 files", msg)
+		}
+		mustExec(t, db, "COMMIT")   // no transaction: a no-op
+		mustExec(t, db, "ROLLBACK") // likewise
+		mustExec(t, db, "TRUNCATE TABLE IF EXISTS no_such_table")
+		mustExec(t, db, "TRUNCATE TABLE IF EXISTS lm") // drops the load metadata too
+		res, _ = copyInto(t, db, "COPY INTO lm FROM @%lm")
+		if len(res) != 1 || res[0].loaded != 2 {
+			t.Errorf("COPY after TRUNCATE = %+v, want the file loaded again", res)
+		}
+		if _, err := db.Exec("TRUNCATE TABLE no_such_table"); snowErr(t, err).Number != 2003 {
+			t.Errorf("TRUNCATE of a missing table = %v, want 2003", err)
+		}
+	})
+	t.Run("INSERT OVERWRITE", func(t *testing.T) {
+		mustExec(t, db, "CREATE TABLE ow (a INT)")
+		mustExec(t, db, "INSERT INTO ow VALUES (1), (2)")
+		r := mustExec(t, db, "INSERT OVERWRITE INTO ow VALUES (7)")
+		if n, _ := r.RowsAffected(); n != 1 {
+			t.Errorf("INSERT OVERWRITE rows = %d, want 1", n)
+		}
+		if got := queryOne(t, db, "SELECT LISTAGG(a, ',') FROM ow"); got != "7" {
+			t.Errorf("table after INSERT OVERWRITE = %s, want 7", got)
+		}
+	})
+}
+
+// rowsText renders a query's rows as "a b,c d".
+func rowsText(t *testing.T, db *sql.DB, q string) string {
+	t.Helper()
+	_, rows := queryAll(t, db, q)
+	var out []string
+	for _, r := range rows {
+		out = append(out, strings.Join(r, " "))
+	}
+	return strings.Join(out, ",")
+}
+
+// TestLoaderQueries: the statements a loader sends after a COPY, through
+// the driver: VALIDATE by job id and '_last', RESULT_SCAN(LAST_QUERY_ID()),
+// COPY_HISTORY, LOAD_HISTORY, CURRENT_USER().
+func TestLoaderQueries(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE t (id NUMBER, name VARCHAR(3))")
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "a.csv", "1,abc\nx,def\n3,toolong\n4,ok\n")+" @%t")
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, "COPY INTO t FROM @%t ON_ERROR = CONTINUE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qid string
+	for rows.Next() {
+	}
+	rows.Close()
+	if err := conn.QueryRowContext(ctx, "SELECT LAST_QUERY_ID()").Scan(&qid); err != nil || len(qid) != 36 {
+		t.Fatalf("LAST_QUERY_ID() = %q, %v", qid, err)
+	}
+	// LAST_QUERY_ID() is now the SELECT above; the COPY is -2.
+	var copyQID string
+	if err := conn.QueryRowContext(ctx, "SELECT LAST_QUERY_ID(-2)").Scan(&copyQID); err != nil {
+		t.Fatal(err)
+	}
+	check := func(q string) {
+		t.Helper()
+		r, err := conn.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer r.Close()
+		cols, _ := r.Columns()
+		if strings.Join(cols[:4], ",") != "ERROR,FILE,LINE,CHARACTER" || len(cols) != 12 {
+			t.Errorf("VALIDATE columns = %v", cols)
+		}
+		var got []string
+		for r.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := r.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, vals[1].String+":"+vals[2].String+":"+vals[6].String+":"+vals[8].String)
+		}
+		if want := `a.csv.gz:2:100038:"T"["ID":1] a.csv.gz:3:100074:"T"["NAME":2]`; strings.Join(got, " ") != want {
+			t.Errorf("%s = %v, want %s", q, got, want)
+		}
+	}
+	check("SELECT * FROM TABLE(VALIDATE(t, JOB_ID => '" + copyQID + "'))")
+	check("SELECT * FROM TABLE(VALIDATE(t, JOB_ID => '_last'))")
+	if _, err := conn.ExecContext(ctx, "SELECT * FROM TABLE(VALIDATE(t, JOB_ID => 'nope'))"); err == nil {
+		t.Errorf("VALIDATE of an unknown job = nil error")
+	}
+	// RESULT_SCAN of the COPY result.
+	var status string
+	var loaded int
+	if err := conn.QueryRowContext(ctx, `SELECT "status", "rows_loaded" FROM TABLE(RESULT_SCAN('`+copyQID+`'))`).Scan(&status, &loaded); err != nil || status != "PARTIALLY_LOADED" || loaded != 2 {
+		t.Errorf("RESULT_SCAN of the COPY = %s %d, %v; want PARTIALLY_LOADED 2", status, loaded, err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT 41 + 1 AS answer"); err != nil {
+		t.Fatal(err)
+	}
+	var answer int
+	if err := conn.QueryRowContext(ctx, "SELECT answer FROM TABLE(RESULT_SCAN(LAST_QUERY_ID()))").Scan(&answer); err != nil || answer != 42 {
+		t.Errorf("RESULT_SCAN(LAST_QUERY_ID()) = %d, %v; want 42", answer, err)
+	}
+	// COPY_HISTORY and LOAD_HISTORY.
+	var file, hstatus string
+	var rowCount, errCount int
+	err = conn.QueryRowContext(ctx, `SELECT file_name, status, row_count, error_count FROM TABLE(information_schema.copy_history(TABLE_NAME => 'T', START_TIME => DATEADD(hours, -1, CURRENT_TIMESTAMP())))`).
+		Scan(&file, &hstatus, &rowCount, &errCount)
+	if err != nil || file != "a.csv.gz" || hstatus != "Partially loaded" || rowCount != 2 || errCount != 2 {
+		t.Errorf("COPY_HISTORY = %s %s %d %d, %v", file, hstatus, rowCount, errCount, err)
+	}
+	err = conn.QueryRowContext(ctx, `SELECT file_name, status, row_count FROM information_schema.load_history WHERE table_name = 'T'`).Scan(&file, &hstatus, &rowCount)
+	if err != nil || file != "a.csv.gz" || hstatus != "PARTIALLY_LOADED" || rowCount != 2 {
+		t.Errorf("LOAD_HISTORY = %s %s %d, %v", file, hstatus, rowCount, err)
+	}
+	var user string
+	if err := conn.QueryRowContext(ctx, "SELECT CURRENT_USER()").Scan(&user); err != nil || user != "TEST" {
+		t.Errorf("CURRENT_USER() = %q, %v; want the login user TEST", user, err)
+	}
+}
+
+// TestFunctionsAndTimestamps: the common functions a loader's SQL uses,
+// and timestamps in Snowflake's default accepted formats in casts and
+// COPY.
+func TestFunctionsAndTimestamps(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	var now, sys, added time.Time
+	var v, obj, uuid string
+	var diff int
+	err := db.QueryRow(`SELECT CURRENT_TIMESTAMP(), SYSDATE(), DATEADD(hours, -1, '2024-01-02 03:04:05'::TIMESTAMP_NTZ), TO_VARCHAR(42),
+		OBJECT_CONSTRUCT('a', 1, 'b', 'x'), UUID_STRING(), DATEDIFF(day, '2024-01-01'::DATE, '2024-03-01'::DATE)`).Scan(&now, &sys, &added, &v, &obj, &uuid, &diff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.IsZero() || sys.IsZero() || !added.Equal(time.Date(2024, 1, 2, 2, 4, 5, 0, time.UTC)) || v != "42" || obj != `{"a":1,"b":"x"}` || len(uuid) != 36 || diff != 60 {
+		t.Errorf("functions = %v %v %v %q %q %q %d", now, sys, added, v, obj, uuid, diff)
+	}
+	want := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		expr string
+		want time.Time
+	}{
+		{"TO_TIMESTAMP_NTZ('2024-01-02T03:04:05Z')", want},
+		{"TO_TIMESTAMP_NTZ('2024-01-02 03:04:05 +05:00')", want}, // NTZ drops the offset
+		{"TO_TIMESTAMP('1704164645')", want},                     // epoch seconds
+		{"TO_TIMESTAMP('1704164645000')", want},                  // epoch milliseconds
+		{"TO_TIMESTAMP_TZ('2024-01-02 03:04:05 +05:00')", want.Add(-5 * time.Hour)},
+		{"TO_TIMESTAMP_TZ('2024-01-02 03:04:05 -0800')", want.Add(8 * time.Hour)},
+		{"TO_TIMESTAMP_LTZ('2024-01-02T03:04:05Z')", want},
+	} {
+		var got time.Time
+		if err := db.QueryRow("SELECT " + tc.expr).Scan(&got); err != nil || !got.Equal(tc.want) {
+			t.Errorf("%s = %v, %v; want %v", tc.expr, got, err, tc.want)
+		}
+	}
+	// COPY into NTZ and TZ columns.
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE ts (n INT, ntz TIMESTAMP_NTZ, tz TIMESTAMP_TZ)")
+	csv := "1,2024-01-02 03:04:05 +05:00,2024-01-02 03:04:05 +05:00\n" +
+		"2,2024-01-02T03:04:05Z,2024-01-02T03:04:05Z\n" +
+		"3,1704164645,1704164645000\n" +
+		"4,2024-01-02 03:04:05,2024-01-02 03:04:05 -0800\n" +
+		"5,not a time,2024-01-02\n"
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "ts.csv", csv)+" @%ts")
+	res, _ := copyInto(t, db, "COPY INTO ts FROM @%ts ON_ERROR = CONTINUE")
+	if r := res[0]; r.loaded != 4 || r.seen != 1 || r.firstLine.String != "5" || r.firstColumnName.String != `"TS"["NTZ":2]` {
+		t.Errorf("COPY = %+v, want 4 loaded and line 5 rejected on NTZ", r)
+	}
+	rows, err := db.Query("SELECT n, ntz, tz FROM ts ORDER BY n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	wantTZ := []time.Time{want.Add(-5 * time.Hour), want, want, want.Add(8 * time.Hour)}
+	i := 0
+	for rows.Next() {
+		var n int
+		var ntz, tz time.Time
+		if err := rows.Scan(&n, &ntz, &tz); err != nil {
+			t.Fatal(err)
+		}
+		if !ntz.Equal(want) || !tz.Equal(wantTZ[i]) {
+			t.Errorf("row %d = %v %v, want %v %v", n, ntz, tz, want, wantTZ[i])
+		}
+		i++
+	}
+	if i != 4 {
+		t.Errorf("rows = %d, want 4", i)
+	}
+}

@@ -2,13 +2,16 @@ package loadtest_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/schema"
 )
 
 // TestLoaderAppend loads a batch through each kind of internal stage, checks
@@ -38,8 +41,8 @@ func TestLoaderAppend(t *testing.T) {
 				t.Fatalf("Load() = %d rows in %d files, want 25 in 3", res.RowsLoaded, len(res.Files))
 			}
 			for _, r := range res.Files {
-				if r.Status != "LOADED" || r.RowsLoaded != r.File.Rows || r.RowsParsed != r.File.Rows {
-					t.Errorf("file %s: %+v, want LOADED with all rows", r.File.Name, r)
+				if r.Status != "LOADED" || r.RowsLoaded != r.File.Rows || r.RowsParsed != r.File.Rows || r.QueryID == "" {
+					t.Errorf("file %s: %+v, want LOADED with all rows and the COPY's query id", r.File.Name, r)
 				}
 			}
 			if got := ev.count(load.StepUpload); got != 3 {
@@ -252,4 +255,174 @@ func TestLoaderOptions(t *testing.T) {
 	if _, err := l.Load(context.Background(), b.table, append(b.files, b.files[0])); !errors.Is(err, load.ErrOptions) {
 		t.Errorf("Load() of a file twice = %v, want ErrOptions", err)
 	}
+}
+
+// TestLoaderWriterFiles loads the writers' files of every format with the
+// zero Table: the Loader builds the table from the files' Schema.
+func TestLoaderWriterFiles(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	recs := records(1, 40, "")
+	want := makeBatch(t, t.TempDir(), "w", 1, recs)
+	for _, tc := range []struct {
+		format load.Format
+		comp   load.Compression
+	}{{load.NDJSON, load.Gzip}, {load.NDJSON, load.Zstd}, {load.NDJSON, load.Uncompressed}, {load.CSV, load.Gzip}, {load.Parquet, load.Zstd}} {
+		format := tc.format
+		t.Run(format.String()+"/"+tc.comp.String(), func(t *testing.T) {
+			if format == load.CSV && emuLacksParseHeader {
+				t.Skip("the emulator does not take PARSE_HEADER yet (issue 11)")
+			}
+			w, err := load.NewWriter(load.WriterOptions{Dir: t.TempDir(), Table: "T", Format: format, Compression: tc.comp, MaxRows: 15})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fl, _ := flatten.New(flatten.Options{})
+			var fields []flatten.Field
+			for i, r := range recs {
+				fields, _ = fl.Append(fields[:0], []byte(r))
+				if err := w.Write(int64(i+1), fields); err != nil {
+					t.Fatal(err)
+				}
+			}
+			files, err := w.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(files) != 3 {
+				t.Fatalf("%d files, want 3", len(files))
+			}
+			table := "written_" + format.String() + "_" + tc.comp.String()
+			res, err := newLoader(t, db, load.Options{Table: table}).Load(context.Background(), schema.Table{}, files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.RowsLoaded != 40 {
+				t.Errorf("loaded %d rows, want 40", res.RowsLoaded)
+			}
+			cols := colNames(want.table)
+			sameRows(t, format.String(), tableRows(t, db, table, cols), rowsOf(want.recs, cols))
+		})
+	}
+}
+
+// racingDB runs a competing statement just before the first ALTER TABLE
+// the Loader sends, as a second loader would.
+type racingDB struct {
+	*sql.DB
+	before string
+	once   sync.Once
+}
+
+func (r *racingDB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if strings.HasPrefix(q, "ALTER TABLE") {
+		var err error
+		r.once.Do(func() { _, err = r.DB.ExecContext(ctx, r.before) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r.DB.ExecContext(ctx, q, args...)
+}
+
+// TestLoaderEvolveConflict: another loader adds the same column (with
+// another type) between our DESC TABLE and our ALTER TABLE; the Loader
+// reads the table again, re-plans (a fallback column for the values the
+// other type cannot take) and loads every row.
+func TestLoaderEvolveConflict(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	base := makeBatch(t, t.TempDir(), "base", 1, []string{`{"id":1}`})
+	if _, err := newLoader(t, db, load.Options{Table: "race"}).Load(ctx, base.table, base.files); err != nil {
+		t.Fatal(err)
+	}
+	rdb := &racingDB{DB: db, before: `ALTER TABLE "RACE" ADD COLUMN "CODE" NUMBER(38,0)`}
+	b := makeBatch(t, t.TempDir(), "next", 1, []string{`{"id":2,"code":"abc"}`})
+	l := newLoader(t, rdb, load.Options{Table: "race"})
+	_, err := l.Load(ctx, b.table, b.files)
+	var me *load.SchemaMismatchError
+	if !errors.As(err, &me) || !errors.Is(err, load.ErrSchemaMismatch) {
+		t.Fatalf("Load after a concurrent ALTER = %v, want a SchemaMismatchError", err)
+	}
+	var fallback string
+	for _, c := range me.Plan.Columns {
+		if strings.HasPrefix(c.Name, "CODE__V_") {
+			fallback = c.Name
+		}
+	}
+	if fallback == "" {
+		t.Errorf("plan columns %v: want a fallback column for CODE", me.Plan.Columns)
+	}
+	if got := tableRows(t, db, "race", []string{"ID"}); len(got) != 1 {
+		t.Errorf("table rows %v: want only the first batch's", got)
+	}
+	// Planning again adds nothing more: the fallback column is found
+	// again by its comment.
+	for i := 0; i < 2; i++ {
+		plan, err := l.Prepare(ctx, b.table)
+		if err != nil || len(plan.Changes) != 0 || len(plan.Columns) != len(me.Plan.Columns) {
+			t.Errorf("Prepare() = %v, %v; want no change and %d columns", plan, err, len(me.Plan.Columns))
+		}
+	}
+	desc := tableRows(t, db, "INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = 'RACE'", []string{"COLUMN_NAME"})
+	if len(desc) != 3 {
+		t.Errorf("table columns %v: fallback columns keep being added", desc)
+	}
+}
+
+// TestLoaderNoColumnComments: without comments a fallback column could
+// never be found again, so the Loader refuses to add one.
+func TestLoaderNoColumnComments(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	o := load.Options{Table: "nocomment", NoColumnComments: true}
+	b1 := makeBatch(t, t.TempDir(), "n1", 1, []string{`{"id":1,"code":1}`})
+	if _, err := newLoader(t, db, o).Load(ctx, b1.table, b1.files); err != nil {
+		t.Fatal(err)
+	}
+	b2 := makeBatch(t, t.TempDir(), "n2", 1, []string{`{"id":2,"code":"abc"}`})
+	_, err := newLoader(t, db, o).Load(ctx, b2.table, b2.files)
+	if !errors.Is(err, load.ErrSchemaMismatch) || !strings.Contains(err.Error(), "fallback") {
+		t.Errorf("Load() = %v, want ErrSchemaMismatch about the fallback column", err)
+	}
+}
+
+// TestLoaderTxAndConn: the DB may be a *sql.Tx (a rolled-back load leaves
+// no rows and no load metadata, so the next load loads the files) or a
+// *sql.Conn.
+func TestLoaderTxAndConn(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	b1 := makeBatch(t, t.TempDir(), "t1", 1, records(1, 4, ""))
+	if _, err := newLoader(t, db, load.Options{Table: "txn"}).Load(ctx, b1.table, b1.files); err != nil {
+		t.Fatal(err)
+	}
+	b2 := makeBatch(t, t.TempDir(), "t2", 2, records(5, 6, ""))
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newLoader(t, tx, load.Options{Table: "txn"}).Load(ctx, b2.table, b2.files); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	cols := colNames(b1.table)
+	sameRows(t, "after rollback", tableRows(t, db, "txn", cols), rowsOf(b1.recs, cols))
+
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	res, err := newLoader(t, conn, load.Options{Table: "txn"}).Load(ctx, b2.table, b2.files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Files {
+		if r.Status != "LOADED" {
+			t.Errorf("file %s after the rollback: %s, want LOADED", r.File.Name, r.Status)
+		}
+	}
+	sameRows(t, "after load on a Conn", tableRows(t, db, "txn", cols), rowsOf(append(b1.recs, b2.recs...), cols))
 }

@@ -2,7 +2,7 @@ package resilience
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -109,10 +109,10 @@ type MonitoredSink struct {
 // NewMonitoredSink wraps sink.
 func NewMonitoredSink(sink DeadLetterSink, cfg MonitoredSinkOptions) (*MonitoredSink, error) {
 	if sink == nil {
-		return nil, errors.New("resilience: nil dead-letter sink")
+		return nil, fmt.Errorf("%w: nil dead-letter sink", ErrOptions)
 	}
 	if cfg.AlertEvery < 0 {
-		return nil, errors.New("resilience: negative AlertEvery")
+		return nil, fmt.Errorf("%w: negative AlertEvery", ErrOptions)
 	}
 	cfg.AlertEvery = cmp0(cfg.AlertEvery, 100)
 	cfg.Name = nameOr(cfg.Name)

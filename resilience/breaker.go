@@ -158,17 +158,17 @@ type Breaker struct {
 func NewBreaker(cfg BreakerOptions) (*Breaker, error) {
 	switch {
 	case cfg.FailureRatio < 0 || cfg.FailureRatio > 1 || math.IsNaN(cfg.FailureRatio):
-		return nil, fmt.Errorf("resilience: FailureRatio %v not in [0, 1]", cfg.FailureRatio)
+		return nil, fmt.Errorf("%w: FailureRatio %v not in [0, 1]", ErrOptions, cfg.FailureRatio)
 	case cfg.Window < 0, cfg.OpenDuration < 0, cfg.ProbeTimeout < 0:
-		return nil, errors.New("resilience: negative duration in BreakerOptions")
+		return nil, fmt.Errorf("%w: negative duration in BreakerOptions", ErrOptions)
 	case cfg.MinCalls < 0, cfg.HalfOpenProbes < 0, cfg.SuccessesToClose < 0:
-		return nil, errors.New("resilience: negative count in BreakerOptions")
+		return nil, fmt.Errorf("%w: negative count in BreakerOptions", ErrOptions)
 	case cfg.HalfOpenProbes > 1024:
-		return nil, fmt.Errorf("resilience: HalfOpenProbes %d > 1024", cfg.HalfOpenProbes)
+		return nil, fmt.Errorf("%w: HalfOpenProbes %d > 1024", ErrOptions, cfg.HalfOpenProbes)
 	}
 	window := cmp0(cfg.Window, 60*time.Second)
 	if window < windowBuckets {
-		return nil, fmt.Errorf("resilience: Window %v too short", window)
+		return nil, fmt.Errorf("%w: Window %v too short", ErrOptions, window)
 	}
 	probes := cmp0(cfg.HalfOpenProbes, 1)
 	b := &Breaker{
@@ -185,14 +185,14 @@ func NewBreaker(cfg BreakerOptions) (*Breaker, error) {
 		probes:       make([]probeSlot, probes),
 	}
 	if b.consecutiveN < 0 && b.ratio == 0 {
-		return nil, errors.New("resilience: breaker has no trip rule (ConsecutiveFailures < 0 and no FailureRatio)")
+		return nil, fmt.Errorf("%w: breaker has no trip rule (ConsecutiveFailures < 0 and no FailureRatio)", ErrOptions)
 	}
 	b.probeTimeout = cmp0(cfg.ProbeTimeout, b.openDur)
 	if b.classify == nil {
 		b.classify = DefaultOutcome
 	}
 	if b.successesN > probes {
-		return nil, fmt.Errorf("resilience: SuccessesToClose %d > HalfOpenProbes %d", b.successesN, probes)
+		return nil, fmt.Errorf("%w: SuccessesToClose %d > HalfOpenProbes %d", ErrOptions, b.successesN, probes)
 	}
 	return b, nil
 }

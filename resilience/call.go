@@ -91,7 +91,7 @@ type Bulkhead struct {
 // NewBulkhead returns a Bulkhead admitting limit concurrent calls (limit >= 1).
 func NewBulkhead(limit int) (*Bulkhead, error) {
 	if limit < 1 {
-		return nil, fmt.Errorf("resilience: bulkhead limit %d < 1", limit)
+		return nil, fmt.Errorf("%w: bulkhead limit %d < 1", ErrOptions, limit)
 	}
 	return &Bulkhead{sem: make(chan struct{}, limit)}, nil
 }

@@ -155,7 +155,7 @@ type FileCheckpointStore struct {
 // NewFileCheckpointStore returns a store in dir, creating dir if needed.
 func NewFileCheckpointStore(dir string) (*FileCheckpointStore, error) {
 	if dir == "" {
-		return nil, errors.New("resilience: empty checkpoint directory")
+		return nil, fmt.Errorf("%w: empty checkpoint directory", ErrOptions)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("resilience: checkpoint directory: %w", err)
@@ -316,10 +316,10 @@ type S3CheckpointStore struct {
 // "checkpoints/orders/").
 func NewS3CheckpointStore(client ObjectStore, bucket, prefix string) (*S3CheckpointStore, error) {
 	if client == nil || bucket == "" {
-		return nil, errors.New("resilience: S3 checkpoint store needs a client and a bucket")
+		return nil, fmt.Errorf("%w: S3 checkpoint store needs a client and a bucket", ErrOptions)
 	}
 	if strings.HasPrefix(prefix, "/") {
-		return nil, fmt.Errorf("resilience: S3 prefix %q starts with /", prefix)
+		return nil, fmt.Errorf("%w: S3 prefix %q starts with /", ErrOptions, prefix)
 	}
 	return &S3CheckpointStore{client: client, bucket: bucket, prefix: prefix}, nil
 }
@@ -406,7 +406,7 @@ type Progress struct {
 // resume from it. A nil clock means SystemClock.
 func ResumeProgress(ctx context.Context, store CheckpointStore, name string, clock Clock) (*Progress, error) {
 	if store == nil {
-		return nil, errors.New("resilience: nil checkpoint store")
+		return nil, fmt.Errorf("%w: nil checkpoint store", ErrOptions)
 	}
 	p := &Progress{store: store, name: name, clock: clockOrSystem(clock)}
 	cp, v, err := store.Load(ctx, name)

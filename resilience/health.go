@@ -165,12 +165,12 @@ type Health struct {
 // NewHealth checks that names are non-empty and unique.
 func NewHealth(cfg HealthOptions, checks ...Check) (*Health, error) {
 	if cfg.Timeout < 0 {
-		return nil, errors.New("resilience: negative health timeout")
+		return nil, fmt.Errorf("%w: negative health timeout", ErrOptions)
 	}
 	seen := map[string]bool{}
 	for _, c := range checks {
 		if c == nil || c.Name() == "" || seen[c.Name()] {
-			return nil, errors.New("resilience: health checks need unique non-empty names")
+			return nil, fmt.Errorf("%w: health checks need unique non-empty names", ErrOptions)
 		}
 		seen[c.Name()] = true
 	}

@@ -121,11 +121,11 @@ type Retry struct {
 func NewRetry(cfg RetryOptions) (*Retry, error) {
 	switch {
 	case cfg.MaxAttempts < 0:
-		return nil, fmt.Errorf("resilience: MaxAttempts %d < 0", cfg.MaxAttempts)
+		return nil, fmt.Errorf("%w: MaxAttempts %d < 0", ErrOptions, cfg.MaxAttempts)
 	case cfg.MaxElapsed < 0, cfg.BaseDelay < 0, cfg.MaxDelay < 0, cfg.AttemptTimeout < 0:
-		return nil, errors.New("resilience: negative duration in RetryOptions")
+		return nil, fmt.Errorf("%w: negative duration in RetryOptions", ErrOptions)
 	case cfg.Multiplier != 0 && (cfg.Multiplier < 1 || math.IsNaN(cfg.Multiplier) || math.IsInf(cfg.Multiplier, 0)):
-		return nil, fmt.Errorf("resilience: Multiplier %v, want >= 1", cfg.Multiplier)
+		return nil, fmt.Errorf("%w: Multiplier %v, want >= 1", ErrOptions, cfg.Multiplier)
 	}
 	r := &Retry{
 		maxAttempts:    cmp0(cfg.MaxAttempts, 3),
@@ -141,7 +141,7 @@ func NewRetry(cfg RetryOptions) (*Retry, error) {
 		clock:          clockOrSystem(cfg.Clock),
 	}
 	if r.base > r.maxDelay {
-		return nil, fmt.Errorf("resilience: BaseDelay %v > MaxDelay %v", r.base, r.maxDelay)
+		return nil, fmt.Errorf("%w: BaseDelay %v > MaxDelay %v", ErrOptions, r.base, r.maxDelay)
 	}
 	if r.jitter == nil {
 		r.jitter = fullJitter
@@ -278,7 +278,7 @@ type Budget struct {
 // NewBudget returns a full Budget.
 func NewBudget(cfg BudgetOptions) (*Budget, error) {
 	if cfg.Capacity < 0 || cfg.RetryCost < 0 || cfg.Refund < 0 {
-		return nil, errors.New("resilience: negative value in BudgetOptions")
+		return nil, fmt.Errorf("%w: negative value in BudgetOptions", ErrOptions)
 	}
 	b := &Budget{capacity: cmp0(cfg.Capacity, 500), cost: cmp0(cfg.RetryCost, 5), refundN: cmp0(cfg.Refund, 1)}
 	b.tokens.Store(b.capacity)

@@ -111,6 +111,7 @@ func (s *syncBuffer) String() string {
 type rieProc struct {
 	url string
 	out *syncBuffer
+	pid int
 }
 
 func freePort(t testing.TB) string {
@@ -159,7 +160,7 @@ func startRIE(t testing.TB, env map[string]string) *rieProc {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return &rieProc{url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: out}
+	return &rieProc{url: "http://" + addr + "/2015-03-31/functions/function/invocations", out: out, pid: cmd.Process.Pid}
 }
 
 // invoke posts payload to the emulator's invoke API and returns the

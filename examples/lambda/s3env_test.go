@@ -33,8 +33,9 @@ type s3env struct {
 	client *s3.Client
 
 	mu        sync.Mutex
-	throttled map[string]bool // "bucket/key"
-	gets      map[string]int  // GETs seen per "bucket/key"
+	throttled map[string]bool  // "bucket/key"
+	gets      map[string]int   // GETs seen per "bucket/key"
+	onGet     func(key string) // called for each GET of "bucket/key"
 }
 
 func newS3Env(t testing.TB) *s3env {
@@ -47,8 +48,11 @@ func newS3Env(t testing.TB) *s3env {
 			k := strings.TrimPrefix(r.URL.Path, "/")
 			e.mu.Lock()
 			e.gets[k]++
-			th := e.throttled[k]
+			th, hook := e.throttled[k], e.onGet
 			e.mu.Unlock()
+			if hook != nil {
+				hook(k)
+			}
 			if th {
 				w.Header().Set("Content-Type", "application/xml")
 				w.WriteHeader(http.StatusServiceUnavailable)

@@ -41,6 +41,7 @@ func newHandler(ctx context.Context, lookup lambdaenv.LookupFunc, stdout io.Writ
 	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		o.UsePathStyle = cfg.S3PathStyle
 		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
 			// S3-compatible servers: no checksums they may not know.
 			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired

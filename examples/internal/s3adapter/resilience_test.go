@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -283,3 +285,114 @@ type fixedClock time.Time
 func (c fixedClock) Now() time.Time { return time.Time(c) }
 
 func (c fixedClock) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
+// TestDeadLetterFlushDoesNotBlockOthers holds the server's answer to a
+// flush's PUT until the test has called Buffered and Write: the sink must
+// not hold its lock across the upload. (Were it held, this test would hang,
+// not pass.) The entry written during the upload goes into the next object.
+func TestDeadLetterFlushDoesNotBlockOthers(t *testing.T) {
+	st, e := newStore(t)
+	ctx := context.Background()
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	e.rec.setOverride(func(*http.Request) (int, string) {
+		once.Do(func() { close(arrived); <-release })
+		return 0, "" // then let gofakes3 answer
+	})
+	clock := fixedClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC))
+	sink, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterOptions{Client: st, Bucket: testBucket, Prefix: "dead/", Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	letter := func(n int) resilience.DeadLetter {
+		return resilience.DeadLetter{Object: "s3://src/a", Line: int64(n), Reason: "parse", Record: []byte(fmt.Sprint(n))}
+	}
+	for n := 1; n <= 2; n++ {
+		if err := sink.Write(ctx, letter(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- sink.Flush(ctx) }()
+	<-arrived // the PUT is at the server and will stay there
+	if n := sink.Buffered(); n != 2 {
+		t.Errorf("Buffered during the upload = %d, want 2", n)
+	}
+	if err := sink.Write(ctx, letter(3)); err != nil {
+		t.Errorf("Write during the upload: %v", err)
+	}
+	if n, w := sink.Buffered(), sink.Written(); n != 3 || w != 0 {
+		t.Errorf("during the upload: Buffered %d, Written %d, want 3, 0", n, w)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if n, w := sink.Buffered(), sink.Written(); n != 1 || w != 2 {
+		t.Errorf("after the upload: Buffered %d, Written %d, want 1, 2", n, w)
+	}
+	if err := sink.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var lines []int64
+	for _, k := range e.keys(t, "dead/") {
+		body, _, err := st.GetObject(ctx, testBucket, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := resilience.NewDeadLetterReader(bytes.NewReader(body), resilience.DeadLetterReaderOptions{})
+		var in []int64
+		for r.Next() {
+			in = append(in, r.DeadLetter().Line)
+		}
+		lines = append(lines, int64(len(in)))
+		lines = append(lines, in...)
+	}
+	// two objects: [1 2] then [3] (keys sort by their sequence number)
+	if fmt.Sprint(lines) != "[2 1 2 1 3]" {
+		t.Errorf("objects hold %v, want [2 1 2 1 3] (count, lines...)", lines)
+	}
+}
+
+// TestDeadLetterFailedFlushKeepsOrder makes the first upload fail: its
+// entries go back in front of one written meanwhile, and the next flush
+// writes all three in order.
+func TestDeadLetterFailedFlushKeepsOrder(t *testing.T) {
+	st, e := newStore(t)
+	ctx := context.Background()
+	var calls int
+	var mu sync.Mutex
+	e.rec.setOverride(func(*http.Request) (int, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if calls++; calls == 1 {
+			return http.StatusForbidden, "AccessDenied"
+		}
+		return 0, ""
+	})
+	clock := fixedClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC))
+	sink, _ := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterOptions{Client: st, Bucket: testBucket, Prefix: "dead/", Clock: clock})
+	for n := 1; n <= 2; n++ {
+		sink.Write(ctx, resilience.DeadLetter{Line: int64(n), Record: []byte("x")})
+	}
+	if err := sink.Flush(ctx); err == nil {
+		t.Fatal("Flush succeeded against AccessDenied")
+	}
+	sink.Write(ctx, resilience.DeadLetter{Line: 3, Record: []byte("x")})
+	if err := sink.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys := e.keys(t, "dead/")
+	if len(keys) != 1 {
+		t.Fatalf("objects %q, want 1", keys)
+	}
+	body, _, _ := st.GetObject(ctx, testBucket, keys[0])
+	r := resilience.NewDeadLetterReader(bytes.NewReader(body), resilience.DeadLetterReaderOptions{})
+	var lines []int64
+	for r.Next() {
+		lines = append(lines, r.DeadLetter().Line)
+	}
+	if fmt.Sprint(lines) != "[1 2 3]" || sink.Written() != 3 || sink.Buffered() != 0 {
+		t.Errorf("object holds lines %v, Written %d, Buffered %d; want [1 2 3], 3, 0", lines, sink.Written(), sink.Buffered())
+	}
+}

@@ -263,12 +263,16 @@ func TestLoaderWriterFiles(t *testing.T) {
 	_, db := emulator(t, snowflaketest.Options{})
 	recs := records(1, 40, "")
 	want := makeBatch(t, t.TempDir(), "w", 1, recs)
-	for _, format := range []load.Format{load.NDJSON, load.CSV, load.Parquet} {
-		t.Run(format.String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		format load.Format
+		comp   load.Compression
+	}{{load.NDJSON, load.Gzip}, {load.NDJSON, load.Zstd}, {load.NDJSON, load.Uncompressed}, {load.CSV, load.Gzip}, {load.Parquet, load.Zstd}} {
+		format := tc.format
+		t.Run(format.String()+"/"+tc.comp.String(), func(t *testing.T) {
 			if format == load.CSV && emuLacksParseHeader {
 				t.Skip("the emulator does not take PARSE_HEADER yet (issue 11)")
 			}
-			w, err := load.NewWriter(load.WriterOptions{Dir: t.TempDir(), Table: "T", Format: format, MaxRows: 15})
+			w, err := load.NewWriter(load.WriterOptions{Dir: t.TempDir(), Table: "T", Format: format, Compression: tc.comp, MaxRows: 15})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,7 +291,7 @@ func TestLoaderWriterFiles(t *testing.T) {
 			if len(files) != 3 {
 				t.Fatalf("%d files, want 3", len(files))
 			}
-			table := "written_" + format.String()
+			table := "written_" + format.String() + "_" + tc.comp.String()
 			res, err := newLoader(t, db, load.Options{Table: table}).Load(context.Background(), schema.Table{}, files)
 			if err != nil {
 				t.Fatal(err)

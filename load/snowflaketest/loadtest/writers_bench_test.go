@@ -143,7 +143,9 @@ func BenchmarkStage(b *testing.B) {
 				in := input(b, corpus)
 				b.SetBytes(in.size)
 				b.ReportAllocs()
+				var cpu time.Duration
 				for b.Loop() {
+					c0 := cpuTime()
 					f, err := os.Open(in.path)
 					if err != nil {
 						b.Fatal(err)
@@ -158,7 +160,9 @@ func BenchmarkStage(b *testing.B) {
 					}
 					sc.Close()
 					f.Close()
+					cpu += cpuTime() - c0
 				}
+				b.ReportMetric(float64(in.size)*float64(b.N)/1e6/cpu.Seconds(), "cpu-MB/s")
 			})
 		}
 	}

@@ -146,3 +146,27 @@ func TestTasks(t *testing.T) {
 		t.Errorf("DESC TASK = %v", rows)
 	}
 }
+
+// TestTaskTickScheduler: with Options.TaskTick, a background scheduler runs
+// due tasks by the emulator's clock without the test calling
+// RunScheduledTasks.
+func TestTaskTickScheduler(t *testing.T) {
+	clock := &manualClock{t: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)}
+	_, db := newDB(t, snowflaketest.Options{Now: clock.Now, TaskTick: time.Millisecond})
+	mustExec(t, db, "CREATE DATABASE tickdb")
+	mustExec(t, db, "CREATE TABLE sink (n INT)")
+	mustExec(t, db, "CREATE TASK tick SCHEDULE = '1 MINUTE' AS INSERT INTO sink SELECT 1")
+	mustExec(t, db, "ALTER TASK tick RESUME")
+	clock.Advance(time.Minute)
+	deadline := time.Now().Add(30 * time.Second)
+	for queryOne(t, db, "SELECT COUNT(*) FROM sink") == "0" {
+		if time.Now().After(deadline) {
+			t.Fatal("the background scheduler did not run the due task")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	mustExec(t, db, "ALTER TASK tick SUSPEND")
+	if got := queryOne(t, db, "SELECT COUNT(*) FROM sink"); got != "1" {
+		t.Errorf("sink = %s rows, want 1 (one interval passed)", got)
+	}
+}

@@ -285,18 +285,55 @@ func (e *Emulator) streamHasData(ctx context.Context, s *session, name string) (
 // their offsets when it commits: in the session's open transaction (so a
 // ROLLBACK keeps the offsets), or in a transaction of its own.
 func (e *Emulator) consumeStreams(ctx context.Context, s *session, streams []*stream, run func() (*result, error)) (*result, error) {
+	if s.inTxn {
+		// The session's transaction: the offsets move when it commits
+		// (until then the stream still shows its rows, as Snowflake's
+		// repeatable read does), and stay on ROLLBACK.
+		res, err := run()
+		if err != nil {
+			return nil, err
+		}
+		e.ext.mu.Lock()
+		if e.ext.pendingStreams == nil {
+			e.ext.pendingStreams = map[*session][]*stream{}
+		}
+		for _, st := range streams {
+			e.ext.pendingStreams[s] = appendStream(e.ext.pendingStreams[s], st)
+		}
+		e.ext.mu.Unlock()
+		return res, nil
+	}
 	return e.inOwnTxn(ctx, s, func() (*result, error) {
 		res, err := run()
 		if err != nil {
 			return nil, err
 		}
-		for _, st := range streams {
-			if _, err := s.conn.ExecContext(ctx, snapshotSQL(st)); err != nil {
-				return nil, err
-			}
-		}
-		return res, nil
+		return res, e.advanceStreams(ctx, s, streams)
 	})
+}
+
+// advanceStreams moves the streams' offsets to the table as the session's
+// transaction sees it.
+func (e *Emulator) advanceStreams(ctx context.Context, s *session, streams []*stream) error {
+	for _, st := range streams {
+		if _, err := s.conn.ExecContext(ctx, snapshotSQL(st)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endTxnStreams is called before COMMIT and ROLLBACK: a COMMIT first moves
+// the offsets of the streams the transaction consumed, inside it.
+func (e *Emulator) endTxnStreams(ctx context.Context, s *session, commit bool) error {
+	e.ext.mu.Lock()
+	pending := e.ext.pendingStreams[s]
+	delete(e.ext.pendingStreams, s)
+	e.ext.mu.Unlock()
+	if !commit || !s.inTxn || len(pending) == 0 {
+		return nil
+	}
+	return e.advanceStreams(ctx, s, pending)
 }
 
 // descStream answers DESC STREAM.

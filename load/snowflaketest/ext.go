@@ -24,8 +24,11 @@ type extState struct {
 	integrations map[string]*apiIntegration // NAME (account level)
 	functions    map[string]*extFunction    // DB.SCHEMA.NAME
 	runs         []taskRun                  // task history, oldest first
-	udfSeq       int
-	scheduler    sync.Once
+	// pendingStreams are the streams consumed in a session's open
+	// transaction, whose offsets move at its COMMIT.
+	pendingStreams map[*session][]*stream
+	udfSeq         int
+	scheduler      sync.Once
 }
 
 // maxTaskHistory bounds the task runs kept for TASK_HISTORY().
@@ -135,6 +138,11 @@ func (e *Emulator) extStatement(ctx context.Context, s *session, req **queryRequ
 			res, err := e.executeTask(ctx, s, w)
 			return res, true, err
 		}
+	case "COMMIT", "ROLLBACK":
+		if err := e.endTxnStreams(ctx, s, !w[0].is("ROLLBACK")); err != nil {
+			return nil, true, err
+		}
+		return nil, false, nil
 	}
 	changed, err := e.inlineFormatNames(s, req, toks, ws)
 	if err != nil {

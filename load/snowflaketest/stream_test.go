@@ -67,9 +67,13 @@ func TestStreams(t *testing.T) {
 	if got := queryOne(t, db, "SELECT COUNT(*) FROM a"); got != "3" {
 		t.Errorf("append-only stream rows = %s, want 3", got)
 	}
-	// An explicit transaction commits the offset with the DML.
+	// An explicit transaction commits the offset with the DML; until then
+	// the stream still shows its rows (repeatable read).
 	mustExec(t, db, "BEGIN")
 	mustExec(t, db, "INSERT INTO sink SELECT id, v FROM a")
+	if got := queryOne(t, db, "SELECT COUNT(*) FROM a"); got != "3" {
+		t.Errorf("append-only stream inside the consuming transaction = %s rows, want 3", got)
+	}
 	mustExec(t, db, "COMMIT")
 	if got := queryOne(t, db, "SELECT COUNT(*) FROM a"); got != "0" {
 		t.Errorf("append-only stream after a committed transaction = %s, want 0", got)

@@ -352,9 +352,9 @@ func (e *Emulator) runWithExtRefs(ctx context.Context, s *session, req *queryReq
 // objects runWithExtRefs rewrites.
 func (e *Emulator) mayReferenceExt(ws []token) bool {
 	e.ext.mu.Lock()
-	any := len(e.ext.streams) > 0 || len(e.ext.functions) > 0
+	defined := len(e.ext.streams) > 0 || len(e.ext.functions) > 0
 	e.ext.mu.Unlock()
-	if any {
+	if defined {
 		return true
 	}
 	for _, t := range ws {

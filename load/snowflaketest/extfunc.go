@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -775,7 +776,11 @@ func (e *Emulator) callRemote(ctx context.Context, f *extFunction, call *extCall
 	}
 	in, err := e.lookupIntegration(f.integration)
 	if err != nil {
-		return nil, err.(*SQLError)
+		var se *SQLError
+		if errors.As(err, &se) {
+			return nil, se
+		}
+		return nil, extErr("Request failed for external function %s: %v", f.name, err)
 	}
 	if !in.enabled {
 		return nil, extErr("Request failed for external function %s: API integration %s is disabled.", f.name, in.name)

@@ -72,6 +72,11 @@ type Options struct {
 	Now func() time.Time
 	// PutMode selects how PUT is answered; the zero value is PutPresigned.
 	PutMode PutMode
+	// MemoryLimit caps DuckDB's memory (DuckDB syntax, e.g. "512MB");
+	// beyond it DuckDB spills to a temporary directory under the stage
+	// directory, so big COPYs run in bounded memory. Empty leaves DuckDB's
+	// default (80% of RAM).
+	MemoryLimit string
 	// S3 configures the endpoint and credentials external stages read
 	// from (CREATE STAGE ... URL = 's3://...').
 	S3 S3Options
@@ -201,6 +206,16 @@ func New(opts Options) (*Emulator, error) {
 		return nil, fmt.Errorf("snowflaketest: open duckdb: %w", err)
 	}
 	e.db = db
+	if opts.MemoryLimit != "" {
+		tmp := filepath.Join(e.stageRoot, "_duckdb_tmp")
+		for _, q := range []string{"SET memory_limit = " + quoteString(opts.MemoryLimit), "SET temp_directory = " + quoteString(tmp)} {
+			if _, err := db.Exec(q); err != nil {
+				_ = db.Close()
+				e.cleanupStage()
+				return nil, fmt.Errorf("snowflaketest: MemoryLimit: %w", err)
+			}
+		}
+	}
 	if err := db.QueryRow("SELECT current_database()").Scan(&e.homeCatalog); err != nil {
 		_ = db.Close()
 		e.cleanupStage()

@@ -102,7 +102,8 @@ func TestProtocolErrors(t *testing.T) {
 		"bad": func(context.Context, []json.RawMessage) (any, error) {
 			return nil, fmt.Errorf("%w: two arguments", errBadCall)
 		},
-	}, ServiceOptions{MaxBatchRows: 2})
+		"big": func(context.Context, []json.RawMessage) (any, error) { return strings.Repeat("x", 100), nil },
+	}, ServiceOptions{MaxBatchRows: 2, MaxAnswerBytes: 150})
 	for _, tc := range []struct {
 		name   string
 		req    events.APIGatewayProxyRequest
@@ -119,6 +120,7 @@ func TestProtocolErrors(t *testing.T) {
 		}(), 400, "row number 1, want 0"},
 		{"batch over the limit", batchRequest("ok", "x", []any{1}, []any{2}, []any{3}), 400, "MAX_BATCH_ROWS = 2"},
 		{"bad call", batchRequest("bad", "x", []any{1}), 400, "two arguments"},
+		{"answer over the response limit", batchRequest("big", "x", []any{1}, []any{2}), 400, "lower MAX_BATCH_ROWS"},
 		{"GET without a 202", func() events.APIGatewayProxyRequest { r := batchRequest("ok", "x"); r.HTTPMethod = "GET"; return r }(), 400, "synchronously"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,6 +51,7 @@ type Service struct {
 	metrics     *lambdaenv.Metrics
 	memo        *batchMemo
 	maxBodySize int
+	maxAnswer   int
 
 	mu       sync.Mutex
 	replayed int64 // batches answered from memory
@@ -67,9 +68,17 @@ type ServiceOptions struct {
 	RetryAfter time.Duration
 	// Remember is how many answered batches are kept for retries.
 	Remember int
-	Log      *slog.Logger
-	Metrics  *lambdaenv.Metrics
+	// MaxAnswerBytes bounds an answer: Lambda's synchronous response limit
+	// is 6 MB. A larger answer is a 400 that asks for a smaller
+	// MAX_BATCH_ROWS. Default DefaultMaxAnswerBytes.
+	MaxAnswerBytes int
+	Log            *slog.Logger
+	Metrics        *lambdaenv.Metrics
 }
+
+// DefaultMaxAnswerBytes keeps an answer under Lambda's 6 MB response limit
+// with room for the proxy response around it.
+const DefaultMaxAnswerBytes = 5 << 20
 
 // NewService returns a Service for the named functions.
 func NewService(funcs map[string]rowFunc, o ServiceOptions) *Service {
@@ -85,9 +94,12 @@ func NewService(funcs map[string]rowFunc, o ServiceOptions) *Service {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if o.MaxAnswerBytes <= 0 {
+		o.MaxAnswerBytes = DefaultMaxAnswerBytes
+	}
 	return &Service{funcs: funcs, maxRows: o.MaxBatchRows, sem: make(chan struct{}, o.MaxInFlight),
 		retryAfter: o.RetryAfter, log: o.Log, metrics: o.Metrics, memo: newBatchMemo(o.Remember),
-		maxBodySize: 10 << 20}
+		maxBodySize: 10 << 20, maxAnswer: o.MaxAnswerBytes}
 }
 
 // Replayed is the number of batches answered from memory (retries).
@@ -200,6 +212,10 @@ func (s *Service) Handle(ctx context.Context, req events.APIGatewayProxyRequest)
 	answer, err := marshal(map[string]any{"data": out})
 	if err != nil {
 		return failure(http.StatusInternalServerError, "cannot encode the answer: %v", err), nil
+	}
+	if len(answer) > s.maxAnswer {
+		return failure(http.StatusBadRequest, "answer of %d bytes for %d rows is over Lambda's response limit (%d bytes here): lower MAX_BATCH_ROWS on the external function",
+			len(answer), len(rows), s.maxAnswer), nil
 	}
 	if batch != "" {
 		s.memo.put(key, answer)

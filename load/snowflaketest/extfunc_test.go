@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -99,8 +102,13 @@ func TestExternalFunctions(t *testing.T) {
 		}
 		return map[string]any{"upper": strings.ToUpper(*s), "n": args[1]}
 	}}
+	// A second API, served on a local address through a reverse proxy.
+	other := &remoteService{answer: func(args []json.RawMessage) any { return "local" }}
+	local := httptest.NewServer(other)
+	t.Cleanup(local.Close)
+	localURL, _ := url.Parse(local.URL)
 	_, db := newDB(t, snowflaketest.Options{
-		ExternalServices:     map[string]http.Handler{gatewayURL: svc},
+		ExternalServices:     map[string]http.Handler{gatewayURL: svc, "https://local.example.com/": httputil.NewSingleHostReverseProxy(localURL)},
 		ExternalRetryBackoff: func(int) time.Duration { return time.Millisecond },
 		ExternalRetryTimeout: 20 * time.Millisecond,
 	})
@@ -137,6 +145,14 @@ func TestExternalFunctions(t *testing.T) {
 		CONTEXT_HEADERS = (CURRENT_DATE)
 		MAX_BATCH_ROWS = 2
 		AS '`+gatewayURL+`up'`)
+	mustExec(t, db, "CREATE API INTEGRATION loc API_PROVIDER = aws_api_gateway API_AWS_ROLE_ARN = 'arn:aws:iam::1:role/r' API_ALLOWED_PREFIXES = ('https://local.example.com/') ENABLED = TRUE")
+	mustExec(t, db, "CREATE EXTERNAL FUNCTION where_am_i(x NUMBER) RETURNS VARCHAR API_INTEGRATION = loc AS 'https://local.example.com/prod/w'")
+	if got := queryOne(t, db, "SELECT where_am_i(1)"); got != "local" {
+		t.Errorf("function on a local address answered %q", got)
+	}
+	if r := other.taken(); len(r) != 1 || r[0].header.Get("sf-external-function-query-batch-id") == "" {
+		t.Errorf("local service got %d requests", len(r))
+	}
 	mustExec(t, db, "CREATE TABLE names (id INT, name STRING)")
 	mustExec(t, db, "INSERT INTO names VALUES (1, 'ann'), (2, 'bob'), (3, NULL), (4, 'dee'), (5, 'eve')")
 

@@ -87,7 +87,9 @@ type Options struct {
 	// ExternalServices serves external functions in process: a function
 	// whose URL (CREATE EXTERNAL FUNCTION … AS '<url>') starts with a key is
 	// answered by that handler, which stands for the API Gateway and the
-	// service behind it. Other URLs are called over HTTP with ExternalClient.
+	// service behind it; to send a prefix to a local address instead, map it
+	// to httputil.NewSingleHostReverseProxy(addr). Other URLs are called
+	// over HTTP with ExternalClient.
 	ExternalServices map[string]http.Handler
 	// ExternalClient calls external functions whose URL matches no
 	// ExternalServices key; nil means http.DefaultClient.

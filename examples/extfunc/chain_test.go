@@ -609,7 +609,8 @@ func TestLoadFileToS3(t *testing.T) {
 		"FLATPIPE_S3_PATH_STYLE": "true", "AWS_ENDPOINT_URL_S3": s3srv.URL, "FLATPIPE_WORK_DIR": t.TempDir()}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")}
-	svc, closeFn, err := newService(ctx, lookup, io.Discard, discardLogger(), awsCfg)
+	var emf bytes.Buffer // the function's stdout: CloudWatch EMF lines
+	svc, closeFn, err := newService(ctx, lookup, &emf, discardLogger(), awsCfg)
 	if err != nil {
 		t.Fatalf("newService: %v", err)
 	}
@@ -638,6 +639,12 @@ func TestLoadFileToS3(t *testing.T) {
 	out, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("staged"), Prefix: aws.String("snowpipe/events/")})
 	if err != nil || len(out.Contents) != 1 || !strings.HasSuffix(aws.ToString(out.Contents[0].Key), ".ndjson.gz") {
 		t.Fatalf("staged objects = %v, %v; want one NDJSON file", out, err)
+	}
+	// One EMF line per invocation, with the shared metric names.
+	for _, m := range []string{`"Objects"`, `"Records"`, `"Rejects"`, `"Rows"`, `"Files"`, `"Outcome"`} {
+		if !strings.Contains(emf.String(), m) {
+			t.Errorf("metrics lack %s: %s", m, emf.String())
+		}
 	}
 	// Another batch with the same object (a new query): the file is
 	// already there and is not written again.

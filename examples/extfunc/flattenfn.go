@@ -44,6 +44,9 @@ func (f *flattenFn) row(ctx context.Context, args []json.RawMessage) (any, error
 	if string(doc) == "null" {
 		return nil, nil
 	}
+	if f.metrics != nil {
+		f.metrics.Add(lambdaenv.MetricRecords, 1)
+	}
 	if len(doc) > 0 && doc[0] == '"' { // VARCHAR holding JSON text
 		var s string
 		if err := json.Unmarshal(doc, &s); err != nil {

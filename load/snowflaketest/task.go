@@ -13,7 +13,8 @@ type task struct {
 	key, db, sch, name string
 	warehouse          string
 	schedule           string        // as written, e.g. "1 MINUTE"
-	interval           time.Duration // 0 when the task has no schedule
+	interval           time.Duration // 0 when the task has no interval schedule
+	cron               *cronSpec     // nil when the task has no CRON schedule
 	condition          string        // the WHEN expression, or ""
 	body               string        // the statement after AS
 	comment, owner     string
@@ -71,9 +72,7 @@ func (e *Emulator) taskDDL(ctx context.Context, s *session, d ddlArgs) (*result,
 			e.ext.mu.Lock()
 			if !old.started {
 				old.started = true
-				if old.interval > 0 {
-					old.next = e.now().Add(old.interval)
-				}
+				old.next = old.nextRun(e.now())
 			}
 			e.ext.mu.Unlock()
 			e.startTaskScheduler()
@@ -141,7 +140,11 @@ func (e *Emulator) taskDDL(ctx context.Context, s *session, d ddlArgs) (*result,
 			t.warehouse = v.s
 		case "SCHEDULE":
 			t.schedule = v.s
-			if t.interval, err = parseSchedule(v.s); err != nil {
+			if rest, ok := cutPrefixFold(strings.TrimSpace(v.s), "USING CRON "); ok {
+				if t.cron, err = parseCron(rest); err != nil {
+					return nil, err
+				}
+			} else if t.interval, err = parseSchedule(v.s); err != nil {
 				return nil, err
 			}
 		case "COMMENT":
@@ -168,12 +171,28 @@ func (e *Emulator) taskDDL(ctx context.Context, s *session, d ddlArgs) (*result,
 	return status("Task " + name + " successfully created."), nil
 }
 
+// cutPrefixFold is strings.CutPrefix without regard to case.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+// nextRun is the task's first scheduled time after now, or the zero time.
+func (t *task) nextRun(now time.Time) time.Time {
+	switch {
+	case t.cron != nil:
+		return t.cron.next(now)
+	case t.interval > 0:
+		return now.Add(t.interval)
+	}
+	return time.Time{}
+}
+
 // parseSchedule reads SCHEDULE = '<n> MINUTE[S]' (also SECOND[S], HOUR[S]).
 func parseSchedule(v string) (time.Duration, error) {
 	f := strings.Fields(strings.ToUpper(v))
-	if len(f) > 0 && f[0] == "USING" {
-		return 0, unsupported("SCHEDULE = 'USING CRON …' (use '<n> MINUTE')")
-	}
 	if len(f) == 2 {
 		n, err := strconv.Atoi(f[0])
 		if err == nil && n > 0 {
@@ -231,11 +250,15 @@ func (e *Emulator) RunScheduledTasks(ctx context.Context) int {
 	var due []*task
 	var at []time.Time
 	for _, t := range e.ext.tasks {
-		if t.started && t.interval > 0 && !t.next.IsZero() && !now.Before(t.next) && !t.running {
+		if t.started && !t.next.IsZero() && !now.Before(t.next) && !t.running {
 			due = append(due, t)
 			at = append(at, t.next)
-			for !now.Before(t.next) {
-				t.next = t.next.Add(t.interval)
+			if t.cron != nil {
+				t.next = t.cron.next(now)
+			} else {
+				for !now.Before(t.next) {
+					t.next = t.next.Add(t.interval)
+				}
 			}
 		}
 	}

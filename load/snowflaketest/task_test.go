@@ -131,9 +131,10 @@ func TestTasks(t *testing.T) {
 		"CREATE TASK load_sink AS SELECT 1": 2002,
 		"EXECUTE TASK nope":                 2003,
 		"ALTER TASK nope RESUME":            2003,
-		"CREATE TASK c SCHEDULE = 'USING CRON 0 * * * * UTC' AS SELECT 1": 2,
-		"CREATE TASK g AFTER load_sink AS SELECT 1":                       2,
-		"CREATE TASK x SCHEDULE = 'often' AS SELECT 1":                    2001,
+		"CREATE TASK c SCHEDULE = 'USING CRON 0 * * * * Mars/Olympus' AS SELECT 1": 2001,
+		"CREATE TASK c SCHEDULE = 'USING CRON 0 0 L * * UTC' AS SELECT 1":          2,
+		"CREATE TASK g AFTER load_sink AS SELECT 1":                                2,
+		"CREATE TASK x SCHEDULE = 'often' AS SELECT 1":                             2001,
 	} {
 		_, err := db.Exec(q)
 		if se := snowErr(t, err); se.Number != num {
@@ -168,5 +169,39 @@ func TestTaskTickScheduler(t *testing.T) {
 	mustExec(t, db, "ALTER TASK tick SUSPEND")
 	if got := queryOne(t, db, "SELECT COUNT(*) FROM sink"); got != "1" {
 		t.Errorf("sink = %s rows, want 1 (one interval passed)", got)
+	}
+}
+
+// TestTaskCronSchedule: SCHEDULE = 'USING CRON …' runs at the times the
+// expression names, in its time zone.
+func TestTaskCronSchedule(t *testing.T) {
+	// Friday 2026-01-02 23:50 in New York.
+	ny, _ := time.LoadLocation("America/New_York")
+	clock := &manualClock{t: time.Date(2026, 1, 2, 23, 50, 0, 0, ny)}
+	srv, db := newDB(t, snowflaketest.Options{Now: clock.Now})
+	ctx := context.Background()
+	mustExec(t, db, "CREATE DATABASE crondb")
+	mustExec(t, db, "CREATE TABLE sink (at TIMESTAMP_LTZ)")
+	mustExec(t, db, "CREATE TASK weekdays SCHEDULE = 'USING CRON 30 9,17 * * MON-FRI America/New_York' AS INSERT INTO sink SELECT CURRENT_TIMESTAMP()")
+	mustExec(t, db, "ALTER TASK weekdays RESUME")
+	var runs []string
+	for range 4 * 24 * 4 { // four days in steps of 15 minutes
+		clock.Advance(15 * time.Minute)
+		if srv.RunScheduledTasks(ctx) == 1 {
+			runs = append(runs, clock.Now().In(ny).Format("Mon 15:04"))
+		}
+	}
+	// Saturday and Sunday skipped; Monday and Tuesday at 09:30 and 17:30,
+	// each seen at the first step after the scheduled minute.
+	if got := fmt.Sprint(runs); got != "[Mon 09:35 Mon 17:35 Tue 09:35 Tue 17:35]" {
+		t.Errorf("runs = %s, want Monday and Tuesday at 09:30 and 17:30 (seen at the next step)", got)
+	}
+	_, hist := queryAll(t, db, "SELECT scheduled_time FROM TABLE(INFORMATION_SCHEMA.TASK_HISTORY()) ORDER BY scheduled_time LIMIT 1")
+	if want := time.Date(2026, 1, 5, 9, 30, 0, 0, ny); len(hist) != 1 || !strings.HasPrefix(hist[0][0], want.UTC().Format("2006-01-02T15:04:05")) {
+		t.Errorf("first scheduled time = %v, want %s", hist, want.UTC())
+	}
+	_, rows := queryAll(t, db, "SHOW TASKS")
+	if rows[0][8] != "USING CRON 30 9,17 * * MON-FRI America/New_York" {
+		t.Errorf("SHOW TASKS schedule = %q", rows[0][8])
 	}
 }

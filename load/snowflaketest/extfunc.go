@@ -332,7 +332,9 @@ func (e *Emulator) extFunctionDDL(ctx context.Context, s *session, d ddlArgs) (*
 	}
 	j := i + 2
 	if j < len(ws) && ws[j].text == "(" {
-		j = closeParen(ws, j) + 1
+		if j = closeParen(ws, j) + 1; j == 0 {
+			return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: unclosed return type")
+		}
 	}
 	if ws[i+1].is("TABLE") {
 		return nil, unsupported("external table functions")

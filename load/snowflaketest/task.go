@@ -410,7 +410,10 @@ func (e *Emulator) taskHistorySQL(s *session, args []token) (string, error) {
 			}
 			name = strings.ToUpper(unquoteString(val[0].text))
 		case "RESULT_LIMIT":
-			n, err := strconv.Atoi(val[0].text)
+			n, err := 0, error(nil)
+			if len(val) == 1 {
+				n, err = strconv.Atoi(val[0].text)
+			}
 			if len(val) != 1 || err != nil || n < 1 || n > 10000 {
 				return "", sqlErr(1044, "42P13", "SQL compilation error:\nRESULT_LIMIT must be between 1 and 10000")
 			}

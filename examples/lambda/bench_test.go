@@ -60,8 +60,7 @@ func BenchmarkInvoke(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			s3e := newS3Env(b)
 			env := map[string]string{
-				"FLATPIPE_MODE": mode, "FLATPIPE_TABLE": "events", "FLATPIPE_S3_PATH_STYLE": "true",
-				"FLATPIPE_COLUMN_COMMENTS": "false", "FLATPIPE_DESTINATION": "s3://" + dstBucket + "/staged/",
+				"FLATPIPE_MODE": mode, "FLATPIPE_TABLE": "events", "FLATPIPE_S3_PATH_STYLE": "true", "FLATPIPE_DESTINATION": "s3://" + dstBucket + "/staged/",
 				"AWS_ENDPOINT_URL_S3": s3e.srv.URL, "AWS_REGION": "us-east-1",
 				"AWS_ACCESS_KEY_ID": "AKIDLAMBDATEST", "AWS_SECRET_ACCESS_KEY": "lambda-test-secret",
 				"AWS_EC2_METADATA_DISABLED": "true", "SNOWFLAKE_DISABLE_PLATFORM_DETECTION": "true",

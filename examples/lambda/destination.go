@@ -102,7 +102,7 @@ func newDestination(cfg *Config, key lambdaenv.Key, s3c s3Client) (destination, 
 		if err != nil {
 			return nil, err
 		}
-		l, err := load.New(db, load.Options{Table: cfg.Table, NoColumnComments: !cfg.Comments})
+		l, err := load.New(db, load.Options{Table: cfg.Table})
 		if err != nil {
 			db.Close()
 			return nil, err

@@ -53,8 +53,6 @@ func newFixture(t *testing.T, mode string, extra map[string]string, opts ...func
 		"FLATPIPE_S3_PATH_STYLE": "true",
 		"FLATPIPE_WORK_DIR":      t.TempDir(),
 		"AWS_ENDPOINT_URL_S3":    f.s3.srv.URL,
-		// The emulator refuses COMMENT clauses in CREATE TABLE.
-		"FLATPIPE_COLUMN_COMMENTS": "false",
 	}
 	if mode == modeS3 {
 		f.env["FLATPIPE_DESTINATION"] = "s3://" + dstBucket + "/staged/events/"

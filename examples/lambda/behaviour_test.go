@@ -412,3 +412,34 @@ func (s *secretServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.calls++
 	json.NewEncoder(w).Encode(map[string]string{"SecretString": s.value, "Name": "flatpipe/snowflake-key"})
 }
+
+// TestConcurrentInvocations: invocations running at once in one process
+// (AWS_LAMBDA_MAX_CONCURRENCY) share the handler safely (run with -race).
+func TestConcurrentInvocations(t *testing.T) {
+	f := newFixture(t, modeS3, nil)
+	var all [][]byte
+	var payloads [][]byte
+	for i := 0; i < 4; i++ {
+		ds := docs(i*10+1, 5)
+		all = append(all, ds...)
+		key := "c" + string(rune('a'+i)) + ".ndjson"
+		payloads = append(payloads, s3Notification(srcBucket, key, f.s3.put(t, srcBucket, key, ndjson(ds))))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(payloads))
+	for i, p := range payloads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.invoke(t, p)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("invocation %d: %v", i, err)
+		}
+	}
+	_, rows := f.stagedRows(t, "staged/events/")
+	sameRows(t, rows, expected(t, all))
+}

@@ -166,7 +166,9 @@ func (d *tableDest) stage() string { return "load" }
 func (d *tableDest) close() error { return d.db.Close() }
 
 func (d *tableDest) deliver(ctx context.Context, _ source.Object, files []loadFile) (delivered, error) {
-	res, err := d.loader.Load(ctx, tableOf(d.wo.Table, files), files)
+	// The zero Table: load takes the columns and types from the files'
+	// own Schema (load.TableOf).
+	res, err := d.loader.Load(ctx, schema.Table{}, files)
 	if err != nil {
 		return delivered{}, err
 	}
@@ -178,26 +180,6 @@ func (d *tableDest) deliver(ctx context.Context, _ source.Object, files []loadFi
 		}
 	}
 	return dv, nil
-}
-
-// tableOf is the table the files were written for: the union of their
-// columns, each with the type of the last file holding it (the writer only
-// widens a column's type, starting a new file when it does).
-func tableOf(name string, files []loadFile) schema.Table {
-	t := schema.Table{Name: name}
-	at := map[string]int{}
-	for _, f := range files {
-		for _, c := range f.Schema {
-			if i, ok := at[c.Name]; ok {
-				t.Columns[i] = c
-				continue
-			}
-			at[c.Name] = len(t.Columns)
-			t.Columns = append(t.Columns, c)
-		}
-		t.Records += f.Rows
-	}
-	return t
 }
 
 // s3Dest writes the staged files under FLATPIPE_DESTINATION (mode s3), for

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"crypto/md5"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -314,7 +318,7 @@ func TestNotification(t *testing.T) {
 	srv := httptest.NewServer(ns)
 	defer srv.Close()
 	f := newFixture(t, modeS3, map[string]string{"FLATPIPE_NOTIFY_EVENT_BUS": "bus", "FLATPIPE_NOTIFY_QUEUE_URL": srv.URL + "/123456789012/next"},
-		func(c *aws.Config) { c.BaseEndpoint = aws.String(srv.URL) })
+		func(s *setup) { s.aws.BaseEndpoint = aws.String(srv.URL) })
 	ds := docs(1, 4)
 	etag := f.s3.put(t, srcBucket, "n.ndjson", ndjson(append(ds, []byte("oops"))))
 	if _, err := f.invoke(t, s3Notification(srcBucket, "n.ndjson", etag)); err != nil {
@@ -334,4 +338,108 @@ func TestNotification(t *testing.T) {
 			t.Errorf("notification = %+v, want table, object, counts 5/1/4 and files %v", n, keys)
 		}
 	}
+}
+
+// TestModeS3Snowpipe: mode s3 with FLATPIPE_PIPE writes the staged files
+// and calls insertFiles on the pipe, whose external stage is the
+// destination prefix; the private key for Snowpipe's JWT comes from Secrets
+// Manager, fetched once at start-up. The pipe loads the table, compared
+// cell for cell; a redelivery loads nothing twice.
+func TestModeS3Snowpipe(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	secrets := &secretServer{value: keyPEM}
+	sm := httptest.NewServer(secrets)
+	defer sm.Close()
+	var s3url string
+	f := newFixture(t, modeS3, map[string]string{"FLATPIPE_PIPE": "EVENTS_PIPE", "FLATPIPE_PRIVATE_KEY_SECRET": "flatpipe/snowflake-key"},
+		func(s *setup) {
+			s3url = aws.ToString(s.aws.BaseEndpoint)
+			s.aws.BaseEndpoint = aws.String(sm.URL) // Secrets Manager; S3 has AWS_ENDPOINT_URL_S3
+			s.emulator = &snowflaketest.Options{UserKeys: map[string]*rsa.PublicKey{"LOADER": &key.PublicKey}, Users: map[string]string{"TEST": "test"},
+				S3: snowflaketest.S3Options{Endpoint: s3url, AccessKeyID: "AKIDLAMBDATEST", SecretAccessKey: "lambda-test-secret"}}
+			s.snowEnv = map[string]string{"SNOWFLAKE_USER": "LOADER", "SNOWFLAKE_PASSWORD": ""}
+		})
+	if secrets.calls != 1 {
+		t.Errorf("Secrets Manager asked %d times at start-up, want once", secrets.calls)
+	}
+	db := f.sf.OpenDB()
+	defer db.Close()
+	ff := loadFile{Format: 0, Compression: 0} // NDJSON gzip, the defaults
+	for _, q := range []string{
+		`CREATE TABLE EVENTS (ID NUMBER, USER_NAME VARCHAR, USER_SCORE NUMBER(38,2), TAGS VARIANT, OK BOOLEAN, BIG NUMBER, NOTE VARCHAR)`,
+		`CREATE STAGE EVENTS_STAGE URL = 's3://` + dstBucket + `/staged/events/' STORAGE_INTEGRATION = flatpipe`,
+		`CREATE PIPE EVENTS_PIPE AS COPY INTO EVENTS FROM @EVENTS_STAGE FILE_FORMAT = (` + ff.FileFormat() + `) ` + ff.CopyOptions(),
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	ds := docs(1, 5)
+	etag := f.s3.put(t, srcBucket, "p.ndjson", ndjson(ds))
+	ev := sqsEvent(queueARN, message{"m1", string(s3Notification(srcBucket, "p.ndjson", etag))})
+	for i := 0; i < 2; i++ {
+		if got := f.sqsFailures(t, ev); len(got) != 0 {
+			t.Fatalf("delivery %d: BatchItemFailures = %v, want none", i+1, got)
+		}
+	}
+	_, got := tableRows(t, db, testTable)
+	sameRows(t, got, expected(t, ds))
+	if strings.Contains(f.out.String(), "BEGIN PRIVATE KEY") {
+		t.Errorf("the private key appears in the output")
+	}
+}
+
+// secretServer answers Secrets Manager's GetSecretValue with value.
+type secretServer struct {
+	mu    sync.Mutex
+	value string
+	calls int
+}
+
+func (s *secretServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" {
+		w.WriteHeader(400)
+		io.WriteString(w, `{"__type":"UnknownOperationException"}`)
+		return
+	}
+	s.calls++
+	json.NewEncoder(w).Encode(map[string]string{"SecretString": s.value, "Name": "flatpipe/snowflake-key"})
+}
+
+// TestConcurrentInvocations: invocations running at once in one process
+// (AWS_LAMBDA_MAX_CONCURRENCY) share the handler safely (run with -race).
+func TestConcurrentInvocations(t *testing.T) {
+	f := newFixture(t, modeS3, nil)
+	var all [][]byte
+	var payloads [][]byte
+	for i := 0; i < 4; i++ {
+		ds := docs(i*10+1, 5)
+		all = append(all, ds...)
+		key := "c" + string(rune('a'+i)) + ".ndjson"
+		payloads = append(payloads, s3Notification(srcBucket, key, f.s3.put(t, srcBucket, key, ndjson(ds))))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(payloads))
+	for i, p := range payloads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.invoke(t, p)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("invocation %d: %v", i, err)
+		}
+	}
+	_, rows := f.stagedRows(t, "staged/events/")
+	sameRows(t, rows, expected(t, all))
 }

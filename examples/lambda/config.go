@@ -13,7 +13,6 @@ import (
 var lambdaVars = []lambdaenv.Var{
 	{Name: "FLATPIPE_DEADLINE_RESERVE", Default: "30s", Doc: "No new object is started when less than this remains before the invocation deadline; the rest is left to the retry (SQS visibility timeout). Make it longer than the slowest object takes."},
 	{Name: "FLATPIPE_EVENTBRIDGE_KEYS_ENCODED", Default: "false", Doc: "URL-decode object keys of EventBridge events (S3 notification keys always are)."},
-	{Name: "FLATPIPE_COLUMN_COMMENTS", Default: "true", Doc: "Give new columns their source path as COMMENT (mode snowflake); `false` for servers that refuse COMMENT clauses."},
 	{Name: "FLATPIPE_WORK_DIR", Default: "/tmp", Doc: "Directory of the staged files while an object is processed (Lambda's ephemeral storage); removed after each object."},
 }
 
@@ -50,7 +49,6 @@ type Config struct {
 	NotifyBus   string
 	NotifyQueue string
 
-	Comments  bool
 	Reserve   time.Duration
 	EBEncoded bool
 	WorkDir   string
@@ -75,7 +73,6 @@ func loadConfig(lookup lambdaenv.LookupFunc) (*Config, error) {
 		Reserve:     env.Duration("FLATPIPE_DEADLINE_RESERVE"),
 		EBEncoded:   env.Bool("FLATPIPE_EVENTBRIDGE_KEYS_ENCODED"),
 		WorkDir:     env.String("FLATPIPE_WORK_DIR"),
-		Comments:    env.Bool("FLATPIPE_COLUMN_COMMENTS"),
 	}
 	c.DestBucket, c.DestPrefix = env.S3URL("FLATPIPE_DESTINATION")
 	c.DeadBucket, c.DeadPrefix = env.S3URL("FLATPIPE_DEAD_LETTER")

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/flatpipe/flatpipe/examples/internal/lambdaenv"
 	"github.com/flatpipe/flatpipe/flatten"
@@ -59,14 +60,21 @@ type delivered struct {
 	Skipped int
 }
 
-// errNoSnowpipe is what the function answers while package load has no
-// Snowpipe REST client.
-var errNoSnowpipe = errors.New("lambda: FLATPIPE_PIPE is set, but package load has no Snowpipe insertFiles client yet")
+// snowflakeConfig is load.ConfigFromEnv (the SNOWFLAKE_* variables) with
+// the private key fetched at start-up put in its place.
+func snowflakeConfig(key lambdaenv.Key) (load.Config, error) {
+	sc, err := load.ConfigFromEnv()
+	if err != nil {
+		return sc, err
+	}
+	if key.From != "" && key.From != "env" {
+		sc.PrivateKey, sc.PrivateKeyPassphrase = key.PEM, key.Passphrase
+	}
+	return sc, sc.Validate()
+}
 
-// newDestination builds the destination of cfg.Mode. The Snowflake
-// connection is configured by load.ConfigFromEnv (the SNOWFLAKE_*
-// variables), with the private key fetched at start-up put in its place.
-// Opening the *sql.DB does not connect: the first load logs in.
+// newDestination builds the destination of cfg.Mode. Opening the *sql.DB
+// does not connect: the first load logs in.
 func newDestination(cfg *Config, key lambdaenv.Key, s3c s3Client) (destination, error) {
 	wo := load.WriterOptions{Table: cfg.Table}
 	if err := wo.Format.UnmarshalText([]byte(cfg.Format)); err != nil {
@@ -78,31 +86,40 @@ func newDestination(cfg *Config, key lambdaenv.Key, s3c s3Client) (destination, 
 	wo.Names = schema.NameOptions{Separator: cfg.Flatten.Separator}
 	switch cfg.Mode {
 	case modeS3:
-		if cfg.Pipe != "" {
-			return nil, errNoSnowpipe
-		}
 		name, err := load.TableName(cfg.Table)
 		if err != nil {
 			return nil, fmt.Errorf("lambda: FLATPIPE_TABLE: %w", err)
 		}
 		wo.Table = name
-		return &s3Dest{wo: wo, sink: &load.S3Sink{Client: s3c, Bucket: cfg.DestBucket, Prefix: cfg.DestPrefix}}, nil
+		d := &s3Dest{wo: wo, sink: &load.S3Sink{Client: s3c, Bucket: cfg.DestBucket, Prefix: cfg.DestPrefix}}
+		if cfg.Pipe != "" {
+			sc, err := snowflakeConfig(key)
+			if err != nil {
+				return nil, err
+			}
+			pipe := cfg.Pipe
+			if strings.Count(pipe, ".") == 0 && sc.Database != "" && sc.Schema != "" {
+				pipe = sc.Database + "." + sc.Schema + "." + pipe
+			}
+			pc, err := sc.SnowpipeConfig(pipe)
+			if err != nil {
+				return nil, err
+			}
+			if d.pipe, err = load.NewSnowpipe(pc); err != nil {
+				return nil, err
+			}
+		}
+		return d, nil
 	default:
-		sc, err := load.ConfigFromEnv()
+		sc, err := snowflakeConfig(key)
 		if err != nil {
-			return nil, err
-		}
-		if key.From != "" && key.From != "env" {
-			sc.PrivateKey, sc.PrivateKeyPassphrase = key.PEM, key.Passphrase
-		}
-		if err := sc.Validate(); err != nil {
 			return nil, err
 		}
 		db, err := sc.OpenDB()
 		if err != nil {
 			return nil, err
 		}
-		l, err := load.New(db, load.Options{Table: cfg.Table, NoColumnComments: !cfg.Comments})
+		l, err := load.New(db, load.Options{Table: cfg.Table})
 		if err != nil {
 			db.Close()
 			return nil, err
@@ -149,7 +166,9 @@ func (d *tableDest) stage() string { return "load" }
 func (d *tableDest) close() error { return d.db.Close() }
 
 func (d *tableDest) deliver(ctx context.Context, _ source.Object, files []loadFile) (delivered, error) {
-	res, err := d.loader.Load(ctx, tableOf(d.wo.Table, files), files)
+	// The zero Table: load takes the columns and types from the files'
+	// own Schema (load.TableOf).
+	res, err := d.loader.Load(ctx, schema.Table{}, files)
 	if err != nil {
 		return delivered{}, err
 	}
@@ -163,31 +182,13 @@ func (d *tableDest) deliver(ctx context.Context, _ source.Object, files []loadFi
 	return dv, nil
 }
 
-// tableOf is the table the files were written for: the union of their
-// columns, each with the type of the last file holding it (the writer only
-// widens a column's type, starting a new file when it does).
-func tableOf(name string, files []loadFile) schema.Table {
-	t := schema.Table{Name: name}
-	at := map[string]int{}
-	for _, f := range files {
-		for _, c := range f.Schema {
-			if i, ok := at[c.Name]; ok {
-				t.Columns[i] = c
-				continue
-			}
-			at[c.Name] = len(t.Columns)
-			t.Columns = append(t.Columns, c)
-		}
-		t.Records += f.Rows
-	}
-	return t
-}
-
 // s3Dest writes the staged files under FLATPIPE_DESTINATION (mode s3), for
-// Snowpipe auto-ingest.
+// Snowpipe: auto-ingest, or insertFiles on FLATPIPE_PIPE, whose stage
+// location must be FLATPIPE_DESTINATION (the paths sent are relative to it).
 type s3Dest struct {
 	wo   load.WriterOptions
 	sink *load.S3Sink
+	pipe *load.Snowpipe // nil: auto-ingest
 }
 
 func (d *s3Dest) writer(dir string, obj source.Object) (stagedWriter, error) {
@@ -200,6 +201,7 @@ func (d *s3Dest) close() error { return nil }
 
 func (d *s3Dest) deliver(ctx context.Context, _ source.Object, files []loadFile) (delivered, error) {
 	var dv delivered
+	var paths []load.StagedPath
 	for _, f := range files {
 		o, err := d.sink.Put(ctx, "", f)
 		if err != nil {
@@ -210,6 +212,18 @@ func (d *s3Dest) deliver(ctx context.Context, _ source.Object, files []loadFile)
 		if o.Skipped {
 			dv.Skipped++
 		}
+		paths = append(paths, load.StagedPath{Path: f.Name, Size: f.Size})
+	}
+	// Snowpipe only queues the files, and skips those it loaded before
+	// (its load history is keyed by path and content), so a redelivery
+	// asks again safely. Files written but not announced because of a
+	// failure here are announced by the retry.
+	for len(paths) > 0 && d.pipe != nil {
+		n := min(len(paths), 5000)
+		if _, err := d.pipe.InsertFiles(ctx, paths[:n]); err != nil {
+			return delivered{}, err
+		}
+		paths = paths[n:]
 	}
 	return dv, nil
 }
@@ -218,7 +232,8 @@ func (d *s3Dest) deliver(ctx context.Context, _ source.Object, files []loadFile)
 // throttling and 5xx, network errors, and Snowflake errors that load's
 // classifier calls transient.
 func retryable(err error) bool {
-	if s3source.IsRetryable(err) || (load.ErrorClassifier{}).Retryable(err) {
+	var pe *load.SnowpipeError
+	if s3source.IsRetryable(err) || (load.ErrorClassifier{}).Retryable(err) || (errors.As(err, &pe) && pe.Retryable()) {
 		return true
 	}
 	if s3source.IsPermanent(err) {

@@ -43,7 +43,14 @@ const testTable = "EVENTS"
 // of the defaults. The SNOWFLAKE_* variables are set in the process
 // environment (load.ConfigFromEnv reads them there), so these tests do not
 // run in parallel.
-func newFixture(t *testing.T, mode string, extra map[string]string, opts ...func(*aws.Config)) *fixture {
+// setup is what a fixture option may change before the function is built.
+type setup struct {
+	aws      aws.Config
+	emulator *snowflaketest.Options // non-nil: start the emulator (always in mode snowflake)
+	snowEnv  map[string]string      // SNOWFLAKE_* overrides
+}
+
+func newFixture(t *testing.T, mode string, extra map[string]string, opts ...func(*setup)) *fixture {
 	t.Helper()
 	f := &fixture{s3: newS3Env(t), out: &syncBuffer{}}
 	f.env = map[string]string{
@@ -53,8 +60,6 @@ func newFixture(t *testing.T, mode string, extra map[string]string, opts ...func
 		"FLATPIPE_S3_PATH_STYLE": "true",
 		"FLATPIPE_WORK_DIR":      t.TempDir(),
 		"AWS_ENDPOINT_URL_S3":    f.s3.srv.URL,
-		// The emulator refuses COMMENT clauses in CREATE TABLE.
-		"FLATPIPE_COLUMN_COMMENTS": "false",
 	}
 	if mode == modeS3 {
 		f.env["FLATPIPE_DESTINATION"] = "s3://" + dstBucket + "/staged/events/"
@@ -63,8 +68,15 @@ func newFixture(t *testing.T, mode string, extra map[string]string, opts ...func
 		f.env[k] = v
 	}
 	t.Setenv("SNOWFLAKE_DISABLE_PLATFORM_DETECTION", "true")
+	st := setup{aws: f.s3.awsConfig()}
 	if mode == modeSnowflake {
-		sf, err := snowflaketest.NewServer(snowflaketest.Options{})
+		st.emulator = &snowflaketest.Options{}
+	}
+	for _, o := range opts {
+		o(&st)
+	}
+	if st.emulator != nil {
+		sf, err := snowflaketest.NewServer(*st.emulator)
 		if err != nil {
 			t.Fatalf("snowflaketest.NewServer: %v", err)
 		}
@@ -73,13 +85,12 @@ func newFixture(t *testing.T, mode string, extra map[string]string, opts ...func
 		for k, v := range f.snowflakeEnv() {
 			t.Setenv(k, v)
 		}
-	}
-	awsCfg := f.s3.awsConfig()
-	for _, o := range opts {
-		o(&awsCfg)
+		for k, v := range st.snowEnv {
+			t.Setenv(k, v)
+		}
 	}
 	h, stop, err := newHandler(context.Background(), func(k string) (string, bool) { v, ok := f.env[k]; return v, ok },
-		f.out, lambdaenvLogger(f.out), awsCfg)
+		f.out, lambdaenvLogger(f.out), st.aws)
 	if err != nil {
 		t.Fatalf("newHandler: %v", err)
 	}

@@ -17,8 +17,8 @@ import (
 )
 
 // Handler is the function: it implements lambda.Handler, taking every event
-// shape that announces S3 objects. It is safe for concurrent use when its
-// parts are (Lambda runs one invocation at a time per container unless
+// shape that announces S3 objects. It is safe for concurrent use (Lambda
+// runs one invocation at a time per container unless
 // AWS_LAMBDA_MAX_CONCURRENCY is set).
 type Handler struct {
 	cfg     *Config

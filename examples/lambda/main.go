@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -24,12 +23,17 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/snowflakedb/gosnowflake"
 )
 
 func main() {
 	start := time.Now()
 	ctx := context.Background()
 	log := lambdaenvLogger(os.Stdout)
+	// gosnowflake logs every failed statement as a text line on stderr,
+	// expected ones too (load's DESC TABLE of a table not yet created); the
+	// function logs its failures itself, as JSON, with their object.
+	_ = gosnowflake.GetLogger().SetLogLevel("OFF")
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		log.Error("init failed", slog.String("error", "loading AWS configuration: "+err.Error()))
@@ -45,9 +49,6 @@ func main() {
 		slog.String("mode", h.cfg.Mode), slog.String("table", h.cfg.Table))
 	lambda.StartWithOptions(h, lambda.WithEnableSIGTERM(func() { closeFn() }))
 }
-
-// stdout is where logs and metrics go: Lambda ships it to CloudWatch Logs.
-var _ io.Writer = os.Stdout
 
 // region fills in a default region for local runs.
 func region(c aws.Config) aws.Config {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/aws/smithy-go"
@@ -25,23 +26,37 @@ type deadLetters interface {
 	Flush(ctx context.Context) error
 }
 
-// processor turns one object into rows at the destination. It is not safe
-// for concurrent use (it reuses its flattener and buffers): the Handler
-// processes the objects of an invocation one after the other, which also
-// keeps memory constant.
+// processor turns one object into rows at the destination. It is safe for
+// concurrent use (runtimes with AWS_LAMBDA_MAX_CONCURRENCY run several
+// invocations in one process): each object takes a flattener and its
+// buffer from a pool. One invocation processes its objects one after the
+// other, which keeps memory constant.
 type processor struct {
 	cfg     *Config
 	log     *slog.Logger
 	metrics *lambdaenv.Metrics
 	reader  *source.Reader
-	flat    *flatten.Flattener
+	flats   sync.Pool   // of *flat
 	dead    deadLetters // nil: rejected records are only logged
 	alert   resilience.AlertFunc
 	dest    destination
 	notify  notifier // nil: no notification
 	now     func() time.Time
+}
 
+// flat is a flattener with its reused output buffer.
+type flat struct {
+	fl     *flatten.Flattener
 	fields []flatten.Field
+}
+
+// newFlats fills the pool's New with flatteners of opts, which must have
+// been checked by flatten.New already.
+func (p *processor) newFlats(opts flatten.Options) {
+	p.flats.New = func() any {
+		fl, _ := flatten.New(opts)
+		return &flat{fl: fl}
+	}
 }
 
 // maxRejectLogs bounds the rejected-record log lines per object; the dead
@@ -69,12 +84,14 @@ func (p *processor) process(ctx context.Context, oe s3event.ObjectEvent) outcome
 	}
 	defer os.RemoveAll(dir)
 
+	fl := p.flats.Get().(*flat)
+	defer p.flats.Put(fl)
 	start := p.now()
 	var w stagedWriter
 	var records, rejects int64
 	_, err = p.reader.ReadObject(ctx, obj, source.Position{}, func(rec source.Record) error {
 		records++
-		fields, reason, err := p.record(rec.Data)
+		fields, reason, err := p.record(fl, rec.Data)
 		if err != nil {
 			rejects++
 			return p.reject(ctx, lg, rec, reason, err, rejects)
@@ -145,15 +162,15 @@ func (p *processor) process(ctx context.Context, oe s3event.ObjectEvent) outcome
 
 // record validates and flattens one record. reason names the check that
 // failed, for the dead letter.
-func (p *processor) record(doc []byte) ([]flatten.Field, string, error) {
+func (p *processor) record(fl *flat, doc []byte) ([]flatten.Field, string, error) {
 	if err := schema.CheckDepth(doc, p.cfg.MaxDepth, p.cfg.MaxRecord); err != nil {
 		return nil, "limit", err
 	}
-	fields, err := p.flat.Append(p.fields[:0], doc)
+	fields, err := fl.fl.Append(fl.fields[:0], doc)
 	if err != nil {
 		return nil, "parse", err
 	}
-	p.fields = fields
+	fl.fields = fields
 	if first := firstByte(doc); first != '{' {
 		return nil, "not-object", errNotObject
 	}

@@ -28,8 +28,7 @@ func TestRuntimeEmulator(t *testing.T) {
 			env := map[string]string{
 				"FLATPIPE_MODE": mode, "FLATPIPE_TABLE": "events",
 				"FLATPIPE_DEAD_LETTER": "s3://" + deadBucket + "/dl/", "FLATPIPE_S3_PATH_STYLE": "true",
-				"FLATPIPE_COLUMN_COMMENTS": "false",
-				"AWS_ENDPOINT_URL_S3":      s3e.srv.URL, "AWS_REGION": "us-east-1",
+				"AWS_ENDPOINT_URL_S3": s3e.srv.URL, "AWS_REGION": "us-east-1",
 				"AWS_ACCESS_KEY_ID": "AKIDLAMBDATEST", "AWS_SECRET_ACCESS_KEY": "lambda-test-secret",
 				"AWS_EC2_METADATA_DISABLED": "true", "AWS_LAMBDA_FUNCTION_NAME": "flatpipe",
 				"SNOWFLAKE_DISABLE_PLATFORM_DETECTION": "true",

@@ -68,12 +68,12 @@ func newHandler(ctx context.Context, lookup lambdaenv.LookupFunc, stdout io.Writ
 	if err != nil {
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
-	flat, err := flatten.New(cfg.Flatten)
-	if err != nil {
+	if _, err := flatten.New(cfg.Flatten); err != nil {
 		return nil, nil, fmt.Errorf("lambda: %w", err)
 	}
-	p := &processor{cfg: cfg, log: log, metrics: metrics, reader: reader, flat: flat,
+	p := &processor{cfg: cfg, log: log, metrics: metrics, reader: reader,
 		alert: alertFunc(log, metrics), now: time.Now}
+	p.newFlats(cfg.Flatten)
 	if cfg.DeadBucket != "" {
 		store, err := s3adapter.New(s3c)
 		if err != nil {

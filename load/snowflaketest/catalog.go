@@ -138,10 +138,8 @@ func (e *Emulator) swapTables(ctx context.Context, s *session, ws []token) (*res
 		}
 	}
 	// Load metadata belongs to the table object, so it moves with it.
-	e.mu.Lock()
 	ka, kb := adb+"."+asch+"."+an, bdb+"."+bsch+"."+bn
-	e.loadMeta[ka], e.loadMeta[kb] = e.loadMeta[kb], e.loadMeta[ka]
-	e.mu.Unlock()
+	e.locked(func() { e.loadMeta[ka], e.loadMeta[kb] = e.loadMeta[kb], e.loadMeta[ka] })
 	if e.opts.DBPath != "" {
 		if _, err := e.db.ExecContext(ctx, "UPDATE "+e.meta("load_history")+" SET table_key = CASE WHEN table_key = ? THEN ? ELSE ? END WHERE table_key IN (?, ?)", ka, kb, ka, ka, kb); err != nil {
 			return nil, fmt.Errorf("snowflaketest: swap load metadata: %w", err)

@@ -327,18 +327,22 @@ func (e *Emulator) locked(f func()) {
 // Close ends all sessions and closes the DuckDB database. It is safe to
 // call more than once.
 func (e *Emulator) Close() error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	var sessions []*session
+	wasClosed := false
+	e.locked(func() {
+		if e.closed {
+			wasClosed = true
+			return
+		}
+		e.closed = true
+		for _, s := range e.sessions {
+			sessions = append(sessions, s)
+		}
+		e.sessions, e.masters = map[string]*session{}, map[string]*session{}
+	})
+	if wasClosed {
 		return nil
 	}
-	e.closed = true
-	sessions := make([]*session, 0, len(e.sessions))
-	for _, s := range e.sessions {
-		sessions = append(sessions, s)
-	}
-	e.sessions, e.masters = map[string]*session{}, map[string]*session{}
-	e.mu.Unlock()
 	for _, s := range sessions {
 		s.close()
 	}
@@ -469,13 +473,14 @@ func (e *Emulator) sessionParameters() []map[string]any {
 
 func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request) {
 	tok := sessionToken(r.Header.Get("Authorization"))
-	e.mu.Lock()
-	s := e.sessions[tok]
-	if s != nil {
-		delete(e.sessions, tok)
-		delete(e.masters, s.master)
-	}
-	e.mu.Unlock()
+	var s *session
+	e.locked(func() {
+		s = e.sessions[tok]
+		if s != nil {
+			delete(e.sessions, tok)
+			delete(e.masters, s.master)
+		}
+	})
 	if s != nil {
 		s.close()
 	}
@@ -484,14 +489,15 @@ func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 func (e *Emulator) handleRenew(w http.ResponseWriter, r *http.Request) {
 	master := sessionToken(r.Header.Get("Authorization"))
-	e.mu.Lock()
-	s := e.masters[master]
-	if s != nil {
-		delete(e.sessions, s.token)
-		s.token = randomHex(16)
-		e.sessions[s.token] = s
-	}
-	e.mu.Unlock()
+	var s *session
+	e.locked(func() {
+		s = e.masters[master]
+		if s != nil {
+			delete(e.sessions, s.token)
+			s.token = randomHex(16)
+			e.sessions[s.token] = s
+		}
+	})
 	if s == nil {
 		writeFailure(w, sqlErr(errSessionGone, "08001", "Session no longer exists.  New login required to access the service."), "")
 		return

@@ -60,6 +60,8 @@ func (e *Emulator) handleQuery(w http.ResponseWriter, r *http.Request) {
 	f := e.takeFault(r.URL.Path, req.SQLText)
 	if f != nil {
 		switch {
+		case f.Panic:
+			panic("snowflaketest: injected panic (Fault.Panic) in a statement")
 		case f.Status != 0:
 			http.Error(w, http.StatusText(f.Status), f.Status)
 			return
@@ -115,6 +117,10 @@ func (e *Emulator) handleQuery(w http.ResponseWriter, r *http.Request) {
 	st := e.storeResult(qid)
 	st.body = body
 	close(st.done)
+	if f != nil && f.Drop {
+		dropConnection(w)
+		return
+	}
 	writeJSON(w, body)
 }
 
@@ -330,9 +336,33 @@ type Fault struct {
 	// 000604 "SQL execution canceled". Use it for slow queries without
 	// sleeping.
 	Hold <-chan struct{}
+	// Drop runs the statement to its end (a COPY loads and commits), then
+	// closes the client's connection without an answer, as a network
+	// failure after the server did the work would. The driver sees a
+	// transport error and, for a statement, retries it with the same
+	// request id. Use it to test that a retried or re-run COPY loads
+	// nothing twice.
+	Drop bool
+	// Panic makes the request's handler panic, to test that the emulator
+	// answers HTTP 500 and keeps serving (it is a bug stand-in).
+	Panic bool
 	// FailFile makes COPY reject every row of stage files whose name (as in
 	// the COPY result's file column) ends with FailFile.
 	FailFile string
+}
+
+// dropConnection closes the client's connection without writing an
+// answer.
+func dropConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
 }
 
 // UploadPath is the path prefix of presigned PUT uploads, for Fault.Path.

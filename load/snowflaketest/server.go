@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -249,14 +250,14 @@ func (e *Emulator) meta(name string) string {
 // recordLoads adds files to a table's load metadata, persisting them when
 // the emulator has a DuckDB file.
 func (e *Emulator) recordLoads(ctx context.Context, tableKey string, fileKeys []string) error {
-	e.mu.Lock()
-	if e.loadMeta[tableKey] == nil {
-		e.loadMeta[tableKey] = map[string]bool{}
-	}
-	for _, k := range fileKeys {
-		e.loadMeta[tableKey][k] = true
-	}
-	e.mu.Unlock()
+	e.locked(func() {
+		if e.loadMeta[tableKey] == nil {
+			e.loadMeta[tableKey] = map[string]bool{}
+		}
+		for _, k := range fileKeys {
+			e.loadMeta[tableKey][k] = true
+		}
+	})
 	if e.opts.DBPath == "" {
 		return nil
 	}
@@ -266,6 +267,13 @@ func (e *Emulator) recordLoads(ctx context.Context, tableKey string, fileKeys []
 		}
 	}
 	return nil
+}
+
+// locked runs f holding the emulator's lock, released even if f panics.
+func (e *Emulator) locked(f func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f()
 }
 
 // Close ends all sessions and closes the DuckDB database. It is safe to
@@ -298,12 +306,29 @@ func (e *Emulator) Close() error {
 func (e *Emulator) StageDir() string { return e.stageRoot }
 
 // ServeHTTP implements http.Handler for the gosnowflake wire protocol.
+//
+// A handler that panics (a bug in the emulator) answers HTTP 500 and the
+// emulator carries on: no lock is held across a panic.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			e.log.Error("request handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			http.Error(w, "snowflaketest: internal error (a bug in the emulator; see its log)", http.StatusInternalServerError)
+		}
+	}()
 	e.log.Debug("request", "method", r.Method, "path", r.URL.Path)
 	if r.URL.Path != "/queries/v1/query-request" {
-		if f := e.takeFault(r.URL.Path, ""); f != nil && f.Status != 0 {
-			http.Error(w, http.StatusText(f.Status), f.Status)
-			return
+		if f := e.takeFault(r.URL.Path, ""); f != nil {
+			switch {
+			case f.Panic:
+				panic("snowflaketest: injected panic (Fault.Panic) on " + r.URL.Path)
+			case f.Status != 0:
+				http.Error(w, http.StatusText(f.Status), f.Status)
+				return
+			}
 		}
 	}
 	switch {

@@ -167,41 +167,71 @@ func (e *Emulator) insertFiles(w http.ResponseWriter, r *http.Request, p *pipe, 
 	}
 	res, err := e.execute(context.WithoutCancel(r.Context()), s, &queryRequest{SQLText: stmt}, hostOf(r))
 	now := e.now().UTC().Format(time.RFC3339Nano)
-	e.mu.Lock()
+	// The report entries are built without the emulator's lock; only the
+	// append below holds it.
+	var entries []map[string]any
 	if err != nil {
 		se := mapDuckError(err)
 		for _, f := range body.Files {
-			p.history = append(p.history, map[string]any{"path": f.Path, "fileSize": f.Size, "timeReceived": now, "lastInsertTime": now,
+			entries = append(entries, map[string]any{"path": f.Path, "fileSize": f.Size, "timeReceived": now, "lastInsertTime": now,
 				"rowsInserted": 0, "rowsParsed": 0, "errorsSeen": 1, "errorLimit": 1, "firstError": se.Message,
 				"complete": true, "status": "LOAD_FAILED", "stageLocation": ""})
 		}
 	} else if len(res.rowtype) == 10 {
 		for _, row := range res.rowset {
-			path := *row[0]
-			for _, f := range body.Files {
-				if p := strings.TrimLeft(f.Path, "/"); strings.HasSuffix(path, p) {
-					path = p
-					break
-				}
-			}
-			entry := map[string]any{"path": path, "timeReceived": now, "lastInsertTime": now, "complete": true, "status": *row[1]}
-			for i, k := range []string{"", "", "rowsParsed", "rowsInserted", "errorLimit", "errorsSeen"} {
-				if k != "" {
-					n, _ := strconv.Atoi(*row[i])
-					entry[k] = n
-				}
-			}
-			if row[6] != nil {
-				entry["firstError"] = *row[6]
-				entry["firstErrorLineNum"], _ = strconv.Atoi(*row[7])
-				entry["firstErrorCharacterPos"], _ = strconv.Atoi(*row[8])
-				entry["firstErrorColumnName"] = *row[9]
-			}
-			p.history = append(p.history, entry)
+			entries = append(entries, pipeReportEntry(row, body.Files, now))
 		}
 	}
+	e.mu.Lock()
+	p.history = append(p.history, entries...)
 	e.mu.Unlock()
 	writeJSON(w, map[string]any{"requestId": reqID, "responseCode": "SUCCESS"})
+}
+
+// pipeReportEntry turns one COPY result row (file, status, rows_parsed,
+// rows_loaded, error_limit, errors_seen, first_error, first_error_line,
+// first_error_character, first_error_column_name) into an insertReport
+// file entry. Any cell may be NULL: a file missing from the stage has a
+// first error but no line, character or column.
+func pipeReportEntry(row []*string, files []struct {
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+}, now string) map[string]any {
+	cell := func(i int) (string, bool) {
+		if i >= len(row) || row[i] == nil {
+			return "", false
+		}
+		return *row[i], true
+	}
+	path, _ := cell(0)
+	for _, f := range files {
+		if p := strings.TrimLeft(f.Path, "/"); strings.HasSuffix(path, p) {
+			path = p
+			break
+		}
+	}
+	st, _ := cell(1)
+	entry := map[string]any{"path": path, "timeReceived": now, "lastInsertTime": now, "complete": true, "status": st}
+	for i, k := range []string{"", "", "rowsParsed", "rowsInserted", "errorLimit", "errorsSeen"} {
+		if k != "" {
+			v, _ := cell(i)
+			n, _ := strconv.Atoi(v)
+			entry[k] = n
+		}
+	}
+	if msg, ok := cell(6); ok {
+		entry["firstError"] = msg
+		if v, ok := cell(7); ok {
+			entry["firstErrorLineNum"], _ = strconv.Atoi(v)
+		}
+		if v, ok := cell(8); ok {
+			entry["firstErrorCharacterPos"], _ = strconv.Atoi(v)
+		}
+		if v, ok := cell(9); ok {
+			entry["firstErrorColumnName"] = v
+		}
+	}
+	return entry
 }
 
 // endSession removes an internal session.

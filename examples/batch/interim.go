@@ -125,22 +125,36 @@ func (c *sqlChunk) finish(ctx context.Context) (chunkResult, error) {
 		return res, nil
 	}
 	t1 := time.Now()
-	defer func() { res.loadTime = time.Since(t1) }()
 	err = c.d.policy.Do(ctx, func(ctx context.Context) error {
 		loaded, err := c.d.copyFile(ctx, f)
 		res.recordsLoaded = loaded
 		return err
 	})
+	res.loadTime = time.Since(t1)
 	if err == nil && !c.d.cfg.DryRun {
 		os.Remove(f.Path)
 	}
 	return res, err
 }
 
-// evolve creates or alters the table for an inferred chunk table.
+// evolve creates or alters the table for an inferred chunk table. Another
+// process may evolve the table at the same time (shards): a failed change is
+// planned again from the table's new columns.
 func (d *sqlDest) evolve(ctx context.Context, t schema.Table) (*schema.Plan, []string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	var err error
+	for range 3 {
+		var plan *schema.Plan
+		var changes []string
+		if plan, changes, err = d.evolveOnce(ctx, t); err == nil {
+			return plan, changes, nil
+		}
+	}
+	return nil, nil, err
+}
+
+func (d *sqlDest) evolveOnce(ctx context.Context, t schema.Table) (*schema.Plan, []string, error) {
 	var existing []schema.ExistingColumn
 	if d.db != nil {
 		var err error
@@ -154,7 +168,10 @@ func (d *sqlDest) evolve(ctx context.Context, t schema.Table) (*schema.Plan, []s
 	}
 	var changes []string
 	if d.db != nil {
-		for stmt := range strings.SplitSeq(string(plan.AppendSQL(nil, schema.DDLOptions{IfNotExists: true, NoComments: true})), ";\n") {
+		// IF NOT EXISTS only on CREATE: the emulator mistranslates
+		// ADD COLUMN IF NOT EXISTS "C" NUMBER(…).
+		o := schema.DDLOptions{IfNotExists: plan.Create, NoComments: true}
+		for stmt := range strings.SplitSeq(string(plan.AppendSQL(nil, o)), ";\n") {
 			if strings.TrimSpace(stmt) == "" {
 				continue
 			}
@@ -372,7 +389,7 @@ func (d *sqlDest) sample(ctx context.Context, n int) ([]string, [][]string, erro
 	if d.db == nil || n <= 0 {
 		return nil, nil, nil
 	}
-	rows, err := d.db.QueryContext(ctx, fmt.Sprintf("SELECT * FROM %s LIMIT %d", schema.QuoteIdent(nil, d.table), n))
+	rows, err := d.db.QueryContext(ctx, fmt.Sprintf("SELECT * FROM %s ORDER BY 1 LIMIT %d", schema.QuoteIdent(nil, d.table), n))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -45,7 +45,7 @@ func (j *job) connect(ctx context.Context, stageDir string, breaker *resilience.
 		return nil, err
 	}
 	policy := &resilience.Policy{Retry: retry, Breaker: breaker, Bulkhead: bulk, Recover: true}
-	d := &sqlDest{cfg: cfg, table: c.table, stageDir: stageDir, policy: policy}
+	d := &sqlDest{cfg: cfg, table: c.table, stageDir: stageDir, policy: policy, hook: j.hook}
 	c.dest = d
 	switch {
 	case cfg.DryRun:

@@ -39,6 +39,7 @@ type sqlDest struct {
 	stageDir string
 	policy   *resilience.Policy // around each load (retry, breaker, bulkhead)
 	name     string
+	hook     func(point string)
 
 	mu sync.Mutex // serialises table evolution
 }
@@ -335,6 +336,7 @@ func (d *sqlDest) copyFile(ctx context.Context, f load.File) (int64, error) {
 	if _, err := d.db.ExecContext(ctx, put); err != nil {
 		return 0, fmt.Errorf("batch: PUT %s: %w", f.Name, err)
 	}
+	d.hook("put")
 	q := fmt.Sprintf("COPY INTO %s FROM %s FILES = ('%s') FILE_FORMAT = (%s) %s ON_ERROR = ABORT_STATEMENT",
 		schema.QuoteIdent(nil, d.table), stage, f.Name, f.FileFormat(), f.CopyOptions())
 	rows, err := d.db.QueryContext(ctx, q)

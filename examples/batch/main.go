@@ -51,12 +51,12 @@ import (
 )
 
 func main() {
-	os.Exit(runMain())
+	os.Exit(runMain(nil))
 }
 
 // runMain runs the job with the process's arguments, environment and
 // signals.
-func runMain() int {
+func runMain(hook func(point string)) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stopping atomic.Bool
@@ -68,11 +68,18 @@ func runMain() int {
 		<-sig
 		cancel() // a second signal stops at once
 	}()
-	return run(ctx, os.Args[1:], os.Environ, os.Stdout, os.Stderr, &stopping)
+	return run(ctx, os.Args[1:], os.Environ, os.Stdout, os.Stderr, &stopping, hook)
 }
 
 // run is the whole job; it returns the exit status.
-func run(ctx context.Context, args []string, environ func() []string, stdout, stderr io.Writer, stopping *atomic.Bool) int {
+//
+// hook, when not nil, is called at the points where a crash matters
+// ("claimed", "put", "loaded", "committed"); the crash tests kill the
+// process there.
+func run(ctx context.Context, args []string, environ func() []string, stdout, stderr io.Writer, stopping *atomic.Bool, hook func(point string)) int {
+	if hook == nil {
+		hook = func(string) {}
+	}
 	cl, err := parseArgs(args, stderr)
 	if err != nil {
 		if errors.Is(err, errHelp) {
@@ -103,7 +110,7 @@ func run(ctx context.Context, args []string, environ func() []string, stdout, st
 		// The driver logs the errors it returns; ours are enough.
 		_ = gosnowflake.GetLogger().SetLogLevel("fatal")
 	}
-	j := &job{cfg: cfg, log: log, stdout: stdout, stderr: stderr, stopping: stopping, environ: environ}
+	j := &job{cfg: cfg, log: log, stdout: stdout, stderr: stderr, stopping: stopping, environ: environ, hook: hook}
 	sm := j.run(ctx)
 	j.report(&sm)
 	return sm.ExitCode
@@ -127,6 +134,7 @@ type job struct {
 	stderr   io.Writer
 	stopping *atomic.Bool
 	environ  func() []string
+	hook     func(point string)
 
 	stats    *stats
 	dest     destination
@@ -306,6 +314,7 @@ func (j *job) execute(ctx context.Context) error {
 			}
 			return fmt.Errorf("batch: claiming checkpoint %s: %w", name, err)
 		}
+		j.hook("claimed")
 		if cp.Key != "" {
 			j.log.Info("resuming from checkpoint", "name", name, "object", cp.Key, "records_done", cp.RecordsDone, "finished", cp.NextOffset == cp.Size)
 		}
@@ -328,7 +337,7 @@ func (j *job) execute(ctx context.Context) error {
 		return err
 	}
 	p := &pipeline{cfg: cfg, log: j.log, reader: rd, dest: conn.dest, progress: progress, dead: dead, alert: alert,
-		stats: j.stats, check: ck, flat: f, stopping: j.stopping, metrics: metrics}
+		stats: j.stats, check: ck, flat: f, stopping: j.stopping, metrics: metrics, hook: j.hook}
 	stop := showProgress(ctx, cfg.Progress, j.stderr, j.log, j.stats, 10*time.Second)
 	err = p.run(ctx, objs)
 	stop()

@@ -48,6 +48,7 @@ type pipeline struct {
 	flat     *flatten.Flattener
 	stopping *atomic.Bool // set by SIGINT/SIGTERM
 	metrics  resilience.Metrics
+	hook     func(point string)
 
 	fields      []flatten.Field
 	rateAlerted bool
@@ -264,6 +265,7 @@ func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, done
 			return fmt.Errorf("batch: dead-letter sink: %w", err)
 		}
 	}
+	p.hook("loaded")
 	if p.progress == nil {
 		return nil
 	}
@@ -279,5 +281,6 @@ func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, done
 		return fmt.Errorf("batch: checkpoint: %w", err)
 	}
 	p.metrics.Count("Checkpoints", 1)
+	p.hook("committed")
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -181,6 +182,12 @@ func (sm *summary) writeText(w io.Writer) {
 }
 
 func truncate(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' {
+			return ' '
+		}
+		return r
+	}, s)
 	r := []rune(s)
 	if len(r) <= n {
 		return s

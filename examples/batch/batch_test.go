@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flatpipe/flatpipe/resilience"
+)
+
+// TestS3EndToEnd loads an S3 prefix holding good and bad records through
+// the real driver into the emulator, with the checkpoint and the dead
+// letters in S3, and compares the table cell for cell with the input.
+func TestS3EndToEnd(t *testing.T) {
+	te := newTestEnv(t)
+	files := sampleFiles()
+	for name, b := range files {
+		te.putObject(t, "in/"+name, gzipBytes(t, b))
+	}
+	te.putObject(t, "other/ignored.ndjson", []byte(`{"id":-1}`+"\n"))
+	code, out := te.runJob(t, "-table", "events", "-chunk-records", "1000",
+		"-checkpoint", "s3://"+testBucket+"/checkpoints/", "-dead-letter", "s3://"+testBucket+"/dead/", "s3://"+testBucket+"/in/")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2 (some records dead-lettered)\n%s", code, out)
+	}
+	e := expect(t, files)
+	checkTable(t, te.db, "EVENTS", e)
+
+	// Dead letters: one per bad record, with its object, line and reason.
+	var dls []resilience.DeadLetter
+	for _, k := range te.keys(t, "dead/") {
+		r := resilience.NewDeadLetterReader(bytes.NewReader(te.getObject(t, k)), resilience.DeadLetterReaderOptions{})
+		for r.Next() {
+			dls = append(dls, r.DeadLetter())
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(dls) != e.bad {
+		t.Errorf("%d dead letters, want %d", len(dls), e.bad)
+	}
+	for _, d := range dls {
+		if !strings.HasPrefix(d.Object, "s3://"+testBucket+"/in/") || d.Line < 1 || d.Reason == "" || d.Error == "" {
+			t.Errorf("dead letter without provenance or reason: %+v", d)
+		}
+		name := strings.TrimPrefix(d.Object, "s3://"+testBucket+"/in/")
+		lines := bytes.Split(files[name], []byte("\n"))
+		if int(d.Line) > len(lines) || !bytes.Equal(lines[d.Line-1], d.Record) {
+			t.Errorf("dead letter %s line %d: record %q is not that line", d.Object, d.Line, d.Record)
+		}
+	}
+	if ks := te.keys(t, "checkpoints/"); len(ks) != 1 {
+		t.Errorf("checkpoint objects %v, want one", ks)
+	}
+
+	// A second run finds everything done and loads nothing again.
+	code, out = te.runJob(t, "-table", "events", "-chunk-records", "1000",
+		"-checkpoint", "s3://"+testBucket+"/checkpoints/", "s3://"+testBucket+"/in/")
+	if code != 0 || !strings.Contains(out, "3 already done") {
+		t.Errorf("rerun: exit %d, want 0 with every object done\n%s", code, out)
+	}
+	checkTable(t, te.db, "EVENTS", e)
+}
+
+// TestCrashExactlyOnce kills the job (a subprocess, SIGKILL) between PUT and
+// COPY, between COPY and its checkpoint, right after a checkpoint, and at
+// random moments, reruns it each time with the same arguments, and checks
+// that every record is in the table exactly once.
+func TestCrashExactlyOnce(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	args := []string{"-table", "events", "-chunk-records", "250", "-checkpoint", filepath.Join(dir, "cp"),
+		"-dead-letter", filepath.Join(dir, "dead"), in}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	// Each run but the random ones makes exactly one more chunk durable
+	// and dies at the next crash point ("put:2": at the second PUT, after
+	// the first chunk's checkpoint), so every checkpoint boundary is hit
+	// by one of them; "claimed:1" dies before any chunk.
+	points := []string{"put:2", "loaded:2", "committed:1", "claimed:1", ""}
+	kills, finished := 0, false
+	for run := 0; run < 100 && !finished; run++ {
+		crash := points[run%len(points)]
+		var delay time.Duration
+		if crash == "" {
+			delay = time.Duration(rng.Int64N(int64(800 * time.Millisecond)))
+		}
+		cmd, out := te.startJob(t, crash, args...)
+		if delay > 0 {
+			timer := time.AfterFunc(delay, func() { cmd.Process.Kill() })
+			defer timer.Stop()
+		}
+		switch code := waitExit(t, cmd); code {
+		case -1:
+			kills++
+			t.Logf("run %d: killed (crash point %q, delay %v)", run, crash, delay)
+		case 0, 2: // 0 when the rejects were all in earlier runs
+			finished = true
+			t.Logf("run %d: finished\n%s", run, out)
+		default:
+			t.Fatalf("run %d (%s): exit %d\n%s", run, crash, code, out)
+		}
+	}
+	if !finished {
+		t.Fatal("the job never finished")
+	}
+	if kills < len(points) {
+		t.Errorf("only %d runs were killed", kills)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+}
+
+// TestShardsInParallel runs two shards of the same inputs at once: together
+// they cover every object exactly once, and each keeps its own checkpoint.
+func TestShardsInParallel(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	// Twelve objects: the samples cut into pieces.
+	files := map[string][]byte{}
+	for name, b := range sampleFiles() {
+		lines := bytes.SplitAfter(b, []byte("\n"))
+		for i := 0; i < 4; i++ {
+			part := bytes.Join(lines[i*len(lines)/4:(i+1)*len(lines)/4], nil)
+			n := strings.Replace(name, ".ndjson.gz", "", 1) + "-" + string(rune('a'+i)) + ".ndjson"
+			files[n] = part
+			os.WriteFile(filepath.Join(in, n), part, 0o644)
+		}
+	}
+	cmds := make([]*bytesCmd, 2)
+	for i := range cmds {
+		c, out := te.startJob(t, "", "-table", "events", "-shard", []string{"0/2", "1/2"}[i], "-chunk-records", "200",
+			"-checkpoint", filepath.Join(dir, "cp"), "-dead-letter", filepath.Join(dir, "dead"), in)
+		cmds[i] = &bytesCmd{c, out}
+	}
+	objects := 0
+	for i, c := range cmds {
+		if code := waitExit(t, c.cmd); code != 2 && code != 0 {
+			t.Fatalf("shard %d: exit %d\n%s", i, code, c.out)
+		}
+		n := countObjects(t, c.out.String())
+		if n == 0 || n == 12 {
+			t.Errorf("shard %d took %d of 12 objects, want a share", i, n)
+		}
+		objects += n
+	}
+	if objects != 12 {
+		t.Errorf("the shards took %d objects, want 12", objects)
+	}
+	cps, _ := filepath.Glob(filepath.Join(dir, "cp", "*.checkpoint.json"))
+	if len(cps) != 2 {
+		t.Errorf("checkpoints %v, want one per shard", cps)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+}
+
+type bytesCmd struct {
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+// countObjects reads "objects N" from a report.
+func countObjects(t *testing.T, report string) int {
+	t.Helper()
+	for _, l := range strings.Split(report, "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 && f[0] == "objects" {
+			n := 0
+			for _, c := range f[1] {
+				n = 10*n + int(c-'0')
+			}
+			return n
+		}
+	}
+	t.Fatalf("no object count in\n%s", report)
+	return 0
+}
+
+var _ = context.Background

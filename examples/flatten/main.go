@@ -39,6 +39,7 @@ type config struct {
 	files       []string // local paths, globs, directories, s3:// URLs
 	s3PathStyle bool
 	ddl         ddlConfig
+	stage       stageConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -51,14 +52,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	onCollision := fs.String("on-collision", "error", "duplicate paths: error, first or last")
 	pathStyle := fs.Bool("s3-path-style", false, "address S3 buckets path-style (https://endpoint/bucket/key), as S3-compatible servers need")
 	ddl := ddlFlags(fs)
+	stage := stageFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: flatten [flags] [file ...]\n\nFlattens JSON records to one JSON object per line.\n\n")
+		fmt.Fprintf(stderr, "usage: flatten [flags] [input ...]\n\nFlattens JSON records to one JSON object per line, or with -o to staged files for Snowflake.\nInputs may be files, globs, directories, s3://bucket/key or s3://bucket/prefix/ URLs, or standard input\nwhen none is named; gzip or zstd compressed inputs are detected by content.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	c := &config{files: fs.Args(), ddl: ddl}
+	c := &config{files: fs.Args(), ddl: ddl, stage: stage}
 	switch *in {
 	case "ndjson":
 		c.format = source.NDJSON
@@ -120,6 +122,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *c.ddl.name != "" {
 		return runDDL(c, f, stdin, stdout, stderr)
+	}
+	if *c.stage.dir != "" {
+		return runStage(c, stdin, stderr)
 	}
 	w := bufio.NewWriterSize(stdout, 256<<10)
 	p := &printer{f: f, w: w, tables: c.opts.Arrays == flatten.ArraysTables}

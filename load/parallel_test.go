@@ -1,0 +1,90 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/flatpipe/flatpipe/flatten"
+)
+
+// TestParallel: two workers write every good record exactly once, rows in
+// input order inside each file, bad records rejected with their numbers.
+func TestParallel(t *testing.T) {
+	var rejected []int64
+	p, err := NewParallel(ParallelOptions{
+		Writer:       WriterOptions{Dir: t.TempDir(), Table: "T", Compression: Zstd, MaxRows: 700},
+		Workers:      2,
+		BatchRecords: 100,
+		Reject:       func(_ string, rec int64, _ error) { rejected = append(rejected, rec) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5000
+	for i := int64(1); i <= n; i++ {
+		doc := fmt.Sprintf(`{"n":%d,"k%d":"v"}`, i, i%7) // keys come and go
+		if i%1000 == 0 {
+			doc = `{"n":` // invalid
+		}
+		src := "a"
+		if i > n/2 {
+			src = "b"
+		}
+		if err := p.Add(src, i, []byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := p.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []int64
+	for _, f := range files {
+		var prev int64
+		sc := bufio.NewScanner(bytes.NewReader(content(t, f)))
+		var rows int64
+		for sc.Scan() {
+			var m struct{ N int64 }
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				t.Fatal(err)
+			}
+			v := m.N
+			if v <= prev {
+				t.Errorf("%s: row %d after %d", f.Name, v, prev)
+			}
+			if v < f.FirstRecord || v > f.LastRecord {
+				t.Errorf("%s: record %d outside %d-%d", f.Name, v, f.FirstRecord, f.LastRecord)
+			}
+			prev = v
+			rows++
+			seen = append(seen, v)
+		}
+		if rows != f.Rows {
+			t.Errorf("%s: %d rows, File.Rows %d", f.Name, rows, f.Rows)
+		}
+	}
+	slices.Sort(seen)
+	if len(seen) != n-5 || seen[0] != 1 || seen[len(seen)-1] != n-1 {
+		t.Errorf("%d distinct rows (first %d, last %d), want %d", len(seen), seen[0], seen[len(seen)-1], n-5)
+	}
+	if len(slices.Compact(seen)) != n-5 {
+		t.Error("a record was written twice")
+	}
+	slices.Sort(rejected)
+	if !slices.Equal(rejected, []int64{1000, 2000, 3000, 4000, 5000}) {
+		t.Errorf("rejected %v", rejected)
+	}
+}
+
+func TestParallelOptions(t *testing.T) {
+	if _, err := NewParallel(ParallelOptions{Writer: WriterOptions{Dir: t.TempDir(), Table: "T"}, Flatten: flatten.Options{Arrays: flatten.ArraysTables}}); err == nil {
+		t.Error("ArraysTables accepted")
+	}
+	if _, err := NewParallel(ParallelOptions{Writer: WriterOptions{Dir: t.TempDir(), Table: "T"}, Workers: -1}); err == nil {
+		t.Error("negative workers accepted")
+	}
+}

@@ -1,0 +1,255 @@
+package loadtest_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/load/snowflaketest"
+)
+
+// TestLoaderAppend loads a batch through each kind of internal stage, checks
+// every cell, then loads the same batch again: every file is skipped as ours
+// and the table still holds each row once.
+func TestLoaderAppend(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		stage load.Stage
+	}{
+		{"table stage", load.Stage{}},
+		{"named stage", load.Stage{Kind: load.NamedStage, Name: "landing", Path: "batch/1", Create: true}},
+		{"temporary named stage", load.Stage{Kind: load.NamedStage, Name: "tmp_landing", Create: true, Temporary: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			table := "append_" + strings.ReplaceAll(tc.name, " ", "_")
+			b := makeBatch(t, t.TempDir(), "f", 3, records(1, 25, ""))
+			ev := &events{}
+			l := newLoader(t, db, load.Options{Table: table, Stage: tc.stage, Progress: ev, Parallel: 2})
+			res, err := l.Load(ctx, b.table, b.files)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if res.RowsLoaded != 25 || len(res.Files) != 3 {
+				t.Fatalf("Load() = %d rows in %d files, want 25 in 3", res.RowsLoaded, len(res.Files))
+			}
+			for _, r := range res.Files {
+				if r.Status != "LOADED" || r.RowsLoaded != r.File.Rows || r.RowsParsed != r.File.Rows {
+					t.Errorf("file %s: %+v, want LOADED with all rows", r.File.Name, r)
+				}
+			}
+			if got := ev.count(load.StepUpload); got != 3 {
+				t.Errorf("%d upload events, want 3", got)
+			}
+			want := rowsOf(b.recs, colNames(b.table))
+			// The table name was normalised: an unquoted SELECT finds it.
+			sameRows(t, "after load", tableRows(t, db, table, colNames(b.table)), want)
+
+			res, err = l.Load(ctx, b.table, b.files)
+			if err != nil {
+				t.Fatalf("second Load: %v", err)
+			}
+			for _, r := range res.Files {
+				if r.Status != "LOAD_SKIPPED" || r.RowsLoaded != r.File.Rows {
+					t.Errorf("second load, file %s: %+v, want LOAD_SKIPPED", r.File.Name, r)
+				}
+			}
+			sameRows(t, "after second load", tableRows(t, db, table, colNames(b.table)), want)
+		})
+	}
+}
+
+// TestLoaderTableNames: unquoted names are normalised like columns, quoted
+// names kept as written.
+func TestLoaderTableNames(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"events", "EVENTS"}, {"my-events.v2", "MY_EVENTS_V2"}, {`"events"`, "events"}, {`"a""b"`, `a"b`},
+	} {
+		got, err := load.TableName(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("TableName(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", `"`, `""`, `ev"ents`, `"a"b"`} {
+		if got, err := load.TableName(bad); err == nil {
+			t.Errorf("TableName(%q) = %q, want an error", bad, got)
+		}
+	}
+	_, db := emulator(t, snowflaketest.Options{})
+	b := makeBatch(t, t.TempDir(), "q", 1, records(1, 3, ""))
+	l := newLoader(t, db, load.Options{Table: `"events"`})
+	if _, err := l.Load(context.Background(), b.table, b.files); err != nil {
+		t.Fatal(err)
+	}
+	sameRows(t, `"events"`, tableRows(t, db, `"events"`, colNames(b.table)), rowsOf(b.recs, colNames(b.table)))
+}
+
+// TestLoaderEvolve loads a second batch with a new column and longer
+// strings into the table the first batch created.
+func TestLoaderEvolve(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	l := newLoader(t, db, load.Options{Table: "evolve"})
+	b1 := makeBatch(t, t.TempDir(), "a", 1, []string{`{"id":1,"code":"ab"}`, `{"id":2,"code":"cd"}`})
+	if _, err := l.Load(ctx, b1.table, b1.files); err != nil {
+		t.Fatal(err)
+	}
+	b2 := makeBatch(t, t.TempDir(), "b", 2, []string{`{"id":3,"code":"a much longer code than before","flag":true}`, `{"id":40000000000,"code":"x","flag":false}`})
+	res, err := l.Load(ctx, b2.table, b2.files)
+	if err != nil {
+		t.Fatalf("Load of the wider batch: %v", err)
+	}
+	var added int
+	for _, c := range res.Plan.Changes {
+		if c.Column.Name == "FLAG" {
+			added++
+		}
+	}
+	if added != 1 {
+		t.Errorf("plan changes %v, want FLAG added", res.Plan.Changes)
+	}
+	got := tableRows(t, db, "evolve", []string{"ID", "CODE", "FLAG"})
+	want := []string{"ID=1|CODE=ab|FLAG=NULL|", "ID=2|CODE=cd|FLAG=NULL|", "ID=3|CODE=a much longer code than before|FLAG=1|", "ID=40000000000|CODE=x|FLAG=0|"}
+	sameRows(t, "evolved table", got, want)
+}
+
+// TestLoaderConcurrentEvolve: two loaders add different columns to one
+// table at once; both succeed and the table has the union.
+func TestLoaderConcurrentEvolve(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	base := makeBatch(t, t.TempDir(), "base", 1, []string{`{"id":0}`})
+	l0 := newLoader(t, db, load.Options{Table: "conc"})
+	if _, err := l0.Load(ctx, base.table, base.files); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	var batches [2]batch
+	batches[0] = makeBatch(t, t.TempDir(), "left", 1, []string{`{"id":1,"left":"l","both":"x"}`})
+	batches[1] = makeBatch(t, t.TempDir(), "right", 1, []string{`{"id":2,"right":2,"both":"y"}`})
+	for i := range batches {
+		l := newLoader(t, db, load.Options{Table: "conc"})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = l.Load(ctx, batches[i].table, batches[i].files)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("loader %d: %v", i, err)
+		}
+	}
+	got := tableRows(t, db, "conc", []string{"ID", "LEFT", "RIGHT", "BOTH"})
+	want := []string{"ID=0|LEFT=NULL|RIGHT=NULL|BOTH=NULL|", "ID=1|LEFT=l|RIGHT=NULL|BOTH=x|", "ID=2|LEFT=NULL|RIGHT=2|BOTH=y|"}
+	sameRows(t, "union of columns", got, want)
+}
+
+// TestLoaderNeverSilent: a file whose rows COPY did not all load is an
+// error, whatever COPY's status says.
+func TestLoaderNeverSilent(t *testing.T) {
+	srv, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+
+	t.Run("row count differs", func(t *testing.T) {
+		b := makeBatch(t, t.TempDir(), "lie", 1, records(1, 4, ""))
+		b.files[0].Rows = 5 // the writer said 5
+		l := newLoader(t, db, load.Options{Table: "lie"})
+		_, err := l.Load(ctx, b.table, b.files)
+		var fe *load.FileError
+		if !errors.As(err, &fe) || !errors.Is(err, load.ErrIncomplete) || fe.Result.RowsLoaded != 4 {
+			t.Fatalf("Load() = %v, want a FileError with 4 rows loaded", err)
+		}
+	})
+
+	t.Run("abort statement", func(t *testing.T) {
+		b := makeBatch(t, t.TempDir(), "abort", 2, records(1, 6, ""))
+		srv.InjectFault(snowflaketest.Fault{FailFile: b.files[1].Name})
+		defer srv.ClearFaults()
+		l := newLoader(t, db, load.Options{Table: "abort"})
+		_, err := l.Load(ctx, b.table, b.files)
+		var ce *load.CopyError
+		if !errors.As(err, &ce) {
+			t.Fatalf("Load() = %v, want a CopyError", err)
+		}
+		if (load.ErrorClassifier{}).Retryable(err) {
+			t.Errorf("Retryable(%v) = true, want false", err)
+		}
+		if n := len(tableRows(t, db, "abort", []string{"ID"})); n != 0 {
+			t.Errorf("%d rows loaded after an aborted COPY, want 0", n)
+		}
+	})
+
+	t.Run("continue without accepting partial loads", func(t *testing.T) {
+		b := makeBatch(t, t.TempDir(), "cont", 2, records(1, 6, ""))
+		srv.InjectFault(snowflaketest.Fault{FailFile: b.files[1].Name})
+		defer srv.ClearFaults()
+		l := newLoader(t, db, load.Options{Table: "cont", OnError: "CONTINUE"})
+		_, err := l.Load(ctx, b.table, b.files)
+		var fe *load.FileError
+		if !errors.As(err, &fe) || fe.Result.File.Name != b.files[1].Name || fe.Result.FirstError == nil {
+			t.Fatalf("Load() = %v, want a FileError for %s with its first error", err, b.files[1].Name)
+		}
+		// The failed file left no load metadata: a rerun loads it, and
+		// skips the other one as ours.
+		srv.ClearFaults()
+		res, err := l.Load(ctx, b.table, b.files)
+		if err != nil {
+			t.Fatalf("rerun: %v", err)
+		}
+		if res.Files[0].Status != "LOAD_SKIPPED" || res.Files[1].Status != "LOADED" {
+			t.Errorf("rerun statuses %s, %s; want LOAD_SKIPPED, LOADED", res.Files[0].Status, res.Files[1].Status)
+		}
+		sameRows(t, "after rerun", tableRows(t, db, "cont", colNames(b.table)), rowsOf(b.recs, colNames(b.table)))
+	})
+
+	t.Run("skipped but not ours", func(t *testing.T) {
+		b := makeBatch(t, t.TempDir(), "foreign", 1, records(1, 3, ""))
+		l := newLoader(t, db, load.Options{Table: "foreign"})
+		if _, err := l.Load(ctx, b.table, b.files); err != nil {
+			t.Fatal(err)
+		}
+		// The ledger now knows the name with other content (a writer
+		// that reused a name): the skip cannot vouch for our rows.
+		if _, err := db.ExecContext(ctx, "UPDATE FLATPIPE_LOADS SET SHA256 = 'other' WHERE TABLE_NAME = 'FOREIGN'"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := l.Load(ctx, b.table, b.files)
+		if !errors.Is(err, load.ErrNotOurs) {
+			t.Fatalf("Load() = %v, want ErrNotOurs", err)
+		}
+	})
+}
+
+func TestLoaderOptions(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	for _, tc := range []struct {
+		name string
+		o    load.Options
+		want string
+	}{
+		{"no table", load.Options{}, "table name is empty"},
+		{"bad on error", load.Options{Table: "t", OnError: "IGNORE"}, "ON_ERROR"},
+		{"partial without sink", load.Options{Table: "t", AcceptPartial: true}, "DeadLetter"},
+		{"merge without keys", load.Options{Table: "t", Disposition: load.Merge}, "MergeKeys"},
+		{"keys without merge", load.Options{Table: "t", MergeKeys: []string{"ID"}}, "Merge disposition only"},
+		{"named stage without name", load.Options{Table: "t", Stage: load.Stage{Kind: load.NamedStage}}, "needs a Name"},
+		{"external stage created", load.Options{Table: "t", Stage: load.Stage{Kind: load.ExternalStage, Name: "x", Create: true}}, "not by the Loader"},
+	} {
+		_, err := load.New(db, tc.o)
+		if !errors.Is(err, load.ErrOptions) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: New() = %v, want ErrOptions mentioning %q", tc.name, err, tc.want)
+		}
+	}
+	l := newLoader(t, db, load.Options{Table: "t"})
+	b := makeBatch(t, t.TempDir(), "dup", 1, records(1, 2, ""))
+	if _, err := l.Load(context.Background(), b.table, append(b.files, b.files[0])); !errors.Is(err, load.ErrOptions) {
+		t.Errorf("Load() of a file twice = %v, want ErrOptions", err)
+	}
+}

@@ -1,0 +1,224 @@
+package load
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flatpipe/flatpipe/schema"
+	"github.com/snowflakedb/gosnowflake"
+)
+
+// evolveAttempts bounds re-planning when another loader changes the table
+// between our DESC TABLE and our ALTER TABLE.
+const evolveAttempts = 5
+
+// ddlOptions are the options of the DDL the Loader writes.
+func (l *Loader) ddlOptions() schema.DDLOptions {
+	o := l.qual
+	o.IfNotExists = true
+	o.NoComments = l.o.NoColumnComments
+	return o
+}
+
+// ensureTable creates or evolves the target table for the batch and checks
+// that every file column is a table column.
+func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) (*schema.Plan, error) {
+	start := time.Now()
+	inferred := t
+	inferred.Name = l.table
+	if !l.o.SizedVarchar {
+		inferred.Columns = append([]schema.Column(nil), t.Columns...)
+		for i := range inferred.Columns {
+			if inferred.Columns[i].Type.Kind == schema.Varchar {
+				inferred.Columns[i].Type.Length = schema.MaxVarcharLength
+			}
+		}
+	}
+	var lastErr error
+	for attempt := 0; attempt < evolveAttempts; attempt++ {
+		existing, exists, err := l.describe(ctx, l.table)
+		if err != nil {
+			return nil, err
+		}
+		if !exists && len(inferred.Columns) == 0 {
+			return nil, fmt.Errorf("load: table %s does not exist and the batch's inferred table has no columns to create it with", l.table)
+		}
+		plan, err := schema.PlanChanges(existing, inferred, l.o.Policy, l.o.Plan)
+		if err != nil {
+			return nil, fmt.Errorf("load: table %s: %w", l.table, err)
+		}
+		if len(plan.Changes) > 0 {
+			script := l.planSQL(plan)
+			if lastErr = l.execScript(ctx, script); lastErr != nil {
+				if ctx.Err() != nil {
+					return nil, lastErr
+				}
+				// Re-plan only if someone else changed the table meanwhile.
+				existing, _, err := l.describe(ctx, l.table)
+				if err != nil {
+					return nil, errors.Join(lastErr, err)
+				}
+				p2, err := schema.PlanChanges(existing, inferred, l.o.Policy, l.o.Plan)
+				if err != nil || l.planSQL(p2) == script {
+					return nil, lastErr
+				}
+				continue
+			}
+			// Read the table back: a concurrent loader may have added a
+			// column of the same name with another type.
+			if attempt+1 < evolveAttempts {
+				existing, _, err = l.describe(ctx, l.table)
+				if err != nil {
+					return nil, err
+				}
+				if p2, err := schema.PlanChanges(existing, inferred, l.o.Policy, l.o.Plan); err == nil && len(p2.Changes) > 0 {
+					continue
+				}
+			}
+			l.event(Event{Step: StepTable, Duration: time.Since(start)})
+		}
+		cols := make(map[string]bool, len(plan.Columns))
+		for _, c := range plan.Columns {
+			cols[c.Name] = true
+		}
+		for _, f := range files {
+			for _, c := range f.Columns {
+				if !cols[c] {
+					return nil, fmt.Errorf("load: file %s has column %s, which table %s lacks after planning (the file was not written from this batch's table?)", f.Name, c, l.table)
+				}
+			}
+		}
+		return plan, nil
+	}
+	return nil, fmt.Errorf("load: table %s: schema changes kept conflicting after %d attempts: %w", l.table, evolveAttempts, lastErr)
+}
+
+// planSQL writes a plan's statements: CREATE TABLE IF NOT EXISTS, and ADD
+// COLUMN without IF NOT EXISTS (a column another loader added meanwhile
+// fails the ALTER, and the table is read and planned again, which also
+// catches a column added with another type).
+func (l *Loader) planSQL(p *schema.Plan) string {
+	s := string(p.AppendSQL(nil, l.ddlOptions()))
+	prefix := "ALTER TABLE " + l.qualified(l.table) + " ADD COLUMN IF NOT EXISTS "
+	var b strings.Builder
+	for _, stmt := range strings.SplitAfter(s, ";\n") {
+		if rest, ok := strings.CutPrefix(stmt, prefix); ok {
+			stmt = "ALTER TABLE " + l.qualified(l.table) + " ADD COLUMN " + rest
+		}
+		b.WriteString(stmt)
+	}
+	return b.String()
+}
+
+// execScript runs statements separated by ";\n" (schema writes string
+// literals with escaped line breaks, so the separator never occurs inside one).
+func (l *Loader) execScript(ctx context.Context, script string) error {
+	for _, stmt := range strings.Split(script, ";\n") {
+		if stmt = strings.TrimSpace(stmt); stmt == "" {
+			continue
+		}
+		err := l.do(ctx, func(ctx context.Context) error {
+			_, err := l.db.ExecContext(ctx, stmt)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("load: %s: %w", firstWords(stmt), err)
+		}
+	}
+	return nil
+}
+
+// firstWords returns the start of a statement for error messages.
+func firstWords(stmt string) string {
+	if i := strings.IndexByte(stmt, '('); i > 0 && i < 200 {
+		return strings.TrimSpace(stmt[:i])
+	}
+	if len(stmt) > 200 {
+		return stmt[:200] + "…"
+	}
+	return stmt
+}
+
+// describe reads a table's columns with DESC TABLE; exists is false when the
+// table does not exist.
+func (l *Loader) describe(ctx context.Context, table string) (cols []schema.ExistingColumn, exists bool, err error) {
+	err = l.do(ctx, func(ctx context.Context) error {
+		cols, exists = nil, false
+		rows, err := l.db.QueryContext(ctx, "DESC TABLE "+l.qualified(table))
+		if err != nil {
+			var se *gosnowflake.SnowflakeError
+			if errors.As(err, &se) && se.Number == 2003 {
+				return nil
+			}
+			return err
+		}
+		defer rows.Close()
+		exists = true
+		names, err := rows.Columns()
+		if err != nil {
+			return err
+		}
+		idx := map[string]int{}
+		for i, n := range names {
+			idx[strings.ToLower(n)] = i
+		}
+		for _, need := range []string{"name", "type", "kind"} {
+			if _, ok := idx[need]; !ok {
+				return fmt.Errorf("DESC TABLE result lacks column %q", need)
+			}
+		}
+		vals := make([]sql.NullString, len(names))
+		ptrs := make([]any, len(names))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		get := func(k string) string {
+			if i, ok := idx[k]; ok {
+				return vals[i].String
+			}
+			return ""
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			c, ok, err := schema.DescRow{Name: get("name"), Type: get("type"), Kind: get("kind"), Null: get("null?"), Comment: get("comment")}.Column()
+			if err != nil {
+				return err
+			}
+			if ok {
+				cols = append(cols, c)
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("load: DESC TABLE %s: %w", table, err)
+	}
+	return cols, exists, nil
+}
+
+// createLike creates (or replaces) table name with the plan's columns.
+func (l *Loader) createLike(ctx context.Context, name string, plan *schema.Plan, transient bool) error {
+	o := l.qual
+	o.NoComments = l.o.NoColumnComments || transient
+	ddl := schema.CreateTable(schema.Table{Name: name, Columns: plan.Columns}, o)
+	kind := "CREATE OR REPLACE TABLE "
+	if transient {
+		kind = "CREATE OR REPLACE TRANSIENT TABLE "
+	}
+	ddl = kind + strings.TrimPrefix(ddl, "CREATE TABLE ")
+	return l.execScript(ctx, ddl)
+}
+
+// derivedName returns name+suffix cut to Snowflake's identifier limit.
+func derivedName(name, suffix string) string {
+	if len(name)+len(suffix) > schema.MaxIdentLength {
+		name = name[:schema.MaxIdentLength-len(suffix)]
+	}
+	return name + suffix
+}

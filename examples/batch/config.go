@@ -63,6 +63,10 @@ type Config struct {
 	MetricsAddr string `koanf:"metrics_addr"`
 	MinFreeDisk int64  `koanf:"min_free_disk"`
 	Rows        int    `koanf:"show_rows"`
+	// ColumnComments writes each column's flattened path as its comment
+	// (schema maps paths back to columns by them); the embedded emulator
+	// refuses COMMENT clauses, so it is turned off there.
+	ColumnComments bool `koanf:"column_comments"`
 
 	S3        S3Config        `koanf:"s3"`
 	Snowflake SnowflakeConfig `koanf:"snowflake"`
@@ -126,6 +130,7 @@ func defaults() map[string]any {
 		"metrics":          "none",
 		"min_free_disk":    int64(256 << 20),
 		"show_rows":        5,
+		"column_comments":  true,
 	}
 }
 
@@ -446,6 +451,12 @@ func (c *Config) validate() []error {
 	}
 	if c.Uploads < 1 || c.Uploads > 64 {
 		bad("uploads: must be between 1 and 64")
+	}
+	if c.Disposition == "replace" && c.Checkpoint != "" {
+		bad("checkpoint: replace swaps one new table in at the end of the job; a rerun starts over, so it takes no checkpoint")
+	}
+	if c.Disposition == "replace" && c.Shard != "0/1" {
+		bad("shard: replace swaps the whole table in; it cannot be split into shards")
 	}
 	if c.DryRun && c.Out == "" {
 		bad("out: -dry-run needs -o DIR")

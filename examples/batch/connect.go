@@ -2,51 +2,47 @@ package main
 
 import (
 	"context"
-	"crypto/rsa"
-	"crypto/x509"
 	"database/sql"
 	"embed"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 
-	"github.com/snowflakedb/gosnowflake"
-
+	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
 	"github.com/flatpipe/flatpipe/resilience"
+	"github.com/flatpipe/flatpipe/schema"
 )
 
 // connection is the destination and what the health checks need of it.
 type connection struct {
-	dest     destination
+	dest     *loadDest
 	db       *sql.DB // nil with -dry-run
 	embedded bool
 	table    string
 }
 
 // connect opens the destination: none with -dry-run, the embedded emulator
-// without SNOWFLAKE_* settings, Snowflake otherwise. Snowflake calls go
-// through a retry (classifying errors as package load does), the breaker,
-// and a bulkhead of -uploads slots.
-func (j *job) connect(ctx context.Context, stageDir string, breaker *resilience.Breaker) (*connection, error) {
+// without SNOWFLAKE_* settings, Snowflake otherwise, and builds the loader.
+// Its retryable units (PUT, COPY, DDL, MERGE) go through a retry classifying
+// errors with load.ErrorClassifier, the circuit breaker, and a bulkhead of
+// -uploads slots.
+func (j *job) connect(ctx context.Context, stageDir string, breaker *resilience.Breaker, metrics resilience.Metrics, dead func(ctx context.Context, object string, pos recordPos, data []byte, err error) error) (*connection, error) {
 	cfg := j.cfg
-	c := &connection{table: tableName(cfg.Table)}
-	retry, err := resilience.NewRetry(resilience.RetryConfig{MaxAttempts: 3, Classify: classifyLoad, OnRetry: func(e resilience.RetryEvent) {
-		j.log.Warn("retrying a load", "attempt", e.Attempt, "delay", e.Delay, "error", e.Err)
-	}})
+	table, err := load.TableName(cfg.Table)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("batch: -table: %w", err)
 	}
-	bulk, err := resilience.NewBulkhead(cfg.Uploads)
-	if err != nil {
-		return nil, err
-	}
-	policy := &resilience.Policy{Retry: retry, Breaker: breaker, Bulkhead: bulk, Recover: true}
-	d := &sqlDest{cfg: cfg, table: c.table, stageDir: stageDir, policy: policy, hook: j.hook}
+	c := &connection{table: table}
+	d := &loadDest{cfg: cfg, table: table, stageDir: stageDir, hook: j.hook, dead: &rowSink{write: dead}}
 	c.dest = d
+	lc := load.Config{Account: cfg.Snowflake.Account, User: cfg.Snowflake.User, Password: cfg.Snowflake.Password,
+		PrivateKeyPath: cfg.Snowflake.PrivateKeyPath, PrivateKey: cfg.Snowflake.PrivateKey,
+		PrivateKeyPassphrase: cfg.Snowflake.PrivateKeyPassphrase, Role: cfg.Snowflake.Role,
+		Warehouse: cfg.Snowflake.Warehouse, Database: cfg.Snowflake.Database, Schema: cfg.Snowflake.Schema,
+		Host: cfg.Snowflake.Host, Port: cfg.Snowflake.Port, Protocol: cfg.Snowflake.Protocol,
+		QueryTag: "flatpipe-batch"}
 	switch {
 	case cfg.DryRun:
 		d.name = "dry run: files staged in " + stageDir
@@ -66,72 +62,58 @@ func (j *job) connect(ctx context.Context, stageDir string, breaker *resilience.
 			return nil, fmt.Errorf("batch: starting the embedded emulator: %w", err)
 		}
 		j.closers = append(j.closers, srv.Close)
-		c.db = srv.OpenDB()
-		j.closers = append(j.closers, c.db.Close)
+		sc := srv.Config()
+		lc = load.Config{Account: sc.Account, User: sc.User, Password: sc.Password, Database: sc.Database,
+			Schema: sc.Schema, Host: sc.Host, Port: sc.Port, Protocol: sc.Protocol, DisableTelemetry: true}
 		c.embedded = true
+		cfg.ColumnComments = false // the emulator refuses COMMENT clauses
 		d.name = "embedded Snowflake emulator at " + srv.URL
 		if opts.DBPath != "" {
 			d.name += " (database " + opts.DBPath + ")"
 		}
 	default:
-		sc, err := driverConfig(cfg.Snowflake)
-		if err != nil {
-			return nil, err
-		}
-		c.db = sql.OpenDB(gosnowflake.NewConnector(gosnowflake.SnowflakeDriver{}, sc))
-		j.closers = append(j.closers, c.db.Close)
-		d.name = fmt.Sprintf("Snowflake account %s, database %s, schema %s", cfg.Snowflake.Account, cfg.Snowflake.Database, cfg.Snowflake.Schema)
+		d.name = "Snowflake " + lc.String()
 	}
+	if c.db, err = lc.OpenDB(); err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	j.closers = append(j.closers, c.db.Close)
 	d.db = c.db
-	return c, nil
-}
-
-// driverConfig builds the driver's configuration. INTERIM: package load's
-// Config (issue 13) replaces this, with encrypted keys and keep-alive.
-func driverConfig(s SnowflakeConfig) (gosnowflake.Config, error) {
-	c := gosnowflake.Config{Account: s.Account, User: s.User, Password: s.Password, Role: s.Role, Warehouse: s.Warehouse,
-		Database: s.Database, Schema: s.Schema, Host: s.Host, Port: s.Port, Protocol: s.Protocol, Application: "flatpipe-batch"}
-	pemText := []byte(s.PrivateKey)
-	if s.PrivateKeyPath != "" {
-		b, err := os.ReadFile(s.PrivateKeyPath)
-		if err != nil {
-			return c, fmt.Errorf("batch: snowflake.private_key_path: %w", err)
-		}
-		pemText = b
+	retry, err := resilience.NewRetry(resilience.RetryConfig{MaxAttempts: 5, Classify: classifyLoad,
+		OnRetry: func(e resilience.RetryEvent) {
+			metrics.Count("LoadRetry", 1)
+			j.log.Warn("retrying a load step", "attempt", e.Attempt, "delay", e.Delay, "error", e.Err)
+		}})
+	if err != nil {
+		return nil, err
 	}
-	if len(pemText) > 0 {
-		blk, _ := pem.Decode(pemText)
-		if blk == nil {
-			return c, errors.New("batch: the Snowflake private key is not PEM")
-		}
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
-			return c, errors.New("batch: the Snowflake private key is not an unencrypted PKCS#8 key")
-		}
-		rk, ok := k.(*rsa.PrivateKey)
-		if !ok {
-			return c, errors.New("batch: the Snowflake private key is not RSA")
-		}
-		c.PrivateKey, c.Authenticator, c.Password = rk, gosnowflake.AuthTypeJwt, ""
+	bulk, err := resilience.NewBulkhead(cfg.Uploads)
+	if err != nil {
+		return nil, err
+	}
+	disp := map[string]load.Disposition{"append": load.Append, "replace": load.Replace, "merge": load.Merge}[cfg.Disposition]
+	keys := make([]string, len(cfg.Key))
+	for i, k := range cfg.Key {
+		keys[i] = string(schema.Normalize(nil, k, schema.NameOptions{Separator: cfg.Sep}))
+	}
+	d.loader, err = load.New(c.db, load.Options{Table: table, Disposition: disp, MergeKeys: keys,
+		OnError: "CONTINUE", AcceptPartial: true, DeadLetter: d.dead, Parallel: cfg.Uploads,
+		Plan: schema.PlanOptions{Separator: cfg.Sep}, NoColumnComments: !cfg.ColumnComments,
+		Retry:    &resilience.Policy{Retry: retry, Breaker: breaker, Bulkhead: bulk, Recover: true},
+		Progress: progressEvents{metrics: metrics, hook: j.hook}})
+	if err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
 	}
 	return c, nil
 }
 
-// classifyLoad decides which load errors are retried. INTERIM: package
-// load's classifier replaces it.
+// classifyLoad adapts load's classifier to this resilience version's
+// Classifier func.
 func classifyLoad(err error) resilience.Decision {
-	if d := resilience.ClassifyNetwork(err); d != resilience.NoOpinion {
-		return d
+	if (load.ErrorClassifier{}).Retryable(err) {
+		return resilience.Retryable
 	}
-	var se *gosnowflake.SnowflakeError
-	if errors.As(err, &se) {
-		switch se.Number {
-		case 260007, 260008, 261000, 261001, 262000, 264003, 390111:
-			return resilience.Retryable
-		}
-		return resilience.NotRetryable
-	}
-	return resilience.NoOpinion
+	return resilience.NotRetryable
 }
 
 //go:embed testdata/samples/*.ndjson.gz

@@ -236,12 +236,15 @@ func (j *job) execute(ctx context.Context) error {
 		return fmt.Errorf("batch: -o: %w", err)
 	}
 	inputs := cfg.Inputs
-	breaker, err := resilience.NewBreaker(resilience.BreakerConfig{Name: "snowflake",
+	breaker, err := resilience.NewBreaker(resilience.BreakerConfig{Name: "snowflake", ConsecutiveFailures: 3,
 		Listeners: []func(resilience.StateChange){resilience.BreakerAlerts(alert), resilience.BreakerMetrics(metrics)}})
 	if err != nil {
 		return err
 	}
-	conn, err := j.connect(ctx, stageDir, breaker)
+	var p *pipeline // set below; rows COPY rejects are dead-lettered through it
+	conn, err := j.connect(ctx, stageDir, breaker, metrics, func(ctx context.Context, object string, pos recordPos, data []byte, err error) error {
+		return p.deadLetter(ctx, object, pos.offset, pos.line, data, "load-rejected", err)
+	})
 	if err != nil {
 		return err
 	}
@@ -336,7 +339,7 @@ func (j *job) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p := &pipeline{cfg: cfg, log: j.log, reader: rd, dest: conn.dest, progress: progress, dead: dead, alert: alert,
+	p = &pipeline{cfg: cfg, log: j.log, reader: rd, dest: conn.dest, progress: progress, dead: dead, alert: alert,
 		stats: j.stats, check: ck, flat: f, stopping: j.stopping, metrics: metrics, hook: j.hook}
 	stop := showProgress(ctx, cfg.Progress, j.stderr, j.log, j.stats, 10*time.Second)
 	err = p.run(ctx, objs)

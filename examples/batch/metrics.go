@@ -21,7 +21,7 @@ func (j *job) metrics() (resilience.Metrics, error) {
 	switch j.cfg.Metrics {
 	case "emf":
 		e, err := resilience.NewEMF(resilience.EMFConfig{W: j.stdout, Namespace: "flatpipe",
-			Dims: []resilience.Dim{{Name: "Job", Value: "batch"}, {Name: "Table", Value: tableName(j.cfg.Table)}}})
+			Dims: []resilience.Dim{{Name: "Job", Value: "batch"}, {Name: "Table", Value: j.cfg.Table}}})
 		if err != nil {
 			return nil, err
 		}

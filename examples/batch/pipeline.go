@@ -102,7 +102,11 @@ func (p *pipeline) run(ctx context.Context, objs []source.Object) error {
 			return errStopped
 		}
 	}
-	return nil
+	res, err := p.dest.finish(ctx)
+	p.stats.addStage(stageLoad, res.loadTime)
+	p.stats.recordsLoaded.Add(res.recordsLoaded)
+	p.stats.tableChanges(res.tableChanges...)
+	return err
 }
 
 func sameObject(o source.Object, cp resilience.Checkpoint) bool {
@@ -181,7 +185,7 @@ func (p *pipeline) record(ctx context.Context, name string, ch chunk, r source.R
 	}
 	t3 := time.Now()
 	p.stats.addStage(stageValidate, t3.Sub(t2))
-	err = ch.add(r.Number, r.Data, p.fields, r.Offset, r.Line)
+	err = ch.add(r.Number, p.fields, r.Offset, r.Line)
 	p.stats.addStage(stageStage, time.Since(t3))
 	if err != nil {
 		var re *recordError
@@ -255,11 +259,6 @@ func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, done
 	p.stats.tableChanges(res.tableChanges...)
 	p.metrics.Count("RecordsLoaded", float64(res.recordsLoaded))
 	p.metrics.Count("FilesStaged", float64(res.files))
-	for _, rj := range res.rejected {
-		if err := p.deadLetter(ctx, obj.String(), rj.offset, rj.line, rj.data, "load-rejected", rj.err); err != nil {
-			return err
-		}
-	}
 	if f, ok := p.dead.(interface{ Flush(context.Context) error }); ok {
 		if err := f.Flush(ctx); err != nil {
 			return fmt.Errorf("batch: dead-letter sink: %w", err)

@@ -5,10 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -519,19 +520,30 @@ func parseShard(s string) (i, n int, err error) {
 	return i, n, nil
 }
 
-// printConfig writes the effective configuration as YAML-like sorted
-// key: value lines, secrets masked.
-func printConfig(w io.Writer, k *koanf.Koanf) error {
-	keys := k.Keys()
-	sort.Strings(keys)
-	for _, key := range keys {
-		v := k.Get(key)
-		if slices.Contains(secretKeys, key) {
-			if s, _ := v.(string); s != "" {
-				v = maskSecret(s)
+// printConfig writes the effective configuration, as typed, one sorted
+// "key: value" line per setting, secrets masked.
+func printConfig(w io.Writer, c *Config) error {
+	lines := map[string]string{}
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		t := v.Type()
+		for i := range t.NumField() {
+			key := prefix + t.Field(i).Tag.Get("koanf")
+			f := v.Field(i)
+			if f.Kind() == reflect.Struct {
+				walk(key+".", f)
+				continue
 			}
+			val := f.Interface()
+			if s, ok := val.(string); ok && s != "" && slices.Contains(secretKeys, key) {
+				val = maskSecret(s)
+			}
+			lines[key] = formatValue(val)
 		}
-		if _, err := fmt.Fprintf(w, "%s: %v\n", key, formatValue(v)); err != nil {
+	}
+	walk("", reflect.ValueOf(*c))
+	for _, key := range slices.Sorted(maps.Keys(lines)) {
+		if _, err := fmt.Fprintf(w, "%s: %s\n", key, lines[key]); err != nil {
 			return err
 		}
 	}
@@ -553,6 +565,8 @@ func formatValue(v any) string {
 	switch x := v.(type) {
 	case []string:
 		return "[" + strings.Join(x, ", ") + "]"
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
 	case []any:
 		parts := make([]string, len(x))
 		for i, e := range x {

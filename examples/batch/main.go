@@ -88,12 +88,12 @@ func run(ctx context.Context, args []string, environ func() []string, stdout, st
 		fmt.Fprintln(stderr, "batch:", err)
 		return 1
 	}
-	cfg, k, err := loadConfig(cl, environ)
+	cfg, _, err := loadConfig(cl, environ)
 	for _, w := range cl.warnings {
 		fmt.Fprintln(stderr, "batch: warning:", w)
 	}
-	if cl.printConfig && k != nil {
-		if perr := printConfig(stdout, k); perr != nil {
+	if cl.printConfig && cfg != nil {
+		if perr := printConfig(stdout, cfg); perr != nil {
 			fmt.Fprintln(stderr, "batch:", perr)
 			return 1
 		}

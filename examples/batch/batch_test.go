@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,6 +167,67 @@ func TestShardsInParallel(t *testing.T) {
 	checkTable(t, te.db, "EVENTS", expect(t, files))
 }
 
+// TestShardClaimedOnce: two copies of the job started for the same shard
+// with the checkpoint in S3: the conditional writes let only one of them
+// advance it; the other stops with a conflict, and nothing is loaded twice.
+func TestShardClaimedOnce(t *testing.T) {
+	te := newTestEnv(t)
+	te.setenv(t)
+	files := sampleFiles()
+	for name, b := range files {
+		te.putObject(t, "in/"+name, gzipBytes(t, b))
+	}
+	args := []string{"-progress", "none", "-table", "events", "-chunk-records", "1000",
+		"-checkpoint", "s3://" + testBucket + "/cp/", "s3://" + testBucket + "/in/"}
+	claimed, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var outA bytes.Buffer
+	var codeA int
+	go func() {
+		defer close(done)
+		var stopping atomic.Bool
+		codeA = run(context.Background(), args, os.Environ, &outA, &outA, &stopping, func(p string) {
+			if p == "claimed" {
+				close(claimed)
+				<-release
+			}
+		})
+	}()
+	<-claimed
+	codeB, outB := te.runJob(t, args[2:]...)
+	close(release)
+	<-done
+	if codeB != 2 {
+		t.Errorf("copy B: exit %d, want 2\n%s", codeB, outB)
+	}
+	if codeA != 1 || !strings.Contains(outA.String(), "changed by another writer") {
+		t.Errorf("copy A: exit %d, want 1 with a checkpoint conflict\n%s", codeA, outA.String())
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+}
+
+// TestSignalStopsCleanly: SIGTERM stops the job at the next safe point with
+// a checkpoint (exit 1, "stopped"); the rerun resumes and finishes.
+func TestSignalStopsCleanly(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	args := []string{"-table", "events", "-chunk-records", "250", "-checkpoint", filepath.Join(dir, "cp"), in}
+	cmd, out := te.startJob(t, "term@committed:1", args...)
+	if code := waitExit(t, cmd); code != 1 || !strings.Contains(out.String(), "stopped by signal after a checkpoint") {
+		t.Fatalf("exit %d, want 1 after a clean stop\n%s", code, out)
+	}
+	if strings.Contains(out.String(), "records loaded     4182") {
+		t.Fatalf("the job did not stop early\n%s", out)
+	}
+	cmd, out = te.startJob(t, "", args...)
+	if code := waitExit(t, cmd); code != 2 && code != 0 || !strings.Contains(out.String(), "resuming from checkpoint") {
+		t.Fatalf("rerun: exit %d\n%s", code, out)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+}
+
 type bytesCmd struct {
 	cmd *exec.Cmd
 	out *bytes.Buffer
@@ -188,4 +250,3 @@ func countObjects(t *testing.T, report string) int {
 	return 0
 }
 
-var _ = context.Background

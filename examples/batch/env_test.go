@@ -49,6 +49,10 @@ func TestMain(m *testing.M) {
 }
 
 func crashHook(spec string) func(string) {
+	sig := syscall.SIGKILL
+	if rest, ok := strings.CutPrefix(spec, "term@"); ok {
+		sig, spec = syscall.SIGTERM, rest
+	}
 	point, nStr, ok := strings.Cut(spec, ":")
 	n, err := strconv.Atoi(nStr)
 	if !ok || err != nil {
@@ -60,8 +64,10 @@ func crashHook(spec string) func(string) {
 			return
 		}
 		if count++; count == n {
-			syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {} // never returns
+			syscall.Kill(os.Getpid(), sig)
+			if sig == syscall.SIGKILL {
+				select {} // never returns
+			}
 		}
 	}
 }

@@ -126,12 +126,14 @@ func (p *pipeline) object(ctx context.Context, obj source.Object, from int64) er
 	readStart := time.Now()
 	var inner time.Duration // time spent in the callback, not reading
 	lastSeen := start
+	var stepErr error // an error of ours, already described
 	_, err = p.reader.ReadObject(ctx, obj, source.Position{Record: from}, func(r source.Record) error {
 		t0 := time.Now()
 		lastSeen = r.Number
 		defer func() { inner += time.Since(t0) }()
 		if r.Number > end {
 			if err := p.finish(ctx, obj, ch, end, false); err != nil {
+				stepErr = err
 				return err
 			}
 			if p.stopping.Load() {
@@ -144,15 +146,16 @@ func (p *pipeline) object(ctx context.Context, obj source.Object, from int64) er
 		}
 		p.stats.recordsRead.Add(1)
 		p.stats.bytesIn.Add(int64(len(r.Data)))
-		return p.record(ctx, name, ch, r)
+		stepErr = p.record(ctx, name, ch, r)
+		return stepErr
 	})
 	p.stats.addStage(stageRead, time.Since(readStart)-inner)
 	if err != nil {
 		ch.abort()
-		if errors.Is(err, errStopped) {
+		if errors.Is(err, errStopped) || stepErr != nil {
 			return err
 		}
-		return fmt.Errorf("batch: %s: %w", name, err)
+		return fmt.Errorf("batch: reading %s: %w", name, err)
 	}
 	// The last chunk (possibly empty: the object's end must be recorded).
 	return p.finish(ctx, obj, ch, lastSeen, true)

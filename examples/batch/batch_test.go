@@ -249,4 +249,3 @@ func countObjects(t *testing.T, report string) int {
 	t.Fatalf("no object count in\n%s", report)
 	return 0
 }
-

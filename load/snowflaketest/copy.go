@@ -2,12 +2,9 @@ package snowflaketest
 
 import (
 	"bytes"
-	"compress/bzip2"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
+	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,7 +17,6 @@ import (
 	"strings"
 
 	"github.com/duckdb/duckdb-go/v2"
-	"github.com/klauspost/compress/zstd"
 )
 
 // column is a target table column.
@@ -28,6 +24,7 @@ type column struct {
 	name     string
 	duckType string
 	notNull  bool
+	maxLen   int // declared VARCHAR(n) length; 0 when unbounded
 }
 
 func (e *Emulator) tableColumns(ctx context.Context, s *session, db, sch, table string) ([]column, error) {
@@ -53,6 +50,13 @@ func (e *Emulator) tableColumns(ctx context.Context, s *session, db, sch, table 
 		return nil, sqlErr(errDoesNotExist, "42S02", "SQL compilation error:\nTable '%s.%s.%s' does not exist or not authorized.", db, sch, table)
 	}
 	return cols, nil
+}
+
+// isLoaded reports whether a file key is in a table's load metadata.
+func (e *Emulator) isLoaded(tableKey, fileKey string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.loadMeta[tableKey][fileKey]
 }
 
 // onError is the parsed ON_ERROR copy option.
@@ -212,6 +216,9 @@ type fileLoad struct {
 	limit   int
 	tmp     string
 	missing bool
+	// keyPrefix + content hash is the load metadata key.
+	keyPrefix string
+	skipped   bool // already loaded: found out after reading it
 }
 
 // copyInto runs COPY INTO <table> FROM @stage.
@@ -349,21 +356,17 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 			loads = append(loads, fl)
 			continue
 		}
-		data, err := os.ReadFile(f.abs)
-		if err != nil {
-			return nil, fmt.Errorf("snowflaketest: copy: %w", err)
+		// A file whose hash is known (it came through PUT, or an earlier
+		// COPY read it) and that is already loaded is skipped unread;
+		// otherwise the hash is computed while the file is parsed.
+		fl.keyPrefix = sr.dir + "\x00" + f.rel + "\x00"
+		if sum, ok := e.hashes.get(f.abs, f.size, f.mod); ok {
+			fl.key = fl.keyPrefix + sum
+			if e.isLoaded(tableKey, fl.key) && !force {
+				continue
+			}
 		}
-		sum := sha256.Sum256(data)
-		fl.key = sr.dir + "\x00" + f.rel + "\x00" + hex.EncodeToString(sum[:])
-		e.mu.Lock()
-		done := e.loadMeta[tableKey][fl.key]
-		e.mu.Unlock()
-		if done && !force {
-			continue
-		}
-		fl.file.size = int64(len(data))
 		loads = append(loads, fl)
-		_ = data
 	}
 	if len(loads) == 0 {
 		return &result{typeID: stmtCopy, rowtype: []rowType{textCol("status")}, rowset: [][]*string{{strp("Copy executed with 0 files processed.")}}}, nil
@@ -380,8 +383,16 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 			fl.errs = []loadErr{{line: 0, err: sqlErr(100109, "22000", "Remote file '%s' was not found. There are several potential causes. The file might not exist. The required credentials may be missing or invalid.", fl.name)}}
 			continue
 		}
+		known := fl.key != ""
 		if err := e.stageFile(ctx, s, fl, ff, target, match, table); err != nil {
 			return nil, err
+		}
+		if !known && fl.key != "" {
+			e.hashes.put(fl.file.abs, strings.TrimPrefix(fl.key, fl.keyPrefix))
+			if e.isLoaded(tableKey, fl.key) && !force {
+				fl.skipped = true
+				continue
+			}
 		}
 		if e.failFile(fl.name) {
 			fl.errs = fl.errs[:0]
@@ -392,6 +403,21 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 			fl.parsed = max(fl.parsed, 1)
 		}
 	}
+	kept := loads[:0:0]
+	for _, fl := range loads {
+		if fl.skipped {
+			if fl.tmp != "" {
+				_, _ = s.conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp.main."+fl.tmp)
+				fl.tmp = ""
+			}
+			continue
+		}
+		kept = append(kept, fl)
+	}
+	if len(kept) == 0 {
+		return &result{typeID: stmtCopy, rowtype: []rowType{textCol("status")}, rowset: [][]*string{{strp("Copy executed with 0 files processed.")}}}, nil
+	}
+	loads = kept
 	if validation != "" {
 		return e.validate(ctx, s, loads, validation, target)
 	}
@@ -498,7 +524,7 @@ func (e *Emulator) validate(ctx context.Context, s *session, loads []*fileLoad, 
 			}
 			var casts []string
 			for k, c := range target {
-				casts = append(casts, fmt.Sprintf("CAST(c%d AS %s) AS %s", k+1, c.duckType, quoteIdent(c.name)))
+				casts = append(casts, castExpr(fmt.Sprintf("c%d", k+1), c.duckType, false)+" AS "+quoteIdent(c.name))
 			}
 			parts = append(parts, fmt.Sprintf("SELECT %d AS __f, __row, %s FROM temp.main.%s", i, strings.Join(casts, ", "), fl.tmp))
 		}
@@ -580,43 +606,6 @@ func (e *Emulator) copyFiles(sr *stageRef, opts map[string]optVal) ([]stageFile,
 	return out, nil
 }
 
-// decompress returns the file's content per COMPRESSION.
-func decompress(data []byte, comp string) ([]byte, error) {
-	if comp == "AUTO" {
-		switch {
-		case bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
-			comp = "GZIP"
-		case bytes.HasPrefix(data, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-			comp = "ZSTD"
-		case bytes.HasPrefix(data, []byte("BZh")):
-			comp = "BZ2"
-		default:
-			comp = "NONE"
-		}
-	}
-	var r io.Reader
-	switch comp {
-	case "NONE":
-		return data, nil
-	case "GZIP":
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, err
-		}
-		r = zr
-	case "ZSTD":
-		zr, err := zstd.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, err
-		}
-		defer zr.Close()
-		r = zr
-	case "BZ2":
-		r = bzip2.NewReader(bytes.NewReader(data))
-	}
-	return io.ReadAll(r)
-}
-
 // record is one parsed CSV record or JSON document.
 type record struct {
 	line   int
@@ -626,78 +615,6 @@ type record struct {
 type field struct {
 	val  *string
 	char int
-}
-
-// parseCSV splits data into records per the CSV file format.
-func parseCSV(data []byte, ff fileFormat) []record {
-	var recs []record
-	delim := []byte(ff.delimiter)
-	line, pos := 1, 0
-	for pos < len(data) {
-		lineStart := pos
-		rec := record{line: line}
-		for {
-			f := field{char: pos - lineStart + 1}
-			var val []byte
-			quoted := false
-			if ff.enclosure != 0 && pos < len(data) && data[pos] == ff.enclosure {
-				quoted = true
-				pos++
-				for pos < len(data) {
-					c := data[pos]
-					if c == ff.enclosure {
-						if pos+1 < len(data) && data[pos+1] == ff.enclosure {
-							val = append(val, c)
-							pos += 2
-							continue
-						}
-						pos++
-						break
-					}
-					if c == '\n' {
-						line++
-						lineStart = pos + 1
-					}
-					val = append(val, c)
-					pos++
-				}
-				for pos < len(data) && data[pos] != '\n' && !bytes.HasPrefix(data[pos:], delim) {
-					val = append(val, data[pos])
-					pos++
-				}
-			} else {
-				for pos < len(data) && data[pos] != '\n' && !bytes.HasPrefix(data[pos:], delim) {
-					if ff.escape != 0 && data[pos] == ff.escape && pos+1 < len(data) && data[pos+1] != '\n' {
-						val = append(val, data[pos], data[pos+1])
-						pos += 2
-						continue
-					}
-					val = append(val, data[pos])
-					pos++
-				}
-			}
-			atEOL := pos >= len(data) || data[pos] == '\n'
-			if atEOL && !quoted {
-				val = bytes.TrimSuffix(val, []byte("\r"))
-			}
-			f.val = csvValue(val, quoted, ff)
-			rec.fields = append(rec.fields, f)
-			if atEOL {
-				pos++
-				break
-			}
-			pos += len(delim)
-		}
-		line++
-		recs = append(recs, rec)
-	}
-	if ff.skipHeader > 0 {
-		if ff.skipHeader >= len(recs) {
-			return nil
-		}
-		recs = recs[ff.skipHeader:]
-	}
-	return recs
 }
 
 func csvValue(raw []byte, quoted bool, ff fileFormat) *string {
@@ -745,176 +662,309 @@ func csvValue(raw []byte, quoted bool, ff fileFormat) *string {
 	return &s
 }
 
-// stageFile parses one file into a temporary VARCHAR table and finds the
-// rows whose values do not convert to the target columns.
+// stageFile streams one file into a temporary VARCHAR table (one row per
+// record, with its record index, line and field positions) and finds the
+// rows whose values do not convert to the target columns. The file is read
+// once: decompressed, parsed and hashed (fl.key) in the same pass.
 func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff fileFormat, target []column, match, table string) error {
-	raw, err := os.ReadFile(fl.file.abs)
-	if err != nil {
-		return fmt.Errorf("snowflaketest: copy: %w", err)
-	}
-	var data []byte
-	if ff.typ != "PARQUET" {
-		data, err = decompress(raw, ff.compression)
-	}
-	if err != nil {
-		fl.errs = append(fl.errs, loadErr{line: 1, char: 1, err: sqlErr(100074, "22000", "Invalid data encountered during decompression for file: '%s', compression type used: '%s', cause: '%v'", fl.name, ff.compression, err)})
-		return nil
-	}
 	colName := func(k int) string {
 		return fmt.Sprintf("%s[%s:%d]", quoteIdent(table), quoteIdent(target[k].name), k+1)
 	}
-	var rows [][]*string
-	var rowIdx []int // record index of each staged row
-	var recs []record
-	if ff.typ == "CSV" {
-		recs = parseCSV(data, ff)
-		for ri, r := range recs {
-			if len(r.fields) != len(target) && ff.countMismatch {
-				fl.errs = append(fl.errs, loadErr{row: ri, line: r.line, char: 1, column: fmt.Sprintf("%s[%d]", quoteIdent(table), len(r.fields)),
-					err: sqlErr(errColumnCount, "22000", "Number of columns in file (%d) does not match that of the corresponding table (%d), use file format option error_on_column_count_mismatch=false to ignore this error", len(r.fields), len(target))})
-				continue
+	fl.tmp = fmt.Sprintf("_sfcopy_%s", randomHex(6))
+	defs := []string{"__row INTEGER", "__line INTEGER", "__chars VARCHAR"}
+	for k := range target {
+		defs = append(defs, fmt.Sprintf("c%d VARCHAR", k+1))
+	}
+	if _, err := s.conn.ExecContext(ctx, "CREATE TEMP TABLE "+fl.tmp+" ("+strings.Join(defs, ", ")+")"); err != nil {
+		return fmt.Errorf("snowflaketest: copy staging: %w", err)
+	}
+	var docs []jsonDoc // Parquet rows, read by DuckDB before the appender opens
+	if ff.typ == "PARQUET" {
+		var perr *jsonParseErr
+		docs, perr = parquetDocs(ctx, s, fl.file.abs)
+		if perr != nil {
+			docs = append(docs, jsonDoc{line: perr.line, err: perr})
+		}
+		sum, err := hashFile(fl.file.abs)
+		if err != nil {
+			return fmt.Errorf("snowflaketest: copy: %w", err)
+		}
+		fl.key = fl.keyPrefix + sum
+	}
+	staged := 0
+	err := s.conn.Raw(func(dc any) error {
+		app, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", fl.tmp)
+		if err != nil {
+			return err
+		}
+		args := make([]driver.Value, len(target)+3)
+		vals := make([]*string, len(target))
+		byName, byUpper := make(map[string]int, len(target)), make(map[string]int, len(target))
+		for k, c := range target {
+			byName[c.name] = k
+			if _, dup := byUpper[strings.ToUpper(c.name)]; !dup {
+				byUpper[strings.ToUpper(c.name)] = k
 			}
-			vals := make([]*string, len(target))
-			for k := range vals {
-				if k < len(r.fields) {
-					vals[k] = r.fields[k].val
+		}
+		var chars []byte
+		emit := func(ri, line int, chars []byte) error {
+			args[0], args[1] = int32(ri), int32(line)
+			args[2] = nil
+			if chars != nil {
+				args[2] = string(chars)
+			}
+			for k, v := range vals {
+				if v == nil {
+					args[k+3] = nil
+				} else {
+					args[k+3] = *v
 				}
 			}
-			rows, rowIdx = append(rows, vals), append(rowIdx, ri)
+			staged++
+			return app.AppendRow(args...)
 		}
-		fl.parsed = len(recs)
-	} else {
-		var docs []jsonDoc
-		var perr *jsonParseErr
-		if ff.typ == "PARQUET" {
-			docs, perr = parquetDocs(ctx, s, fl.file.abs)
-		} else {
-			docs, perr = parseJSONDocs(data, ff.stripOuterArray)
-		}
-		for ri, d := range docs {
-			recs = append(recs, record{line: d.line, fields: []field{{char: 1}}})
-			vals := make([]*string, len(target))
+		jsonDocRow := func(ri int, d jsonDoc) error {
+			if d.err != nil {
+				pe := sqlErr(errJSON, "22P02", "Error parsing JSON: %s", d.err.msg)
+				if ff.typ == "PARQUET" {
+					pe = sqlErr(errGeneric, "22000", "%s", d.err.msg)
+				}
+				fl.errs = append(fl.errs, loadErr{row: ri, line: d.err.line, char: d.err.char, column: quoteIdent(table), err: pe})
+				return nil
+			}
+			clear(vals)
 			if match == "" {
 				v := string(d.raw)
 				vals[0] = &v
 			} else {
-				var obj map[string]json.RawMessage
-				if err := json.Unmarshal(d.raw, &obj); err != nil {
+				isObj := objectMembers(d.raw, func(key, val []byte) {
+					k, ok := byName[jsonString(key)]
+					if !ok && match == "CASE_INSENSITIVE" {
+						k, ok = byUpper[strings.ToUpper(jsonString(key))]
+					}
+					if ok {
+						vals[k] = jsonCell(val, target[k].duckType)
+					}
+				})
+				if !isObj {
 					fl.errs = append(fl.errs, loadErr{row: ri, line: d.line, char: 1, column: quoteIdent(table),
 						err: sqlErr(errJSON, "22P02", "JSON file format with MATCH_BY_COLUMN_NAME requires each document to be an object")})
-					continue
-				}
-				for key, rv := range obj {
-					for k, c := range target {
-						if key == c.name || (match == "CASE_INSENSITIVE" && strings.EqualFold(key, c.name)) {
-							vals[k] = jsonCell(rv, c.duckType)
-						}
-					}
+					return nil
 				}
 			}
-			rows, rowIdx = append(rows, vals), append(rowIdx, ri)
+			return emit(ri, d.line, nil)
 		}
-		fl.parsed = len(docs)
-		if perr != nil {
-			fl.parsed++
-			pe := sqlErr(errJSON, "22P02", "Error parsing JSON: %s", perr.msg)
-			if ff.typ == "PARQUET" {
-				pe = sqlErr(errGeneric, "22000", "%s", perr.msg)
-			}
-			fl.errs = append(fl.errs, loadErr{row: len(docs), line: perr.line, char: perr.char, column: quoteIdent(table), err: pe})
-		}
-	}
-	if len(rows) > 0 {
-		fl.tmp = fmt.Sprintf("_sfcopy_%s", randomHex(6))
-		defs := []string{"__row INTEGER"}
-		for k := range target {
-			defs = append(defs, fmt.Sprintf("c%d VARCHAR", k+1))
-		}
-		if _, err := s.conn.ExecContext(ctx, "CREATE TEMP TABLE "+fl.tmp+" ("+strings.Join(defs, ", ")+")"); err != nil {
-			return fmt.Errorf("snowflaketest: copy staging: %w", err)
-		}
-		err := s.conn.Raw(func(dc any) error {
-			app, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", fl.tmp)
-			if err != nil {
-				return err
-			}
-			args := make([]driver.Value, len(target)+1)
-			for i, r := range rows {
-				args[0] = int32(i)
-				for k, v := range r {
-					if v == nil {
-						args[k+1] = nil
-					} else {
-						args[k+1] = *v
-					}
-				}
-				if err := app.AppendRow(args...); err != nil {
+		if ff.typ == "PARQUET" {
+			for ri, d := range docs {
+				if err := jsonDocRow(ri, d); err != nil {
 					_ = app.Close()
 					return err
 				}
 			}
+			fl.parsed = len(docs)
 			return app.Close()
-		})
-		if err != nil {
-			return fmt.Errorf("snowflaketest: copy staging: %w", err)
 		}
-		// Find rows whose values do not convert.
-		var cases []string
-		for k, c := range target {
-			cases = append(cases, fmt.Sprintf("WHEN c%d IS NOT NULL AND TRY_CAST(c%d AS %s) IS NULL THEN %d", k+1, k+1, c.duckType, k+1))
-			if c.notNull {
-				cases = append(cases, fmt.Sprintf("WHEN c%d IS NULL THEN %d", k+1, -(k+1)))
+		st, err := openStageStream(fl.file.abs, ff.compression)
+		if err != nil {
+			if os.IsNotExist(err) || errors.Is(err, os.ErrPermission) {
+				_ = app.Close()
+				return err
+			}
+			fl.errs = append(fl.errs, loadErr{line: 1, char: 1, err: decompressionError(fl.name, ff.compression, err)})
+			sum, herr := hashFile(fl.file.abs)
+			fl.key = fl.keyPrefix + sum
+			if herr != nil {
+				_ = app.Close()
+				return herr
+			}
+			return app.Close()
+		}
+		defer st.close()
+		ri := 0
+		var readErr error
+		var readLine int
+		if ff.typ == "CSV" {
+			cr := newCSVReader(st.r, ff)
+			for skip := ff.skipHeader; skip > 0; skip-- {
+				if _, err := cr.next(); err != nil {
+					if err != io.EOF {
+						readErr = err
+					}
+					break
+				}
+			}
+			for readErr == nil {
+				r, err := cr.next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					readErr, readLine = err, cr.line
+					break
+				}
+				if len(r.fields) != len(target) && ff.countMismatch {
+					fl.errs = append(fl.errs, loadErr{row: ri, line: r.line, char: 1, column: fmt.Sprintf("%s[%d]", quoteIdent(table), len(r.fields)),
+						err: sqlErr(errColumnCount, "22000", "Number of columns in file (%d) does not match that of the corresponding table (%d), use file format option error_on_column_count_mismatch=false to ignore this error", len(r.fields), len(target))})
+					ri++
+					continue
+				}
+				chars = chars[:0]
+				for k := range vals {
+					vals[k] = nil
+					if k < len(r.fields) {
+						vals[k] = r.fields[k].val
+						if k > 0 {
+							chars = append(chars, ',')
+						}
+						chars = strconv.AppendInt(chars, int64(r.fields[k].char), 10)
+					}
+				}
+				if err := emit(ri, r.line, chars); err != nil {
+					_ = app.Close()
+					return err
+				}
+				ri++
+			}
+		} else {
+			jr := newJSONReader(st.r, ff.stripOuterArray)
+			for {
+				d, err := jr.next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					readErr, readLine = err, jr.line
+					break
+				}
+				if err := jsonDocRow(ri, d); err != nil {
+					_ = app.Close()
+					return err
+				}
+				ri++
 			}
 		}
-		q := "SELECT __row, bad FROM (SELECT __row, CASE " + strings.Join(cases, " ") + " END AS bad FROM temp.main." + fl.tmp + ") WHERE bad IS NOT NULL ORDER BY __row"
-		brows, err := s.conn.QueryContext(ctx, q)
+		fl.parsed = ri
+		if readErr != nil {
+			fl.errs = append(fl.errs, loadErr{row: ri, line: max(readLine, 1), char: 1, err: decompressionError(fl.name, ff.compression, readErr)})
+			fl.parsed++
+		}
+		sum, err := st.finish()
 		if err != nil {
+			_ = app.Close()
+			return err
+		}
+		fl.key = fl.keyPrefix + sum
+		return app.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("snowflaketest: copy staging: %w", err)
+	}
+	if staged == 0 {
+		sort.SliceStable(fl.errs, func(i, j int) bool { return fl.errs[i].row < fl.errs[j].row })
+		return nil
+	}
+	// Find rows whose values do not convert, are NULL in a NOT NULL
+	// column, or are longer than their VARCHAR(n).
+	var cases, picks []string
+	for k, c := range target {
+		cases = append(cases, fmt.Sprintf("WHEN c%d IS NOT NULL AND %s IS NULL THEN %d", k+1, castExpr(fmt.Sprintf("c%d", k+1), c.duckType, true), k+1))
+		if c.maxLen > 0 {
+			cases = append(cases, fmt.Sprintf("WHEN c%d IS NOT NULL AND length(c%d) > %d THEN %d", k+1, k+1, c.maxLen, badTooLong+k+1))
+		}
+		if c.notNull {
+			cases = append(cases, fmt.Sprintf("WHEN c%d IS NULL THEN %d", k+1, -(k+1)))
+		}
+		picks = append(picks, fmt.Sprintf("WHEN %d THEN c%d", k+1, k+1))
+	}
+	q := "SELECT __row, __line, __chars, bad, CASE abs(bad) % " + strconv.Itoa(badTooLong) + " " + strings.Join(picks, " ") + " END FROM (SELECT *, CASE " +
+		strings.Join(cases, " ") + " END AS bad FROM temp.main." + fl.tmp + ") WHERE bad IS NOT NULL ORDER BY __row"
+	brows, err := s.conn.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("snowflaketest: copy validation: %w", err)
+	}
+	var badRows []int
+	for brows.Next() {
+		var r, line, bad int
+		var chars, val sql.NullString
+		if err := brows.Scan(&r, &line, &chars, &bad, &val); err != nil {
+			brows.Close()
 			return fmt.Errorf("snowflaketest: copy validation: %w", err)
 		}
-		var badRows []int
-		for brows.Next() {
-			var r, bad int
-			if err := brows.Scan(&r, &bad); err != nil {
-				brows.Close()
-				return fmt.Errorf("snowflaketest: copy validation: %w", err)
-			}
-			badRows = append(badRows, r)
-			k := bad
-			if k < 0 {
-				k = -k
-			}
-			k--
-			ri := rowIdx[r]
-			rec := recs[ri]
-			char := 1
-			if k < len(rec.fields) {
-				char = rec.fields[k].char
-			}
-			var se *SQLError
-			if bad < 0 {
-				se = sqlErr(errNotNull, "22000", "NULL result in a non-nullable column")
-			} else {
-				se = conversionError(target[k].duckType, *rows[r][k], nil)
-			}
-			fl.errs = append(fl.errs, loadErr{row: ri, line: rec.line, char: char, column: colName(k), err: se})
+		badRows = append(badRows, r)
+		k := bad
+		if k < 0 {
+			k = -k
 		}
-		brows.Close()
-		if err := brows.Err(); err != nil {
+		k = k%badTooLong - 1
+		char := 1
+		if chars.Valid {
+			if parts := strings.Split(chars.String, ","); k < len(parts) {
+				char, _ = strconv.Atoi(parts[k])
+			}
+		}
+		var se *SQLError
+		switch {
+		case bad < 0:
+			se = sqlErr(errNotNull, "22000", "NULL result in a non-nullable column")
+		case bad > badTooLong:
+			se = tooLongError(target[k].maxLen, val.String)
+		default:
+			se = conversionError(target[k].duckType, val.String, nil)
+		}
+		fl.errs = append(fl.errs, loadErr{row: r, line: line, char: char, column: colName(k), err: se})
+	}
+	brows.Close()
+	if err := brows.Err(); err != nil {
+		return fmt.Errorf("snowflaketest: copy validation: %w", err)
+	}
+	for start := 0; start < len(badRows); start += 1000 {
+		end := min(start+1000, len(badRows))
+		ids := make([]string, 0, end-start)
+		for _, r := range badRows[start:end] {
+			ids = append(ids, strconv.Itoa(r))
+		}
+		if _, err := s.conn.ExecContext(ctx, "DELETE FROM temp.main."+fl.tmp+" WHERE __row IN ("+strings.Join(ids, ",")+")"); err != nil {
 			return fmt.Errorf("snowflaketest: copy validation: %w", err)
-		}
-		for start := 0; start < len(badRows); start += 1000 {
-			end := min(start+1000, len(badRows))
-			ids := make([]string, 0, end-start)
-			for _, r := range badRows[start:end] {
-				ids = append(ids, strconv.Itoa(r))
-			}
-			if _, err := s.conn.ExecContext(ctx, "DELETE FROM temp.main."+fl.tmp+" WHERE __row IN ("+strings.Join(ids, ",")+")"); err != nil {
-				return fmt.Errorf("snowflaketest: copy validation: %w", err)
-			}
 		}
 	}
 	sort.SliceStable(fl.errs, func(i, j int) bool { return fl.errs[i].row < fl.errs[j].row })
 	return nil
+}
+
+// castExpr converts the VARCHAR expression col to duckType (TRY_CAST when
+// try is set). DuckDB converts text to a DECIMAL wider than 18 digits
+// about 100 times slower than to one of at most 18, so such casts try the
+// narrow type first and fall back to the wide one only for the values
+// that need it.
+func castExpr(col, duckType string, try bool) string {
+	c := "CAST"
+	if try {
+		c = "TRY_CAST"
+	}
+	if strings.EqualFold(duckType, "JSON") && try {
+		return "CASE WHEN json_valid(" + col + ") THEN " + col + " END"
+	}
+	if m := reDecimal.FindStringSubmatch(strings.ToUpper(strings.ReplaceAll(duckType, " ", ""))); m != nil {
+		p, _ := strconv.Atoi(m[1])
+		sc, _ := strconv.Atoi(m[2])
+		if p > 18 && sc <= 18 {
+			return fmt.Sprintf("COALESCE(CAST(TRY_CAST(%s AS DECIMAL(18,%d)) AS %s), %s(%s AS %s))", col, sc, duckType, c, col, duckType)
+		}
+	}
+	return c + "(" + col + " AS " + duckType + ")"
+}
+
+// badTooLong offsets the validation code of a value longer than its
+// column's VARCHAR(n).
+const badTooLong = 1 << 20
+
+// tooLongError is Snowflake's error for a string longer than its column.
+func tooLongError(n int, value string) *SQLError {
+	return sqlErr(errTooLong, "22000", "User character length limit (%d) exceeded by string '%s'", n, value)
+}
+
+func decompressionError(name, comp string, err error) *SQLError {
+	return sqlErr(errDecompress, "22000", "Invalid data encountered during decompression for file: '%s', compression type used: '%s', cause: '%v'", name, comp, err)
 }
 
 // insertStaged moves the good rows of every file that is not LOAD_FAILED
@@ -926,7 +976,7 @@ func (e *Emulator) insertStaged(ctx context.Context, s *session, loads []*fileLo
 		if strings.EqualFold(c.duckType, "JSON") {
 			casts = append(casts, fmt.Sprintf("json(c%d)", k+1)) // minified, as Snowflake stores parsed VARIANT
 		} else {
-			casts = append(casts, fmt.Sprintf("CAST(c%d AS %s)", k+1, c.duckType))
+			casts = append(casts, castExpr(fmt.Sprintf("c%d", k+1), c.duckType, false))
 		}
 	}
 	if !s.inTxn {
@@ -939,7 +989,7 @@ func (e *Emulator) insertStaged(ctx context.Context, s *session, loads []*fileLo
 			continue
 		}
 		q := "INSERT INTO " + quoteIdent(db) + "." + quoteIdent(sch) + "." + quoteIdent(table) + " (" + strings.Join(colList, ", ") + ") SELECT " +
-			strings.Join(casts, ", ") + " FROM temp.main." + fl.tmp + " ORDER BY __row"
+			strings.Join(casts, ", ") + " FROM temp.main." + fl.tmp
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
 			e.rollback(ctx, s)
 			return err
@@ -951,85 +1001,6 @@ func (e *Emulator) insertStaged(ctx context.Context, s *session, loads []*fileLo
 		}
 	}
 	return nil
-}
-
-// jsonDoc is one JSON document of a file.
-type jsonDoc struct {
-	raw  json.RawMessage
-	line int
-}
-
-type jsonParseErr struct {
-	line, char int
-	msg        string
-}
-
-// parseJSONDocs reads concatenated JSON documents (NDJSON included), or the
-// elements of one outer array when strip is set. Parsing stops at the first
-// syntax error, which is returned with its position.
-func parseJSONDocs(data []byte, strip bool) ([]jsonDoc, *jsonParseErr) {
-	posErr := func(off int64, err error) *jsonParseErr {
-		o := int(off)
-		if o > len(data) {
-			o = len(data)
-		}
-		line := 1 + bytes.Count(data[:o], []byte("\n"))
-		char := o - bytes.LastIndexByte(data[:o], '\n')
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return &jsonParseErr{line: line, char: char, msg: se.Error()}
-		}
-		return &jsonParseErr{line: line, char: char, msg: err.Error()}
-	}
-	lineAt := func(off int64) int {
-		o := int(off)
-		for o < len(data) && (data[o] == ' ' || data[o] == '\n' || data[o] == '\r' || data[o] == '\t' || data[o] == ',') {
-			o++
-		}
-		return 1 + bytes.Count(data[:min(o, len(data))], []byte("\n"))
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var docs []jsonDoc
-	if strip {
-		tok, err := dec.Token()
-		if err != nil {
-			if err == io.EOF {
-				return nil, nil
-			}
-			return nil, posErr(dec.InputOffset(), err)
-		}
-		if d, ok := tok.(json.Delim); !ok || d != '[' {
-			// Not an array: the whole file is one document.
-			dec = json.NewDecoder(bytes.NewReader(data))
-			strip = false
-		} else {
-			for dec.More() {
-				line := lineAt(dec.InputOffset())
-				var raw json.RawMessage
-				if err := dec.Decode(&raw); err != nil {
-					return docs, posErr(dec.InputOffset(), err)
-				}
-				docs = append(docs, jsonDoc{raw: raw, line: line})
-			}
-			if _, err := dec.Token(); err != nil {
-				return docs, posErr(dec.InputOffset(), err)
-			}
-			return docs, nil
-		}
-	}
-	for {
-		line := lineAt(dec.InputOffset())
-		var raw json.RawMessage
-		err := dec.Decode(&raw)
-		if err == io.EOF {
-			return docs, nil
-		}
-		if err != nil {
-			return docs, posErr(dec.InputOffset(), err)
-		}
-		docs = append(docs, jsonDoc{raw: raw, line: line})
-	}
 }
 
 // parquetDocs reads a Parquet file with DuckDB, one JSON object per row
@@ -1058,20 +1029,16 @@ func parquetDocs(ctx context.Context, s *session, path string) ([]jsonDoc, *json
 
 // jsonCell renders a JSON value for a column: JSON columns get the JSON
 // text, other columns get strings unquoted and scalars as written.
-func jsonCell(v json.RawMessage, duckType string) *string {
-	t := strings.TrimSpace(string(v))
-	if t == "null" {
+func jsonCell(v []byte, duckType string) *string {
+	v = bytes.TrimSpace(v)
+	if string(v) == "null" {
 		return nil
 	}
-	if strings.EqualFold(duckType, "JSON") {
-		return &t
+	if len(v) > 0 && v[0] == '"' && !strings.EqualFold(duckType, "JSON") {
+		s := jsonString(v)
+		return &s
 	}
-	if strings.HasPrefix(t, `"`) {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			return &s
-		}
-	}
+	t := string(v)
 	return &t
 }
 
@@ -1089,11 +1056,12 @@ func (e *Emulator) bindStageRows(ctx context.Context, s *session, stage string, 
 	ff := fileFormat{typ: "CSV", delimiter: ",", enclosure: '"', emptyAsNull: true, countMismatch: true}
 	var out [][]bindValue
 	for _, f := range files {
-		raw, err := os.ReadFile(f.abs)
+		st, err := openStageStream(f.abs, "AUTO")
 		if err != nil {
 			return nil, fmt.Errorf("snowflaketest: bind stage: %w", err)
 		}
-		data, err := decompress(raw, "AUTO")
+		data, err := io.ReadAll(st.r)
+		st.close()
 		if err != nil {
 			return nil, fmt.Errorf("snowflaketest: bind stage: %w", err)
 		}

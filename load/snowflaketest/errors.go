@@ -50,6 +50,8 @@ const (
 	errGeneric       = 100000 // emulator: any other execution error
 	errFileFormat    = 2001   // invalid file format option
 	errHex           = 100115 // not a legal hex-encoded value
+	errTooLong       = 100074 // user character length limit exceeded
+	errDecompress    = 100000 // emulator: a file that does not decompress (Snowflake's number unverified)
 )
 
 func sqlErr(num int, state, format string, args ...any) *SQLError {

@@ -105,6 +105,8 @@ type Emulator struct {
 	running   map[string]context.CancelFunc // request id → cancel, for abort-request
 	faults    []*faultState
 	pipes     map[string]*pipe // by DB.SCHEMA.PIPE
+
+	hashes hashCache // content hashes of stage files
 }
 
 // New opens an emulator. Close releases its DuckDB database and, when it

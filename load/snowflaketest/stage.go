@@ -3,6 +3,7 @@ package snowflaketest
 import (
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -428,7 +429,8 @@ func (e *Emulator) handleUpload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot store upload", http.StatusInternalServerError)
 		return
 	}
-	_, err = io.Copy(tmp, r.Body)
+	h := sha256.New()
+	_, err = io.Copy(tmp, io.TeeReader(r.Body, h))
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -440,6 +442,7 @@ func (e *Emulator) handleUpload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot store upload", http.StatusInternalServerError)
 		return
 	}
+	e.hashes.put(u.file, hex.EncodeToString(h.Sum(nil)))
 	w.WriteHeader(http.StatusOK)
 }
 

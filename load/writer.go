@@ -430,9 +430,7 @@ func (w *Writer) openFile(record int64) error {
 	}
 	w.fileCols = w.fileCols[:0]
 	if w.enc.fixedColumns() {
-		for _, c := range w.cols {
-			w.fileCols = append(w.fileCols, c)
-		}
+		w.fileCols = append(w.fileCols, w.cols...)
 		w.enc.order(w.fileCols)
 		for i, c := range w.fileCols {
 			c.pos = i

@@ -50,6 +50,10 @@ func (ErrorClassifier) Retryable(err error) bool {
 	if errors.As(err, &fe) || errors.As(err, &ce) || errors.Is(err, ErrNotOurs) || errors.Is(err, ErrOptions) || errors.Is(err, ErrPassphrase) {
 		return false
 	}
+	var pe *SnowpipeError
+	if errors.As(err, &pe) {
+		return pe.Retryable()
+	}
 	var se *gosnowflake.SnowflakeError
 	if errors.As(err, &se) {
 		switch se.Number {
@@ -82,6 +86,10 @@ func (ErrorClassifier) Retryable(err error) bool {
 func (ErrorClassifier) Throttled(err error) bool {
 	if err == nil {
 		return false
+	}
+	var pe *SnowpipeError
+	if errors.As(err, &pe) {
+		return pe.Status == 429
 	}
 	var se *gosnowflake.SnowflakeError
 	if errors.As(err, &se) {

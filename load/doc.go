@@ -82,17 +82,109 @@
 // than 0.1 allocation per row, from parquet-go's pages); see
 // TestWriteAllocs and BENCHMARKS.md.
 //
+// # Connecting
+//
+// Config holds what Snowflake's tools take (account, user, password or a
+// PKCS#8 key-pair key from a file or a value, encrypted or not, role,
+// warehouse, database, schema, query tag, login timeout) plus Host, Port and
+// Protocol to reach the emulator (load/snowflaketest). ConfigFromEnv fills it
+// from SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_PASSWORD,
+// SNOWFLAKE_PRIVATE_KEY_PATH, SNOWFLAKE_PRIVATE_KEY,
+// SNOWFLAKE_PRIVATE_KEY_PASSPHRASE, SNOWFLAKE_ROLE, SNOWFLAKE_WAREHOUSE,
+// SNOWFLAKE_DATABASE, SNOWFLAKE_SCHEMA, SNOWFLAKE_HOST, SNOWFLAKE_PORT and
+// SNOWFLAKE_PROTOCOL; Config.OpenDB returns a *sql.DB through gosnowflake,
+// with the session kept alive (sessions otherwise expire after 4 idle
+// hours). No secret appears in Config.String or in any error.
+//
+// # Loading
+//
+// A Loader loads Files into one table through a DB (*sql.DB, *sql.Conn or
+// *sql.Tx over gosnowflake):
+//
+//	l, err := load.New(db, load.Options{Table: "events"})
+//	res, err := l.Load(ctx, inferred, files) // a result per file
+//
+// Before COPY the table exists with the batch's columns: DESC TABLE, then
+// schema.PlanChanges under Options.Policy, then CREATE TABLE IF NOT EXISTS
+// or ALTER TABLE … ADD COLUMN / SET DATA TYPE. A column another loader added
+// meanwhile fails the ALTER; the table is read and planned again, so two
+// loaders evolving one table both succeed with the union of their columns.
+// New VARCHAR columns are unsized unless Options.SizedVarchar. An unquoted
+// Options.Table is normalised like a column name ("events" → EVENTS, the
+// table an unquoted SELECT finds); a quoted one is kept as written.
+//
+// Files are staged on the table stage (default), a named internal stage
+// (created if Stage.Create, temporary if Stage.Temporary) with PUT of the
+// local files (never the driver's stream PUT), Options.Parallel at once, or
+// on an external S3 stage by an S3Sink with the AWS SDK. They are loaded by
+// COPY INTO … FILES = (…) (at most 1,000 per statement) with each file's
+// FILE_FORMAT and copy options, Options.OnError and PURGE. The COPY runs as
+// a query and its rows become a FileResult per file (status, rows parsed
+// and loaded, errors seen, first error with line, character and column);
+// RowsAffected is never used.
+//
+// Nothing is silent: a file whose loaded rows differ from File.Rows fails
+// the load with a *FileError, unless Options.AcceptPartial lets a
+// PARTIALLY_LOADED file through after its rejected rows (VALIDATE(…,
+// JOB_ID => …)) went to Options.DeadLetter and add up. A COPY that fails as
+// a whole (ON_ERROR = ABORT_STATEMENT) is a *CopyError.
+//
+// # Exactly once
+//
+// Files have deterministic names, and COPY's load metadata skips a file
+// (stage path and content) already loaded into the table, so a rerun of a
+// load after a crash loads only what did not load. A skipped file counts
+// as loaded only when the ledger table (Options.Ledger, FLATPIPE_LOADS)
+// does not contradict it: see the ledger's description in copy_ledger.go;
+// ErrNotOurs otherwise. Replace and Merge load into a table rebuilt on
+// every attempt (COPY with FORCE), then SWAP it in or MERGE it, so a rerun
+// is just as safe. The end-to-end tests kill a loading process with
+// SIGKILL after PUT, during COPY and before the caller's checkpoint, rerun
+// it, and find every record once.
+//
+// # Dispositions
+//
+// Append (default) adds rows. Replace loads into a new table and swaps it
+// with the target (ALTER TABLE … SWAP WITH). Merge loads into a transient
+// table and MERGEs it into the target by Options.MergeKeys: rows of one key
+// are ranked by Options.MergeOrder (greatest wins; without it duplicates
+// fail with ErrDuplicateKey), and a TRUE in Options.MergeDelete deletes.
+//
+// # Snowpipe
+//
+// S3Sink writes files to an S3 prefix (deterministic keys, SHA-256
+// checksums, multipart uploads, no upload of what is already there) for
+// Snowpipe auto-ingest or an external stage. Snowpipe is a client of the
+// Snowpipe REST API (insertFiles, insertReport, loadHistoryScan) with
+// key-pair JWTs, a request id per call and backoff on 429; WaitLoaded
+// reports per file what Snowpipe did. SnowpipeConfig.BaseURL reaches the
+// emulator.
+//
+// # Retries and hooks
+//
+// ErrorClassifier tells which errors are worth another attempt, which mean
+// throttling and which a dead session; resilience's retry takes it. The
+// package does not import resilience: Options.Retry (a Retrier),
+// Options.Progress and Options.DeadLetter are small interfaces. The driver
+// itself retries HTTP 5xx, 429 and 408 and renews expired session tokens.
+//
 // # Concurrency
 //
 // A Writer is not safe for concurrent use. Parallel runs one flattener and
 // one Writer per worker; its Add and Close must be called from one
-// goroutine. File is a plain value.
+// goroutine. File is a plain value. Loader, S3Sink (with a safe client),
+// Snowpipe and ErrorClassifier are safe for concurrent use; Config and the
+// option types are plain values.
 //
 // # Errors
 //
 // Invalid options wrap ErrOptions; a field that cannot be written (an
 // unknown kind, a malformed number) wraps ErrValue and rejects only its
-// record; I/O errors are sticky.
+// record; I/O errors are sticky. A Config's problems are a *ConfigError
+// (ErrConfig), listing every one; a key that its passphrase does not open is
+// ErrPassphrase. Loading fails with *FileError (ErrIncomplete), *CopyError
+// (wrapping the driver's *gosnowflake.SnowflakeError), ErrNotOurs,
+// ErrDuplicateKey, *SnowpipeError or *PipeLoadError (ErrIncomplete).
 package load
 
 import "errors"

@@ -351,8 +351,8 @@ type Result struct {
 	Upload, Copy, Finish time.Duration
 }
 
-// Load loads files, written for table t (the batch's inferred table; its
-// Name is ignored), into the Loader's table: it creates or evolves the
+// Load loads files, written for table t (the batch's inferred table, its
+// Name ignored; or the zero Table, then TableOf(files)), into the Loader's table: it creates or evolves the
 // table, stages the files, COPYs them and checks every file's result, then
 // swaps or merges as the disposition says. It returns the per-file results;
 // on error, the results known so far.
@@ -367,6 +367,9 @@ func (l *Loader) Load(ctx context.Context, t schema.Table, files []File) (*Resul
 	}
 	if err := l.checkFiles(files); err != nil {
 		return res, err
+	}
+	if len(t.Columns) == 0 {
+		t = TableOf(files)
 	}
 	plan, err := l.ensureTable(ctx, t, files)
 	if err != nil {
@@ -436,3 +439,31 @@ func (l *Loader) qualified(name string) string {
 func quote(name string) string { return string(schema.QuoteIdent(nil, name)) }
 
 func literal(s string) string { return string(schema.QuoteString(nil, s)) }
+
+// TableOf returns the table a set of files needs: the columns of their
+// File.Schema, in order of first appearance, each with a type that covers
+// every file's type for it (schema.Widen).
+func TableOf(files []File) schema.Table {
+	var t schema.Table
+	idx := map[string]int{}
+	for _, f := range files {
+		for _, c := range f.Schema {
+			i, ok := idx[c.Name]
+			if !ok {
+				idx[c.Name] = len(t.Columns)
+				t.Columns = append(t.Columns, c)
+				continue
+			}
+			have := &t.Columns[i]
+			n := max(have.MaxLength, c.MaxLength)
+			have.Type = schema.Widen(have.Type, c.Type, n)
+			have.MaxLength = n
+			have.Nullable = have.Nullable || c.Nullable
+			if have.Path == "" {
+				have.Path = c.Path
+			}
+		}
+		t.Records += f.Rows
+	}
+	return t
+}

@@ -7,8 +7,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/schema"
 )
 
 // TestLoaderAppend loads a batch through each kind of internal stage, checks
@@ -251,5 +253,49 @@ func TestLoaderOptions(t *testing.T) {
 	b := makeBatch(t, t.TempDir(), "dup", 1, records(1, 2, ""))
 	if _, err := l.Load(context.Background(), b.table, append(b.files, b.files[0])); !errors.Is(err, load.ErrOptions) {
 		t.Errorf("Load() of a file twice = %v, want ErrOptions", err)
+	}
+}
+
+// TestLoaderWriterFiles loads the writers' files of every format with the
+// zero Table: the Loader builds the table from the files' Schema.
+func TestLoaderWriterFiles(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	recs := records(1, 40, "")
+	want := makeBatch(t, t.TempDir(), "w", 1, recs)
+	for _, format := range []load.Format{load.NDJSON, load.CSV, load.Parquet} {
+		t.Run(format.String(), func(t *testing.T) {
+			if format == load.CSV && emuLacksParseHeader {
+				t.Skip("the emulator does not take PARSE_HEADER yet (issue 11)")
+			}
+			w, err := load.NewWriter(load.WriterOptions{Dir: t.TempDir(), Table: "T", Format: format, MaxRows: 15})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fl, _ := flatten.New(flatten.Options{})
+			var fields []flatten.Field
+			for i, r := range recs {
+				fields, _ = fl.Append(fields[:0], []byte(r))
+				if err := w.Write(int64(i+1), fields); err != nil {
+					t.Fatal(err)
+				}
+			}
+			files, err := w.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(files) != 3 {
+				t.Fatalf("%d files, want 3", len(files))
+			}
+			table := "written_" + format.String()
+			res, err := newLoader(t, db, load.Options{Table: table}).Load(context.Background(), schema.Table{}, files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.RowsLoaded != 40 {
+				t.Errorf("loaded %d rows, want 40", res.RowsLoaded)
+			}
+			cols := colNames(want.table)
+			sameRows(t, format.String(), tableRows(t, db, table, cols), rowsOf(want.recs, cols))
+		})
 	}
 }

@@ -240,18 +240,20 @@ func (c Config) DriverConfig() (gosnowflake.Config, error) {
 		return gosnowflake.Config{}, err
 	}
 	dc := gosnowflake.Config{
-		Account:          c.Account,
-		User:             c.User,
-		Password:         c.Password,
-		Role:             c.Role,
-		Warehouse:        c.Warehouse,
-		Database:         c.Database,
-		Schema:           c.Schema,
-		LoginTimeout:     c.LoginTimeout,
-		Host:             c.Host,
-		Port:             c.Port,
-		Protocol:         c.Protocol,
-		MaxRetryCount:    c.MaxRetryCount,
+		Account:   c.Account,
+		User:      c.User,
+		Password:  c.Password,
+		Role:      c.Role,
+		Warehouse: c.Warehouse,
+		Database:  c.Database,
+		Schema:    c.Schema,
+		//lint:ignore SA1019 the driver's only login timeout; users set it
+		LoginTimeout:  c.LoginTimeout,
+		Host:          c.Host,
+		Port:          c.Port,
+		Protocol:      c.Protocol,
+		MaxRetryCount: c.MaxRetryCount,
+		//lint:ignore SA1019 no session parameter replaces it in v1.19.1
 		DisableTelemetry: c.DisableTelemetry,
 		Params:           map[string]*string{},
 	}

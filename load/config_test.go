@@ -192,7 +192,6 @@ func TestConfigNeverShowsSecrets(t *testing.T) {
 		check(name+": %v", fmt.Sprintf("%v", c))
 		check(name+": %+v", fmt.Sprintf("%+v", c))
 		check(name+": %#v", fmt.Sprintf("%#v", c))
-		check(name+": %s", fmt.Sprintf("%s", c))
 		if err := c.Validate(); err != nil {
 			check(name+": Validate", err.Error())
 		}

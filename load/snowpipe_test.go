@@ -41,14 +41,14 @@ func (p *pipeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer p.mu.Unlock()
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		http.Error(w, "no token", 401)
+		http.Error(w, "no token", http.StatusUnauthorized)
 		return
 	}
 	parts := strings.Split(tok, ".")
 	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
 	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 	if err := rsa.VerifyPKCS1v15(p.pub, crypto.SHA256, sum[:], sig); err != nil {
-		http.Error(w, "bad signature", 401)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
 	var c map[string]any
@@ -87,9 +87,9 @@ func TestSnowpipeInsertFilesJWTAndBackoff(t *testing.T) {
 	sp, ps, slept := newPipeTest(t,
 		func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", "7")
-			http.Error(w, `{"code":"429","message":"slow down"}`, 429)
+			http.Error(w, `{"code":"429","message":"slow down"}`, http.StatusTooManyRequests)
 		},
-		func(w http.ResponseWriter, r *http.Request) { http.Error(w, "{}", 503) },
+		func(w http.ResponseWriter, r *http.Request) { http.Error(w, "{}", http.StatusServiceUnavailable) },
 		func(w http.ResponseWriter, r *http.Request) {
 			var body struct{ Files []StagedPath }
 			_ = json.NewDecoder(r.Body).Decode(&body)
@@ -146,7 +146,7 @@ func TestSnowpipeErrors(t *testing.T) {
 	if _, err := NewSnowpipe(SnowpipeConfig{Pipe: "nodots"}); !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "DATABASE.SCHEMA.PIPE") {
 		t.Errorf("NewSnowpipe() = %v, want ErrOptions naming the pipe format", err)
 	}
-	throttled, _, _ := newPipeTest(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "{}", 429) })
+	throttled, _, _ := newPipeTest(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "{}", http.StatusTooManyRequests) })
 	_, err = throttled.InsertReport(context.Background(), "")
 	if !(ErrorClassifier{}).Throttled(err) || !(ErrorClassifier{}).Retryable(err) {
 		t.Errorf("429 after retries: Throttled/Retryable false for %v", err)

@@ -96,7 +96,7 @@ func TestLoaderReplace(t *testing.T) {
 
 // retry is a test Retrier: up to 4 attempts of what ErrorClassifier calls
 // retryable, without sleeping.
-type retry struct{ attempts, retried int }
+type retry struct{ retried int }
 
 func (r *retry) Do(ctx context.Context, fn func(context.Context) error) error {
 	var err error

@@ -21,10 +21,10 @@ func partialBatch(t *testing.T, db load.DB, name string) (batch, load.File, []ma
 		t.Fatal(err)
 	}
 	rows := []map[string]any{
-		{"ID": json.Number("10"), "NAME": "ten", "AMOUNT": json.Number("1.5")},
-		{"ID": json.Number("11"), "NAME": "eleven", "AMOUNT": json.Number("2")},
-		{"ID": "not a number", "NAME": "bad", "AMOUNT": json.Number("3")},
-		{"ID": json.Number("12"), "NAME": "twelve", "AMOUNT": json.Number("4")},
+		{"ID": json.Number("4"), "NAME": "four", "AMOUNT": json.Number("1.50")},
+		{"ID": json.Number("5"), "NAME": "five", "AMOUNT": json.Number("2.00")},
+		{"ID": "not a number", "NAME": "bad", "AMOUNT": json.Number("3.00")},
+		{"ID": json.Number("6"), "NAME": "six", "AMOUNT": json.Number("4.00")},
 	}
 	f := writeNDJSON(t, t.TempDir(), name+"_bad", b.table, rows, 4, 7)
 	good := append(append([]map[string]any{}, b.recs...), rows[0], rows[1], rows[3])
@@ -57,7 +57,7 @@ func TestLoaderPartial(t *testing.T) {
 	t.Run("accepted with dead letters", func(t *testing.T) {
 		if _, err := db.ExecContext(ctx, "SELECT * FROM TABLE(VALIDATE(PARTIAL, JOB_ID => '_last'))"); err != nil {
 			var se *gosnowflake.SnowflakeError
-			if errors.As(err, &se) && se.Number == 2 {
+			if errors.As(err, &se) && (se.Number == 2 || se.Number == 1003) {
 				t.Skip("the emulator does not run VALIDATE yet (issue 11)")
 			}
 		}

@@ -50,6 +50,7 @@ type chunkResult struct {
 	stagedBytes   int64
 	recordsLoaded int64
 	tableChanges  []string
+	inferTime     time.Duration // part of the time spent in add
 	stageTime     time.Duration
 	loadTime      time.Duration
 }
@@ -98,6 +99,8 @@ type loadChunk struct {
 	w   *load.Writer
 	in  *schema.Inferrer
 	pos []recordPos // written records in file order
+
+	inferTime time.Duration
 }
 
 // recordPos locates a written record in its source.
@@ -110,7 +113,9 @@ func (c *loadChunk) add(n int64, fields []flatten.Field, offset, line int64) err
 		}
 		return err
 	}
+	t := time.Now()
 	c.in.Observe(fields)
+	c.inferTime += time.Since(t)
 	c.pos = append(c.pos, recordPos{n, offset, line})
 	return nil
 }
@@ -125,7 +130,7 @@ func (c *loadChunk) abort() {
 }
 
 func (c *loadChunk) finish(ctx context.Context) (chunkResult, error) {
-	var res chunkResult
+	res := chunkResult{inferTime: c.inferTime}
 	t0 := time.Now()
 	files, err := c.w.Close()
 	res.stageTime = time.Since(t0)

@@ -250,7 +250,8 @@ func (p *pipeline) checkRate() {
 // are loaded; with final, obj is finished.
 func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, done int64, final bool) error {
 	res, err := ch.finish(ctx)
-	p.stats.addStage(stageStage, res.stageTime)
+	p.stats.addStage(stageStage, res.stageTime-res.inferTime)
+	p.stats.addStage(stageInfer, res.inferTime)
 	p.stats.addStage(stageLoad, res.loadTime)
 	if err != nil {
 		return err

@@ -20,13 +20,14 @@ const (
 	stageCheck
 	stageFlatten
 	stageValidate
+	stageInfer
 	stageStage
 	stageLoad
 	stageCheckpoint
 	numStages
 )
 
-var stageNames = [numStages]string{"list", "health", "read", "check", "flatten", "validate", "stage", "load", "checkpoint"}
+var stageNames = [numStages]string{"list", "health", "read", "check", "flatten", "validate", "infer", "stage", "load", "checkpoint"}
 
 // stats counts what the job did. Counters are atomic so the progress
 // display can read them while the pipeline runs; the reject reasons and

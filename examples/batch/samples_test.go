@@ -23,15 +23,24 @@ var update = flag.Bool("update", false, "rewrite testdata/samples from the gener
 // The output is a pure function of the code (fixed seeds).
 func sampleFiles() map[string][]byte {
 	files := map[string][]byte{}
+	id := 0
+	files["orders-2026-01.ndjson.gz"] = genOrders(&id, 1, 1500, false, 1)
+	files["orders-2026-02.ndjson.gz"] = genOrders(&id, 2, 1500, true, 2)
+	files["clicks-2026-02.ndjson.gz"] = genClicks(&id, 1200, 3)
+	return files
+}
+
+// genOrders generates n order records (ids from *id+1), some bad.
+func genOrders(id *int, month, n int, coupons bool, seed uint64) []byte {
 	cities := []string{"Lyon", "Zürich", "São Paulo", "Kraków", "Osaka", "Nairobi", "Reykjavík", "Austin"}
 	names := []string{"Ada", "Grace", "Linus", "Barbara", "Ken", "Margaret", `Dennis "dmr"`, "Frances"}
 	skus := []string{"A-100", "B-200", "C-300", "D-400", "E-500"}
-	id := 0
-	orders := func(month int, n int, coupons bool, seed uint64) []byte {
+	{
 		r := rand.New(rand.NewPCG(seed, 1))
 		var b bytes.Buffer
 		for i := range n {
-			id++
+			*id++
+			id := *id
 			switch {
 			case i%400 == 17:
 				fmt.Fprintf(&b, "{\"id\":%d,\"type\":\"order\",\"customer\":{\"id\":%d,\n", id, r.IntN(1000))
@@ -67,13 +76,16 @@ func sampleFiles() map[string][]byte {
 		}
 		return b.Bytes()
 	}
-	files["orders-2026-01.ndjson.gz"] = orders(1, 1500, false, 1)
-	files["orders-2026-02.ndjson.gz"] = orders(2, 1500, true, 2)
-	r := rand.New(rand.NewPCG(3, 1))
+}
+
+// genClicks generates n click events (ids from *id+1), some bad.
+func genClicks(id *int, n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
 	var b bytes.Buffer
 	pages := []string{"/", "/cart", "/checkout", "/search?q=json+%26+go", "/p/ü"}
-	for i := range 1200 {
-		id++
+	for i := range n {
+		*id++
+		id := *id
 		if i%300 == 123 {
 			fmt.Fprintf(&b, "{\"id\":%d,\"type\":\"click\",\"session\":\"\xff\xfe\"}\n", id)
 			continue
@@ -87,8 +99,7 @@ func sampleFiles() map[string][]byte {
 		fmt.Fprintf(&b, `},"ts":"2026-02-%02dT%02d:%02d:%02d.%03dZ","device":{"os":%q,"mobile":%t},"latency_ms":%d}`+"\n",
 			1+r.IntN(28), r.IntN(24), r.IntN(60), r.IntN(60), r.IntN(1000), []string{"linux", "ios", "android", "windows"}[r.IntN(4)], r.IntN(2) == 0, r.IntN(2000))
 	}
-	files["clicks-2026-02.ndjson.gz"] = b.Bytes()
-	return files
+	return b.Bytes()
 }
 
 // TestSamples checks that testdata/samples holds what the generator makes

@@ -3,7 +3,6 @@ package snowflaketest
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -52,10 +51,10 @@ func (e *Emulator) descTable(ctx context.Context, s *session, ws []token) (*resu
 	if _, err := e.tableColumns(ctx, s, db, sch, table); err != nil {
 		return nil, err
 	}
-	q := `SELECT column_name AS "name", ` + snowTypeSQL + ` AS "type", 'COLUMN' AS "kind",
+	q := `SELECT column_name AS "name", coalesce(` + declSQL + `, ` + snowTypeSQL + `) AS "type", 'COLUMN' AS "kind",
 		CASE WHEN is_nullable THEN 'Y' ELSE 'N' END AS "null?", column_default AS "default",
 		'N' AS "primary key", 'N' AS "unique key", CAST(NULL AS VARCHAR) AS "check", CAST(NULL AS VARCHAR) AS "expression",
-		comment AS "comment", CAST(NULL AS VARCHAR) AS "policy name", CAST(NULL AS VARCHAR) AS "privacy domain"
+		` + commentSQL + ` AS "comment", CAST(NULL AS VARCHAR) AS "policy name", CAST(NULL AS VARCHAR) AS "privacy domain"
 		FROM duckdb_columns()
 		WHERE lower(database_name) = lower(` + quoteString(db) + `) AND lower(schema_name) = lower(` + quoteString(sch) + `)
 		AND lower(table_name) = lower(` + quoteString(table) + `) ORDER BY column_index`
@@ -191,14 +190,15 @@ func rewriteInfoSchema(toks []token, currentDB string) ([]token, error) {
 		case "COLUMNS":
 			sub = `(SELECT database_name AS TABLE_CATALOG, schema_name AS TABLE_SCHEMA, table_name AS TABLE_NAME,
 				column_name AS COLUMN_NAME, CAST(column_index AS DECIMAL(38,0)) AS ORDINAL_POSITION, column_default AS COLUMN_DEFAULT,
-				CASE WHEN is_nullable THEN 'YES' ELSE 'NO' END AS IS_NULLABLE, ` + snowDataTypeSQL + ` AS DATA_TYPE,
-				CAST(CASE WHEN data_type = 'VARCHAR' THEN 16777216 END AS DECIMAL(38,0)) AS CHARACTER_MAXIMUM_LENGTH,
-				CAST(CASE WHEN data_type = 'VARCHAR' THEN 16777216 END AS DECIMAL(38,0)) AS CHARACTER_OCTET_LENGTH,
+				CASE WHEN is_nullable THEN 'YES' ELSE 'NO' END AS IS_NULLABLE,
+				CASE WHEN ` + declSQL + ` LIKE 'VARCHAR%' THEN 'TEXT' WHEN ` + declSQL + ` IS NOT NULL THEN regexp_replace(` + declSQL + `, '\(.*$', '') ELSE ` + snowDataTypeSQL + ` END AS DATA_TYPE,
+				CAST(CASE WHEN ` + declSQL + ` LIKE 'VARCHAR(%' THEN regexp_extract(` + declSQL + `, '\((\d+)\)', 1) WHEN data_type = 'VARCHAR' THEN '16777216' END AS DECIMAL(38,0)) AS CHARACTER_MAXIMUM_LENGTH,
+				CAST(CASE WHEN ` + declSQL + ` LIKE 'VARCHAR(%' THEN 4 * CAST(regexp_extract(` + declSQL + `, '\((\d+)\)', 1) AS BIGINT) WHEN data_type = 'VARCHAR' THEN 16777216 END AS DECIMAL(38,0)) AS CHARACTER_OCTET_LENGTH,
 				CAST(CASE WHEN data_type LIKE 'DECIMAL(%' THEN numeric_precision WHEN numeric_precision IS NOT NULL AND data_type NOT IN ('DOUBLE','FLOAT') THEN 38 END AS DECIMAL(38,0)) AS NUMERIC_PRECISION,
 				CAST(CASE WHEN data_type LIKE 'DECIMAL(%' OR (numeric_precision IS NOT NULL AND data_type NOT IN ('DOUBLE','FLOAT')) THEN 10 END AS DECIMAL(38,0)) AS NUMERIC_PRECISION_RADIX,
 				CAST(CASE WHEN data_type LIKE 'DECIMAL(%' THEN numeric_scale WHEN numeric_precision IS NOT NULL AND data_type NOT IN ('DOUBLE','FLOAT') THEN 0 END AS DECIMAL(38,0)) AS NUMERIC_SCALE,
 				CAST(CASE WHEN data_type LIKE 'TIME%' THEN 9 END AS DECIMAL(38,0)) AS DATETIME_PRECISION,
-				comment AS COMMENT
+				` + commentSQL + ` AS COMMENT
 				FROM duckdb_columns() WHERE database_name = ` + quoteString(db) + ` AND NOT internal)`
 		case "TABLES":
 			sub = `(SELECT database_name AS TABLE_CATALOG, schema_name AS TABLE_SCHEMA, table_name AS TABLE_NAME,
@@ -250,6 +250,12 @@ func lastNonSpace(toks []token) int {
 // merge runs MERGE and reports Snowflake's per-action counts: one column
 // per kind of clause present (inserted, updated, deleted).
 func (e *Emulator) merge(ctx context.Context, s *session, toks, ws []token, binds []bindValue) (*result, error) {
+	if mp, ok := splitMerge(toks); ok {
+		toks = unqualifySet(toks, mp.ref)
+	}
+	if err := e.checkMergeDeterministic(ctx, s, toks, binds); err != nil {
+		return nil, err
+	}
 	q, err := translate(toks, binds)
 	if err != nil {
 		return nil, err
@@ -340,16 +346,11 @@ func (e *Emulator) alterColumnType(ctx context.Context, s *session, ws []token) 
 	if ti+1 >= len(ws) {
 		return nil, true, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: type expected")
 	}
-	typeToks := append([]token{{kind: tkWord, text: "TYPE"}, {kind: tkSpace, text: " "}}, ws[ti+1:]...)
-	spaced := make([]token, 0, 2*len(typeToks))
-	for _, t := range typeToks {
-		spaced = append(spaced, t, token{kind: tkSpace, text: " "})
+	var typ []string
+	for _, w := range ws[ti+1:] {
+		typ = append(typ, w.text)
 	}
-	newType, err := translate(spaced, nil)
-	if err != nil {
-		return nil, true, err
-	}
-	newType = strings.Join(strings.Fields(strings.TrimPrefix(strings.TrimSpace(newType), "TYPE")), "")
+	newDecl := canonicalType(strings.Join(typ, " "))
 	db, sch, table, err := s.qualify(names)
 	if err != nil {
 		return nil, true, err
@@ -367,32 +368,61 @@ func (e *Emulator) alterColumnType(ctx context.Context, s *session, ws []token) 
 	if old == nil {
 		return nil, true, sqlErr(errInvalidIdent, "42000", "SQL compilation error:\ninvalid identifier '%s'", colName)
 	}
-	if !compatibleTypeChange(old.duckType, newType) {
-		return nil, true, sqlErr(2108, "22000", "SQL compilation error: cannot change column %s from type %s to %s", old.name, snowTypeName(old.duckType), snowTypeName(newType))
+	oldDecl := old.decl
+	if oldDecl == "" {
+		oldDecl = snowTypeName(old.duckType)
 	}
-	q := "ALTER TABLE " + quoteIdent(db) + "." + quoteIdent(sch) + "." + quoteIdent(table) + " ALTER COLUMN " + quoteIdent(old.name) + " SET DATA TYPE " + newType
-	if _, err := s.conn.ExecContext(ctx, q); err != nil {
+	if !compatibleTypeChange(oldDecl, newDecl) {
+		return nil, true, sqlErr(2108, "22000", "SQL compilation error: cannot change column %s from type %s to %s", old.name, oldDecl, newDecl)
+	}
+	qn := quoteIdent(db) + "." + quoteIdent(sch) + "." + quoteIdent(table)
+	_, comment, err := e.columnComment(ctx, s, db, sch, table, old.name)
+	if err != nil {
+		return nil, true, err
+	}
+	stmts := []string{"COMMENT ON COLUMN " + qn + "." + quoteIdent(old.name) + " IS " + quoteString(encodeDecl(newDecl, comment))}
+	if nt := duckTypeOf(newDecl); !strings.EqualFold(strings.ReplaceAll(nt, " ", ""), strings.ReplaceAll(old.duckType, " ", "")) {
+		stmts = append([]string{"ALTER TABLE " + qn + " ALTER COLUMN " + quoteIdent(old.name) + " SET DATA TYPE " + nt}, stmts...)
+	}
+	if err := e.execAtomic(ctx, s, stmts); err != nil {
 		return nil, true, err
 	}
 	return status("Statement executed successfully."), true, nil
 }
 
 // compatibleTypeChange applies Snowflake's ALTER COLUMN ... TYPE rules to
-// DuckDB type names.
+// canonical declared types: a NUMBER's precision may grow at the same
+// scale, a VARCHAR's length may grow; nothing else changes.
 func compatibleTypeChange(oldT, newT string) bool {
-	o, n := strings.ToUpper(oldT), strings.ToUpper(newT)
-	if m1, m2 := reDecimal.FindStringSubmatch(o), reDecimal.FindStringSubmatch(strings.ReplaceAll(n, " ", "")); m1 != nil || m2 != nil {
-		if m1 == nil || m2 == nil {
-			return false
-		}
-		p1, _ := strconv.Atoi(m1[1])
-		p2, _ := strconv.Atoi(m2[1])
-		return m1[2] == m2[2] && p2 >= p1
-	}
-	if strings.HasPrefix(o, "VARCHAR") && strings.HasPrefix(n, "VARCHAR") {
+	if oldT == newT {
 		return true
 	}
-	return o == n
+	var p1, s1, p2, s2 int
+	if _, err := fmt.Sscanf(oldT, "NUMBER(%d,%d)", &p1, &s1); err == nil {
+		if _, err := fmt.Sscanf(newT, "NUMBER(%d,%d)", &p2, &s2); err == nil {
+			return s1 == s2 && p2 >= p1
+		}
+		return false
+	}
+	if strings.HasPrefix(oldT, "VARCHAR(") && strings.HasPrefix(newT, "VARCHAR(") {
+		var n1, n2 int
+		_, err1 := fmt.Sscanf(oldT, "VARCHAR(%d)", &n1)
+		_, err2 := fmt.Sscanf(newT, "VARCHAR(%d)", &n2)
+		return err1 == nil && err2 == nil && n2 >= n1
+	}
+	return false
+}
+
+// columnComment returns a column's declared type and user comment.
+func (e *Emulator) columnComment(ctx context.Context, s *session, db, sch, table, col string) (decl, comment string, err error) {
+	var c string
+	err = s.conn.QueryRowContext(ctx, `SELECT coalesce(comment, '') FROM duckdb_columns() WHERE lower(database_name) = lower(?)
+		AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?) AND column_name = ?`, db, sch, table, col).Scan(&c)
+	if err != nil {
+		return "", "", err
+	}
+	decl, comment = decodeDecl(c)
+	return decl, comment, nil
 }
 
 // snowTypeName renders a DuckDB type the way DESC TABLE shows it.

@@ -24,11 +24,12 @@ type column struct {
 	name     string
 	duckType string
 	notNull  bool
-	maxLen   int // declared VARCHAR(n) length; 0 when unbounded
+	maxLen   int    // declared VARCHAR(n) length; 0 when unbounded
+	decl     string // declared Snowflake type; "" when not known
 }
 
 func (e *Emulator) tableColumns(ctx context.Context, s *session, db, sch, table string) ([]column, error) {
-	rows, err := s.conn.QueryContext(ctx, `SELECT column_name, data_type, NOT is_nullable FROM duckdb_columns()
+	rows, err := s.conn.QueryContext(ctx, `SELECT column_name, data_type, NOT is_nullable, coalesce(comment, '') FROM duckdb_columns()
 		WHERE lower(database_name) = lower(?) AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?)
 		ORDER BY column_index`, db, sch, table)
 	if err != nil {
@@ -38,9 +39,12 @@ func (e *Emulator) tableColumns(ctx context.Context, s *session, db, sch, table 
 	var cols []column
 	for rows.Next() {
 		var c column
-		if err := rows.Scan(&c.name, &c.duckType, &c.notNull); err != nil {
+		var comment string
+		if err := rows.Scan(&c.name, &c.duckType, &c.notNull, &comment); err != nil {
 			return nil, err
 		}
+		c.decl, _ = decodeDecl(comment)
+		c.maxLen = varcharLimit(c.decl)
 		cols = append(cols, c)
 	}
 	if err := rows.Err(); err != nil {
@@ -476,7 +480,7 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 			loaded = append(loaded, fl.key)
 		}
 	}
-	if err := e.recordLoads(ctx, tableKey, loaded); err != nil {
+	if err := e.noteLoads(ctx, s, tableKey, loaded); err != nil {
 		return nil, err
 	}
 	for _, fl := range loads {

@@ -31,27 +31,29 @@ func (e *SQLError) Unwrap() error { return e.Err }
 
 // Snowflake error numbers the emulator uses.
 const (
-	errSyntax        = 1003   // SQL compilation error: syntax error
-	errAlreadyExists = 2002   // object already exists
-	errDoesNotExist  = 2003   // object does not exist or not authorized
-	errInvalidIdent  = 904    // invalid identifier
-	errUnsupported   = 2      // emulator: feature not supported (Snowflake's "unsupported feature" is 2)
-	errNoCurrentDB   = 90105  // no current database
-	errNumeric       = 100038 // numeric value not recognized
-	errDate          = 100040 // date not recognized
-	errTimestamp     = 100035 // timestamp not recognized
-	errBoolean       = 100037 // boolean not recognized
-	errJSON          = 100069 // error parsing JSON
-	errNotNull       = 100072 // NULL result in a non-nullable column
-	errColumnCount   = 100080 // column count mismatch
-	errOneVariant    = 2019   // JSON file format can produce one and only one column
-	errLoginFailed   = 390100 // incorrect username or password
-	errSessionGone   = 390111 // session no longer exists
-	errGeneric       = 100000 // emulator: any other execution error
-	errFileFormat    = 2001   // invalid file format option
-	errHex           = 100115 // not a legal hex-encoded value
-	errTooLong       = 100074 // user character length limit exceeded
-	errDecompress    = 100000 // emulator: a file that does not decompress (Snowflake's number unverified)
+	errSyntax                = 1003   // SQL compilation error: syntax error
+	errAlreadyExists         = 2002   // object already exists
+	errDoesNotExist          = 2003   // object does not exist or not authorized
+	errInvalidIdent          = 904    // invalid identifier
+	errUnsupported           = 2      // emulator: feature not supported (Snowflake's "unsupported feature" is 2)
+	errNoCurrentDB           = 90105  // no current database
+	errNumeric               = 100038 // numeric value not recognized
+	errDate                  = 100040 // date not recognized
+	errTimestamp             = 100035 // timestamp not recognized
+	errBoolean               = 100037 // boolean not recognized
+	errJSON                  = 100069 // error parsing JSON
+	errNotNull               = 100072 // NULL result in a non-nullable column
+	errColumnCount           = 100080 // column count mismatch
+	errOneVariant            = 2019   // JSON file format can produce one and only one column
+	errLoginFailed           = 390100 // incorrect username or password
+	errSessionGone           = 390111 // session no longer exists
+	errGeneric               = 100000 // emulator: any other execution error
+	errFileFormat            = 2001   // invalid file format option
+	errHex                   = 100115 // not a legal hex-encoded value
+	errDuplicateColumn       = 2025   // duplicate column name
+	errTooLong               = 100074 // user character length limit exceeded
+	errNondeterministicMerge = 100090 // duplicate row detected during DML action
+	errDecompress            = 100000 // emulator: a file that does not decompress (Snowflake's number unverified)
 )
 
 func sqlErr(num int, state, format string, args ...any) *SQLError {

@@ -44,11 +44,7 @@ func (e *Emulator) execute(ctx context.Context, s *session, req *queryRequest, h
 	case "CREATE", "DROP", "ALTER":
 		return e.ddl(ctx, s, req.SQLText, toks, ws)
 	case "BEGIN", "START", "COMMIT", "ROLLBACK":
-		res, err := e.runDuck(ctx, s, toks, ws, req)
-		if err == nil {
-			s.inTxn = ws[0].is("BEGIN") || ws[0].is("START")
-		}
-		return res, err
+		return e.txnStmt(ctx, s, ws)
 	}
 	return e.runDuck(ctx, s, toks, ws, req)
 }
@@ -166,10 +162,18 @@ func (e *Emulator) ddl(ctx context.Context, s *session, text string, toks, ws []
 		return nil, unsupported(verb + " " + kind)
 	case "SESSION":
 		if verb == "ALTER" {
-			return status("Statement executed successfully."), nil
+			return e.alterSession(ws, s)
+		}
+	}
+	if verb == "CREATE" && kind == "TABLE" {
+		if res, handled, err := e.createTable(ctx, s, ws, k, replace, ifNotExists); handled {
+			return res, err
 		}
 	}
 	if verb == "ALTER" && kind == "TABLE" {
+		if res, handled, err := e.addColumns(ctx, s, ws); handled {
+			return res, err
+		}
 		for _, w := range ws {
 			if w.is("SWAP") {
 				return e.swapTables(ctx, s, ws)
@@ -342,51 +346,98 @@ func (e *Emulator) runDuck(ctx context.Context, s *session, toks, ws []token, re
 			return nil, err
 		}
 		return queryRows(ctx, s.conn, q)
-	case "INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE":
-		if first == "MERGE" {
-			if len(rows) > 1 {
-				return nil, unsupported("array binding in MERGE")
-			}
-			return e.merge(ctx, s, toks, ws, firstRow(rows))
-		}
-		var total int64
-		if len(rows) == 0 {
-			rows = [][]bindValue{nil}
-		}
-		if len(rows) > 1 && first == "INSERT" {
-			n, err := e.insertMany(ctx, s, toks, rows)
-			if err != nil {
-				return nil, err
-			}
-			total = n
-		} else {
-			if len(rows) > 1 && !s.inTxn {
-				if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-					return nil, err
-				}
-			}
-			for _, r := range rows {
-				n, err := translateAndExec(ctx, s, toks, r)
-				if err != nil {
-					if len(rows) > 1 && !s.inTxn {
-						_, _ = s.conn.ExecContext(ctx, "ROLLBACK")
-					}
-					return nil, err
-				}
-				total += n
-			}
-			if len(rows) > 1 && !s.inTxn {
-				if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
-					return nil, err
-				}
-			}
-		}
-		return dmlResult(first, total), nil
+	case "TRUNCATE":
+		return e.truncate(ctx, s, ws)
+	case "INSERT", "UPDATE", "DELETE", "MERGE":
+		return e.guardDML(ctx, s, ws, func() (*result, error) { return e.dml(ctx, s, toks, ws, rows, first) })
 	}
 	if _, err := translateAndExec(ctx, s, toks, firstRow(rows)); err != nil {
 		return nil, err
 	}
 	return status("Statement executed successfully."), nil
+}
+
+// dml runs INSERT [OVERWRITE], UPDATE, DELETE, MERGE or TRUNCATE with
+// the request's bind rows.
+func (e *Emulator) dml(ctx context.Context, s *session, toks, ws []token, rows [][]bindValue, first string) (*result, error) {
+	if first == "INSERT" && len(ws) > 1 && ws[1].is("OVERWRITE") {
+		// INSERT OVERWRITE: the table is emptied and filled in one
+		// transaction.
+		names := dmlTarget(ws)
+		db, sch, table, err := s.qualify(names)
+		if err != nil {
+			return nil, err
+		}
+		kept := make([]token, 0, len(toks))
+		for _, t := range toks {
+			if t.pos != ws[1].pos {
+				kept = append(kept, t)
+			}
+		}
+		toks, ws = kept, words(kept)
+		own := !s.inTxn
+		if own {
+			if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+				return nil, err
+			}
+			s.inTxn = true
+		}
+		_, err = s.conn.ExecContext(ctx, "DELETE FROM "+quoteIdent(db)+"."+quoteIdent(sch)+"."+quoteIdent(table))
+		var res *result
+		if err == nil {
+			res, err = e.dml(ctx, s, toks, ws, rows, first)
+		}
+		if own {
+			s.inTxn = false
+			if err != nil {
+				_, _ = s.conn.ExecContext(ctx, "ROLLBACK")
+				return nil, err
+			}
+			if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
+				return nil, err
+			}
+		}
+		return res, err
+	}
+	if first == "MERGE" {
+		if len(rows) > 1 {
+			return nil, unsupported("array binding in MERGE")
+		}
+		return e.merge(ctx, s, toks, ws, firstRow(rows))
+	}
+	var total int64
+	if len(rows) == 0 {
+		rows = [][]bindValue{nil}
+	}
+	if len(rows) > 1 && first == "INSERT" {
+		n, err := e.insertMany(ctx, s, toks, rows)
+		if err != nil {
+			return nil, err
+		}
+		total = n
+	} else {
+		if len(rows) > 1 && !s.inTxn {
+			if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+				return nil, err
+			}
+		}
+		for _, r := range rows {
+			n, err := translateAndExec(ctx, s, toks, r)
+			if err != nil {
+				if len(rows) > 1 && !s.inTxn {
+					_, _ = s.conn.ExecContext(ctx, "ROLLBACK")
+				}
+				return nil, err
+			}
+			total += n
+		}
+		if len(rows) > 1 && !s.inTxn {
+			if _, err := s.conn.ExecContext(ctx, "COMMIT"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return dmlResult(first, total), nil
 }
 
 func firstRow(rows [][]bindValue) []bindValue {

@@ -189,3 +189,114 @@ func TestCopyMalformedNDJSON(t *testing.T) {
 		t.Errorf("enclosed field = %q", got)
 	}
 }
+
+// TestRefusals: where Snowflake refuses, the emulator refuses with
+// Snowflake's error, and the table is left as it was.
+func TestRefusals(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE s5 (id INT, code VARCHAR(5))")
+	t.Run("VARCHAR(n) in COPY", func(t *testing.T) {
+		mustExec(t, db, "PUT file://"+writeFile(t, dir, "s5.csv", "1,abc\n2,abcdef\n3,abcde\n")+" @%s5")
+		res, _ := copyInto(t, db, "COPY INTO s5 FROM @%s5 ON_ERROR = CONTINUE")
+		if r := res[0]; r.loaded != 2 || r.seen != 1 || r.firstLine.String != "2" || !strings.Contains(r.firstError.String, "User character length limit (5) exceeded by string 'abcdef'") {
+			t.Errorf("COPY = %+v, want 2 loaded and the length error on line 2", r)
+		}
+		if _, err := db.Query("COPY INTO s5 FROM @%s5 FORCE = TRUE"); snowErr(t, err).Number != 100074 {
+			t.Errorf("COPY with ABORT_STATEMENT = %v, want 100074", err)
+		}
+	})
+	t.Run("VARCHAR(n) in INSERT and UPDATE", func(t *testing.T) {
+		_, err := db.Exec("INSERT INTO s5 VALUES (9, 'ok'), (10, 'too long')")
+		if se := snowErr(t, err); se.Number != 100074 || !strings.Contains(se.Message, "'too long'") {
+			t.Errorf("INSERT of a long value = %v, want 100074", err)
+		}
+		if _, err := db.Exec("UPDATE s5 SET code = code || 'xyz' WHERE id = 1"); snowErr(t, err).Number != 100074 {
+			t.Errorf("UPDATE to a long value = %v, want 100074", err)
+		}
+		if got := queryOne(t, db, "SELECT COUNT(*) || ' ' || MAX(code) FROM s5"); got != "2 abcde" {
+			t.Errorf("table after refused DML = %s, want the 2 rows loaded before, unchanged", got)
+		}
+		mustExec(t, db, "INSERT INTO s5 VALUES (?, ?)", 11, "fits")
+	})
+	t.Run("MERGE with duplicate source keys", func(t *testing.T) {
+		mustExec(t, db, "CREATE TABLE tgt (k INT, v STRING)")
+		mustExec(t, db, "CREATE TABLE src (k INT, v STRING)")
+		mustExec(t, db, "INSERT INTO tgt VALUES (1, 'a'), (2, 'b')")
+		mustExec(t, db, "INSERT INTO src VALUES (1, 'x'), (1, 'y'), (3, 'z')")
+		merge := "MERGE INTO tgt t USING src s ON t.k = s.k WHEN MATCHED THEN UPDATE SET t.v = s.v WHEN NOT MATCHED THEN INSERT (k, v) VALUES (s.k, s.v)"
+		if _, err := db.Exec(merge); snowErr(t, err).Number != 100090 {
+			t.Errorf("MERGE with duplicate source keys = %v, want 100090", err)
+		}
+		if got := rowsText(t, db, "SELECT k, v FROM tgt ORDER BY k"); got != "1 a,2 b" {
+			t.Errorf("target after the refused MERGE = %s, want 1a,2b", got)
+		}
+		mustExec(t, db, "ALTER SESSION SET ERROR_ON_NONDETERMINISTIC_MERGE = FALSE")
+		mustExec(t, db, merge)
+		if got := queryOne(t, db, "SELECT COUNT(*) FROM tgt WHERE k = 1 AND v IN ('x', 'y')"); got != "1" {
+			t.Errorf("nondeterministic MERGE allowed: row 1 = %s matches, want 1", got)
+		}
+		mustExec(t, db, "ALTER SESSION UNSET ERROR_ON_NONDETERMINISTIC_MERGE")
+		mustExec(t, db, "DELETE FROM src WHERE v = 'y'")
+		r := mustExec(t, db, merge)
+		if n, _ := r.RowsAffected(); n != 2 {
+			t.Errorf("MERGE with qualified SET t.v = %d rows, want 2", n)
+		}
+		if got := rowsText(t, db, "SELECT k, v FROM tgt ORDER BY k"); got != "1 x,2 b,3 z" {
+			t.Errorf("target after MERGE = %s, want 1x,2b,3z", got)
+		}
+	})
+	t.Run("load metadata follows the transaction", func(t *testing.T) {
+		mustExec(t, db, "CREATE TABLE lm (a INT)")
+		mustExec(t, db, "PUT file://"+writeFile(t, dir, "lm.csv", "1\n2\n")+" @%lm")
+		mustExec(t, db, "BEGIN")
+		copyInto(t, db, "COPY INTO lm FROM @%lm")
+		mustExec(t, db, "ROLLBACK")
+		if got := queryOne(t, db, "SELECT COUNT(*) FROM lm"); got != "0" {
+			t.Fatalf("rows after ROLLBACK = %s, want 0", got)
+		}
+		res, _ := copyInto(t, db, "COPY INTO lm FROM @%lm")
+		if len(res) != 1 || res[0].status != "LOADED" || res[0].loaded != 2 {
+			t.Errorf("COPY after a rolled-back COPY = %+v, want the file LOADED again", res)
+		}
+		mustExec(t, db, "BEGIN")
+		_, msg := copyInto(t, db, "COPY INTO lm FROM @%lm")
+		mustExec(t, db, "COMMIT")
+		if msg != "Copy executed with 0 files processed." {
+			t.Errorf("COPY of a loaded file = %q, want 0 files", msg)
+		}
+		mustExec(t, db, "COMMIT")   // no transaction: a no-op
+		mustExec(t, db, "ROLLBACK") // likewise
+		mustExec(t, db, "TRUNCATE TABLE IF EXISTS no_such_table")
+		mustExec(t, db, "TRUNCATE TABLE IF EXISTS lm") // drops the load metadata too
+		res, _ = copyInto(t, db, "COPY INTO lm FROM @%lm")
+		if len(res) != 1 || res[0].loaded != 2 {
+			t.Errorf("COPY after TRUNCATE = %+v, want the file loaded again", res)
+		}
+		if _, err := db.Exec("TRUNCATE TABLE no_such_table"); snowErr(t, err).Number != 2003 {
+			t.Errorf("TRUNCATE of a missing table = %v, want 2003", err)
+		}
+	})
+	t.Run("INSERT OVERWRITE", func(t *testing.T) {
+		mustExec(t, db, "CREATE TABLE ow (a INT)")
+		mustExec(t, db, "INSERT INTO ow VALUES (1), (2)")
+		r := mustExec(t, db, "INSERT OVERWRITE INTO ow VALUES (7)")
+		if n, _ := r.RowsAffected(); n != 1 {
+			t.Errorf("INSERT OVERWRITE rows = %d, want 1", n)
+		}
+		if got := queryOne(t, db, "SELECT LISTAGG(a, ',') FROM ow"); got != "7" {
+			t.Errorf("table after INSERT OVERWRITE = %s, want 7", got)
+		}
+	})
+}
+
+// rowsText renders a query's rows as "a b,c d".
+func rowsText(t *testing.T, db *sql.DB, q string) string {
+	t.Helper()
+	_, rows := queryAll(t, db, q)
+	var out []string
+	for _, r := range rows {
+		out = append(out, strings.Join(r, " "))
+	}
+	return strings.Join(out, ",")
+}

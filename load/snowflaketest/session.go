@@ -20,6 +20,8 @@ type session struct {
 
 	user, db, schema, warehouse, role string
 	inTxn                             bool
+	pendingLoads                      []pendingLoad     // load metadata of COPYs in the open transaction
+	params                            map[string]string // ALTER SESSION SET parameters the emulator acts on
 }
 
 // normName folds an unquoted name to upper case and unquotes a quoted one.

@@ -114,7 +114,7 @@ func TestSwapWith(t *testing.T) {
 func TestDescTableAndInformationSchema(t *testing.T) {
 	_, db := newDB(t, snowflaketest.Options{})
 	mustExec(t, db, `CREATE TABLE t (id INT NOT NULL, name VARCHAR(20), amount NUMBER(10,2), f FLOAT, ok BOOLEAN,
-		d DATE, ts TIMESTAMP_NTZ, tl TIMESTAMP_LTZ, v VARIANT, o OBJECT, b BINARY)`)
+		d DATE, ts TIMESTAMP_NTZ, tl TIMESTAMP_LTZ, v VARIANT, o OBJECT, b BINARY, tz TIMESTAMP_TZ, a ARRAY, s STRING)`)
 	mustExec(t, db, "CREATE DATABASE other")
 	mustExec(t, db, "CREATE TABLE other.public.t (unrelated INT)")
 	mustExec(t, db, "USE DATABASE test_db")
@@ -124,8 +124,9 @@ func TestDescTableAndInformationSchema(t *testing.T) {
 		got = append(got, r[0]+" "+r[1]+" "+r[3])
 	}
 	want := []string{
-		"ID NUMBER(38,0) N", "NAME VARCHAR(16777216) Y", "AMOUNT NUMBER(10,2) Y", "F FLOAT Y", "OK BOOLEAN Y",
-		"D DATE Y", "TS TIMESTAMP_NTZ(9) Y", "TL TIMESTAMP_LTZ(9) Y", "V VARIANT Y", "O VARIANT Y", "B BINARY(8388608) Y",
+		"ID NUMBER(38,0) N", "NAME VARCHAR(20) Y", "AMOUNT NUMBER(10,2) Y", "F FLOAT Y", "OK BOOLEAN Y",
+		"D DATE Y", "TS TIMESTAMP_NTZ(9) Y", "TL TIMESTAMP_LTZ(9) Y", "V VARIANT Y", "O OBJECT Y", "B BINARY(8388608) Y",
+		"TZ TIMESTAMP_TZ(9) Y", "A ARRAY Y", "S VARCHAR(16777216) Y",
 	}
 	if strings.Join(got, "; ") != strings.Join(want, "; ") {
 		t.Errorf("DESC TABLE =\n%s\nwant\n%s", strings.Join(got, "; "), strings.Join(want, "; "))
@@ -135,11 +136,21 @@ func TestDescTableAndInformationSchema(t *testing.T) {
 	if strings.Join(cols, ",") != "COLUMN_NAME,DATA_TYPE,IS_NULLABLE,NUMERIC_PRECISION,NUMERIC_SCALE,CHARACTER_MAXIMUM_LENGTH" {
 		t.Errorf("columns = %v", cols)
 	}
-	if len(rows) != 11 {
-		t.Fatalf("INFORMATION_SCHEMA.COLUMNS rows = %v, want 11 (other databases excluded)", rows)
+	if len(rows) != 14 {
+		t.Fatalf("INFORMATION_SCHEMA.COLUMNS rows = %v, want 14 (other databases excluded)", rows)
 	}
-	if got, want := fmt.Sprint(rows[:3]), "[[ID NUMBER NO 38 0 <nil>] [NAME TEXT YES <nil> <nil> 16777216] [AMOUNT NUMBER YES 10 2 <nil>]]"; got != want {
+	if got, want := fmt.Sprint(rows[:3]), "[[ID NUMBER NO 38 0 <nil>] [NAME TEXT YES <nil> <nil> 20] [AMOUNT NUMBER YES 10 2 <nil>]]"; got != want {
 		t.Errorf("first rows = %s, want %s", got, want)
+	}
+	var types []string
+	for _, r := range rows[8:] {
+		types = append(types, r[1])
+	}
+	if got := strings.Join(types, " "); got != "VARIANT OBJECT BINARY TIMESTAMP_TZ ARRAY TEXT" {
+		t.Errorf("DATA_TYPE of v..s = %s, want VARIANT OBJECT BINARY TIMESTAMP_TZ ARRAY TEXT", got)
+	}
+	if got := rows[13][5]; got != "16777216" {
+		t.Errorf("STRING's CHARACTER_MAXIMUM_LENGTH = %s, want 16777216", got)
 	}
 	if got := queryOne(t, db, "SELECT COUNT(*) FROM OTHER.INFORMATION_SCHEMA.COLUMNS c WHERE c.TABLE_NAME = 'T'"); got != "1" {
 		t.Errorf("other database's columns = %s, want 1", got)

@@ -242,6 +242,10 @@ func (l *Loader) copy(ctx context.Context, table string, files []File, force boo
 		default:
 		}
 	}
+	for name, r := range cr.files {
+		r.QueryID = cr.queryID
+		cr.files[name] = r
+	}
 	var n int64
 	for _, r := range cr.files {
 		n += r.RowsLoaded

@@ -106,9 +106,12 @@
 //
 // Before COPY the table exists with the batch's columns: DESC TABLE, then
 // schema.PlanChanges under Options.Policy, then CREATE TABLE IF NOT EXISTS
-// or ALTER TABLE … ADD COLUMN / SET DATA TYPE. A column another loader added
-// meanwhile fails the ALTER; the table is read and planned again, so two
-// loaders evolving one table both succeed with the union of their columns.
+// IF NOT EXISTS or ALTER TABLE … ADD COLUMN IF NOT EXISTS / SET DATA TYPE.
+// The table is then read back and planned again, so two loaders evolving one
+// table both succeed with the union of their columns, and a column another
+// loader added with another type gets its fallback column; files whose
+// columns the table cannot take fail with a *SchemaMismatchError before
+// COPY (Loader.Prepare returns the plan to write files against).
 // New VARCHAR columns are unsized unless Options.SizedVarchar. An unquoted
 // Options.Table is normalised like a column name ("events" → EVENTS, the
 // table an unquoted SELECT finds); a quoted one is kept as written.

@@ -294,6 +294,9 @@ type FileResult struct {
 	FirstError *RowError
 	// Rejected is the number of rejected rows sent to the dead-letter sink.
 	Rejected int64
+	// QueryID is the COPY statement's query id ("" for a skipped file),
+	// for VALIDATE, COPY_HISTORY or support.
+	QueryID string
 }
 
 // RowError is one error COPY reported, with its position in the file.

@@ -175,3 +175,22 @@ func TestSnowpipeWaitLoaded(t *testing.T) {
 		t.Errorf("WaitLoaded() files %+v after %d reports and %d waits", files, reports, len(*slept))
 	}
 }
+
+func TestSnowpipeLoadHistoryScan(t *testing.T) {
+	var query string
+	sp, _, _ := newPipeTest(t, func(w http.ResponseWriter, r *http.Request) {
+		query = r.URL.Path + "?" + r.URL.Query().Get("startTimeInclusive") + "|" + r.URL.Query().Get("endTimeExclusive")
+		fmt.Fprint(w, `{"pipe":"DB.S.P","completeResult":true,"files":[{"path":"a","status":"LOADED","rowsInserted":5,"complete":true}]}`)
+	})
+	start := time.Date(2026, 12, 3, 9, 0, 0, 0, time.FixedZone("x", 3600))
+	r, err := sp.LoadHistoryScan(context.Background(), start, start.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "/v1/data/pipes/DB.S.P/loadHistoryScan?2026-12-03T08:00:00Z|2026-12-03T09:00:00Z"; query != want {
+		t.Errorf("request %q, want %q", query, want)
+	}
+	if len(r.Files) != 1 || r.Files[0].RowsInserted != 5 || !r.CompleteResult {
+		t.Errorf("LoadHistoryScan() = %+v", r)
+	}
+}

@@ -52,6 +52,9 @@ func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) 
 			return nil, fmt.Errorf("load: table %s: %w", l.table, err)
 		}
 		if len(plan.Changes) > 0 {
+			if err := l.checkFallbacks(plan); err != nil {
+				return nil, err
+			}
 			script := l.planSQL(plan)
 			if lastErr = l.execScript(ctx, script); lastErr != nil {
 				if ctx.Err() != nil {
@@ -81,37 +84,19 @@ func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) 
 			}
 			l.event(Event{Step: StepTable, Duration: time.Since(start)})
 		}
-		cols := make(map[string]bool, len(plan.Columns))
-		for _, c := range plan.Columns {
-			cols[c.Name] = true
-		}
-		for _, f := range files {
-			for _, c := range f.Columns {
-				if !cols[c] {
-					return nil, fmt.Errorf("load: file %s has column %s, which table %s lacks after planning (the file was not written from this batch's table?)", f.Name, c, l.table)
-				}
-			}
+		if err := l.checkColumns(plan, inferred, files); err != nil {
+			return nil, err
 		}
 		return plan, nil
 	}
 	return nil, fmt.Errorf("load: table %s: schema changes kept conflicting after %d attempts: %w", l.table, evolveAttempts, lastErr)
 }
 
-// planSQL writes a plan's statements: CREATE TABLE IF NOT EXISTS, and ADD
-// COLUMN without IF NOT EXISTS (a column another loader added meanwhile
-// fails the ALTER, and the table is read and planned again, which also
-// catches a column added with another type).
+// planSQL writes a plan's statements with IF NOT EXISTS: a column another
+// loader added meanwhile makes our ADD COLUMN a no-op, and the table is read
+// back and planned again, which catches a column added with another type.
 func (l *Loader) planSQL(p *schema.Plan) string {
-	s := string(p.AppendSQL(nil, l.ddlOptions()))
-	prefix := "ALTER TABLE " + l.qualified(l.table) + " ADD COLUMN IF NOT EXISTS "
-	var b strings.Builder
-	for _, stmt := range strings.SplitAfter(s, ";\n") {
-		if rest, ok := strings.CutPrefix(stmt, prefix); ok {
-			stmt = "ALTER TABLE " + l.qualified(l.table) + " ADD COLUMN " + rest
-		}
-		b.WriteString(stmt)
-	}
-	return b.String()
+	return string(p.AppendSQL(nil, l.ddlOptions()))
 }
 
 // execScript runs statements separated by ";\n" (schema writes string
@@ -221,4 +206,89 @@ func derivedName(name, suffix string) string {
 		name = name[:schema.MaxIdentLength-len(suffix)]
 	}
 	return name + suffix
+}
+
+// ErrSchemaMismatch is wrapped by every *SchemaMismatchError.
+var ErrSchemaMismatch = errors.New("load: files do not fit the table")
+
+// SchemaMismatchError reports file columns that the table, as planned, does
+// not have or cannot take: typically another loader gave a column another
+// type, and the plan routes these values to a fallback column. Write the
+// files again with WriterOptions.Columns = Plan.Columns (Loader.Prepare
+// returns the plan) and load those.
+type SchemaMismatchError struct {
+	Table    string
+	Plan     *schema.Plan
+	Problems []string // "file F column C: ..."
+}
+
+func (e *SchemaMismatchError) Error() string {
+	return fmt.Sprintf("load: files do not fit table %s: %s", e.Table, strings.Join(e.Problems, "; "))
+}
+
+// Unwrap returns ErrSchemaMismatch.
+func (e *SchemaMismatchError) Unwrap() error { return ErrSchemaMismatch }
+
+// checkColumns checks that every file column is a table column whose type
+// covers the file's (File.Schema, else the batch's table). VARCHAR lengths
+// are not compared: files are written with unsized VARCHAR.
+func (l *Loader) checkColumns(plan *schema.Plan, batch schema.Table, files []File) error {
+	cols := make(map[string]schema.Type, len(plan.Columns))
+	for _, c := range plan.Columns {
+		cols[c.Name] = c.Type
+	}
+	batchTypes := make(map[string]schema.Type, len(batch.Columns))
+	for _, c := range batch.Columns {
+		batchTypes[c.Name] = c.Type
+	}
+	var p []string
+	for _, f := range files {
+		for i, name := range f.Columns {
+			have, ok := cols[name]
+			if !ok {
+				p = append(p, fmt.Sprintf("file %s column %s: not a column of the table", f.Name, name))
+				continue
+			}
+			want, known := batchTypes[name]
+			if i < len(f.Schema) && f.Schema[i].Name == name {
+				want, known = f.Schema[i].Type, true
+			}
+			if !known || (have.Kind == schema.Varchar && want.Kind == schema.Varchar) || have.Covers(want) {
+				continue
+			}
+			p = append(p, fmt.Sprintf("file %s column %s: the table's %s cannot take the file's %s", f.Name, name, have, want))
+		}
+	}
+	if len(p) > 0 {
+		return &SchemaMismatchError{Table: l.table, Plan: plan, Problems: p}
+	}
+	return nil
+}
+
+// Prepare creates or evolves the table for a batch whose inferred table is
+// t (as Load does first) and returns the plan: write the batch's files
+// with WriterOptions.Columns = plan.Columns so that their columns are the
+// table's, fallback columns included.
+func (l *Loader) Prepare(ctx context.Context, t schema.Table) (*schema.Plan, error) {
+	return l.ensureTable(ctx, t, nil)
+}
+
+// checkFallbacks refuses a plan that adds a fallback column (a column for
+// the values of a path whose column cannot take them) when column comments
+// are off: the comment is the only way a later plan finds that column
+// again, so every later batch would add another one.
+func (l *Loader) checkFallbacks(plan *schema.Plan) error {
+	if !l.o.NoColumnComments {
+		return nil
+	}
+	var p []string
+	for _, c := range plan.Changes {
+		if c.Kind == schema.ChangeAdd && c.Column.Path != "" && c.Reason != "new path" {
+			p = append(p, fmt.Sprintf("path %s needs fallback column %s (%s), which only a column comment ties to its path: set NoColumnComments false", c.Column.Path, c.Column.Name, c.Reason))
+		}
+	}
+	if len(p) > 0 {
+		return &SchemaMismatchError{Table: l.table, Plan: plan, Problems: p}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package loadtest_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"sync"
@@ -40,8 +41,8 @@ func TestLoaderAppend(t *testing.T) {
 				t.Fatalf("Load() = %d rows in %d files, want 25 in 3", res.RowsLoaded, len(res.Files))
 			}
 			for _, r := range res.Files {
-				if r.Status != "LOADED" || r.RowsLoaded != r.File.Rows || r.RowsParsed != r.File.Rows {
-					t.Errorf("file %s: %+v, want LOADED with all rows", r.File.Name, r)
+				if r.Status != "LOADED" || r.RowsLoaded != r.File.Rows || r.RowsParsed != r.File.Rows || r.QueryID == "" {
+					t.Errorf("file %s: %+v, want LOADED with all rows and the COPY's query id", r.File.Name, r)
 				}
 			}
 			if got := ev.count(load.StepUpload); got != 3 {
@@ -297,5 +298,86 @@ func TestLoaderWriterFiles(t *testing.T) {
 			cols := colNames(want.table)
 			sameRows(t, format.String(), tableRows(t, db, table, cols), rowsOf(want.recs, cols))
 		})
+	}
+}
+
+// racingDB runs a competing statement just before the first ALTER TABLE
+// the Loader sends, as a second loader would.
+type racingDB struct {
+	*sql.DB
+	before string
+	once   sync.Once
+}
+
+func (r *racingDB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if strings.HasPrefix(q, "ALTER TABLE") {
+		var err error
+		r.once.Do(func() { _, err = r.DB.ExecContext(ctx, r.before) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r.DB.ExecContext(ctx, q, args...)
+}
+
+// TestLoaderEvolveConflict: another loader adds the same column (with
+// another type) between our DESC TABLE and our ALTER TABLE; the Loader
+// reads the table again, re-plans (a fallback column for the values the
+// other type cannot take) and loads every row.
+func TestLoaderEvolveConflict(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	base := makeBatch(t, t.TempDir(), "base", 1, []string{`{"id":1}`})
+	if _, err := newLoader(t, db, load.Options{Table: "race"}).Load(ctx, base.table, base.files); err != nil {
+		t.Fatal(err)
+	}
+	rdb := &racingDB{DB: db, before: `ALTER TABLE "RACE" ADD COLUMN "CODE" NUMBER(38,0)`}
+	b := makeBatch(t, t.TempDir(), "next", 1, []string{`{"id":2,"code":"abc"}`})
+	l := newLoader(t, rdb, load.Options{Table: "race"})
+	_, err := l.Load(ctx, b.table, b.files)
+	var me *load.SchemaMismatchError
+	if !errors.As(err, &me) || !errors.Is(err, load.ErrSchemaMismatch) {
+		t.Fatalf("Load after a concurrent ALTER = %v, want a SchemaMismatchError", err)
+	}
+	var fallback string
+	for _, c := range me.Plan.Columns {
+		if strings.HasPrefix(c.Name, "CODE__V_") {
+			fallback = c.Name
+		}
+	}
+	if fallback == "" {
+		t.Errorf("plan columns %v: want a fallback column for CODE", me.Plan.Columns)
+	}
+	if got := tableRows(t, db, "race", []string{"ID"}); len(got) != 1 {
+		t.Errorf("table rows %v: want only the first batch's", got)
+	}
+	// Planning again adds nothing more: the fallback column is found
+	// again by its comment.
+	for i := 0; i < 2; i++ {
+		plan, err := l.Prepare(ctx, b.table)
+		if err != nil || len(plan.Changes) != 0 || len(plan.Columns) != len(me.Plan.Columns) {
+			t.Errorf("Prepare() = %v, %v; want no change and %d columns", plan, err, len(me.Plan.Columns))
+		}
+	}
+	desc := tableRows(t, db, "INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = 'RACE'", []string{"COLUMN_NAME"})
+	if len(desc) != 3 {
+		t.Errorf("table columns %v: fallback columns keep being added", desc)
+	}
+}
+
+// TestLoaderNoColumnComments: without comments a fallback column could
+// never be found again, so the Loader refuses to add one.
+func TestLoaderNoColumnComments(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	o := load.Options{Table: "nocomment", NoColumnComments: true}
+	b1 := makeBatch(t, t.TempDir(), "n1", 1, []string{`{"id":1,"code":1}`})
+	if _, err := newLoader(t, db, o).Load(ctx, b1.table, b1.files); err != nil {
+		t.Fatal(err)
+	}
+	b2 := makeBatch(t, t.TempDir(), "n2", 1, []string{`{"id":2,"code":"abc"}`})
+	_, err := newLoader(t, db, o).Load(ctx, b2.table, b2.files)
+	if !errors.Is(err, load.ErrSchemaMismatch) || !strings.Contains(err.Error(), "fallback") {
+		t.Errorf("Load() = %v, want ErrSchemaMismatch about the fallback column", err)
 	}
 }

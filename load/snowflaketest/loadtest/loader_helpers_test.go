@@ -283,10 +283,6 @@ func (e *events) count(s load.Step) int {
 	return n
 }
 
-// emuLacksColumnComments: the emulator does not yet take CREATE TABLE's
-// column COMMENT clauses (issue 11), so tests load without them for now.
-const emuLacksColumnComments = true
-
 // emuLacksParseHeader: the emulator refuses CSV's PARSE_HEADER, which the
 // writers' CSV files need for MATCH_BY_COLUMN_NAME (issue 11).
 const emuLacksParseHeader = true
@@ -294,7 +290,6 @@ const emuLacksParseHeader = true
 // newLoader is load.New for tests.
 func newLoader(t testing.TB, db load.DB, o load.Options) *load.Loader {
 	t.Helper()
-	o.NoColumnComments = o.NoColumnComments || emuLacksColumnComments
 	l, err := load.New(db, o)
 	if err != nil {
 		t.Fatal(err)

@@ -65,8 +65,7 @@ type Config struct {
 	MinFreeDisk int64  `koanf:"min_free_disk"`
 	Rows        int    `koanf:"show_rows"`
 	// ColumnComments writes each column's flattened path as its comment
-	// (schema maps paths back to columns by them); the embedded emulator
-	// refuses COMMENT clauses, so it is turned off there.
+	// (schema maps paths back to columns by them).
 	ColumnComments bool `koanf:"column_comments"`
 
 	S3        S3Config        `koanf:"s3"`

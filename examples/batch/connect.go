@@ -66,7 +66,6 @@ func (j *job) connect(ctx context.Context, stageDir string, breaker *resilience.
 		lc = load.Config{Account: sc.Account, User: sc.User, Password: sc.Password, Database: sc.Database,
 			Schema: sc.Schema, Host: sc.Host, Port: sc.Port, Protocol: sc.Protocol, DisableTelemetry: true}
 		c.embedded = true
-		cfg.ColumnComments = false // the emulator refuses COMMENT clauses
 		d.name = "embedded Snowflake emulator at " + srv.URL
 		if opts.DBPath != "" {
 			d.name += " (database " + opts.DBPath + ")"

@@ -122,8 +122,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	}
 	te.env = append(te.env, "AWS_ENDPOINT_URL_S3="+ts.URL, "AWS_ACCESS_KEY_ID="+testAccessKey,
 		"AWS_SECRET_ACCESS_KEY="+testSecretKey, "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "FLATPIPE_S3_PATH_STYLE=true",
-		"FLATPIPE_COLUMN_COMMENTS=false") // the emulator refuses COMMENT clauses
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "FLATPIPE_S3_PATH_STYLE=true")
 	return te
 }
 

@@ -27,8 +27,9 @@ type destination interface {
 	// finish completes the job's load after the last chunk (Replace swaps
 	// the new table in here).
 	finish(ctx context.Context) (chunkResult, error)
-	// sample returns up to n rows of the table for the report.
-	sample(ctx context.Context, n int) (cols []string, rows [][]string, err error)
+	// sample returns the table's row count and up to n of its rows, for
+	// the report.
+	sample(ctx context.Context, n int) (count int64, cols []string, rows [][]string, err error)
 	// describe names the destination for the report.
 	describe() string
 }
@@ -307,13 +308,20 @@ func (p progressEvents) Progress(e load.Event) {
 	}
 }
 
-func (d *loadDest) sample(ctx context.Context, n int) ([]string, [][]string, error) {
-	if d.db == nil || n <= 0 {
-		return nil, nil, nil
+func (d *loadDest) sample(ctx context.Context, n int) (int64, []string, [][]string, error) {
+	if d.db == nil {
+		return -1, nil, nil, nil
+	}
+	var count int64
+	if err := d.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+string(schema.QuoteIdent(nil, d.table))).Scan(&count); err != nil {
+		return -1, nil, nil, err
+	}
+	if n <= 0 {
+		return count, nil, nil, nil
 	}
 	rows, err := d.db.QueryContext(ctx, fmt.Sprintf("SELECT * FROM %s ORDER BY 1 LIMIT %d", schema.QuoteIdent(nil, d.table), n))
 	if err != nil {
-		return nil, nil, err
+		return count, nil, nil, err
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
@@ -325,7 +333,7 @@ func (d *loadDest) sample(ctx context.Context, n int) ([]string, [][]string, err
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, nil, err
+			return count, nil, nil, err
 		}
 		row := make([]string, len(cols))
 		for i, v := range vals {
@@ -337,7 +345,7 @@ func (d *loadDest) sample(ctx context.Context, n int) ([]string, [][]string, err
 		}
 		out = append(out, row)
 	}
-	return cols, out, rows.Err()
+	return count, cols, out, rows.Err()
 }
 
 // sanitize makes a name usable in a file or checkpoint name.

@@ -28,6 +28,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -138,6 +139,7 @@ type job struct {
 
 	stats    *stats
 	dest     destination
+	table    string // as normalised by load
 	shardI   int
 	shardN   int
 	closers  []func() error
@@ -157,15 +159,15 @@ func (j *job) run(ctx context.Context) (sm summary) {
 	}()
 	err := j.execute(ctx)
 	sm = j.stats.summary(time.Since(start))
-	sm.Table, sm.Shard = j.cfg.Table, j.cfg.Shard
+	sm.Table, sm.Shard, sm.TableRows = cmp.Or(j.table, j.cfg.Table), j.cfg.Shard, -1
 	if j.dest != nil {
 		sm.Destination = j.dest.describe()
 		if err == nil || errors.Is(err, errStopped) {
-			cols, rows, serr := j.dest.sample(context.WithoutCancel(ctx), j.cfg.Rows)
+			n, cols, rows, serr := j.dest.sample(context.WithoutCancel(ctx), j.cfg.Rows)
 			if serr != nil {
 				j.log.Warn("reading rows back", "error", serr)
 			}
-			sm.SampleColumns, sm.Sample = cols, rows
+			sm.TableRows, sm.SampleColumns, sm.Sample = n, cols, rows
 		}
 	}
 	for _, f := range j.flushers {
@@ -248,7 +250,7 @@ func (j *job) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	j.dest = conn.dest
+	j.dest, j.table = conn.dest, conn.table
 	if len(inputs) == 0 {
 		if !conn.embedded {
 			return errors.New("batch: no inputs: name files, globs, directories or s3:// prefixes")

@@ -91,6 +91,7 @@ type summary struct {
 	PeakRSS         int64            `json:"peak_rss_bytes,omitempty"`
 	Sample          [][]string       `json:"sample_rows,omitempty"`
 	SampleColumns   []string         `json:"sample_columns,omitempty"`
+	TableRows       int64            `json:"table_rows"`
 }
 
 func (s *stats) summary(elapsed time.Duration) summary {
@@ -159,8 +160,12 @@ func (sm *summary) writeText(w io.Writer) {
 		}
 	}
 	tw.Flush()
+	if sm.TableRows >= 0 && sm.Destination != "" && !strings.HasPrefix(sm.Destination, "dry run") {
+		fmt.Fprintf(w, "table %s holds %d row(s)\n", sm.Table, sm.TableRows)
+	}
 	if len(sm.Sample) > 0 {
-		fmt.Fprintf(w, "first %d row(s) of %s:\n", len(sm.Sample), sm.Table)
+		dropNullColumns(sm)
+		fmt.Fprintf(w, "first %d row(s) of %s (columns NULL in all of them left out):\n", len(sm.Sample), sm.Table)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for i, c := range sm.SampleColumns {
 			if i > 0 {
@@ -180,6 +185,31 @@ func (sm *summary) writeText(w io.Writer) {
 		}
 		tw.Flush()
 	}
+}
+
+// dropNullColumns removes the sample's columns that are NULL in every row.
+func dropNullColumns(sm *summary) {
+	var keep []int
+	for i := range sm.SampleColumns {
+		for _, r := range sm.Sample {
+			if i < len(r) && r[i] != "NULL" {
+				keep = append(keep, i)
+				break
+			}
+		}
+	}
+	cols := make([]string, len(keep))
+	for k, i := range keep {
+		cols[k] = sm.SampleColumns[i]
+	}
+	for j, r := range sm.Sample {
+		row := make([]string, len(keep))
+		for k, i := range keep {
+			row[k] = r[i]
+		}
+		sm.Sample[j] = row
+	}
+	sm.SampleColumns = cols
 }
 
 func truncate(s string, n int) string {

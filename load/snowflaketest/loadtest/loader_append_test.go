@@ -263,12 +263,16 @@ func TestLoaderWriterFiles(t *testing.T) {
 	_, db := emulator(t, snowflaketest.Options{})
 	recs := records(1, 40, "")
 	want := makeBatch(t, t.TempDir(), "w", 1, recs)
-	for _, format := range []load.Format{load.NDJSON, load.CSV, load.Parquet} {
-		t.Run(format.String(), func(t *testing.T) {
+	for _, tc := range []struct {
+		format load.Format
+		comp   load.Compression
+	}{{load.NDJSON, load.Gzip}, {load.NDJSON, load.Zstd}, {load.NDJSON, load.Uncompressed}, {load.CSV, load.Gzip}, {load.Parquet, load.Zstd}} {
+		format := tc.format
+		t.Run(format.String()+"/"+tc.comp.String(), func(t *testing.T) {
 			if format == load.CSV && emuLacksParseHeader {
 				t.Skip("the emulator does not take PARSE_HEADER yet (issue 11)")
 			}
-			w, err := load.NewWriter(load.WriterOptions{Dir: t.TempDir(), Table: "T", Format: format, MaxRows: 15})
+			w, err := load.NewWriter(load.WriterOptions{Dir: t.TempDir(), Table: "T", Format: format, Compression: tc.comp, MaxRows: 15})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,7 +291,7 @@ func TestLoaderWriterFiles(t *testing.T) {
 			if len(files) != 3 {
 				t.Fatalf("%d files, want 3", len(files))
 			}
-			table := "written_" + format.String()
+			table := "written_" + format.String() + "_" + tc.comp.String()
 			res, err := newLoader(t, db, load.Options{Table: table}).Load(context.Background(), schema.Table{}, files)
 			if err != nil {
 				t.Fatal(err)
@@ -380,4 +384,45 @@ func TestLoaderNoColumnComments(t *testing.T) {
 	if !errors.Is(err, load.ErrSchemaMismatch) || !strings.Contains(err.Error(), "fallback") {
 		t.Errorf("Load() = %v, want ErrSchemaMismatch about the fallback column", err)
 	}
+}
+
+// TestLoaderTxAndConn: the DB may be a *sql.Tx (a rolled-back load leaves
+// no rows and no load metadata, so the next load loads the files) or a
+// *sql.Conn.
+func TestLoaderTxAndConn(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	b1 := makeBatch(t, t.TempDir(), "t1", 1, records(1, 4, ""))
+	if _, err := newLoader(t, db, load.Options{Table: "txn"}).Load(ctx, b1.table, b1.files); err != nil {
+		t.Fatal(err)
+	}
+	b2 := makeBatch(t, t.TempDir(), "t2", 2, records(5, 6, ""))
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newLoader(t, tx, load.Options{Table: "txn"}).Load(ctx, b2.table, b2.files); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	cols := colNames(b1.table)
+	sameRows(t, "after rollback", tableRows(t, db, "txn", cols), rowsOf(b1.recs, cols))
+
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	res, err := newLoader(t, conn, load.Options{Table: "txn"}).Load(ctx, b2.table, b2.files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Files {
+		if r.Status != "LOADED" {
+			t.Errorf("file %s after the rollback: %s, want LOADED", r.File.Name, r.Status)
+		}
+	}
+	sameRows(t, "after load on a Conn", tableRows(t, db, "txn", cols), rowsOf(append(b1.recs, b2.recs...), cols))
 }

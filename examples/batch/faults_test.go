@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/resilience"
 )
 
 // TestFaultsMidRun injects faults into S3 (503 SlowDown on reads) and into
@@ -114,4 +116,82 @@ func tableExists(t *testing.T, te *testEnv) (string, bool) {
 		t.Fatal(err)
 	}
 	return "EVENTS", n > 0
+}
+
+// TestValidationAndRejectRate: a contract and a JSON Schema dead-letter the
+// records they refuse, with their reasons; the reject rate above
+// -max-reject-rate fails the job; EMF metrics are written.
+func TestValidationAndRejectRate(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	writeSamples(t, in)
+	contract := filepath.Join(dir, "contract.yaml")
+	os.WriteFile(contract, []byte("allow_unknown: true\nfields:\n  - {path: type, required: true, types: [string], enum: [order]}\n"), 0o644)
+	js := filepath.Join(dir, "schema.json")
+	os.WriteFile(js, []byte(`{"type":"object","required":["id"],"properties":{"latency_ms":{"type":"integer","maximum":1500}}}`), 0o644)
+	dead := filepath.Join(dir, "dead")
+	code, out, errs := runInProcess(nil, "-progress", "none", "-dry-run", "-o", filepath.Join(dir, "out"), "-contract", contract, "-json-schema", js,
+		"-dead-letter", dead, "-max-reject-rate", "0.5", "-metrics", "emf", in)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", code, out, errs)
+	}
+	b, err := os.ReadFile(filepath.Join(dead, "EVENTS.shard-0-of-1.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]int{}
+	r := resilience.NewDeadLetterReader(bytes.NewReader(b), resilience.DeadLetterReaderOptions{})
+	for r.Next() {
+		reasons[r.DeadLetter().Reason]++
+	}
+	// Clicks with latency_ms > 1500 fail the JSON Schema; the other clicks
+	// fail the contract (type is not "order").
+	if reasons["json-schema"] == 0 || reasons["contract"] == 0 || reasons["contract"]+reasons["json-schema"] != 1196 {
+		t.Errorf("dead letters by reason %v, want 1196 clicks split between json-schema and contract", reasons)
+	}
+	if !strings.Contains(out, `"CloudWatchMetrics"`) || !strings.Contains(out, `"RecordsRejected"`) {
+		t.Errorf("no EMF metrics on stdout:\n%s", out)
+	}
+	code, out, errs = runInProcess(nil, "-progress", "none", "-dry-run", "-o", filepath.Join(dir, "out2"), "-contract", contract, in)
+	if code != 1 || !strings.Contains(out, "too many records rejected") {
+		t.Errorf("reject rate above the limit: exit %d, want 1\n%s%s", code, out, errs)
+	}
+}
+
+// TestMergeAndReplace: merge by key makes a rerun of changed records an
+// update, not a duplicate; replace swaps in a table holding only the new
+// input.
+func TestMergeAndReplace(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	if code, out := te.runJob(t, "-table", "events", "-disposition", "merge", "-key", "id", in); code != 2 {
+		t.Fatalf("merge: exit %d\n%s", code, out)
+	}
+	// The same records again, a few of them changed.
+	upd := filepath.Join(dir, "upd")
+	os.Mkdir(upd, 0o755)
+	changed := bytes.ReplaceAll(files["clicks-2026-02.ndjson.gz"], []byte(`"os":"linux"`), []byte(`"os":"plan9"`))
+	os.WriteFile(filepath.Join(upd, "clicks.ndjson"), changed, 0o644)
+	if code, out := te.runJob(t, "-table", "events", "-disposition", "merge", "-key", "id", upd); code != 2 {
+		t.Fatalf("merge again: exit %d\n%s", code, out)
+	}
+	want := map[string][]byte{}
+	for k, v := range files {
+		want[k] = v
+	}
+	want["clicks-2026-02.ndjson.gz"] = changed
+	checkTable(t, te.db, "EVENTS", expect(t, want))
+
+	// Replace with the orders of January only.
+	only := filepath.Join(dir, "only")
+	os.Mkdir(only, 0o755)
+	os.WriteFile(filepath.Join(only, "jan.ndjson"), files["orders-2026-01.ndjson.gz"], 0o644)
+	if code, out := te.runJob(t, "-table", "events", "-disposition", "replace", "-chunk-records", "500", only); code != 2 {
+		t.Fatalf("replace: exit %d\n%s", code, out)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, map[string][]byte{"jan": files["orders-2026-01.ndjson.gz"]}))
 }

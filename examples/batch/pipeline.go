@@ -162,16 +162,13 @@ func (p *pipeline) object(ctx context.Context, obj source.Object, from int64) er
 }
 
 // record checks, flattens and validates one record, then adds it to the
-// chunk or dead-letters it.
+// chunk or dead-letters it. Flattening comes before the JSON Schema so that
+// a record that is not JSON is rejected as "parse" by the strict parser.
 func (p *pipeline) record(ctx context.Context, name string, ch chunk, r source.Record) error {
 	t := time.Now()
 	if err := schema.CheckDepth(r.Data, p.cfg.MaxNesting, p.cfg.MaxRecordBytes); err != nil {
 		p.stats.addStage(stageCheck, time.Since(t))
 		return p.reject(ctx, name, r, "limits", err)
-	}
-	if err := p.check.document(r.Data); err != nil {
-		p.stats.addStage(stageCheck, time.Since(t))
-		return p.reject(ctx, name, r, "json-schema", err)
 	}
 	t1 := time.Now()
 	p.stats.addStage(stageCheck, t1.Sub(t))
@@ -181,6 +178,10 @@ func (p *pipeline) record(ctx context.Context, name string, ch chunk, r source.R
 	p.stats.addStage(stageFlatten, t2.Sub(t1))
 	if err != nil {
 		return p.reject(ctx, name, r, "parse", err)
+	}
+	if err := p.check.document(r.Data); err != nil {
+		p.stats.addStage(stageValidate, time.Since(t2))
+		return p.reject(ctx, name, r, "json-schema", err)
 	}
 	if err := p.check.fields(p.fields); err != nil {
 		p.stats.addStage(stageValidate, time.Since(t2))

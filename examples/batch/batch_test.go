@@ -70,56 +70,62 @@ func TestS3EndToEnd(t *testing.T) {
 	checkTable(t, te.db, "EVENTS", e)
 }
 
-// TestCrashExactlyOnce kills the job (a subprocess, SIGKILL) between PUT and
-// COPY, between COPY and its checkpoint, right after a checkpoint, and at
-// random moments, reruns it each time with the same arguments, and checks
-// that every record is in the table exactly once.
+// TestCrashExactlyOnce kills the job (a subprocess, SIGKILL) and reruns it
+// with the same arguments until it finishes, then checks that every record
+// is in the table exactly once, cell for cell.
+//
+// Boundaries: every run makes exactly one more chunk durable and dies at
+// the next crash point, cycling through after a PUT before its COPY
+// ("put:2": the second PUT of the run, the first being the chunk it
+// completed), after a COPY before its checkpoint ("loaded:2"), right after
+// a checkpoint ("committed:1") and right after claiming the shard
+// ("claimed:1", no progress), so each of the 17 chunk boundaries is hit by
+// one of them. Random: a second table is loaded by runs killed after a
+// random delay (the seed is logged).
 func TestCrashExactlyOnce(t *testing.T) {
 	te := newTestEnv(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	os.Mkdir(in, 0o755)
 	files := writeSamples(t, in)
-	args := []string{"-table", "events", "-chunk-records", "250", "-checkpoint", filepath.Join(dir, "cp"),
-		"-dead-letter", filepath.Join(dir, "dead"), in}
+	want := expect(t, files)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 2))
-	// Each run but the random ones makes exactly one more chunk durable
-	// and dies at the next crash point ("put:2": at the second PUT, after
-	// the first chunk's checkpoint), so every checkpoint boundary is hit
-	// by one of them; "claimed:1" dies before any chunk.
-	points := []string{"put:2", "loaded:2", "committed:1", "claimed:1", ""}
-	kills, finished := 0, false
-	for run := 0; run < 100 && !finished; run++ {
-		crash := points[run%len(points)]
-		var delay time.Duration
-		if crash == "" {
-			delay = time.Duration(rng.Int64N(int64(800 * time.Millisecond)))
+	for _, phase := range []string{"boundaries", "random"} {
+		table := "EVENTS_" + strings.ToUpper(phase)
+		args := []string{"-table", table, "-chunk-records", "250", "-checkpoint", filepath.Join(dir, "cp-"+phase),
+			"-dead-letter", filepath.Join(dir, "dead-"+phase), in}
+		points := []string{"put:2", "loaded:2", "committed:1", "claimed:1"}
+		kills, finished := map[string]int{}, false
+		for run := 0; run < 100 && !finished; run++ {
+			crash, delay := points[run%len(points)], time.Duration(0)
+			if phase == "random" {
+				crash, delay = "", time.Duration(rng.Int64N(int64(1500*time.Millisecond)))
+			}
+			cmd, out := te.startJob(t, crash, args...)
+			if delay > 0 {
+				timer := time.AfterFunc(delay, func() { cmd.Process.Kill() })
+				defer timer.Stop()
+			}
+			switch code := waitExit(t, cmd); code {
+			case -1:
+				kills[crash]++
+			case 0, 2: // 0 when the rejects were all in earlier runs
+				finished = true
+				t.Logf("%s: finished after %d runs, kills %v", phase, run+1, kills)
+			default:
+				t.Fatalf("%s run %d (%q): exit %d\n%s", phase, run, crash, code, out)
+			}
 		}
-		cmd, out := te.startJob(t, crash, args...)
-		if delay > 0 {
-			timer := time.AfterFunc(delay, func() { cmd.Process.Kill() })
-			defer timer.Stop()
+		if !finished {
+			t.Fatalf("%s: the job never finished", phase)
 		}
-		switch code := waitExit(t, cmd); code {
-		case -1:
-			kills++
-			t.Logf("run %d: killed (crash point %q, delay %v)", run, crash, delay)
-		case 0, 2: // 0 when the rejects were all in earlier runs
-			finished = true
-			t.Logf("run %d: finished\n%s", run, out)
-		default:
-			t.Fatalf("run %d (%s): exit %d\n%s", run, crash, code, out)
+		if phase == "boundaries" && kills["put:2"]+kills["loaded:2"]+kills["committed:1"] < 16 {
+			t.Errorf("boundaries: kills %v, want one per chunk boundary", kills)
 		}
+		checkTable(t, te.db, table, want)
 	}
-	if !finished {
-		t.Fatal("the job never finished")
-	}
-	if kills < len(points) {
-		t.Errorf("only %d runs were killed", kills)
-	}
-	checkTable(t, te.db, "EVENTS", expect(t, files))
 }
 
 // TestShardsInParallel runs two shards of the same inputs at once: together

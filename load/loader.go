@@ -114,8 +114,9 @@ type Options struct {
 	// by. Required for Merge.
 	MergeKeys []string
 	// MergeOrder is the column that orders rows with the same key inside a
-	// batch: the row with the greatest value wins. Empty: the last row in
-	// file order is not defined, so duplicates fail with an error.
+	// batch: the row with the greatest value wins (ties are broken
+	// arbitrarily). Empty: rows have no defined order, so a key that
+	// appears twice fails the load with ErrDuplicateKey.
 	MergeOrder string
 	// MergeDelete is a BOOLEAN column: a winning row whose flag is TRUE
 	// deletes the target row instead of upserting it.
@@ -355,7 +356,8 @@ type Result struct {
 }
 
 // Load loads files, written for table t (the batch's inferred table, its
-// Name ignored; or the zero Table, then TableOf(files)), into the Loader's table: it creates or evolves the
+// Name ignored, widened by the files' own Schema, see TableOf; or the zero
+// Table), into the Loader's table: it creates or evolves the
 // table, stages the files, COPYs them and checks every file's result, then
 // swaps or merges as the disposition says. It returns the per-file results;
 // on error, the results known so far.
@@ -371,9 +373,7 @@ func (l *Loader) Load(ctx context.Context, t schema.Table, files []File) (*Resul
 	if err := l.checkFiles(files); err != nil {
 		return res, err
 	}
-	if len(t.Columns) == 0 {
-		t = TableOf(files)
-	}
+	t = mergeTables(t, TableOf(files))
 	plan, err := l.ensureTable(ctx, t, files)
 	if err != nil {
 		return res, err
@@ -442,6 +442,32 @@ func (l *Loader) qualified(name string) string {
 func quote(name string) string { return string(schema.QuoteIdent(nil, name)) }
 
 func literal(s string) string { return string(schema.QuoteString(nil, s)) }
+
+// mergeTables returns t with the columns of u added or widened by name.
+func mergeTables(t, u schema.Table) schema.Table {
+	if len(u.Columns) == 0 {
+		return t
+	}
+	out := t
+	out.Columns = append([]schema.Column(nil), t.Columns...)
+	idx := make(map[string]int, len(out.Columns))
+	for i, c := range out.Columns {
+		idx[c.Name] = i
+	}
+	for _, c := range u.Columns {
+		i, ok := idx[c.Name]
+		if !ok {
+			idx[c.Name] = len(out.Columns)
+			out.Columns = append(out.Columns, c)
+			continue
+		}
+		have := &out.Columns[i]
+		n := max(have.MaxLength, c.MaxLength)
+		have.Type = schema.Widen(have.Type, c.Type, n)
+		have.MaxLength, have.Nullable = n, have.Nullable || c.Nullable
+	}
+	return out
+}
 
 // TableOf returns the table a set of files needs: the columns of their
 // File.Schema, in order of first appearance, each with a type that covers

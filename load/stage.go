@@ -40,8 +40,10 @@ type Stage struct {
 	// the first PUT; Temporary makes it a temporary stage, dropped with
 	// the session.
 	Create, Temporary bool
-	// S3 uploads the files of an external stage. Nil means the files are
-	// already there (uploaded by an S3Sink, for example) under Path.
+	// S3 uploads the files of an external stage, whose URL must be
+	// s3://<S3.Bucket>/<S3.Prefix>: a file goes to S3.Key(Path, file) and
+	// COPY reads @Name/Path. Nil means the files are already there
+	// (uploaded by an S3Sink, for example) under Path.
 	S3 *S3Sink
 }
 

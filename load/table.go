@@ -60,15 +60,12 @@ func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) 
 				if ctx.Err() != nil {
 					return nil, lastErr
 				}
-				// Re-plan only if someone else changed the table meanwhile.
-				existing, _, err := l.describe(ctx, l.table)
-				if err != nil {
-					return nil, errors.Join(lastErr, err)
-				}
-				p2, err := schema.PlanChanges(existing, inferred, l.o.Policy, l.o.Plan)
-				if err != nil || l.planSQL(p2) == script {
-					return nil, lastErr
-				}
+				// Another loader may have changed the table meanwhile, or
+				// held it (a concurrent ALTER can fail on a catalog
+				// conflict): read it again and re-plan. The statements
+				// are idempotent (IF NOT EXISTS), so repeating them is
+				// safe; a permanent error is returned after the last
+				// attempt.
 				continue
 			}
 			// Read the table back: a concurrent loader may have added a

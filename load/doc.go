@@ -31,7 +31,7 @@
 // that appears or disappears mid-stream changes nothing.
 //
 // CSV and Parquet have one header or schema per file. A writer holds its
-// first rows (WriterOptions.DiscoverRows, default 10,000, at most 8 MiB)
+// first rows (WriterOptions.DiscoverRows, default 10,000, at most 4 MiB)
 // before opening a file, and the file's columns are every column known by
 // then (declared Columns first, then new paths in order of appearance;
 // Parquet orders them by name), typed by every value seen. A row that
@@ -77,7 +77,8 @@
 // A Writer's memory is bounded: line buffers, the compressor's window
 // (klauspost/compress; zstd with one goroutine and its lower-memory mode),
 // the rows held for discovery, and for Parquet one row group, flushed when
-// its values reach WriterOptions.RowGroupBytes (default 16 MiB). Writing a
+// its values reach WriterOptions.RowGroupBytes (default 16 MiB), with pages
+// sized so that all columns' page buffers together stay within it. Writing a
 // row allocates nothing in steady state for NDJSON and CSV (Parquet: less
 // than 0.1 allocation per row, from parquet-go's pages); see
 // TestWriteAllocs and BENCHMARKS.md.

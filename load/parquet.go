@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -9,10 +10,10 @@ import (
 
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/schema"
+	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	pgzip "github.com/parquet-go/parquet-go/compress/gzip"
-	pzstd "github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Parquet encoding classes: one per physical and logical column type.
@@ -29,24 +30,69 @@ const (
 // parquetEncoder writes Parquet files whose schema is built from the
 // columns' types when the file opens: every column optional, named as the
 // table column, in byte order of names (parquet-go orders group fields so).
-// Pages are compressed with the writer's Compression; a row group is
-// flushed when its values reach RowGroupBytes.
+// Rows are gathered column by column in batches of parquetBatchRows and
+// handed to parquet-go's column writers, so a row costs in proportion to
+// the fields it has, not to the file's columns. Pages are compressed with
+// the writer's Compression; a row group is flushed when its values reach
+// RowGroupBytes, and pages are sized so that every column's page buffer
+// together stays within RowGroupBytes.
 type parquetEncoder struct {
-	codec   compress.Codec
-	rgBytes int64
-	pw      *parquet.GenericWriter[any]
-	prow    parquet.Row
-	rows    []parquet.Row
-	arena   []byte
-	spans   [][2]int32 // per file column: arena span of this row's bytes
-	slot    []int32
-	gen     []uint32
-	cur     uint32
-	rgRaw   int64
+	codec  compress.Codec
+	pw     *parquet.GenericWriter[any]
+	cws    []*parquet.ColumnWriter
+	vals   [][]parquet.Value // per file column: this batch's values
+	rowIdx [][]int32         // per file column: their rows in the batch
+	pad    []parquet.Value
+	tmp    []byte
+	arena  chunks
+	rows   int   // rows in the batch
+	rgRaw  int64 // bytes of values in the row group
+}
+
+// parquetBatchRows is the number of rows gathered before they are handed
+// to the column writers.
+const parquetBatchRows = 1024
+
+// chunks is an arena of fixed-size chunks: growing it never moves bytes a
+// parquet.Value points to.
+type chunks struct {
+	list [][]byte
+	cur  int
+	used int64
+}
+
+const chunkSize = 256 << 10
+
+// store copies b into the arena.
+func (a *chunks) store(b []byte) []byte {
+	a.used += int64(len(b))
+	if len(b) > chunkSize/4 {
+		return bytes.Clone(b) // large values get their own slice
+	}
+	for {
+		if a.cur == len(a.list) {
+			a.list = append(a.list, make([]byte, 0, chunkSize))
+		}
+		c := a.list[a.cur]
+		if cap(c)-len(c) >= len(b) {
+			start := len(c)
+			c = append(c, b...)
+			a.list[a.cur] = c
+			return c[start:len(c):len(c)]
+		}
+		a.cur++
+	}
+}
+
+func (a *chunks) reset() {
+	for i := range a.list {
+		a.list[i] = a.list[i][:0]
+	}
+	a.cur, a.used = 0, 0
 }
 
 func newParquetEncoder(o WriterOptions) *parquetEncoder {
-	e := &parquetEncoder{rgBytes: o.RowGroupBytes}
+	e := &parquetEncoder{}
 	switch o.Compression {
 	case Gzip:
 		lvl := 6
@@ -55,11 +101,11 @@ func newParquetEncoder(o WriterOptions) *parquetEncoder {
 		}
 		e.codec = &pgzip.Codec{Level: lvl}
 	case Zstd:
-		lvl := pzstd.DefaultLevel
+		lvl := zstd.SpeedDefault
 		if o.Level > 0 {
-			lvl = pzstd.Level(o.Level)
+			lvl = zstd.EncoderLevel(o.Level)
 		}
-		e.codec = &pzstd.Codec{Level: lvl, Concurrency: 1}
+		e.codec = &pqZstd{level: lvl}
 	default:
 		e.codec = &parquet.Uncompressed
 	}
@@ -119,114 +165,123 @@ func (e *parquetEncoder) begin(w *Writer) error {
 	for _, c := range w.fileCols {
 		g[c.name] = e.node(c)
 	}
-	sch := parquet.NewSchema("schema", g)
-	opts := []parquet.WriterOption{sch, parquet.Compression(e.codec), parquet.CreatedBy("flatpipe", "", "")}
-	e.pw = parquet.NewGenericWriter[any](w.buf, opts...)
 	n := len(w.fileCols)
-	e.prow = grow(e.prow, n)
-	e.spans = grow(e.spans, n)
-	e.slot = grow(e.slot, n)
-	e.gen = grow(e.gen, n)
-	clear(e.gen)
-	e.cur = 0
-	e.rgRaw = 0
-	if cap(e.rows) == 0 {
-		e.rows = make([]parquet.Row, 1)
+	page := int(min(256<<10, max(16<<10, w.o.RowGroupBytes/int64(max(n, 1)))))
+	e.pw = parquet.NewGenericWriter[any](w.buf, parquet.NewSchema("schema", g),
+		parquet.Compression(e.codec), parquet.PageBufferSize(page), parquet.CreatedBy("flatpipe", "", ""))
+	e.cws = e.pw.ColumnWriters()
+	if len(e.cws) != n {
+		return fmt.Errorf("load: parquet schema has %d columns, want %d", len(e.cws), n)
 	}
+	if cap(e.vals) < n {
+		e.vals = make([][]parquet.Value, n)
+		e.rowIdx = make([][]int32, n)
+	}
+	e.vals, e.rowIdx = e.vals[:n], e.rowIdx[:n]
+	for i := range e.vals {
+		e.vals[i], e.rowIdx[i] = e.vals[i][:0], e.rowIdx[i][:0]
+	}
+	e.rows, e.rgRaw = 0, 0
+	e.arena.reset()
 	return nil
 }
 
 func (e *parquetEncoder) pending() int64 { return e.rgRaw / 4 }
 
 func (e *parquetEncoder) end(w *Writer) error {
-	err := e.pw.Close()
-	e.pw = nil
+	err := e.flushBatch(w)
+	if cerr := e.pw.Close(); err == nil {
+		err = cerr
+	}
+	e.pw, e.cws = nil, nil
 	return err
 }
 
 func (e *parquetEncoder) row(w *Writer, fields []flatten.Field) error {
-	e.cur++
-	if e.cur == 0 {
-		clear(e.gen)
-		e.cur = 1
-	}
+	r := int32(e.rows)
 	for i := range fields {
-		pos := w.cols[w.fcol[i]].pos
-		e.slot[pos] = int32(i)
-		e.gen[pos] = e.cur
-	}
-	// First the bytes that need a home (JSON strings, decimals), then the
-	// values, so that growing the arena moves nothing a value points to.
-	a := e.arena[:0]
-	for pos, c := range w.fileCols {
-		e.spans[pos] = [2]int32{-1, -1}
-		if e.gen[pos] != e.cur {
-			continue
+		f := &fields[i]
+		c := w.cols[w.fcol[i]]
+		pos := c.pos
+		if n := len(e.rowIdx[pos]); n > 0 && e.rowIdx[pos][n-1] == r {
+			return fmt.Errorf("%w: two fields for column %s", ErrValue, c.name)
 		}
-		f := &fields[e.slot[pos]]
-		start := len(a)
+		var v parquet.Value
 		switch {
 		case f.Kind == flatten.Null:
 			if c.class == pqJSON && c.typ.Kind == schema.Variant {
-				a = append(a, "null"...)
+				v = parquet.ByteArrayValue(nullJSON)
 			} else {
-				continue
+				continue // SQL NULL: padded at flush
 			}
 		case c.class == pqJSON && f.Kind == flatten.String:
-			a = appendJSONString(a, f.Value)
+			e.tmp = appendJSONString(e.tmp[:0], f.Value)
+			v = parquet.ByteArrayValue(e.arena.store(e.tmp))
+		case c.class == pqJSON || c.class == pqText:
+			v = parquet.ByteArrayValue(e.arena.store(f.Value))
 		case c.class >= pqDec128:
-			var ok bool
-			if a, ok = appendDecimal128(a, f.Value, c.typ.Scale); !ok {
-				return fmt.Errorf("%w: %q does not fit %s", ErrValue, f.Value, c.typ)
-			}
-		default:
-			continue
-		}
-		e.spans[pos] = [2]int32{int32(start), int32(len(a))}
-	}
-	e.arena = a
-	for pos, c := range w.fileCols {
-		var v parquet.Value
-		if e.gen[pos] != e.cur {
-			e.prow[pos] = parquet.NullValue().Level(0, 0, pos)
-			continue
-		}
-		f := &fields[e.slot[pos]]
-		sp := e.spans[pos]
-		switch {
-		case sp[0] >= 0:
-			if c.class >= pqDec128 {
-				v = parquet.FixedLenByteArrayValue(a[sp[0]:sp[1]])
-			} else {
-				v = parquet.ByteArrayValue(a[sp[0]:sp[1]])
-			}
-		case f.Kind == flatten.Null:
-			e.prow[pos] = parquet.NullValue().Level(0, 0, pos)
-			continue
-		case c.class == pqBool:
-			v = parquet.BooleanValue(len(f.Value) == 4)
-		case c.class == pqInt64 || c.class >= pqDec64 && c.class < pqDec128:
-			n, ok := unscaled64(f.Value, c.typ.Scale)
+			var tmp [16]byte
+			d, ok := appendDecimal128(tmp[:0], f.Value, c.typ.Scale)
 			if !ok {
 				return fmt.Errorf("%w: %q does not fit %s", ErrValue, f.Value, c.typ)
 			}
-			v = parquet.Int64Value(n)
+			v = parquet.FixedLenByteArrayValue(e.arena.store(d))
+		case c.class == pqBool:
+			v = parquet.BooleanValue(len(f.Value) == 4)
 		case c.class == pqDouble:
 			x, err := strconv.ParseFloat(bytesString(f.Value), 64)
 			if err != nil {
 				return fmt.Errorf("%w: %q is not a FLOAT", ErrValue, f.Value)
 			}
 			v = parquet.DoubleValue(x)
-		default:
-			v = parquet.ByteArrayValue(f.Value)
+		default: // INT64 and DECIMAL on INT64
+			n, ok := unscaled64(f.Value, c.typ.Scale)
+			if !ok {
+				return fmt.Errorf("%w: %q does not fit %s", ErrValue, f.Value, c.typ)
+			}
+			v = parquet.Int64Value(n)
 		}
 		e.rgRaw += int64(len(f.Value)) + 2
-		e.prow[pos] = v.Level(0, 1, pos)
+		e.vals[pos] = append(e.vals[pos], v.Level(0, 1, pos))
+		e.rowIdx[pos] = append(e.rowIdx[pos], r)
 	}
-	e.rows[0] = e.prow
-	if _, err := e.pw.WriteRows(e.rows); err != nil {
-		return err
+	e.rows++
+	if e.rows >= parquetBatchRows || e.arena.used >= 4<<20 {
+		return e.flushBatch(w)
 	}
+	return nil
+}
+
+var nullJSON = []byte("null")
+
+// flushBatch hands the batch to the column writers, each column's values
+// with SQL NULLs in the rows that lack it.
+func (e *parquetEncoder) flushBatch(w *Writer) error {
+	if e.rows == 0 {
+		return nil
+	}
+	for pos, cw := range e.cws {
+		vals, idx := e.vals[pos], e.rowIdx[pos]
+		pad := e.pad[:0]
+		null := parquet.NullValue().Level(0, 0, pos)
+		k := 0
+		for r := int32(0); r < int32(e.rows); r++ {
+			if k < len(idx) && idx[k] == r {
+				pad = append(pad, vals[k])
+				k++
+			} else {
+				pad = append(pad, null)
+			}
+		}
+		e.pad = pad
+		if _, err := cw.WriteRowValues(pad); err != nil {
+			return err
+		}
+		clear(vals) // drop references into the arena
+		e.vals[pos], e.rowIdx[pos] = vals[:0], idx[:0]
+	}
+	e.rows = 0
+	e.arena.reset()
 	if e.rgRaw >= w.o.RowGroupBytes {
 		e.rgRaw = 0
 		return e.pw.Flush()

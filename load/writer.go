@@ -60,10 +60,10 @@ type WriterOptions struct {
 	// Default DefaultRowGroupBytes.
 	RowGroupBytes int64
 	// DiscoverRows is how many rows a CSV or Parquet writer holds (up to
-	// 8 MiB of them) before it opens a file, so that the file's columns
-	// and types are those of all these rows and keys that appear in the
-	// first rows do not each start a new file. Default 10,000; negative
-	// means none. NDJSON files need no discovery.
+	// 4 MiB of them) before it opens a file, so that the file's columns and
+	// types are those of all these rows and keys that appear in the first
+	// rows do not each start a new file. Default 10,000; negative means
+	// none. NDJSON files need no discovery.
 	DiscoverRows int
 	// Columns are the table's known columns (from schema: an inferred
 	// table, or the existing table's columns with their paths): a field
@@ -273,7 +273,7 @@ func (w *Writer) Write(record int64, fields []flatten.Field) error {
 }
 
 // maxHeld bounds the bytes of rows held for discovery.
-const maxHeld = 8 << 20
+const maxHeld = 4 << 20
 
 // hold keeps a copy of a row until the file opens.
 func (w *Writer) hold(record int64, fields []flatten.Field) {
@@ -318,6 +318,10 @@ func (w *Writer) release() error {
 		}
 	}
 	w.held, w.heldRecs, w.heldEnds = w.held[:0], w.heldRecs[:0], w.heldEnds[:0]
+	clear(w.hfields[:cap(w.hfields)]) // they point into held
+	if cap(w.held) > 1<<20 {
+		w.held = nil // held again only when the next file opens
+	}
 	return nil
 }
 

@@ -47,8 +47,13 @@ type Config struct {
 	Compression  string   `koanf:"compression"`
 	ChunkRecords int      `koanf:"chunk_records"`
 	Uploads      int      `koanf:"uploads"`
-	DryRun       bool     `koanf:"dry_run"`
-	Out          string   `koanf:"out"`
+	// Stage is where files are staged: "" (the table's stage), "@NAME" (a
+	// named internal stage, created if needed) or "@NAME=s3://bucket/prefix/"
+	// (an external stage NAME over that URL; the job uploads with the AWS
+	// SDK instead of PUT).
+	Stage  string `koanf:"stage"`
+	DryRun bool   `koanf:"dry_run"`
+	Out    string `koanf:"out"`
 
 	// Recovery and scale-out.
 	Checkpoint    string  `koanf:"checkpoint"`
@@ -179,6 +184,7 @@ var flagDefs = []flagDef{
 	{"compression", "compression", "staged file compression: gzip, zstd or none", 's'},
 	{"chunk-records", "chunk_records", "records per staged file and checkpoint (keep it unchanged across reruns)", 'i'},
 	{"uploads", "uploads", "parallel uploads (bulkhead)", 'i'},
+	{"stage", "stage", "stage files in the table stage (default), `@NAME` (a named internal stage, created) or @NAME=s3://bucket/prefix/ (an external stage over that URL, uploaded with the AWS SDK)", 's'},
 	{"dry-run", "dry_run", "stage files under -o only; load nothing", 'b'},
 	{"o", "out", "staging `DIR` (kept with -dry-run; a temporary directory otherwise)", 's'},
 	{"checkpoint", "checkpoint", "checkpoint `DIR` or s3://bucket/prefix/ (resume from it)", 's'},
@@ -457,6 +463,14 @@ func (c *Config) validate() []error {
 	}
 	if c.Disposition == "replace" && c.Shard != "0/1" {
 		bad("shard: replace swaps the whole table in; it cannot be split into shards")
+	}
+	if c.Stage != "" {
+		name, url, ext := strings.Cut(c.Stage, "=")
+		if !strings.HasPrefix(name, "@") || len(name) < 2 {
+			bad("stage: %q is not @NAME or @NAME=s3://bucket/prefix/", c.Stage)
+		} else if ext && bucketOf(url) == "" {
+			bad("stage: %q: an external stage needs an s3://bucket/prefix/ URL", c.Stage)
+		}
 	}
 	if c.DryRun && c.Out == "" {
 		bad("out: -dry-run needs -o DIR")

@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
@@ -28,7 +31,7 @@ type connection struct {
 // Its retryable units (PUT, COPY, DDL, MERGE) go through a retry classifying
 // errors with load.ErrorClassifier, the circuit breaker, and a bulkhead of
 // -uploads slots.
-func (j *job) connect(ctx context.Context, stageDir string, breaker *resilience.Breaker, metrics resilience.Metrics, dead func(ctx context.Context, object string, pos recordPos, data []byte, err error) error) (*connection, error) {
+func (j *job) connect(ctx context.Context, s3c *s3.Client, stageDir string, breaker *resilience.Breaker, metrics resilience.Metrics, dead func(ctx context.Context, object string, pos recordPos, data []byte, err error) error) (*connection, error) {
 	cfg := j.cfg
 	table, err := load.TableName(cfg.Table)
 	if err != nil {
@@ -95,7 +98,16 @@ func (j *job) connect(ctx context.Context, stageDir string, breaker *resilience.
 	for i, k := range cfg.Key {
 		keys[i] = string(schema.Normalize(nil, k, schema.NameOptions{Separator: cfg.Sep}))
 	}
-	d.loader, err = load.New(c.db, load.Options{Table: table, Disposition: disp, MergeKeys: keys,
+	stage := load.Stage{}
+	if cfg.Stage != "" {
+		name, url, ext := strings.Cut(strings.TrimPrefix(cfg.Stage, "@"), "=")
+		stage = load.Stage{Kind: load.NamedStage, Name: name, Create: true}
+		if ext {
+			stage = load.Stage{Kind: load.ExternalStage, Name: name,
+				S3: &load.S3Sink{Client: s3c, Bucket: bucketOf(url), Prefix: prefixOf(url)}}
+		}
+	}
+	d.loader, err = load.New(c.db, load.Options{Table: table, Disposition: disp, MergeKeys: keys, Stage: stage,
 		OnError: "CONTINUE", AcceptPartial: true, DeadLetter: d.dead, Parallel: cfg.Uploads,
 		Plan: schema.PlanOptions{Separator: cfg.Sep}, NoColumnComments: !cfg.ColumnComments,
 		Retry:    &resilience.Policy{Retry: retry, Breaker: breaker, Bulkhead: bulk, Recover: true},

@@ -195,3 +195,31 @@ func TestMergeAndReplace(t *testing.T) {
 	}
 	checkTable(t, te.db, "EVENTS", expect(t, map[string][]byte{"jan": files["orders-2026-01.ndjson.gz"]}))
 }
+
+// TestNamedStage stages through a named internal stage the job creates.
+func TestNamedStage(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	if code, out := te.runJob(t, "-table", "events", "-stage", "@landing", in); code != 2 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	rows, err := te.db.Query("LIST @LANDING")
+	if err != nil {
+		t.Fatalf("LIST @LANDING: %v", err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	rows.Close()
+	if n == 0 {
+		t.Error("no file went through the named stage")
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+	if code, _, errs := runInProcess(nil, "-stage", "landing", "-print-config"); code != 1 || !strings.Contains(errs, "stage") {
+		t.Errorf("-stage landing: exit %d, want 1\n%s", code, errs)
+	}
+}

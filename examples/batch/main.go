@@ -214,7 +214,8 @@ func (j *job) execute(ctx context.Context) error {
 	// S3, when an input, the checkpoint or the dead letters live there.
 	var s3c *s3.Client
 	var buckets []string
-	for _, u := range append(append([]string{}, cfg.Inputs...), cfg.Checkpoint, cfg.DeadLetter) {
+	_, stageURL, _ := strings.Cut(cfg.Stage, "=")
+	for _, u := range append(append([]string{}, cfg.Inputs...), cfg.Checkpoint, cfg.DeadLetter, stageURL) {
 		if b := bucketOf(u); b != "" {
 			buckets = append(buckets, b)
 		}
@@ -244,7 +245,7 @@ func (j *job) execute(ctx context.Context) error {
 		return err
 	}
 	var p *pipeline // set below; rows COPY rejects are dead-lettered through it
-	conn, err := j.connect(ctx, stageDir, breaker, metrics, func(ctx context.Context, object string, pos recordPos, data []byte, err error) error {
+	conn, err := j.connect(ctx, s3c, stageDir, breaker, metrics, func(ctx context.Context, object string, pos recordPos, data []byte, err error) error {
 		return p.deadLetter(ctx, object, pos.offset, pos.line, data, "load-rejected", err)
 	})
 	if err != nil {

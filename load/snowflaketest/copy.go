@@ -206,6 +206,7 @@ type loadErr struct {
 	char   int
 	column string
 	err    *SQLError
+	record *string // the rejected record's text, when known
 }
 
 // fileLoad is the outcome of one file.
@@ -355,6 +356,17 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 	var loads []*fileLoad
 	for _, f := range files {
 		fl := &fileLoad{name: sr.prefix + f.rel, file: f}
+		if f.remote {
+			// External stages: the ETag identifies the content; the
+			// object is fetched only when it is to be loaded.
+			fl.keyPrefix = sr.url + "\x00" + f.rel + "\x00"
+			fl.key = fl.keyPrefix + f.etag
+			if e.isLoaded(tableKey, fl.key) && !force {
+				continue
+			}
+			loads = append(loads, fl)
+			continue
+		}
 		if f.abs == "" {
 			fl.missing = true
 			loads = append(loads, fl)
@@ -387,15 +399,29 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 			fl.errs = []loadErr{{line: 0, err: sqlErr(100109, "22000", "Remote file '%s' was not found. There are several potential causes. The file might not exist. The required credentials may be missing or invalid.", fl.name)}}
 			continue
 		}
-		known := fl.key != ""
-		if err := e.stageFile(ctx, s, fl, ff, target, match, table); err != nil {
-			return nil, err
-		}
-		if !known && fl.key != "" {
-			e.hashes.put(fl.file.abs, strings.TrimPrefix(fl.key, fl.keyPrefix))
-			if e.isLoaded(tableKey, fl.key) && !force {
-				fl.skipped = true
-				continue
+		if fl.file.remote {
+			p, err := e.fetchExternal(ctx, sr, fl.file)
+			if err != nil {
+				return nil, err
+			}
+			defer os.Remove(p)
+			fl.file.abs = p
+			key := fl.key
+			if err := e.stageFile(ctx, s, fl, ff, target, match, table); err != nil {
+				return nil, err
+			}
+			fl.key = key
+		} else {
+			known := fl.key != ""
+			if err := e.stageFile(ctx, s, fl, ff, target, match, table); err != nil {
+				return nil, err
+			}
+			if !known && fl.key != "" {
+				e.hashes.put(fl.file.abs, strings.TrimPrefix(fl.key, fl.keyPrefix))
+				if e.isLoaded(tableKey, fl.key) && !force {
+					fl.skipped = true
+					continue
+				}
 			}
 		}
 		if e.failFile(fl.name) {
@@ -483,6 +509,8 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 	if err := e.noteLoads(ctx, s, tableKey, loaded); err != nil {
 		return nil, err
 	}
+	res.job = &copyJob{table: tableKey, errs: errorRows(loads)}
+	e.noteHistory(s, db, sch, table, sr, loads)
 	for _, fl := range loads {
 		row := []*string{strp(fl.name), strp(fl.status), strp(strconv.Itoa(fl.parsed)), strp(strconv.Itoa(fl.loaded)),
 			strp(strconv.Itoa(fl.limit)), strp(strconv.Itoa(len(fl.errs))), nil, nil, nil, nil}
@@ -495,7 +523,13 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 		}
 		res.rowset = append(res.rowset, row)
 		if purge && fl.status != "LOAD_FAILED" && fl.file.abs != "" {
-			_ = os.Remove(fl.file.abs)
+			if fl.file.remote {
+				if err := removeExternal(ctx, sr, fl.file); err != nil {
+					return nil, err
+				}
+			} else {
+				_ = os.Remove(fl.file.abs)
+			}
 		}
 	}
 	return res, nil
@@ -542,22 +576,15 @@ func (e *Emulator) validate(ctx context.Context, s *session, loads []*fileLoad, 
 		q := "SELECT " + strings.Join(names, ", ") + " FROM (" + strings.Join(parts, " UNION ALL ") + ") ORDER BY __f, __row LIMIT " + strconv.Itoa(n)
 		return queryRows(ctx, s.conn, q)
 	}
-	res := &result{typeID: stmtCopy, rowtype: []rowType{
-		textCol("ERROR"), textCol("FILE"), fixedCol("LINE"), fixedCol("CHARACTER"), fixedCol("BYTE_OFFSET"), textCol("CATEGORY"),
-		fixedCol("CODE"), textCol("SQL_STATE"), textCol("COLUMN_NAME"), fixedCol("ROW_NUMBER"), fixedCol("ROW_START_LINE"), textCol("REJECTED_RECORD"),
-	}}
-	for _, fl := range loads {
-		for _, le := range fl.errs {
-			cat := "conversion"
-			switch le.err.Number {
-			case errColumnCount, errJSON, 100109:
-				cat = "parsing"
-			}
-			res.rowset = append(res.rowset, []*string{strp(le.err.Message), strp(fl.name), strp(strconv.Itoa(le.line)), strp(strconv.Itoa(le.char)),
-				nil, strp(cat), strp(strconv.Itoa(le.err.Number)), strp(le.err.SQLState), strp(le.column), strp(strconv.Itoa(le.row + 1)),
-				strp(strconv.Itoa(le.line)), nil})
+	res := &result{typeID: stmtCopy}
+	for i, c := range validateCols {
+		if validateTypes[i] == "BIGINT" {
+			res.rowtype = append(res.rowtype, fixedCol(c))
+		} else {
+			res.rowtype = append(res.rowtype, textCol(c))
 		}
 	}
+	res.rowset = errorRows(loads)
 	return res, nil
 }
 
@@ -733,7 +760,8 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 				if ff.typ == "PARQUET" {
 					pe = sqlErr(errGeneric, "22000", "%s", d.err.msg)
 				}
-				fl.errs = append(fl.errs, loadErr{row: ri, line: d.err.line, char: d.err.char, column: quoteIdent(table), err: pe})
+				rec := string(d.raw)
+				fl.errs = append(fl.errs, loadErr{row: ri, line: d.err.line, char: d.err.char, column: quoteIdent(table), err: pe, record: &rec})
 				return nil
 			}
 			clear(vals)
@@ -947,6 +975,12 @@ func castExpr(col, duckType string, try bool) string {
 	}
 	if strings.EqualFold(duckType, "JSON") && try {
 		return "CASE WHEN json_valid(" + col + ") THEN " + col + " END"
+	}
+	switch strings.ToUpper(duckType) {
+	case "TIMESTAMP":
+		return "sf_ts_ntz(" + col + ")"
+	case "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE":
+		return "sf_ts_tz(" + col + ")"
 	}
 	if m := reDecimal.FindStringSubmatch(strings.ToUpper(strings.ReplaceAll(duckType, " ", ""))); m != nil {
 		p, _ := strconv.Atoi(m[1])

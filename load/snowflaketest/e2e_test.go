@@ -521,8 +521,8 @@ func TestNamedStage(t *testing.T) {
 	if _, err := db.Exec("COPY INTO t FROM @my_stage SIZE_LIMIT = 10"); snowErr(t, err).Number != 2 {
 		t.Errorf("SIZE_LIMIT: %v, want unsupported (2)", err)
 	}
-	if _, err := db.Exec("CREATE STAGE ext URL = 's3://bucket/'"); snowErr(t, err).Number != 2 {
-		t.Errorf("external stage: %v, want unsupported (2)", err)
+	if _, err := db.Exec("CREATE STAGE ext URL = 'azure://account/container/'"); snowErr(t, err).Number != 2 {
+		t.Errorf("Azure external stage: %v, want unsupported (2)", err)
 	}
 }
 

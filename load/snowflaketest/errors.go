@@ -52,6 +52,7 @@ const (
 	errHex                   = 100115 // not a legal hex-encoded value
 	errDuplicateColumn       = 2025   // duplicate column name
 	errTooLong               = 100074 // user character length limit exceeded
+	errInvalidJob            = 100000 // emulator: VALIDATE of an unknown job (Snowflake's number unverified)
 	errNondeterministicMerge = 100090 // duplicate row detected during DML action
 	errDecompress            = 100000 // emulator: a file that does not decompress (Snowflake's number unverified)
 )

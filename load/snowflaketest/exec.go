@@ -327,6 +327,10 @@ func (e *Emulator) runDuck(ctx context.Context, s *session, toks, ws []token, re
 	if err != nil {
 		return nil, err
 	}
+	toks, err = e.rewriteCalls(ctx, s, toks)
+	if err != nil {
+		return nil, err
+	}
 	toks, err = rewriteInfoSchema(toks, s.db)
 	if err != nil {
 		return nil, err

@@ -300,3 +300,166 @@ func rowsText(t *testing.T, db *sql.DB, q string) string {
 	}
 	return strings.Join(out, ",")
 }
+
+// TestLoaderQueries: the statements a loader sends after a COPY, through
+// the driver: VALIDATE by job id and '_last', RESULT_SCAN(LAST_QUERY_ID()),
+// COPY_HISTORY, LOAD_HISTORY, CURRENT_USER().
+func TestLoaderQueries(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE t (id NUMBER, name VARCHAR(3))")
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "a.csv", "1,abc\nx,def\n3,toolong\n4,ok\n")+" @%t")
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, "COPY INTO t FROM @%t ON_ERROR = CONTINUE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qid string
+	for rows.Next() {
+	}
+	rows.Close()
+	if err := conn.QueryRowContext(ctx, "SELECT LAST_QUERY_ID()").Scan(&qid); err != nil || len(qid) != 36 {
+		t.Fatalf("LAST_QUERY_ID() = %q, %v", qid, err)
+	}
+	// LAST_QUERY_ID() is now the SELECT above; the COPY is -2.
+	var copyQID string
+	if err := conn.QueryRowContext(ctx, "SELECT LAST_QUERY_ID(-2)").Scan(&copyQID); err != nil {
+		t.Fatal(err)
+	}
+	check := func(q string) {
+		t.Helper()
+		r, err := conn.QueryContext(ctx, q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer r.Close()
+		cols, _ := r.Columns()
+		if strings.Join(cols[:4], ",") != "ERROR,FILE,LINE,CHARACTER" || len(cols) != 12 {
+			t.Errorf("VALIDATE columns = %v", cols)
+		}
+		var got []string
+		for r.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := r.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, vals[1].String+":"+vals[2].String+":"+vals[6].String+":"+vals[8].String)
+		}
+		if want := `a.csv.gz:2:100038:"T"["ID":1] a.csv.gz:3:100074:"T"["NAME":2]`; strings.Join(got, " ") != want {
+			t.Errorf("%s = %v, want %s", q, got, want)
+		}
+	}
+	check("SELECT * FROM TABLE(VALIDATE(t, JOB_ID => '" + copyQID + "'))")
+	check("SELECT * FROM TABLE(VALIDATE(t, JOB_ID => '_last'))")
+	if _, err := conn.ExecContext(ctx, "SELECT * FROM TABLE(VALIDATE(t, JOB_ID => 'nope'))"); err == nil {
+		t.Errorf("VALIDATE of an unknown job = nil error")
+	}
+	// RESULT_SCAN of the COPY result.
+	var status string
+	var loaded int
+	if err := conn.QueryRowContext(ctx, `SELECT "status", "rows_loaded" FROM TABLE(RESULT_SCAN('`+copyQID+`'))`).Scan(&status, &loaded); err != nil || status != "PARTIALLY_LOADED" || loaded != 2 {
+		t.Errorf("RESULT_SCAN of the COPY = %s %d, %v; want PARTIALLY_LOADED 2", status, loaded, err)
+	}
+	if _, err := conn.ExecContext(ctx, "SELECT 41 + 1 AS answer"); err != nil {
+		t.Fatal(err)
+	}
+	var answer int
+	if err := conn.QueryRowContext(ctx, "SELECT answer FROM TABLE(RESULT_SCAN(LAST_QUERY_ID()))").Scan(&answer); err != nil || answer != 42 {
+		t.Errorf("RESULT_SCAN(LAST_QUERY_ID()) = %d, %v; want 42", answer, err)
+	}
+	// COPY_HISTORY and LOAD_HISTORY.
+	var file, hstatus string
+	var rowCount, errCount int
+	err = conn.QueryRowContext(ctx, `SELECT file_name, status, row_count, error_count FROM TABLE(information_schema.copy_history(TABLE_NAME => 'T', START_TIME => DATEADD(hours, -1, CURRENT_TIMESTAMP())))`).
+		Scan(&file, &hstatus, &rowCount, &errCount)
+	if err != nil || file != "a.csv.gz" || hstatus != "Partially loaded" || rowCount != 2 || errCount != 2 {
+		t.Errorf("COPY_HISTORY = %s %s %d %d, %v", file, hstatus, rowCount, errCount, err)
+	}
+	err = conn.QueryRowContext(ctx, `SELECT file_name, status, row_count FROM information_schema.load_history WHERE table_name = 'T'`).Scan(&file, &hstatus, &rowCount)
+	if err != nil || file != "a.csv.gz" || hstatus != "PARTIALLY_LOADED" || rowCount != 2 {
+		t.Errorf("LOAD_HISTORY = %s %s %d, %v", file, hstatus, rowCount, err)
+	}
+	var user string
+	if err := conn.QueryRowContext(ctx, "SELECT CURRENT_USER()").Scan(&user); err != nil || user != "TEST" {
+		t.Errorf("CURRENT_USER() = %q, %v; want the login user TEST", user, err)
+	}
+}
+
+// TestFunctionsAndTimestamps: the common functions a loader's SQL uses,
+// and timestamps in Snowflake's default accepted formats in casts and
+// COPY.
+func TestFunctionsAndTimestamps(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	var now, sys, added time.Time
+	var v, obj, uuid string
+	var diff int
+	err := db.QueryRow(`SELECT CURRENT_TIMESTAMP(), SYSDATE(), DATEADD(hours, -1, '2024-01-02 03:04:05'::TIMESTAMP_NTZ), TO_VARCHAR(42),
+		OBJECT_CONSTRUCT('a', 1, 'b', 'x'), UUID_STRING(), DATEDIFF(day, '2024-01-01'::DATE, '2024-03-01'::DATE)`).Scan(&now, &sys, &added, &v, &obj, &uuid, &diff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.IsZero() || sys.IsZero() || !added.Equal(time.Date(2024, 1, 2, 2, 4, 5, 0, time.UTC)) || v != "42" || obj != `{"a":1,"b":"x"}` || len(uuid) != 36 || diff != 60 {
+		t.Errorf("functions = %v %v %v %q %q %q %d", now, sys, added, v, obj, uuid, diff)
+	}
+	want := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		expr string
+		want time.Time
+	}{
+		{"TO_TIMESTAMP_NTZ('2024-01-02T03:04:05Z')", want},
+		{"TO_TIMESTAMP_NTZ('2024-01-02 03:04:05 +05:00')", want}, // NTZ drops the offset
+		{"TO_TIMESTAMP('1704164645')", want},                     // epoch seconds
+		{"TO_TIMESTAMP('1704164645000')", want},                  // epoch milliseconds
+		{"TO_TIMESTAMP_TZ('2024-01-02 03:04:05 +05:00')", want.Add(-5 * time.Hour)},
+		{"TO_TIMESTAMP_TZ('2024-01-02 03:04:05 -0800')", want.Add(8 * time.Hour)},
+		{"TO_TIMESTAMP_LTZ('2024-01-02T03:04:05Z')", want},
+	} {
+		var got time.Time
+		if err := db.QueryRow("SELECT " + tc.expr).Scan(&got); err != nil || !got.Equal(tc.want) {
+			t.Errorf("%s = %v, %v; want %v", tc.expr, got, err, tc.want)
+		}
+	}
+	// COPY into NTZ and TZ columns.
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE ts (n INT, ntz TIMESTAMP_NTZ, tz TIMESTAMP_TZ)")
+	csv := "1,2024-01-02 03:04:05 +05:00,2024-01-02 03:04:05 +05:00\n" +
+		"2,2024-01-02T03:04:05Z,2024-01-02T03:04:05Z\n" +
+		"3,1704164645,1704164645000\n" +
+		"4,2024-01-02 03:04:05,2024-01-02 03:04:05 -0800\n" +
+		"5,not a time,2024-01-02\n"
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "ts.csv", csv)+" @%ts")
+	res, _ := copyInto(t, db, "COPY INTO ts FROM @%ts ON_ERROR = CONTINUE")
+	if r := res[0]; r.loaded != 4 || r.seen != 1 || r.firstLine.String != "5" || r.firstColumnName.String != `"TS"["NTZ":2]` {
+		t.Errorf("COPY = %+v, want 4 loaded and line 5 rejected on NTZ", r)
+	}
+	rows, err := db.Query("SELECT n, ntz, tz FROM ts ORDER BY n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	wantTZ := []time.Time{want.Add(-5 * time.Hour), want, want, want.Add(8 * time.Hour)}
+	i := 0
+	for rows.Next() {
+		var n int
+		var ntz, tz time.Time
+		if err := rows.Scan(&n, &ntz, &tz); err != nil {
+			t.Fatal(err)
+		}
+		if !ntz.Equal(want) || !tz.Equal(wantTZ[i]) {
+			t.Errorf("row %d = %v %v, want %v %v", n, ntz, tz, want, wantTZ[i])
+		}
+		i++
+	}
+	if i != 4 {
+		t.Errorf("rows = %d, want 4", i)
+	}
+}

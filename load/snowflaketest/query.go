@@ -193,6 +193,26 @@ func (e *Emulator) statementBody(ctx context.Context, s *session, req *queryRequ
 		}
 	}()
 	res, err := e.execute(ctx, s, req, host)
+	s.mu.Lock()
+	s.queryIDs = append(s.queryIDs, qid)
+	if len(s.queryIDs) > 100 {
+		s.queryIDs = s.queryIDs[1:]
+	}
+	if err == nil && res.job != nil {
+		if s.lastCopy == nil {
+			s.lastCopy = map[string]string{}
+		}
+		s.lastCopy[res.job.table] = qid
+		e.locked(func() {
+			e.jobs[qid] = res.job
+			e.jobOrder = append(e.jobOrder, qid)
+			if len(e.jobOrder) > maxStoredResults {
+				delete(e.jobs, e.jobOrder[0])
+				e.jobOrder = e.jobOrder[1:]
+			}
+		})
+	}
+	s.mu.Unlock()
 	if err != nil {
 		if ctx.Err() != nil {
 			return failureBody(sqlErr(604, "57014", "SQL execution canceled"), qid)

@@ -43,6 +43,7 @@ type result struct {
 	rowtype []rowType
 	rowset  [][]*string
 	raw     map[string]any // replaces rowtype/rowset (PUT replies)
+	job     *copyJob       // a COPY's rejected rows, for VALIDATE
 }
 
 func textCol(name string) rowType {

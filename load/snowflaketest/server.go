@@ -72,6 +72,9 @@ type Options struct {
 	Now func() time.Time
 	// PutMode selects how PUT is answered; the zero value is PutPresigned.
 	PutMode PutMode
+	// S3 configures the endpoint and credentials external stages read
+	// from (CREATE STAGE ... URL = 's3://...').
+	S3 S3Options
 	// Logger receives one debug line per request; nil discards. Statement
 	// text is logged, credentials never are.
 	Logger *slog.Logger
@@ -106,7 +109,10 @@ type Emulator struct {
 	faults    []*faultState
 	pipes     map[string]*pipe // by DB.SCHEMA.PIPE
 
-	hashes hashCache // content hashes of stage files
+	hashes      hashCache           // content hashes of stage files
+	jobs        map[string]*copyJob // COPY query id → rejected rows, for VALIDATE
+	jobOrder    []string
+	copyHistory []copyHist // every file a COPY or a pipe loaded or failed, for COPY_HISTORY and LOAD_HISTORY
 }
 
 // New opens an emulator. Close releases its DuckDB database and, when it
@@ -126,6 +132,7 @@ func New(opts Options) (*Emulator, error) {
 		results:   map[string]*stored{},
 		running:   map[string]context.CancelFunc{},
 		pipes:     map[string]*pipe{},
+		jobs:      map[string]*copyJob{},
 	}
 	e.users = make(map[string]string, len(opts.Users))
 	for u, pw := range opts.Users {

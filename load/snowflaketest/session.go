@@ -22,6 +22,9 @@ type session struct {
 	inTxn                             bool
 	pendingLoads                      []pendingLoad     // load metadata of COPYs in the open transaction
 	params                            map[string]string // ALTER SESSION SET parameters the emulator acts on
+	queryIDs                          []string          // the session's last statements, oldest first (LAST_QUERY_ID)
+	lastCopy                          map[string]string // table key → query id of the session's last COPY into it
+	pipe                              string            // DB.SCHEMA.PIPE when the session loads for a pipe
 }
 
 // normName folds an unquoted name to upper case and unquotes a quoted one.
@@ -46,6 +49,12 @@ func (e *Emulator) newSession(ctx context.Context, user, db, schema, wh, role st
 		user: user, warehouse: normName(wh), role: normName(role)}
 	if s.role == "" {
 		s.role = "SYSADMIN"
+	}
+	for _, m := range append([]string{"SET TimeZone = 'UTC'"}, sessionMacros...) {
+		if _, err := conn.ExecContext(ctx, m); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("snowflaketest: session setup: %w", err)
+		}
 	}
 	if db != "" {
 		if schema == "" {

@@ -16,6 +16,9 @@ type pipe struct {
 	db, sch, name string
 	copySQL       string // the COPY INTO statement
 	history       []map[string]any
+	paused        bool
+	// lastIngestedAt and lastIngestedPath describe the last file loaded.
+	lastIngestedAt, lastIngestedPath string
 }
 
 // pipeDDL answers CREATE [OR REPLACE] PIPE [IF NOT EXISTS] name ... AS COPY
@@ -125,6 +128,8 @@ func (e *Emulator) handleSnowpipe(w http.ResponseWriter, r *http.Request) {
 		next := len(p.history)
 		e.mu.Unlock()
 		writeJSON(w, map[string]any{"pipe": key, "completeResult": true, "nextBeginMark": strconv.Itoa(next), "files": files})
+	case op == "loadHistoryScan" && r.Method == http.MethodGet:
+		e.loadHistoryScan(w, r, p, key)
 	default:
 		snowpipeError(w, http.StatusNotFound, 2, "Unsupported feature 'Snowpipe "+op+"' (snowflaketest does not implement it; see FIDELITY.md).")
 	}
@@ -157,6 +162,7 @@ func (e *Emulator) insertFiles(w http.ResponseWriter, r *http.Request, p *pipe, 
 		return
 	}
 	defer e.endSession(s)
+	s.pipe = key
 	var quoted []string
 	for _, f := range body.Files {
 		quoted = append(quoted, quoteString(strings.TrimLeft(f.Path, "/")))
@@ -182,9 +188,14 @@ func (e *Emulator) insertFiles(w http.ResponseWriter, r *http.Request, p *pipe, 
 			entries = append(entries, pipeReportEntry(row, body.Files, now))
 		}
 	}
-	e.mu.Lock()
-	p.history = append(p.history, entries...)
-	e.mu.Unlock()
+	e.locked(func() {
+		p.history = append(p.history, entries...)
+		for _, en := range entries {
+			if en["status"] == "LOADED" || en["status"] == "PARTIALLY_LOADED" {
+				p.lastIngestedAt, p.lastIngestedPath = now, fmt.Sprint(en["path"])
+			}
+		}
+	})
 	writeJSON(w, map[string]any{"requestId": reqID, "responseCode": "SUCCESS"})
 }
 
@@ -241,4 +252,48 @@ func (e *Emulator) endSession(s *session) {
 	delete(e.masters, s.master)
 	e.mu.Unlock()
 	s.close()
+}
+
+// loadHistoryScan serves GET .../loadHistoryScan?startTimeInclusive=
+// &endTimeExclusive=: the pipe's report entries whose last insert time is
+// in the range (ISO 8601; endTimeExclusive defaults to now).
+func (e *Emulator) loadHistoryScan(w http.ResponseWriter, r *http.Request, p *pipe, key string) {
+	q := r.URL.Query()
+	parse := func(name string, def time.Time) (time.Time, bool) {
+		v := q.Get(name)
+		if v == "" {
+			return def, true
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return time.Time{}, false
+		}
+		return t, true
+	}
+	start, ok1 := parse("startTimeInclusive", time.Time{})
+	end, ok2 := parse("endTimeExclusive", e.now().Add(time.Nanosecond))
+	if q.Get("startTimeInclusive") == "" || !ok1 || !ok2 {
+		snowpipeError(w, http.StatusBadRequest, 1003, "Invalid loadHistoryScan request: startTimeInclusive (ISO 8601) is required, endTimeExclusive is optional.")
+		return
+	}
+	var files []map[string]any
+	var first, last string
+	e.locked(func() {
+		for _, f := range p.history {
+			at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(f["lastInsertTime"]))
+			if err != nil || at.Before(start) || !at.Before(end) {
+				continue
+			}
+			files = append(files, f)
+			if first == "" {
+				first = fmt.Sprint(f["lastInsertTime"])
+			}
+			last = fmt.Sprint(f["lastInsertTime"])
+		}
+	})
+	if files == nil {
+		files = []map[string]any{}
+	}
+	writeJSON(w, map[string]any{"pipe": key, "completeResult": true, "startTimeInclusive": q.Get("startTimeInclusive"),
+		"endTimeExclusive": q.Get("endTimeExclusive"), "rangeStartTime": first, "rangeEndTime": last, "files": files})
 }

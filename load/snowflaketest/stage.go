@@ -34,6 +34,8 @@ type stageRef struct {
 	dir     string // the stage's root directory
 	sub     string // path inside the stage, "" or "a/b/"-style without leading slash
 	prefix  string // prefix of file names in LIST and COPY results
+	url     string // external stages: s3://bucket/path/
+	ext     *extStage
 }
 
 // optVal is the value of an option: a scalar, a list, or nested options.
@@ -182,7 +184,23 @@ func (e *Emulator) resolveStage(ctx context.Context, s *session, tok string, mus
 	if _, err := os.Stat(sr.dir); err != nil && mustExist {
 		return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nStage '%s.%s.%s' does not exist or not authorized.", db, sch, last)
 	}
+	if err := e.loadExternal(sr); err != nil {
+		return nil, err
+	}
 	return sr, nil
+}
+
+// location is the stage's location as COPY_HISTORY shows it.
+func (sr *stageRef) location() string {
+	switch sr.kind {
+	case "user":
+		return "@~/" + sr.sub
+	case "table":
+		return "@" + sr.db + "." + sr.sch + ".%" + sr.name + "/" + sr.sub
+	case "external":
+		return sr.url
+	}
+	return "@" + sr.db + "." + sr.sch + "." + sr.name + "/" + sr.sub
 }
 
 // lexNameParts splits a dotted name, keeping quotes for normName.
@@ -234,6 +252,7 @@ func (e *Emulator) stageDDL(ctx context.Context, s *session, verb string, ws []t
 			return nil, fmt.Errorf("snowflaketest: drop stage: %w", err)
 		}
 		_ = os.Remove(sr.formatFile())
+		_ = os.Remove(sr.externalFile())
 		return status(sr.name + " successfully dropped."), nil
 	case "CREATE":
 		if err := e.ensureSchema(ctx, sr.db, sr.sch); err != nil {
@@ -246,12 +265,16 @@ func (e *Emulator) stageDDL(ctx context.Context, s *session, verb string, ws []t
 		}
 		for k := range opts {
 			switch k {
-			case "FILE_FORMAT", "COMMENT", "COPY_OPTIONS":
-			case "URL", "STORAGE_INTEGRATION", "CREDENTIALS", "ENCRYPTION", "DIRECTORY":
-				return nil, unsupported("CREATE STAGE with " + k + " (external stages)")
+			case "FILE_FORMAT", "COMMENT", "COPY_OPTIONS", "URL", "STORAGE_INTEGRATION", "CREDENTIALS", "ENCRYPTION":
+			case "DIRECTORY":
+				return nil, unsupported("CREATE STAGE with DIRECTORY")
 			default:
 				return nil, sqlErr(errFileFormat, "22023", "SQL compilation error:\ninvalid property '%s' for 'STAGE'", k)
 			}
+		}
+		ext, err := newExternal(opts)
+		if err != nil {
+			return nil, err
 		}
 		if exists && !replace {
 			if ifNotExists {
@@ -280,6 +303,13 @@ func (e *Emulator) stageDDL(ctx context.Context, s *session, verb string, ws []t
 		b, _ := json.Marshal(ff)
 		if err := os.WriteFile(sr.formatFile(), b, 0o644); err != nil {
 			return nil, fmt.Errorf("snowflaketest: create stage: %w", err)
+		}
+		_ = os.Remove(sr.externalFile())
+		if ext != nil {
+			b, _ := json.Marshal(ext)
+			if err := os.WriteFile(sr.externalFile(), b, 0o600); err != nil {
+				return nil, fmt.Errorf("snowflaketest: create stage: %w", err)
+			}
 		}
 		return status("Stage area " + sr.name + " successfully created."), nil
 	}
@@ -339,6 +369,9 @@ func (e *Emulator) put(ctx context.Context, s *session, text, host string) (*res
 	sr, err := e.resolveStage(ctx, s, ws[si].text, true)
 	if err != nil {
 		return nil, err
+	}
+	if sr.ext != nil {
+		return nil, unsupported("PUT to an external stage (upload the files to " + sr.url + " with an S3 client)")
 	}
 	opts, _, err := parseOptions(ws, si+1)
 	if err != nil {
@@ -452,10 +485,17 @@ type stageFile struct {
 	abs  string
 	size int64
 	mod  time.Time
+	// External stages: the object's ETag, and remote set (abs is empty
+	// until the object is fetched).
+	etag   string
+	remote bool
 }
 
 // listStage returns the stage's files under sr.sub, sorted by path.
 func listStage(sr *stageRef) ([]stageFile, error) {
+	if sr.ext != nil {
+		return listExternal(context.Background(), sr)
+	}
 	var out []stageFile
 	root := sr.dir
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
@@ -526,7 +566,7 @@ func (e *Emulator) stagedFiles(ctx context.Context, s *session, ws []token, verb
 	for _, f := range files {
 		name := sr.prefix + f.rel
 		if re == nil || re.MatchString(name) {
-			out = append(out, stagedFile{name: name, file: f})
+			out = append(out, stagedFile{name: name, file: f, sr: sr})
 		}
 	}
 	return out, nil
@@ -536,6 +576,7 @@ func (e *Emulator) stagedFiles(ctx context.Context, s *session, ws []token, verb
 type stagedFile struct {
 	name string
 	file stageFile
+	sr   *stageRef
 }
 
 func (e *Emulator) list(ctx context.Context, s *session, ws []token) (*result, error) {
@@ -545,9 +586,12 @@ func (e *Emulator) list(ctx context.Context, s *session, ws []token) (*result, e
 	}
 	res := &result{typeID: stmtSelect, rowtype: []rowType{textCol("name"), fixedCol("size"), textCol("md5"), textCol("last_modified")}}
 	for _, sf := range files {
-		sum, err := fileMD5(sf.file.abs)
-		if err != nil {
-			return nil, err
+		sum := sf.file.etag
+		if !sf.file.remote {
+			var err error
+			if sum, err = fileMD5(sf.file.abs); err != nil {
+				return nil, err
+			}
 		}
 		res.rowset = append(res.rowset, []*string{strp(sf.name), strp(itoa(sf.file.size)), strp(sum),
 			strp(sf.file.mod.UTC().Format(http.TimeFormat))})
@@ -562,7 +606,11 @@ func (e *Emulator) remove(ctx context.Context, s *session, ws []token) (*result,
 	}
 	res := &result{typeID: stmtSelect, rowtype: []rowType{textCol("name"), textCol("result")}}
 	for _, sf := range files {
-		if err := os.Remove(sf.file.abs); err != nil {
+		if sf.file.remote {
+			if err := removeExternal(ctx, sf.sr, sf.file); err != nil {
+				return nil, err
+			}
+		} else if err := os.Remove(sf.file.abs); err != nil {
 			return nil, fmt.Errorf("snowflaketest: remove: %w", err)
 		}
 		res.rowset = append(res.rowset, []*string{strp(sf.name), strp("removed")})

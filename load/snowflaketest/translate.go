@@ -158,7 +158,12 @@ var typeMap = map[string]string{
 }
 
 // funcMap renames Snowflake functions that DuckDB spells differently.
-var funcMap = map[string]string{"NVL": "COALESCE", "IFF": "IF", "PARSE_JSON": "JSON"}
+var funcMap = map[string]string{"NVL": "COALESCE", "IFF": "IF", "PARSE_JSON": "JSON",
+	"OBJECT_CONSTRUCT": "JSON_OBJECT", "OBJECT_CONSTRUCT_KEEP_NULL": "JSON_OBJECT", "ARRAY_CONSTRUCT": "JSON_ARRAY",
+	"TO_TIMESTAMP": "SF_TS_NTZ", "TO_TIMESTAMP_NTZ": "SF_TS_NTZ", "TO_TIMESTAMP_LTZ": "SF_TS_TZ", "TO_TIMESTAMP_TZ": "SF_TS_TZ",
+	"TRY_TO_TIMESTAMP": "SF_TS_NTZ", "TRY_TO_TIMESTAMP_NTZ": "SF_TS_NTZ", "TRY_TO_TIMESTAMP_LTZ": "SF_TS_TZ", "TRY_TO_TIMESTAMP_TZ": "SF_TS_TZ",
+	"CURRENT_TIMESTAMP": "GET_CURRENT_TIMESTAMP", "LOCALTIMESTAMP": "GET_CURRENT_TIMESTAMP", "GETDATE": "GET_CURRENT_TIMESTAMP",
+	"SYSTIMESTAMP": "GET_CURRENT_TIMESTAMP"}
 
 // inTypeContext reports whether the word at toks[i] stands where a type
 // name does: after "::", after AS inside CAST, after TYPE, or after a

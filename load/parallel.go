@@ -6,15 +6,18 @@ import (
 	"sync"
 
 	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/schema"
 )
 
 // ParallelOptions configures a Parallel.
 type ParallelOptions struct {
 	// Writer configures each worker's Writer.
 	Writer WriterOptions
-	// Flatten configures each worker's flattener. ArraysTables is not
-	// supported by Parallel.
+	// Flatten configures each worker's flattener. With ArraysTables each
+	// worker writes with a RowsWriter (one file set per table).
 	Flatten flatten.Options
+	// Tables declares the tables of ArraysTables mode (see NewRowsWriter).
+	Tables []schema.Table
 	// Workers is the number of goroutines, each with its own flattener
 	// and Writer, so each writes its own files. Default 1.
 	Workers int
@@ -48,7 +51,7 @@ type Parallel struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex // serializes Reject and guards err
 	err     error
-	writers []*Writer
+	writers []stagedWriter
 	closed  bool
 }
 
@@ -63,9 +66,6 @@ type batch struct {
 func NewParallel(o ParallelOptions) (*Parallel, error) {
 	if o.Workers < 0 || o.BatchRecords < 0 {
 		return nil, fmt.Errorf("%w: negative workers or batch size", ErrOptions)
-	}
-	if o.Flatten.Arrays == flatten.ArraysTables {
-		return nil, fmt.Errorf("%w: Parallel does not write ArraysTables rows", ErrOptions)
 	}
 	if o.Workers == 0 {
 		o.Workers = 1
@@ -82,7 +82,12 @@ func NewParallel(o ParallelOptions) (*Parallel, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrOptions, err)
 		}
-		w, err := NewWriter(o.Writer)
+		var w stagedWriter
+		if o.Flatten.Arrays == flatten.ArraysTables {
+			w, err = NewRowsWriter(o.Writer, o.Tables)
+		} else {
+			w, err = NewWriter(o.Writer)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -95,15 +100,24 @@ func NewParallel(o ParallelOptions) (*Parallel, error) {
 	return p, nil
 }
 
-func (p *Parallel) worker(fl *flatten.Flattener, w *Writer, ch chan *batch) {
+// stagedWriter is a Writer or a RowsWriter.
+type stagedWriter interface {
+	SetSource(string) error
+	Close() ([]File, error)
+}
+
+func (p *Parallel) worker(fl *flatten.Flattener, sw stagedWriter, ch chan *batch) {
 	defer p.wg.Done()
 	var fields []flatten.Field
+	var rows []flatten.Row
+	w, _ := sw.(*Writer)
+	rw, _ := sw.(*RowsWriter)
 	for b := range ch {
 		if p.failed() {
 			p.free <- b
 			continue
 		}
-		if err := w.SetSource(b.source); err != nil {
+		if err := sw.SetSource(b.source); err != nil {
 			p.setErr(err)
 		}
 		start := 0
@@ -111,15 +125,19 @@ func (p *Parallel) worker(fl *flatten.Flattener, w *Writer, ch chan *batch) {
 			doc := b.data[start:end]
 			start = end
 			var err error
-			fields, err = fl.Append(fields[:0], doc)
-			if err == nil {
-				err = w.Write(b.recs[i], fields)
-				if err != nil && !errors.Is(err, ErrValue) {
+			written := false // err comes from the writer, not the flattener
+			if rw != nil {
+				if rows, err = fl.AppendRows(rows[:0], doc); err == nil {
+					err, written = rw.WriteRows(b.recs[i], rows), true
+				}
+			} else if fields, err = fl.Append(fields[:0], doc); err == nil {
+				err, written = w.Write(b.recs[i], fields), true
+			}
+			if err != nil {
+				if written && !errors.Is(err, ErrValue) {
 					p.setErr(err)
 					break
 				}
-			}
-			if err != nil {
 				if !p.reject(b.source, b.recs[i], err) {
 					break
 				}

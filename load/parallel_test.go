@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/flatpipe/flatpipe/flatten"
@@ -81,10 +82,41 @@ func TestParallel(t *testing.T) {
 }
 
 func TestParallelOptions(t *testing.T) {
-	if _, err := NewParallel(ParallelOptions{Writer: WriterOptions{Dir: t.TempDir(), Table: "T"}, Flatten: flatten.Options{Arrays: flatten.ArraysTables}}); err == nil {
-		t.Error("ArraysTables accepted")
+	if _, err := NewParallel(ParallelOptions{Writer: WriterOptions{Table: "T"}, Flatten: flatten.Options{Arrays: flatten.ArraysTables}}); err == nil {
+		t.Error("no directory accepted")
 	}
 	if _, err := NewParallel(ParallelOptions{Writer: WriterOptions{Dir: t.TempDir(), Table: "T"}, Workers: -1}); err == nil {
 		t.Error("negative workers accepted")
+	}
+}
+
+// TestParallelTables: ArraysTables documents give one file set per table.
+func TestParallelTables(t *testing.T) {
+	p, err := NewParallel(ParallelOptions{
+		Writer:  WriterOptions{Dir: t.TempDir(), Table: "ORDERS", Format: CSV},
+		Flatten: flatten.Options{Arrays: flatten.ArraysTables},
+		Workers: 2, BatchRecords: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range []string{`{"o":1,"items":[{"sku":"a"},{"sku":"b"}]}`, `{"o":2,"items":[{"sku":"c"}]}`} {
+		if err := p.Add("in", int64(i+1), []byte(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := p.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]int64{}
+	for _, f := range files {
+		rows[f.Table] += f.Rows
+		if f.Table == "ORDERS__ITEMS" && strings.Join(f.Columns, ",") != "_ID,_PARENT_ID,_INDEX,SKU" {
+			t.Errorf("child columns %v", f.Columns)
+		}
+	}
+	if rows["ORDERS"] != 2 || rows["ORDERS__ITEMS"] != 3 || len(rows) != 2 {
+		t.Errorf("rows per table %v, want ORDERS 2, ORDERS__ITEMS 3", rows)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/schema"
 )
@@ -86,10 +85,6 @@ func runStage(c *config, stdin io.Reader, stderr io.Writer) int {
 	}
 	if *sc.fileSize <= 0 || *sc.workers <= 0 {
 		fmt.Fprintln(stderr, "flatten: -file-size and -workers must be positive")
-		return 2
-	}
-	if c.opts.Arrays == flatten.ArraysTables {
-		fmt.Fprintln(stderr, "flatten: -o does not yet write -arrays tables (child tables); use -arrays json or index")
 		return 2
 	}
 	table, err := tableName(*sc.table)

@@ -333,12 +333,19 @@ func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f File)
 	}
 	atoi := func(k string) int64 { n, _ := strconv.ParseInt(get(k), 10, 64); return n }
 	var n int64
+	seen := map[int64]bool{} // a record with several errors is one rejected row
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return n, fmt.Errorf("load: VALIDATE %s: %w", f.Name, err)
 		}
 		if path.Base(get("FILE")) != f.Name {
 			continue
+		}
+		if rn := atoi("ROW_NUMBER"); rn > 0 {
+			if seen[rn] {
+				continue
+			}
+			seen[rn] = true
 		}
 		rr := RejectedRow{Table: table, File: get("FILE"),
 			RowError: RowError{Message: get("ERROR"), Line: atoi("LINE"), Character: atoi("CHARACTER"), Column: get("COLUMN_NAME")},

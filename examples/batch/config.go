@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -594,8 +593,3 @@ func formatValue(v any) string {
 	}
 	return fmt.Sprint(v)
 }
-
-// errHelp is returned for -h.
-var errHelp = flag.ErrHelp
-
-var _ = errors.Is

@@ -16,14 +16,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -455,8 +453,3 @@ func waitExit(t *testing.T, cmd *exec.Cmd) int {
 	t.Fatal(err)
 	return 0
 }
-
-var (
-	_ = slices.Sort[[]string]
-	_ = time.Second
-)

@@ -31,6 +31,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -83,7 +84,7 @@ func run(ctx context.Context, args []string, environ func() []string, stdout, st
 	}
 	cl, err := parseArgs(args, stderr)
 	if err != nil {
-		if errors.Is(err, errHelp) {
+		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		fmt.Fprintln(stderr, "batch:", err)

@@ -56,12 +56,12 @@ func crashHook(spec string) func(string) {
 	if !ok || err != nil {
 		return nil
 	}
-	var count int
+	var count atomic.Int64 // uploads report from several goroutines
 	return func(p string) {
 		if p != point {
 			return
 		}
-		if count++; count == n {
+		if count.Add(1) == int64(n) {
 			syscall.Kill(os.Getpid(), sig)
 			if sig == syscall.SIGKILL {
 				select {} // never returns

@@ -51,7 +51,7 @@ type pipeline struct {
 	hook     func(point string)
 
 	fields      []flatten.Field
-	rateAlerted bool
+	rateAlerted atomic.Bool // deadLetter may be called from the loader's goroutines
 }
 
 // objectOrder sorts objects the way the checkpoint assumes.
@@ -236,10 +236,12 @@ func (p *pipeline) deadLetter(ctx context.Context, name string, offset, line int
 // enough records for the rate to mean something).
 func (p *pipeline) checkRate() {
 	read, rej := p.stats.recordsRead.Load(), p.stats.recordsRejected.Load()
-	if p.rateAlerted || read < 100 || float64(rej) <= p.cfg.MaxRejectRate*float64(read) {
+	if p.rateAlerted.Load() || read < 100 || float64(rej) <= p.cfg.MaxRejectRate*float64(read) {
 		return
 	}
-	p.rateAlerted = true
+	if p.rateAlerted.Swap(true) {
+		return
+	}
 	if p.alert != nil {
 		p.alert(resilience.Alert{Kind: resilience.AlertDeadLetters, Source: "batch", Time: time.Now(), Count: rej,
 			Message: fmt.Sprintf("%d of %d records rejected, above the allowed rate %.2f%%", rej, read, 100*p.cfg.MaxRejectRate)})

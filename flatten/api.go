@@ -3,7 +3,6 @@ package flatten
 import (
 	"errors"
 	"fmt"
-	"strconv"
 )
 
 // Kind is the JSON type of a Field's value.
@@ -20,15 +19,7 @@ const (
 	Array
 )
 
-var kindNames = [...]string{"invalid", "null", "bool", "number", "string", "object", "array"}
-
-// String returns the lower-case JSON name of k ("null", "bool", ...).
-func (k Kind) String() string {
-	if int(k) < len(kindNames) {
-		return kindNames[k]
-	}
-	return "Kind(" + strconv.Itoa(int(k)) + ")"
-}
+var kindNames = []string{Null: "null", Bool: "bool", Number: "number", String: "string", Object: "object", Array: "array"}
 
 // Field is one flattened value.
 //
@@ -61,19 +52,6 @@ const (
 	ArraysTables
 )
 
-// String returns "json", "index" or "tables".
-func (m ArrayMode) String() string {
-	switch m {
-	case ArraysJSON:
-		return "json"
-	case ArraysIndex:
-		return "index"
-	case ArraysTables:
-		return "tables"
-	}
-	return "ArrayMode(" + strconv.Itoa(int(m)) + ")"
-}
-
 // CollisionPolicy says what happens when two fields of one row have the same
 // path (duplicate keys, or a key such as "a.b" beside a nested a → b).
 type CollisionPolicy uint8
@@ -89,23 +67,11 @@ const (
 	CollisionLast
 )
 
-// String returns "error", "first" or "last".
-func (p CollisionPolicy) String() string {
-	switch p {
-	case CollisionError:
-		return "error"
-	case CollisionFirst:
-		return "first"
-	case CollisionLast:
-		return "last"
-	}
-	return "CollisionPolicy(" + strconv.Itoa(int(p)) + ")"
-}
-
 // DefaultMaxNesting is the hard nesting limit used when Options.MaxNesting is 0.
 const DefaultMaxNesting = 10000
 
-// Options configures a Flattener. The zero value is the default configuration.
+// Options configures a Flattener: New checks it. The zero value is the
+// default configuration, which a zero Flattener also uses.
 type Options struct {
 	// Separator joins path segments. Default ".".
 	Separator string
@@ -128,9 +94,12 @@ type Options struct {
 	Exclude []string
 }
 
-// Sentinel errors. Errors returned by a Flattener wrap one of them; use
+// Sentinel errors. Every error of this package wraps one of them; use
 // errors.Is.
 var (
+	// ErrOptions is wrapped by every error about invalid Options (New) or
+	// enum text (UnmarshalText).
+	ErrOptions = errors.New("flatten: invalid options")
 	// ErrSyntax is wrapped by every *SyntaxError.
 	ErrSyntax = errors.New("flatten: invalid JSON")
 	// ErrNesting reports a document nested deeper than Options.MaxNesting.

@@ -58,6 +58,21 @@
 // validated. Filters match field paths (row-relative in tables mode), so a
 // kept container is included only if its own path is.
 //
+// # Peeking
+//
+// Flattener.Peek returns one value by its key path, for routing a record
+// before flattening it. It is as strict as Append: the whole document is
+// validated, and a key repeated on the path is a collision, not a choice.
+//
+// # Options and zero values
+//
+// New takes an Options struct whose zero fields mean the documented
+// defaults and rejects invalid options up front with an error wrapping
+// ErrOptions; this is the convention of every flatpipe package. The enums
+// (ArrayMode, CollisionPolicy, Kind) implement encoding.TextMarshaler and
+// encoding.TextUnmarshaler with the names their String methods return. A zero
+// Flattener is ready to use with the default options.
+//
 // # Concurrency
 //
 // A Flattener is not safe for concurrent use; create one per goroutine. They
@@ -75,9 +90,15 @@
 //
 // Invalid JSON gives a *SyntaxError with the byte offset of the offending
 // byte and the path reached; nesting and collisions give a *PathError. Every
-// error wraps one of ErrSyntax, ErrNesting, ErrCollision or ErrMode; test
-// with errors.Is. On error, Append and AppendRows return dst unchanged.
+// error wraps one of ErrOptions, ErrSyntax, ErrNesting, ErrCollision, ErrMode
+// or ErrNotFound (Peek); test with errors.Is. On error, Append and AppendRows return dst unchanged.
 // Errors are the only path that allocates. The walk that is fastest on valid
 // input does not describe errors: a document it fails on is read again by the
 // walker that does, so an invalid document costs up to three passes.
+//
+// # Stability
+//
+// Options, Field, Kind, Row and the Append/AppendRows methods are stable in
+// shape; their semantics are pinned by tests against JSONTestSuite and an
+// encoding/json reference. Peek is new and may still change before v1.
 package flatten

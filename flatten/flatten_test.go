@@ -239,9 +239,74 @@ func TestDeepNestingNoStackOverflow(t *testing.T) {
 
 func TestNewRejectsBadOptions(t *testing.T) {
 	for _, o := range []flatten.Options{{MaxDepth: -1}, {MaxNesting: -1}, {Arrays: 9}, {OnCollision: 9}} {
-		if _, err := flatten.New(o); err == nil {
-			t.Errorf("New(%+v) accepted invalid options", o)
+		if _, err := flatten.New(o); !errors.Is(err, flatten.ErrOptions) {
+			t.Errorf("New(%+v) = %v, want an error wrapping ErrOptions", o, err)
 		}
+	}
+}
+
+// TestZeroFlattener checks that a zero Flattener works with the default
+// options: the same fields as New(Options{}) gives, in both Append and
+// AppendRows.
+func TestZeroFlattener(t *testing.T) {
+	doc := []byte(`{"a":{"b":1},"c":[1,{"d":null}],"e":"x"}`)
+	want, err := mustNew(t, flatten.Options{}).Append(nil, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f flatten.Flattener
+	got, err := f.Append(nil, doc)
+	if err != nil || fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
+		t.Errorf("zero Flattener: Append = %q, %v, want %q", got, err, want)
+	}
+	var g flatten.Flattener
+	rows, err := g.AppendRows(nil, doc)
+	if err != nil || len(rows) != 1 || fmt.Sprintf("%q", rows[0].Fields) != fmt.Sprintf("%q", want) {
+		t.Errorf("zero Flattener: AppendRows = %+v, %v", rows, err)
+	}
+	var h flatten.Flattener
+	if o := h.Options(); o.Separator != "." || o.MaxNesting != flatten.DefaultMaxNesting {
+		t.Errorf("zero Flattener: Options() = %+v, want the defaults", o)
+	}
+}
+
+// TestEnumText checks that every enum's text form is the name String
+// returns, both ways, and that unknown names and values wrap ErrOptions.
+func TestEnumText(t *testing.T) {
+	type enum interface {
+		String() string
+		MarshalText() ([]byte, error)
+	}
+	check := func(v enum, unmarshal func([]byte) (enum, error)) {
+		t.Helper()
+		b, err := v.MarshalText()
+		if err != nil || string(b) != v.String() {
+			t.Errorf("%T(%v).MarshalText() = %q, %v, want %q", v, v, b, err, v.String())
+			return
+		}
+		back, err := unmarshal(b)
+		if err != nil || back != v {
+			t.Errorf("UnmarshalText(%q) = %v, %v, want %v", b, back, err, v)
+		}
+	}
+	for _, m := range []flatten.ArrayMode{flatten.ArraysJSON, flatten.ArraysIndex, flatten.ArraysTables} {
+		check(m, func(b []byte) (enum, error) { var x flatten.ArrayMode; err := x.UnmarshalText(b); return x, err })
+	}
+	for _, p := range []flatten.CollisionPolicy{flatten.CollisionError, flatten.CollisionFirst, flatten.CollisionLast} {
+		check(p, func(b []byte) (enum, error) { var x flatten.CollisionPolicy; err := x.UnmarshalText(b); return x, err })
+	}
+	for _, k := range []flatten.Kind{flatten.Null, flatten.Bool, flatten.Number, flatten.String, flatten.Object, flatten.Array} {
+		check(k, func(b []byte) (enum, error) { var x flatten.Kind; err := x.UnmarshalText(b); return x, err })
+	}
+	var m flatten.ArrayMode
+	if err := m.UnmarshalText([]byte("JSON")); !errors.Is(err, flatten.ErrOptions) {
+		t.Errorf("ArrayMode.UnmarshalText(JSON) = %v, want ErrOptions", err)
+	}
+	if _, err := flatten.Kind(0).MarshalText(); !errors.Is(err, flatten.ErrOptions) {
+		t.Errorf("Kind(0).MarshalText() = %v, want ErrOptions", err)
+	}
+	if s := flatten.CollisionPolicy(9).String(); s != "CollisionPolicy(9)" {
+		t.Errorf("CollisionPolicy(9).String() = %q", s)
 	}
 }
 

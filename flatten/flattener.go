@@ -1,7 +1,7 @@
 package flatten
 
 import (
-	"errors"
+	"fmt"
 	"hash/maphash"
 
 	"github.com/cespare/xxhash/v2"
@@ -10,7 +10,9 @@ import (
 // Flattener flattens JSON documents. It keeps its buffers between calls, so
 // after a warm-up on documents of a similar size it allocates nothing.
 //
-// A Flattener is not safe for concurrent use; use one per goroutine.
+// A Flattener is not safe for concurrent use; use one per goroutine. The zero
+// value is ready to use with the zero Options (the defaults); New makes one
+// with other options.
 type Flattener struct {
 	opts       Options
 	sep        []byte
@@ -79,27 +81,33 @@ type htEntry struct {
 	h   uint64
 }
 
-// New returns a Flattener for opts, or an error if opts is invalid.
+// New returns a Flattener for opts, or an error wrapping ErrOptions if opts
+// is invalid.
 func New(opts Options) (*Flattener, error) {
 	if opts.Separator == "" {
 		opts.Separator = "."
 	}
-	if opts.MaxDepth < 0 {
-		return nil, errors.New("flatten: negative MaxDepth")
-	}
-	if opts.MaxNesting < 0 {
-		return nil, errors.New("flatten: negative MaxNesting")
+	switch {
+	case opts.MaxDepth < 0:
+		return nil, fmt.Errorf("%w: negative MaxDepth %d", ErrOptions, opts.MaxDepth)
+	case opts.MaxNesting < 0:
+		return nil, fmt.Errorf("%w: negative MaxNesting %d", ErrOptions, opts.MaxNesting)
+	case opts.Arrays > ArraysTables:
+		return nil, fmt.Errorf("%w: unknown array mode %v", ErrOptions, opts.Arrays)
+	case opts.OnCollision > CollisionLast:
+		return nil, fmt.Errorf("%w: unknown collision policy %v", ErrOptions, opts.OnCollision)
 	}
 	if opts.MaxNesting == 0 {
 		opts.MaxNesting = DefaultMaxNesting
 	}
-	if opts.Arrays > ArraysTables {
-		return nil, errors.New("flatten: unknown array mode " + opts.Arrays.String())
-	}
-	if opts.OnCollision > CollisionLast {
-		return nil, errors.New("flatten: unknown collision policy " + opts.OnCollision.String())
-	}
-	f := &Flattener{
+	f := &Flattener{}
+	f.init(opts)
+	return f, nil
+}
+
+// init sets up f for checked opts with defaults filled in.
+func (f *Flattener) init(opts Options) {
+	*f = Flattener{
 		opts:       opts,
 		sep:        []byte(opts.Separator),
 		maxNesting: opts.MaxNesting,
@@ -122,11 +130,20 @@ func New(opts Options) (*Flattener, error) {
 		f.fastColl = true
 		f.sepByte = f.sep[0]
 	}
-	return f, nil
+}
+
+// initZero gives a zero Flattener the default options.
+func (f *Flattener) initZero() {
+	f.init(Options{Separator: ".", MaxNesting: DefaultMaxNesting})
 }
 
 // Options returns the options in effect, defaults filled in.
-func (f *Flattener) Options() Options { return f.opts }
+func (f *Flattener) Options() Options {
+	if f.sep == nil {
+		f.initZero()
+	}
+	return f.opts
+}
 
 // Append flattens doc and appends its fields to dst in document order.
 //
@@ -134,6 +151,9 @@ func (f *Flattener) Options() Options { return f.opts }
 // valid until the next call on f. On error, dst is returned unchanged.
 // Append fails with ErrMode under ArraysTables; use AppendRows.
 func (f *Flattener) Append(dst []Field, doc []byte) ([]Field, error) {
+	if f.sep == nil {
+		f.initZero()
+	}
 	if f.tables {
 		return dst, ErrMode
 	}
@@ -169,6 +189,9 @@ func (f *Flattener) AppendRows(dst []Row, doc []byte) ([]Row, error) {
 // a 64-bit hash of key (for example "bucket/object#line"), and every child ID
 // derives from it.
 func (f *Flattener) AppendRowsKey(dst []Row, doc, key []byte) ([]Row, error) {
+	if f.sep == nil {
+		f.initZero()
+	}
 	f.rows = dst
 	f.rowBase = len(dst)
 	f.out = f.out[:0]

@@ -140,7 +140,7 @@ type Options struct {
 	// Parallel is how many files are uploaded at once. Default 4.
 	Parallel int
 	// Policy is the table's schema contract (evolve, freeze, discard).
-	Policy schema.Policy
+	Policy schema.Evolution
 	// Plan configures schema.PlanChanges.
 	Plan schema.PlanOptions
 	// SizedVarchar keeps the VARCHAR lengths of the inferred table. By

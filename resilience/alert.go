@@ -2,7 +2,7 @@ package resilience
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -68,7 +68,7 @@ func BreakerMetrics(m Metrics) func(StateChange) {
 	}
 }
 
-// RetryMetrics returns a RetryConfig.OnRetry hook that counts retries as
+// RetryMetrics returns a RetryOptions.OnRetry hook that counts retries as
 // "Retry" with dimension Operation=op.
 func RetryMetrics(m Metrics, op string) func(RetryEvent) {
 	return func(RetryEvent) { m.Count("Retry", 1, Dim{"Operation", nameOr(op)}) }
@@ -81,8 +81,8 @@ func nameOr(s string) string {
 	return s
 }
 
-// MonitoredSinkConfig configures a MonitoredSink.
-type MonitoredSinkConfig struct {
+// MonitoredSinkOptions configures a MonitoredSink.
+type MonitoredSinkOptions struct {
 	// Name identifies the sink in alerts and in the Sink dimension.
 	Name string
 	// Metrics receives "DeadLetter" counts (dimensions Sink, Reason) and
@@ -101,18 +101,18 @@ type MonitoredSinkConfig struct {
 // safe for concurrent use if the wrapped sink is.
 type MonitoredSink struct {
 	sink  DeadLetterSink
-	cfg   MonitoredSinkConfig
+	cfg   MonitoredSinkOptions
 	mu    sync.Mutex
 	count int64
 }
 
 // NewMonitoredSink wraps sink.
-func NewMonitoredSink(sink DeadLetterSink, cfg MonitoredSinkConfig) (*MonitoredSink, error) {
+func NewMonitoredSink(sink DeadLetterSink, cfg MonitoredSinkOptions) (*MonitoredSink, error) {
 	if sink == nil {
-		return nil, errors.New("resilience: nil dead-letter sink")
+		return nil, fmt.Errorf("%w: nil dead-letter sink", ErrOptions)
 	}
 	if cfg.AlertEvery < 0 {
-		return nil, errors.New("resilience: negative AlertEvery")
+		return nil, fmt.Errorf("%w: negative AlertEvery", ErrOptions)
 	}
 	cfg.AlertEvery = cmp0(cfg.AlertEvery, 100)
 	cfg.Name = nameOr(cfg.Name)

@@ -37,7 +37,7 @@ func TestBreakerAlertsAndMetrics(t *testing.T) {
 	var alerts []Alert
 	m := &recMetrics{}
 	clk := newFakeClock()
-	b, err := NewBreaker(BreakerConfig{Name: "snowflake", ConsecutiveFailures: 1, OpenDuration: time.Second, Clock: clk,
+	b, err := NewBreaker(BreakerOptions{Name: "snowflake", ConsecutiveFailures: 1, OpenDuration: time.Second, Clock: clk,
 		Listeners: []func(StateChange){BreakerAlerts(func(a Alert) { alerts = append(alerts, a) }), BreakerMetrics(m)}})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestBreakerAlertsAndMetrics(t *testing.T) {
 
 func TestRetryMetrics(t *testing.T) {
 	m := &recMetrics{}
-	r, _ := NewRetry(RetryConfig{MaxAttempts: 3, Clock: newFakeClock(), OnRetry: RetryMetrics(m, "copy")})
+	r, _ := NewRetry(RetryOptions{MaxAttempts: 3, Clock: newFakeClock(), OnRetry: RetryMetrics(m, "copy")})
 	_ = r.Do(context.Background(), func(context.Context) error { return Transient(errBoom) })
 	if got := strings.Join(m.calls, "|"); got != "count Retry Operation=copy|count Retry Operation=copy" {
 		t.Errorf("metrics = %s", got)
@@ -71,7 +71,7 @@ func TestMonitoredSink(t *testing.T) {
 	var alerts []Alert
 	m := &recMetrics{}
 	inner := &memSink{}
-	s, err := NewMonitoredSink(inner, MonitoredSinkConfig{Name: "orders-dlq", Metrics: m, AlertEvery: 3, Clock: newFakeClock(),
+	s, err := NewMonitoredSink(inner, MonitoredSinkOptions{Name: "orders-dlq", Metrics: m, AlertEvery: 3, Clock: newFakeClock(),
 		Alert: func(a Alert) { alerts = append(alerts, a) }})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestMonitoredSink(t *testing.T) {
 	if m.calls[0] != "count DeadLetter Sink=orders-dlq Reason=schema" {
 		t.Errorf("metric = %q", m.calls[0])
 	}
-	bad, _ := NewMonitoredSink(failingSink{errors.New("disk full")}, MonitoredSinkConfig{Metrics: m})
+	bad, _ := NewMonitoredSink(failingSink{errors.New("disk full")}, MonitoredSinkOptions{Metrics: m})
 	if err := bad.Write(context.Background(), DeadLetter{}); err == nil || bad.Count() != 0 {
 		t.Errorf("Write through a failing sink = %v, count %d", err, bad.Count())
 	}

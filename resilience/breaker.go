@@ -47,7 +47,7 @@ const (
 	Ignore                 // counts as nothing (e.g. the caller cancelled)
 )
 
-// DefaultOutcome is the default BreakerConfig.Classify: nil is Success,
+// DefaultOutcome is the default BreakerOptions.Classify: nil is Success,
 // context.Canceled and ErrOpen (of a nested breaker) are Ignore, everything
 // else is Failure.
 func DefaultOutcome(err error) Outcome {
@@ -71,10 +71,10 @@ type StateChange struct {
 	Reason string
 }
 
-// BreakerConfig configures a Breaker. The zero value is usable: open after 5
+// BreakerOptions configures a Breaker. The zero value is usable: open after 5
 // consecutive failures, stay open 30 s, then admit 1 probe with a 30 s probe
 // timeout.
-type BreakerConfig struct {
+type BreakerOptions struct {
 	// Name identifies the breaker in StateChange events and alerts.
 	Name string
 	// ConsecutiveFailures trips the breaker after this many failures in a
@@ -155,20 +155,20 @@ type Breaker struct {
 }
 
 // NewBreaker checks cfg, fills in its defaults and returns a closed Breaker.
-func NewBreaker(cfg BreakerConfig) (*Breaker, error) {
+func NewBreaker(cfg BreakerOptions) (*Breaker, error) {
 	switch {
 	case cfg.FailureRatio < 0 || cfg.FailureRatio > 1 || math.IsNaN(cfg.FailureRatio):
-		return nil, fmt.Errorf("resilience: FailureRatio %v not in [0, 1]", cfg.FailureRatio)
+		return nil, fmt.Errorf("%w: FailureRatio %v not in [0, 1]", ErrOptions, cfg.FailureRatio)
 	case cfg.Window < 0, cfg.OpenDuration < 0, cfg.ProbeTimeout < 0:
-		return nil, errors.New("resilience: negative duration in BreakerConfig")
+		return nil, fmt.Errorf("%w: negative duration in BreakerOptions", ErrOptions)
 	case cfg.MinCalls < 0, cfg.HalfOpenProbes < 0, cfg.SuccessesToClose < 0:
-		return nil, errors.New("resilience: negative count in BreakerConfig")
+		return nil, fmt.Errorf("%w: negative count in BreakerOptions", ErrOptions)
 	case cfg.HalfOpenProbes > 1024:
-		return nil, fmt.Errorf("resilience: HalfOpenProbes %d > 1024", cfg.HalfOpenProbes)
+		return nil, fmt.Errorf("%w: HalfOpenProbes %d > 1024", ErrOptions, cfg.HalfOpenProbes)
 	}
 	window := cmp0(cfg.Window, 60*time.Second)
 	if window < windowBuckets {
-		return nil, fmt.Errorf("resilience: Window %v too short", window)
+		return nil, fmt.Errorf("%w: Window %v too short", ErrOptions, window)
 	}
 	probes := cmp0(cfg.HalfOpenProbes, 1)
 	b := &Breaker{
@@ -185,14 +185,14 @@ func NewBreaker(cfg BreakerConfig) (*Breaker, error) {
 		probes:       make([]probeSlot, probes),
 	}
 	if b.consecutiveN < 0 && b.ratio == 0 {
-		return nil, errors.New("resilience: breaker has no trip rule (ConsecutiveFailures < 0 and no FailureRatio)")
+		return nil, fmt.Errorf("%w: breaker has no trip rule (ConsecutiveFailures < 0 and no FailureRatio)", ErrOptions)
 	}
 	b.probeTimeout = cmp0(cfg.ProbeTimeout, b.openDur)
 	if b.classify == nil {
 		b.classify = DefaultOutcome
 	}
 	if b.successesN > probes {
-		return nil, fmt.Errorf("resilience: SuccessesToClose %d > HalfOpenProbes %d", b.successesN, probes)
+		return nil, fmt.Errorf("%w: SuccessesToClose %d > HalfOpenProbes %d", ErrOptions, b.successesN, probes)
 	}
 	return b, nil
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-func newTestBreaker(t *testing.T, cfg BreakerConfig) (*Breaker, *fakeClock, *[]StateChange) {
+func newTestBreaker(t *testing.T, cfg BreakerOptions) (*Breaker, *fakeClock, *[]StateChange) {
 	t.Helper()
 	clk := newFakeClock()
 	var mu sync.Mutex
@@ -42,7 +42,7 @@ func transitions(cs []StateChange) string {
 }
 
 func TestBreakerConsecutive(t *testing.T) {
-	b, clk, changes := newTestBreaker(t, BreakerConfig{Name: "snowflake", ConsecutiveFailures: 3, OpenDuration: 10 * time.Second})
+	b, clk, changes := newTestBreaker(t, BreakerOptions{Name: "snowflake", ConsecutiveFailures: 3, OpenDuration: 10 * time.Second})
 	ctx := context.Background()
 	// Successes in between reset the run.
 	for _, fn := range []func(context.Context) error{fail, fail, ok, fail, fail} {
@@ -85,7 +85,7 @@ func TestBreakerConsecutive(t *testing.T) {
 }
 
 func TestBreakerRatio(t *testing.T) {
-	b, clk, _ := newTestBreaker(t, BreakerConfig{ConsecutiveFailures: -1, FailureRatio: 0.5, MinCalls: 10, Window: 10 * time.Second})
+	b, clk, _ := newTestBreaker(t, BreakerOptions{ConsecutiveFailures: -1, FailureRatio: 0.5, MinCalls: 10, Window: 10 * time.Second})
 	ctx := context.Background()
 	// 4 failures of 9 calls: under MinCalls.
 	for i := range 9 {
@@ -119,7 +119,7 @@ func TestBreakerRatio(t *testing.T) {
 }
 
 func TestBreakerHalfOpenProbes(t *testing.T) {
-	b, clk, changes := newTestBreaker(t, BreakerConfig{ConsecutiveFailures: 1, OpenDuration: time.Second, HalfOpenProbes: 2, ProbeTimeout: 5 * time.Second})
+	b, clk, changes := newTestBreaker(t, BreakerOptions{ConsecutiveFailures: 1, OpenDuration: time.Second, HalfOpenProbes: 2, ProbeTimeout: 5 * time.Second})
 	_ = b.Do(context.Background(), fail)
 	clk.Advance(time.Second)
 	p1, err1 := b.Allow()
@@ -158,7 +158,7 @@ func TestBreakerHalfOpenProbes(t *testing.T) {
 // A probe that never reports must not hold the breaker half-open
 // (Resilience4j #903).
 func TestBreakerHungProbe(t *testing.T) {
-	b, clk, changes := newTestBreaker(t, BreakerConfig{ConsecutiveFailures: 1, OpenDuration: time.Second, ProbeTimeout: 3 * time.Second})
+	b, clk, changes := newTestBreaker(t, BreakerOptions{ConsecutiveFailures: 1, OpenDuration: time.Second, ProbeTimeout: 3 * time.Second})
 	_ = b.Do(context.Background(), fail)
 	clk.Advance(time.Second)
 	hung, err := b.Allow()
@@ -193,7 +193,7 @@ func TestBreakerHungProbe(t *testing.T) {
 // Do runs probes under ProbeTimeout, so a probe honouring its context ends.
 func TestBreakerProbeContextTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, err := NewBreaker(BreakerConfig{ConsecutiveFailures: 1, OpenDuration: time.Second, ProbeTimeout: 2 * time.Second})
+		b, err := NewBreaker(BreakerOptions{ConsecutiveFailures: 1, OpenDuration: time.Second, ProbeTimeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +211,7 @@ func TestBreakerProbeContextTimeout(t *testing.T) {
 }
 
 func TestBreakerIgnoresCancellation(t *testing.T) {
-	b, _, _ := newTestBreaker(t, BreakerConfig{ConsecutiveFailures: 2})
+	b, _, _ := newTestBreaker(t, BreakerOptions{ConsecutiveFailures: 2})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for range 5 {
@@ -221,7 +221,7 @@ func TestBreakerIgnoresCancellation(t *testing.T) {
 	if c := b.Counts(); c.State != StateClosed || c.ConsecutiveFailures != 0 || c.WindowCalls != 0 {
 		t.Errorf("Counts() = %+v after cancelled calls, want nothing counted", c)
 	}
-	custom, _, _ := newTestBreaker(t, BreakerConfig{ConsecutiveFailures: 1, Classify: func(err error) Outcome {
+	custom, _, _ := newTestBreaker(t, BreakerOptions{ConsecutiveFailures: 1, Classify: func(err error) Outcome {
 		if errors.Is(err, errBoom) {
 			return Ignore // e.g. bad input, not the dependency's fault
 		}
@@ -234,7 +234,7 @@ func TestBreakerIgnoresCancellation(t *testing.T) {
 }
 
 func TestBreakerReset(t *testing.T) {
-	b, _, changes := newTestBreaker(t, BreakerConfig{ConsecutiveFailures: 1})
+	b, _, changes := newTestBreaker(t, BreakerOptions{ConsecutiveFailures: 1})
 	_ = b.Do(context.Background(), fail)
 	b.Reset()
 	if s := b.State(); s != StateClosed {
@@ -246,7 +246,7 @@ func TestBreakerReset(t *testing.T) {
 }
 
 func TestNewBreakerInvalid(t *testing.T) {
-	for _, cfg := range []BreakerConfig{
+	for _, cfg := range []BreakerOptions{
 		{FailureRatio: 1.5},
 		{FailureRatio: -0.1},
 		{Window: -time.Second},
@@ -266,7 +266,7 @@ func TestNewBreakerInvalid(t *testing.T) {
 // only between Allow and a no-op, so the bound is loose but must hold.
 func TestBreakerConcurrent(t *testing.T) {
 	clk := newFakeClock()
-	b, err := NewBreaker(BreakerConfig{ConsecutiveFailures: 3, OpenDuration: time.Millisecond, HalfOpenProbes: 2, Clock: clk})
+	b, err := NewBreaker(BreakerOptions{ConsecutiveFailures: 3, OpenDuration: time.Millisecond, HalfOpenProbes: 2, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestBreakerConcurrent(t *testing.T) {
 
 func TestBreakerAllocs(t *testing.T) {
 	skipAllocTest(t)
-	b, _ := NewBreaker(BreakerConfig{FailureRatio: 0.5})
+	b, _ := NewBreaker(BreakerOptions{FailureRatio: 0.5})
 	ctx := context.Background()
 	n := 0
 	allocs := testing.AllocsPerRun(1000, func() {
@@ -327,7 +327,7 @@ func TestBreakerAllocs(t *testing.T) {
 		t.Errorf("Breaker success path: %v allocs/op, want 0", allocs)
 	}
 	// Rejections do not allocate either.
-	open, _ := NewBreaker(BreakerConfig{ConsecutiveFailures: 1})
+	open, _ := NewBreaker(BreakerOptions{ConsecutiveFailures: 1})
 	_ = open.Do(ctx, fail)
 	allocs = testing.AllocsPerRun(1000, func() {
 		if err := open.Do(ctx, ok); err != ErrOpen {
@@ -342,10 +342,10 @@ func TestBreakerAllocs(t *testing.T) {
 func BenchmarkBreakerDo(b *testing.B) {
 	for _, bc := range []struct {
 		name string
-		cfg  BreakerConfig
+		cfg  BreakerOptions
 	}{
-		{"consecutive", BreakerConfig{}},
-		{"ratio-window", BreakerConfig{FailureRatio: 0.5}}, // reads the clock once per call
+		{"consecutive", BreakerOptions{}},
+		{"ratio-window", BreakerOptions{FailureRatio: 0.5}}, // reads the clock once per call
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			br, _ := NewBreaker(bc.cfg)
@@ -360,7 +360,7 @@ func BenchmarkBreakerDo(b *testing.B) {
 }
 
 func BenchmarkBreakerDoParallel(b *testing.B) {
-	br, _ := NewBreaker(BreakerConfig{FailureRatio: 0.5})
+	br, _ := NewBreaker(BreakerOptions{FailureRatio: 0.5})
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()

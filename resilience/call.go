@@ -25,11 +25,8 @@ func (e *TimeoutError) Error() string {
 	return "resilience: call timed out after " + e.After.String() + ": " + errString(e.Err)
 }
 
-// Unwrap returns the call's error.
-func (e *TimeoutError) Unwrap() error { return e.Err }
-
-// Is reports whether target is ErrTimeout.
-func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
+// Unwrap returns ErrTimeout and the call's error.
+func (e *TimeoutError) Unwrap() []error { return []error{ErrTimeout, e.Err} }
 
 // WithTimeout runs fn with a child of ctx that is cancelled after d. A d <= 0
 // runs fn with ctx unchanged. The timeout is cooperative: fn must return when
@@ -91,7 +88,7 @@ type Bulkhead struct {
 // NewBulkhead returns a Bulkhead admitting limit concurrent calls (limit >= 1).
 func NewBulkhead(limit int) (*Bulkhead, error) {
 	if limit < 1 {
-		return nil, fmt.Errorf("resilience: bulkhead limit %d < 1", limit)
+		return nil, fmt.Errorf("%w: bulkhead limit %d < 1", ErrOptions, limit)
 	}
 	return &Bulkhead{sem: make(chan struct{}, limit)}, nil
 }

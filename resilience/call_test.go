@@ -120,8 +120,8 @@ func TestBulkhead(t *testing.T) {
 // Timeout → Recover → fn.
 func TestPolicyOrder(t *testing.T) {
 	clk := newFakeClock()
-	r, _ := NewRetry(RetryConfig{MaxAttempts: 5, Clock: clk, Jitter: noJitter, Classify: func(error) Decision { return Retryable }})
-	br, _ := NewBreaker(BreakerConfig{ConsecutiveFailures: 2, Clock: clk})
+	r, _ := NewRetry(RetryOptions{MaxAttempts: 5, Clock: clk, Jitter: noJitter, Classifier: ClassifierFunc(func(error) bool { return true })})
+	br, _ := NewBreaker(BreakerOptions{ConsecutiveFailures: 2, Clock: clk})
 	bh, _ := NewBulkhead(1)
 	p := &Policy{Retry: r, Breaker: br, Bulkhead: bh, Timeout: time.Minute, Recover: true}
 	calls := 0
@@ -155,8 +155,8 @@ func TestPolicyOrder(t *testing.T) {
 
 func TestPolicyAllocs(t *testing.T) {
 	skipAllocTest(t)
-	r, _ := NewRetry(RetryConfig{})
-	br, _ := NewBreaker(BreakerConfig{})
+	r, _ := NewRetry(RetryOptions{})
+	br, _ := NewBreaker(BreakerOptions{})
 	bh, _ := NewBulkhead(4)
 	p := &Policy{Retry: r, Breaker: br, Bulkhead: bh, Recover: true}
 	ctx := context.Background()
@@ -177,8 +177,8 @@ func TestPolicyAllocs(t *testing.T) {
 }
 
 func BenchmarkPolicyDo(b *testing.B) {
-	r, _ := NewRetry(RetryConfig{})
-	br, _ := NewBreaker(BreakerConfig{})
+	r, _ := NewRetry(RetryOptions{})
+	br, _ := NewBreaker(BreakerOptions{})
 	bh, _ := NewBulkhead(4)
 	for _, bc := range []struct {
 		name string

@@ -35,16 +35,14 @@ func (e *ConflictError) Error() string {
 	return "resilience: checkpoint " + strconv.Quote(e.Name) + " changed by another writer: " + errString(e.Err)
 }
 
-// Unwrap returns the store's error.
-func (e *ConflictError) Unwrap() error { return e.Err }
-
-// Is reports whether target is ErrConflict.
-func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+// Unwrap returns ErrConflict and the store's error.
+func (e *ConflictError) Unwrap() []error { return []error{ErrConflict, e.Err} }
 
 // Checkpoint records what a job has durably done: the object being read (its
 // identity, so a replaced object is noticed), how many records of it were
-// done and the byte offset where the next record starts (the source
-// position). All fields are plain values.
+// done and where the next record starts. The position is source's: a
+// source.Position{Offset: NextOffset, Line: NextLine, Records: RecordsDone}
+// resumes Reader.ReadObject there. All fields are plain values.
 type Checkpoint struct {
 	Bucket    string `json:"bucket,omitempty"`
 	Key       string `json:"key"`
@@ -53,9 +51,17 @@ type Checkpoint struct {
 	Size      int64  `json:"size"`
 	// RecordsDone counts the records of the object durably processed.
 	RecordsDone int64 `json:"records_done"`
-	// NextOffset is the byte offset of the first record not yet done;
-	// NextOffset == Size means the object is finished.
+	// NextOffset is the byte offset of the first record not yet done, in
+	// the decompressed stream (source.Position.Offset): for a compressed
+	// object it may exceed Size. For an uncompressed object NextOffset ==
+	// Size means the object is finished; Done says so for any object.
 	NextOffset int64 `json:"next_offset"`
+	// NextLine is the 1-based line on which the next record starts
+	// (source.Position.Line); 0 means unknown (a resumed read then counts
+	// lines from 1).
+	NextLine int64 `json:"next_line,omitempty"`
+	// Done marks the object as completely processed.
+	Done bool `json:"done,omitempty"`
 	// UpdatedAt is when the checkpoint was committed (set by
 	// Progress.Commit from its clock).
 	UpdatedAt time.Time `json:"updated_at"`
@@ -67,13 +73,11 @@ func (c Checkpoint) SameObject(o Checkpoint) bool {
 	return c.Bucket == o.Bucket && c.Key == o.Key && c.VersionID == o.VersionID && c.ETag == o.ETag && c.Size == o.Size
 }
 
-// Validate checks that the counts are consistent.
+// Validate checks that no count is negative. NextOffset is not bounded by
+// Size: it counts decompressed bytes.
 func (c Checkpoint) Validate() error {
-	switch {
-	case c.Size < 0, c.RecordsDone < 0, c.NextOffset < 0:
+	if c.Size < 0 || c.RecordsDone < 0 || c.NextOffset < 0 || c.NextLine < 0 {
 		return errors.New("resilience: negative value in checkpoint")
-	case c.NextOffset > c.Size:
-		return fmt.Errorf("resilience: checkpoint next offset %d past size %d", c.NextOffset, c.Size)
 	}
 	return nil
 }
@@ -155,7 +159,7 @@ type FileCheckpointStore struct {
 // NewFileCheckpointStore returns a store in dir, creating dir if needed.
 func NewFileCheckpointStore(dir string) (*FileCheckpointStore, error) {
 	if dir == "" {
-		return nil, errors.New("resilience: empty checkpoint directory")
+		return nil, fmt.Errorf("%w: empty checkpoint directory", ErrOptions)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("resilience: checkpoint directory: %w", err)
@@ -316,10 +320,10 @@ type S3CheckpointStore struct {
 // "checkpoints/orders/").
 func NewS3CheckpointStore(client ObjectStore, bucket, prefix string) (*S3CheckpointStore, error) {
 	if client == nil || bucket == "" {
-		return nil, errors.New("resilience: S3 checkpoint store needs a client and a bucket")
+		return nil, fmt.Errorf("%w: S3 checkpoint store needs a client and a bucket", ErrOptions)
 	}
 	if strings.HasPrefix(prefix, "/") {
-		return nil, fmt.Errorf("resilience: S3 prefix %q starts with /", prefix)
+		return nil, fmt.Errorf("%w: S3 prefix %q starts with /", ErrOptions, prefix)
 	}
 	return &S3CheckpointStore{client: client, bucket: bucket, prefix: prefix}, nil
 }
@@ -406,7 +410,7 @@ type Progress struct {
 // resume from it. A nil clock means SystemClock.
 func ResumeProgress(ctx context.Context, store CheckpointStore, name string, clock Clock) (*Progress, error) {
 	if store == nil {
-		return nil, errors.New("resilience: nil checkpoint store")
+		return nil, fmt.Errorf("%w: nil checkpoint store", ErrOptions)
 	}
 	p := &Progress{store: store, name: name, clock: clockOrSystem(clock)}
 	cp, v, err := store.Load(ctx, name)

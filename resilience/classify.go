@@ -5,110 +5,99 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"syscall"
 	"time"
 )
 
-// Decision is a classifier's verdict on an error.
-type Decision uint8
-
-const (
-	// NoOpinion means the classifier does not know the error; the next
-	// classifier decides, and when none does, the error is not retried.
-	NoOpinion Decision = iota
-	// Retryable means the operation cannot have been applied, or is
-	// idempotent, and may succeed when tried again.
-	Retryable
-	// NotRetryable means trying again cannot help (bad input, permissions,
-	// a missing object) or is unsafe (a non-idempotent write that may have
-	// been applied).
-	NotRetryable
-)
-
-// String returns "no-opinion", "retryable" or "not-retryable".
-func (d Decision) String() string {
-	switch d {
-	case NoOpinion:
-		return "no-opinion"
-	case Retryable:
-		return "retryable"
-	case NotRetryable:
-		return "not-retryable"
-	}
-	return "Decision(?)"
+// Classifier decides which errors Retry retries. It is the consumer-side
+// seam for the packages that know their dependencies' errors:
+// s3source.ErrorClassifier and load.ErrorClassifier have these two methods,
+// and this package ships NetworkClassifier. Methods are called only with
+// non-nil errors and must be safe for concurrent use.
+type Classifier interface {
+	// Retryable reports whether the operation cannot have been applied, or
+	// is idempotent, and may succeed when tried again. False means
+	// permanent: bad input, permissions, a missing object, or a
+	// non-idempotent write that may have been applied.
+	Retryable(err error) bool
+	// Throttled reports whether the dependency asked the caller to slow
+	// down (HTTP 429, S3 SlowDown, a spent client-side retry quota). Retry
+	// retries a throttled error and waits at least half of the backoff cap
+	// before the next attempt, instead of a fully jittered wait.
+	Throttled(err error) bool
 }
 
-// Classifier decides whether an error is transient. It is called only with
-// non-nil errors and must be safe for concurrent use. Classifiers for the
-// errors of the S3 SDK and of gosnowflake live in the packages that know those
-// types (source and load); this package ships ClassifyNetwork.
-type Classifier func(err error) Decision
+// ClassifierFunc adapts a function deciding retryability to a Classifier
+// that reports nothing as throttled.
+type ClassifierFunc func(err error) bool
 
-// Classifiers combines classifiers: the first one with an opinion wins. The
-// returned Classifier is safe for concurrent use if the given ones are.
+// Retryable returns f(err).
+func (f ClassifierFunc) Retryable(err error) bool { return f(err) }
+
+// Throttled returns false.
+func (ClassifierFunc) Throttled(error) bool { return false }
+
+// Classifiers combines classifiers: an error is retryable if any of them
+// says so, and throttled if any of them says so. Nil entries are skipped.
+// The result is safe for concurrent use if the given ones are.
 func Classifiers(cs ...Classifier) Classifier {
-	cs = append([]Classifier(nil), cs...)
-	return func(err error) Decision {
-		for _, c := range cs {
-			if c == nil {
-				continue
-			}
-			if d := c(err); d != NoOpinion {
-				return d
-			}
-		}
-		return NoOpinion
-	}
+	return classifiers(slices.DeleteFunc(slices.Clone(cs), func(c Classifier) bool { return c == nil }))
 }
 
-// ClassifyNetwork classifies network and context errors:
+type classifiers []Classifier
+
+func (cs classifiers) Retryable(err error) bool {
+	return slices.ContainsFunc(cs, func(c Classifier) bool { return c.Retryable(err) })
+}
+
+func (cs classifiers) Throttled(err error) bool {
+	return slices.ContainsFunc(cs, func(c Classifier) bool { return c.Throttled(err) })
+}
+
+// NetworkClassifier classifies network and context errors; it is Retry's
+// default Classifier. Retryable reports:
 //
-//   - context.Canceled: NotRetryable (someone gave up on purpose).
-//   - context.DeadlineExceeded: Retryable. A per-attempt timeout is worth
+//   - context.DeadlineExceeded: true. A per-attempt timeout is worth
 //     another attempt; when the caller's own context expired, Retry.Do stops
 //     anyway because it checks its context before every attempt and sleep.
 //   - connection reset, refused or aborted, broken pipe, host or network
-//     unreachable, ETIMEDOUT, io.ErrUnexpectedEOF, dial errors and any
-//     net.Error whose Timeout() is true: Retryable.
-//   - DNS errors: Retryable when temporary or a timeout, NotRetryable when
-//     the name does not exist.
-//   - ErrOpen, ErrPreconditionFailed: NotRetryable.
+//     unreachable, ETIMEDOUT, io.ErrUnexpectedEOF, dial errors, DNS errors
+//     that are temporary or a timeout, and any net.Error whose Timeout() is
+//     true: true.
+//   - everything else, including context.Canceled, a DNS name that does
+//     not exist, ErrOpen and ErrPreconditionFailed: false.
 //
-// Everything else is NoOpinion. It does not allocate for errors that wrap
+// Throttled is always false. It does not allocate for errors that wrap
 // nothing.
-func ClassifyNetwork(err error) Decision {
+type NetworkClassifier struct{}
+
+// Throttled returns false: network errors carry no throttling signal.
+func (NetworkClassifier) Throttled(error) bool { return false }
+
+// Retryable reports whether err is a transient network or context error.
+func (NetworkClassifier) Retryable(err error) bool {
 	switch {
-	case err == nil:
-		return NoOpinion
-	case errors.Is(err, context.Canceled), errors.Is(err, ErrOpen), errors.Is(err, ErrPreconditionFailed):
-		return NotRetryable
+	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, ErrOpen), errors.Is(err, ErrPreconditionFailed):
+		return false
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF):
-		return Retryable
+		return true
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
 		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, syscall.EHOSTUNREACH),
 		errors.Is(err, syscall.ENETUNREACH):
-		return Retryable
+		return true
 	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
-		if dns.IsNotFound {
-			return NotRetryable
-		}
-		if dns.IsTimeout || dns.IsTemporary {
-			return Retryable
-		}
-		return NoOpinion
+		return !dns.IsNotFound && (dns.IsTimeout || dns.IsTemporary)
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
-		return Retryable
+		return true
 	}
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return Retryable
-	}
-	return NoOpinion
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // Permanent marks err as not retryable, whatever the classifier says. It
@@ -117,7 +106,7 @@ func Permanent(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &markedError{err: err, decision: NotRetryable}
+	return &markedError{err: err}
 }
 
 // Transient marks err as retryable, whatever the classifier says (Retry.Do
@@ -126,7 +115,7 @@ func Transient(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &markedError{err: err, decision: Retryable}
+	return &markedError{err: err, retry: true}
 }
 
 // RetryAfter marks err as retryable and asks Retry.Do to wait at least d
@@ -137,13 +126,22 @@ func RetryAfter(err error, d time.Duration) error {
 	if err == nil {
 		return nil
 	}
-	return &markedError{err: err, decision: Retryable, after: d}
+	return &markedError{err: err, retry: true, after: d}
 }
 
+// verdict is what Retry does with an error.
+type verdict uint8
+
+const (
+	giveUp verdict = iota
+	retry
+	retryThrottled
+)
+
 type markedError struct {
-	err      error
-	decision Decision
-	after    time.Duration
+	err   error
+	retry bool
+	after time.Duration
 }
 
 func (e *markedError) Error() string { return e.err.Error() }
@@ -154,26 +152,31 @@ func (e *markedError) RetryAfter() time.Duration { return e.after }
 
 type retryAfterer interface{ RetryAfter() time.Duration }
 
-// classify applies the marks, then c, then the default (not retryable).
-func classify(c Classifier, err error) (Decision, time.Duration) {
+// classify applies the marks, then the rules no classifier overrides
+// (ErrOpen, context.Canceled and ErrPreconditionFailed are never retried),
+// then c. An error with a foreign RetryAfter hint that c does not call
+// permanent is retried after the hint.
+func classify(c Classifier, err error) (verdict, time.Duration) {
 	var m *markedError
 	if errors.As(err, &m) {
-		return m.decision, m.after
+		if m.retry {
+			return retry, m.after
+		}
+		return giveUp, 0
+	}
+	if errors.Is(err, ErrOpen) || errors.Is(err, context.Canceled) || errors.Is(err, ErrPreconditionFailed) {
+		return giveUp, 0
 	}
 	var after time.Duration
 	var ra retryAfterer
 	if errors.As(err, &ra) {
 		after = ra.RetryAfter()
 	}
-	d := NoOpinion
-	if c != nil {
-		d = c(err)
+	switch {
+	case c.Throttled(err):
+		return retryThrottled, after
+	case c.Retryable(err), after > 0:
+		return retry, after
 	}
-	if d == NoOpinion {
-		if after > 0 {
-			return Retryable, after
-		}
-		return NotRetryable, 0
-	}
-	return d, after
+	return giveUp, 0
 }

@@ -162,8 +162,8 @@ type FileDeadLetterSink struct {
 	written int64
 }
 
-// FileDeadLetterConfig configures a FileDeadLetterSink.
-type FileDeadLetterConfig struct {
+// FileDeadLetterOptions configures a FileDeadLetterSink.
+type FileDeadLetterOptions struct {
 	// Path of the NDJSON file, created (0o600: records may hold personal
 	// data) or appended to.
 	Path string
@@ -174,9 +174,9 @@ type FileDeadLetterConfig struct {
 }
 
 // NewFileDeadLetterSink opens cfg.Path for appending.
-func NewFileDeadLetterSink(cfg FileDeadLetterConfig) (*FileDeadLetterSink, error) {
+func NewFileDeadLetterSink(cfg FileDeadLetterOptions) (*FileDeadLetterSink, error) {
 	if cfg.Path == "" {
-		return nil, errors.New("resilience: empty dead-letter path")
+		return nil, fmt.Errorf("%w: empty dead-letter path", ErrOptions)
 	}
 	f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
@@ -264,8 +264,8 @@ func (s *FileDeadLetterSink) Close() error {
 	return nil
 }
 
-// S3DeadLetterConfig configures an S3DeadLetterSink.
-type S3DeadLetterConfig struct {
+// S3DeadLetterOptions configures an S3DeadLetterSink.
+type S3DeadLetterOptions struct {
 	Client ObjectStore
 	Bucket string
 	// Prefix of the object keys, e.g. "dead-letters/orders/".
@@ -280,9 +280,11 @@ type S3DeadLetterConfig struct {
 // S3DeadLetterSink buffers dead letters and writes them, on Flush or when
 // the buffer is full, as one NDJSON object per flush named
 // <Prefix>YYYY/MM/DD/<unix-nanos>-<sink id>-<seq>.ndjson, created with
-// If-None-Match: * so no object is ever overwritten. A failed flush keeps
-// the buffer for the next one. It is safe for concurrent use; Write may
-// block on a flush.
+// If-None-Match: * so no object is ever overwritten. A failed flush puts its
+// entries back for the next one. It is safe for concurrent use. The lock is
+// held only to swap buffers, never across PutObject: Write buffers while a
+// flush uploads, Buffered and Written never wait on S3; only the Write that
+// fills the buffer waits for the flush it starts.
 type S3DeadLetterSink struct {
 	client   ObjectStore
 	bucket   string
@@ -291,31 +293,34 @@ type S3DeadLetterSink struct {
 	clock    Clock
 	id       string
 
-	mu      sync.Mutex
-	buf     []byte
-	entries int
-	seq     int64
-	written int64
+	mu            sync.Mutex
+	buf           []byte // entries not yet taken by a flush
+	entries       int
+	spare         []byte // a drained buffer to swap in
+	inflight      int    // entries being uploaded
+	inflightBytes int
+	seq           int64
+	written       int64
 }
 
-// NewS3DeadLetterSink checks cfg and returns a sink.
-func NewS3DeadLetterSink(cfg S3DeadLetterConfig) (*S3DeadLetterSink, error) {
-	if cfg.Client == nil || cfg.Bucket == "" {
-		return nil, errors.New("resilience: S3 dead-letter sink needs a client and a bucket")
+// NewS3DeadLetterSink checks opts and returns a sink.
+func NewS3DeadLetterSink(opts S3DeadLetterOptions) (*S3DeadLetterSink, error) {
+	if opts.Client == nil || opts.Bucket == "" {
+		return nil, fmt.Errorf("%w: S3 dead-letter sink needs a client and a bucket", ErrOptions)
 	}
-	if cfg.MaxBytes < 0 {
-		return nil, errors.New("resilience: negative MaxBytes")
+	if opts.MaxBytes < 0 {
+		return nil, fmt.Errorf("%w: negative MaxBytes", ErrOptions)
 	}
 	var id [6]byte
 	_, _ = rand.Read(id[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return &S3DeadLetterSink{client: cfg.Client, bucket: cfg.Bucket, prefix: cfg.Prefix,
-		maxBytes: cmp0(cfg.MaxBytes, 8<<20), clock: clockOrSystem(cfg.Clock), id: hex.EncodeToString(id[:])}, nil
+	return &S3DeadLetterSink{client: opts.Client, bucket: opts.Bucket, prefix: opts.Prefix,
+		maxBytes: cmp0(opts.MaxBytes, 8<<20), clock: clockOrSystem(opts.Clock), id: hex.EncodeToString(id[:])}, nil
 }
 
 // Write buffers d and flushes when the buffer reaches MaxBytes. When that
 // flush fails, Write returns its error but d stays buffered for the next
-// flush: do not write it again. When 4×MaxBytes are buffered, Write returns
-// ErrSinkFull and drops d.
+// flush: do not write it again. When 4×MaxBytes are buffered or uploading,
+// Write returns ErrSinkFull and drops d.
 func (s *S3DeadLetterSink) Write(ctx context.Context, d DeadLetter) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -324,17 +329,20 @@ func (s *S3DeadLetterSink) Write(ctx context.Context, d DeadLetter) error {
 		d.Time = s.clock.Now()
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.buf) >= 4*s.maxBytes {
-		return fmt.Errorf("%w: %d bytes buffered after failed flushes", ErrSinkFull, len(s.buf))
+	if n := len(s.buf) + s.inflightBytes; n >= 4*s.maxBytes {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: %d bytes buffered after failed flushes", ErrSinkFull, n)
 	}
 	var err error
 	if s.buf, err = d.AppendNDJSON(s.buf); err != nil {
+		s.mu.Unlock()
 		return err
 	}
 	s.entries++
-	if len(s.buf) >= s.maxBytes {
-		return s.flush(ctx)
+	full := len(s.buf) >= s.maxBytes
+	s.mu.Unlock()
+	if full {
+		return s.Flush(ctx)
 	}
 	return nil
 }
@@ -343,37 +351,48 @@ func (s *S3DeadLetterSink) Write(ctx context.Context, d DeadLetter) error {
 // entry, when failed flushes have left 4×MaxBytes buffered.
 var ErrSinkFull = errors.New("resilience: dead-letter buffer full")
 
-// Flush writes the buffered entries, if any, as one object.
+// Flush writes the buffered entries, if any, as one object. Entries written
+// while it uploads wait for the next flush.
 func (s *S3DeadLetterSink) Flush(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.flush(ctx)
-}
-
-func (s *S3DeadLetterSink) flush(ctx context.Context) error {
 	if s.entries == 0 {
+		s.mu.Unlock()
 		return nil
 	}
+	batch, n := s.buf, s.entries
+	s.buf, s.spare, s.entries = s.spare[:0], nil, 0
+	s.inflight += n
+	s.inflightBytes += len(batch)
 	now := s.clock.Now().UTC()
 	key := s.prefix + now.Format("2006/01/02/") + strconv.FormatInt(now.UnixNano(), 10) + "-" + s.id + "-" + strconv.FormatInt(s.seq, 10) + ".ndjson"
-	if _, err := s.client.PutObject(ctx, s.bucket, key, s.buf, PutCondition{IfNoneMatch: "*"}); err != nil {
-		return fmt.Errorf("resilience: put dead letters (%d entries kept for the next flush): %w", s.entries, err)
-	}
 	s.seq++
-	s.written += int64(s.entries)
-	s.entries = 0
-	s.buf = s.buf[:0]
-	if cap(s.buf) > 2*s.maxBytes {
-		s.buf = nil
+	s.mu.Unlock()
+
+	_, err := s.client.PutObject(ctx, s.bucket, key, batch, PutCondition{IfNoneMatch: "*"})
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight -= n
+	s.inflightBytes -= len(batch)
+	if err != nil {
+		// Put the batch back in front of what was written meanwhile.
+		s.buf = append(batch, s.buf...)
+		s.entries += n
+		return fmt.Errorf("resilience: put dead letters (%d entries kept for the next flush): %w", n, err)
+	}
+	s.written += int64(n)
+	if cap(batch) <= 2*s.maxBytes && s.spare == nil {
+		s.spare = batch[:0]
 	}
 	return nil
 }
 
-// Buffered returns the number of entries not yet flushed.
+// Buffered returns the number of entries not yet flushed, including those
+// of a flush in progress. It does not wait for a flush.
 func (s *S3DeadLetterSink) Buffered() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.entries
+	return s.entries + s.inflight
 }
 
 // Written returns the number of entries flushed.

@@ -88,7 +88,7 @@ func checkRoundTrip(t *testing.T, got, want []DeadLetter) {
 
 func TestFileDeadLetterRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dlq.ndjson")
-	s, err := NewFileDeadLetterSink(FileDeadLetterConfig{Path: path, Sync: true})
+	s, err := NewFileDeadLetterSink(FileDeadLetterOptions{Path: path, Sync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestFileDeadLetterRoundTrip(t *testing.T) {
 func TestS3DeadLetterSink(t *testing.T) {
 	m := newMemObjectStore()
 	clk := newFakeClock()
-	s, err := NewS3DeadLetterSink(S3DeadLetterConfig{Client: m, Bucket: "dlq", Prefix: "orders/", MaxBytes: 1 << 20, Clock: clk})
+	s, err := NewS3DeadLetterSink(S3DeadLetterOptions{Client: m, Bucket: "dlq", Prefix: "orders/", MaxBytes: 1 << 20, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestDeadLetterReaderErrors(t *testing.T) {
 
 func TestFileDeadLetterConcurrent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dlq.ndjson")
-	s, err := NewFileDeadLetterSink(FileDeadLetterConfig{Path: path})
+	s, err := NewFileDeadLetterSink(FileDeadLetterOptions{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestFileDeadLetterTornLine(t *testing.T) {
 	if err := os.WriteFile(path, append(append([]byte{}, good...), torn...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewFileDeadLetterSink(FileDeadLetterConfig{Path: path})
+	s, err := NewFileDeadLetterSink(FileDeadLetterOptions{Path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +342,7 @@ func TestFileDeadLetterTornLine(t *testing.T) {
 
 func TestS3DeadLetterSinkFull(t *testing.T) {
 	m := newMemObjectStore()
-	s, err := NewS3DeadLetterSink(S3DeadLetterConfig{Client: m, Bucket: "dlq", MaxBytes: 1000, Clock: newFakeClock()})
+	s, err := NewS3DeadLetterSink(S3DeadLetterOptions{Client: m, Bucket: "dlq", MaxBytes: 1000, Clock: newFakeClock()})
 	if err != nil {
 		t.Fatal(err)
 	}

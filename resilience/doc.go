@@ -17,14 +17,41 @@
 // (*Retry, *Breaker, *Bulkhead and *Policy), Metrics, DeadLetterSink and
 // Check.
 //
+// # Reading this package
+//
+// It stays one package because its importers (a batch job, a Lambda) use
+// its parts together and its parts refer to each other (BreakerAlerts and
+// BreakerMetrics join the breaker to alerts and metrics, MonitoredSink joins
+// dead letters to alerts); it imports only the standard library, so no
+// importer pays for a part it does not use. Its files hold one concern
+// each, to be read on their own: retry.go and classify.go (Retry, Budget,
+// Classifier), breaker.go (Breaker), call.go (Bulkhead, WithTimeout,
+// Recover), policy.go (Policy), checkpoint.go (checkpoints and their
+// stores), deadletter.go (dead letters, sinks, reader), health.go (Health,
+// checks), metrics.go (Metrics, EMF, SlogMetrics), alert.go (alerts,
+// MonitoredSink), clock.go (Clock).
+//
+// # Options
+//
+// As in every flatpipe package, a constructor New… takes an …Options struct
+// (RetryOptions, BreakerOptions, S3DeadLetterOptions, ...) whose zero fields
+// mean documented defaults, checks it up front and returns an error wrapping
+// ErrOptions. State and Outcome implement encoding.TextMarshaler and
+// encoding.TextUnmarshaler; AlertKind, Status and Unit are strings.
+//
 // # Retry and the drivers' own retries
 //
 // Retry makes attempts with exponential backoff and full jitter (a wait
 // uniform in [0, min(MaxDelay, BaseDelay×Multiplier^(n−1)))), bounded by
 // MaxAttempts and MaxElapsed, stopping at once when its context ends. What
-// is transient is decided by a Classifier: ClassifyNetwork here, the S3 one
-// in source and the gosnowflake one in load. Errors can also be marked with
-// Permanent, Transient and RetryAfter. A shared Budget (a token bucket, like
+// is transient is decided by a Classifier, an interface with two methods,
+// Retryable(err) and Throttled(err), that the packages knowing their
+// dependencies' errors implement without importing this one:
+// NetworkClassifier here (the default), s3source.ErrorClassifier for S3 and
+// load.ErrorClassifier for Snowflake; Classifiers combines them. A throttled
+// error waits at least half the backoff cap. Errors can also be marked with
+// Permanent, Transient and RetryAfter; ErrOpen, context.Canceled and
+// ErrPreconditionFailed are never retried. A shared Budget (a token bucket, like
 // the AWS SDK's retry quota) stops a fleet of callers from hammering a dead
 // dependency.
 //
@@ -69,7 +96,8 @@
 // # Checkpoints
 //
 // A Checkpoint records what a job durably did: the object (bucket, key,
-// version id, ETag, size), the records done, and the next byte offset.
+// version id, ETag, size), the records done, and the position of the next
+// record (decompressed offset and line, as source.Position).
 // CheckpointStore saves it with compare-and-swap: FileCheckpointStore writes
 // a temporary file, fsyncs and renames it; S3CheckpointStore creates with
 // If-None-Match: * and advances with If-Match: <ETag>, so of two workers
@@ -86,7 +114,8 @@
 // is valid UTF-8, base64 otherwise), its provenance (object, offset, line),
 // the reason, the error type and message, and a time. FileDeadLetterSink
 // appends NDJSON; S3DeadLetterSink writes one NDJSON object per flush, never
-// overwriting; DeadLetterReader reads both back for replay;
+// overwriting, and holds its lock only to swap buffers, never across the
+// upload; DeadLetterReader reads both back for replay;
 // MonitoredSink counts and raises AlertDeadLetters as they accumulate.
 //
 // # Health, metrics and alerts
@@ -105,7 +134,7 @@
 // Retry, Budget, Breaker, Bulkhead, Policy, the checkpoint stores, the
 // dead-letter sinks, MonitoredSink, Health, EMF, SlogMetrics and NopMetrics
 // are safe for concurrent use. Progress, Permit and DeadLetterReader belong
-// to one goroutine. Configs, Checkpoint, DeadLetter, Report, Alert and the
+// to one goroutine. Options structs, Checkpoint, DeadLetter, Report, Alert and the
 // event types are plain values without internal state. Listeners, OnRetry hooks and AlertFuncs are called
 // synchronously from the goroutine that caused them and must not block.
 // Nothing here starts a goroutine that outlives a call, except a health
@@ -119,7 +148,7 @@
 // no heap allocations, and the function passed to Do does not escape (a
 // closure stays on the stack); see TestRetryAllocs, TestBreakerAllocs and
 // TestPolicyAllocs. These paths allocate: a per-call timeout (WithTimeout,
-// RetryConfig.AttemptTimeout, Policy.Timeout, and half-open probes in
+// RetryOptions.AttemptTimeout, Policy.Timeout, and half-open probes in
 // Breaker.Do) needs a context.WithTimeout; waits between attempts need a
 // timer; errors allocate. Metrics calls through the interface may allocate
 // their variadic dimensions.
@@ -133,7 +162,7 @@
 //
 // # Errors
 //
-// Sentinels: ErrOpen (breaker rejected the call), ErrAttemptsExhausted,
+// Sentinels: ErrOptions (invalid options), ErrOpen (breaker rejected the call), ErrAttemptsExhausted,
 // ErrElapsedExhausted, ErrBudgetExhausted and ErrNotRetryable (why a retry
 // gave up, inside a *RetryError), ErrTimeout (*TimeoutError), ErrBulkheadFull,
 // ErrConflict (*ConflictError), ErrRegress, ErrNotFound, ErrSinkFull,
@@ -142,4 +171,11 @@
 // recovered panic and its stack. All wrap their causes for errors.Is and
 // errors.As. Error texts contain no secrets: HTTPCheck strips user info and
 // query from URLs.
+//
+// # Stability
+//
+// Retry, Breaker, Policy, the Classifier seam and the checkpoint and
+// dead-letter formats are settled in shape; the rest may still change before
+// v1. Checkpoint files carry a format number, so a later version can still
+// read them.
 package resilience

@@ -32,11 +32,6 @@ func TestErrorMessages(t *testing.T) {
 	if (&PanicError{Value: "s"}).Unwrap() != nil {
 		t.Error("PanicError of a string unwraps to non-nil")
 	}
-	for d, want := range map[Decision]string{NoOpinion: "no-opinion", Retryable: "retryable", NotRetryable: "not-retryable", 9: "Decision(?)"} {
-		if d.String() != want {
-			t.Errorf("Decision(%d).String() = %q", d, d.String())
-		}
-	}
 	for s, want := range map[State]string{StateClosed: "closed", StateOpen: "open", StateHalfOpen: "half-open", 9: "State(?)"} {
 		if s.String() != want {
 			t.Errorf("State(%d).String() = %q", s, s.String())
@@ -44,5 +39,54 @@ func TestErrorMessages(t *testing.T) {
 	}
 	if ra, ok := RetryAfter(errBoom, time.Second).(interface{ RetryAfter() time.Duration }); !ok || ra.RetryAfter() != time.Second {
 		t.Error("RetryAfter mark does not expose its hint")
+	}
+}
+
+// TestConstructorsRejectInvalidOptions: every constructor checks its
+// options up front, with an error wrapping ErrOptions.
+func TestConstructorsRejectInvalidOptions(t *testing.T) {
+	for name, err := range map[string]error{
+		"NewRetry":             second(NewRetry(RetryOptions{MaxAttempts: -1})),
+		"NewRetry delays":      second(NewRetry(RetryOptions{BaseDelay: time.Minute, MaxDelay: time.Second})),
+		"NewBudget":            second(NewBudget(BudgetOptions{Capacity: -1})),
+		"NewBreaker":           second(NewBreaker(BreakerOptions{FailureRatio: 2})),
+		"NewBulkhead":          second(NewBulkhead(0)),
+		"NewFileCheckpoint":    second(NewFileCheckpointStore("")),
+		"NewS3CheckpointStore": second(NewS3CheckpointStore(nil, "b", "")),
+		"NewFileDeadLetter":    second(NewFileDeadLetterSink(FileDeadLetterOptions{})),
+		"NewS3DeadLetterSink":  second(NewS3DeadLetterSink(S3DeadLetterOptions{})),
+		"NewMonitoredSink":     second(NewMonitoredSink(nil, MonitoredSinkOptions{})),
+		"NewHealth":            second(NewHealth(HealthOptions{Timeout: -1})),
+		"NewEMF":               second(NewEMF(EMFOptions{})),
+	} {
+		if !errors.Is(err, ErrOptions) {
+			t.Errorf("%s: err = %v, want an error wrapping ErrOptions", name, err)
+		}
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+func TestEnumText(t *testing.T) {
+	for _, s := range []State{StateClosed, StateOpen, StateHalfOpen} {
+		b, err := s.MarshalText()
+		var back State
+		if err != nil || string(b) != s.String() || back.UnmarshalText(b) != nil || back != s {
+			t.Errorf("State %v: MarshalText = %q, %v; round trip %v", s, b, err, back)
+		}
+	}
+	for _, o := range []Outcome{Success, Failure, Ignore} {
+		b, err := o.MarshalText()
+		var back Outcome
+		if err != nil || string(b) != o.String() || back.UnmarshalText(b) != nil || back != o {
+			t.Errorf("Outcome %v: MarshalText = %q, %v; round trip %v", o, b, err, back)
+		}
+	}
+	var s State
+	if err := s.UnmarshalText([]byte("Open")); !errors.Is(err, ErrOptions) {
+		t.Errorf("State.UnmarshalText(Open) = %v, want ErrOptions", err)
+	}
+	if _, err := State(9).MarshalText(); !errors.Is(err, ErrOptions) {
+		t.Errorf("State(9).MarshalText() = %v, want ErrOptions", err)
 	}
 }

@@ -21,7 +21,7 @@ func (c fixedClock) Sleep(ctx context.Context, _ time.Duration) error { return c
 var clock = fixedClock{time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
 
 func ExampleRetry_Do() {
-	r, err := resilience.NewRetry(resilience.RetryConfig{
+	r, err := resilience.NewRetry(resilience.RetryOptions{
 		MaxAttempts: 4,
 		Clock:       clock, // a real job leaves this nil
 		OnRetry: func(e resilience.RetryEvent) {
@@ -47,7 +47,7 @@ func ExampleRetry_Do() {
 }
 
 func ExampleBreaker() {
-	b, err := resilience.NewBreaker(resilience.BreakerConfig{
+	b, err := resilience.NewBreaker(resilience.BreakerOptions{
 		Name:                "snowflake",
 		ConsecutiveFailures: 2,
 		OpenDuration:        time.Minute,
@@ -71,8 +71,8 @@ func ExampleBreaker() {
 }
 
 func ExamplePolicy() {
-	retry, _ := resilience.NewRetry(resilience.RetryConfig{MaxAttempts: 3, Clock: clock})
-	breaker, _ := resilience.NewBreaker(resilience.BreakerConfig{Clock: clock})
+	retry, _ := resilience.NewRetry(resilience.RetryOptions{MaxAttempts: 3, Clock: clock})
+	breaker, _ := resilience.NewBreaker(resilience.BreakerOptions{Clock: clock})
 	bulkhead, _ := resilience.NewBulkhead(4)
 	p := &resilience.Policy{Retry: retry, Breaker: breaker, Bulkhead: bulkhead, Recover: true}
 
@@ -132,7 +132,7 @@ func ExampleDeadLetter_AppendNDJSON() {
 }
 
 func ExampleEMF() {
-	emf, err := resilience.NewEMF(resilience.EMFConfig{
+	emf, err := resilience.NewEMF(resilience.EMFOptions{
 		W:         os.Stdout,
 		Namespace: "flatpipe",
 		Dims:      []resilience.Dim{{Name: "Pipeline", Value: "orders"}},
@@ -152,7 +152,7 @@ func ExampleEMF() {
 }
 
 func ExampleHealth() {
-	h, err := resilience.NewHealth(resilience.HealthConfig{Clock: clock},
+	h, err := resilience.NewHealth(resilience.HealthOptions{Clock: clock},
 		resilience.NewCheck("snowflake", func(ctx context.Context) error { return nil }),
 		resilience.NewCheck("staging", func(ctx context.Context) error { return errors.New("free 10.0 MiB < 1.0 GiB") }),
 	)

@@ -19,7 +19,7 @@ func FuzzBreaker(f *testing.F) {
 		clk := newFakeClock()
 		const open, probeTimeout = 10 * time.Second, 4 * time.Second
 		var changes []StateChange
-		b, err := NewBreaker(BreakerConfig{ConsecutiveFailures: int(threshold), OpenDuration: open,
+		b, err := NewBreaker(BreakerOptions{ConsecutiveFailures: int(threshold), OpenDuration: open,
 			HalfOpenProbes: int(probes), ProbeTimeout: probeTimeout, Clock: clk,
 			Listeners: []func(StateChange){func(c StateChange) { changes = append(changes, c) }}})
 		if err != nil {
@@ -123,7 +123,7 @@ func FuzzRetry(f *testing.F) {
 		maxDelay := base + time.Duration(maxMS)*time.Millisecond
 		elapsed := time.Duration(elapsedMS) * time.Millisecond
 		clk := newFakeClock()
-		r, err := NewRetry(RetryConfig{MaxAttempts: int(attempts%12) + 1, BaseDelay: base, MaxDelay: maxDelay, MaxElapsed: elapsed, Clock: clk})
+		r, err := NewRetry(RetryOptions{MaxAttempts: int(attempts%12) + 1, BaseDelay: base, MaxDelay: maxDelay, MaxElapsed: elapsed, Clock: clk})
 		if err != nil {
 			t.Fatal(err)
 		}

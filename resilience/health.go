@@ -48,7 +48,7 @@ func (c timeoutCheck) Check(ctx context.Context) error { return c.c.Check(ctx) }
 func (c timeoutCheck) Timeout() time.Duration          { return c.timeout }
 
 // CheckWithTimeout gives c its own timeout instead of
-// HealthConfig.Timeout.
+// HealthOptions.Timeout.
 func CheckWithTimeout(c Check, d time.Duration) Check { return timeoutCheck{c: c, timeout: d} }
 
 // Status is a health status.
@@ -134,8 +134,8 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// HealthConfig configures a Health aggregator.
-type HealthConfig struct {
+// HealthOptions configures a Health aggregator.
+type HealthOptions struct {
 	// Timeout bounds each check that has no timeout of its own; 0 means 5 s.
 	Timeout time.Duration
 	// Alert, if not nil, is raised when a run fails after a passing one (or
@@ -163,14 +163,14 @@ type Health struct {
 }
 
 // NewHealth checks that names are non-empty and unique.
-func NewHealth(cfg HealthConfig, checks ...Check) (*Health, error) {
+func NewHealth(cfg HealthOptions, checks ...Check) (*Health, error) {
 	if cfg.Timeout < 0 {
-		return nil, errors.New("resilience: negative health timeout")
+		return nil, fmt.Errorf("%w: negative health timeout", ErrOptions)
 	}
 	seen := map[string]bool{}
 	for _, c := range checks {
 		if c == nil || c.Name() == "" || seen[c.Name()] {
-			return nil, errors.New("resilience: health checks need unique non-empty names")
+			return nil, fmt.Errorf("%w: health checks need unique non-empty names", ErrOptions)
 		}
 		seen[c.Name()] = true
 	}

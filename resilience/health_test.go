@@ -54,7 +54,7 @@ func TestHealthGenericChecks(t *testing.T) {
 	defer srv.Close()
 	var alerts []Alert
 	var mu sync.Mutex
-	h, err := NewHealth(HealthConfig{Alert: func(a Alert) { mu.Lock(); alerts = append(alerts, a); mu.Unlock() }},
+	h, err := NewHealth(HealthOptions{Alert: func(a Alert) { mu.Lock(); alerts = append(alerts, a); mu.Unlock() }},
 		PingCheck("snowflake", db),
 		DiskSpaceCheck("staging", t.TempDir(), 1),
 		HTTPCheck("api", srv.Client(), srv.URL+"/health?token=s3cret"),
@@ -122,15 +122,15 @@ func TestHTTPCheckTransportError(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "pw") || strings.Contains(err.Error(), "sig=abc") {
 		t.Errorf("Check() = %v, want an error without credentials", err)
 	}
-	if ClassifyNetwork(err) != Retryable {
-		t.Errorf("connection refused from HTTPCheck classified %v", ClassifyNetwork(err))
+	if !(NetworkClassifier{}).Retryable(err) {
+		t.Errorf("connection refused from HTTPCheck (%v) not retryable", err)
 	}
 }
 
 func TestHealthTimeouts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
-		h, err := NewHealth(HealthConfig{Timeout: 2 * time.Second},
+		h, err := NewHealth(HealthOptions{Timeout: 2 * time.Second},
 			NewCheck("honours-ctx", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }),
 			CheckWithTimeout(NewCheck("ignores-ctx", func(context.Context) error { <-release; return nil }), time.Second),
 			NewCheck("panics", func(context.Context) error { panic("nil map") }),
@@ -162,14 +162,14 @@ func TestHealthTimeouts(t *testing.T) {
 		}
 		close(release)
 	})
-	if _, err := NewHealth(HealthConfig{}, NewCheck("a", nil), NewCheck("a", nil)); err == nil {
+	if _, err := NewHealth(HealthOptions{}, NewCheck("a", nil), NewCheck("a", nil)); err == nil {
 		t.Error("NewHealth with duplicate names = nil error")
 	}
 }
 
 func TestHealthReportFormats(t *testing.T) {
 	clk := newFakeClock()
-	h, _ := NewHealth(HealthConfig{Clock: clk},
+	h, _ := NewHealth(HealthOptions{Clock: clk},
 		NewCheck("db", func(context.Context) error { return nil }),
 		NewCheck("staging", func(context.Context) error { return errors.New("free 10.0 MiB < 1.0 GiB\nin /tmp") }))
 	srv := httptest.NewServer(h.Handler())
@@ -213,7 +213,7 @@ func TestHealthReportFormats(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST = %d, want 405", resp.StatusCode)
 	}
-	ok, _ := NewHealth(HealthConfig{}, NewCheck("db", func(context.Context) error { return nil }))
+	ok, _ := NewHealth(HealthOptions{}, NewCheck("db", func(context.Context) error { return nil }))
 	rec := httptest.NewRecorder()
 	ok.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 	if rec.Code != 200 {

@@ -110,8 +110,8 @@ const (
 	emfMaxDims    = 9   // dimensions per set (the older, stricter limit)
 )
 
-// EMFConfig configures an EMF writer.
-type EMFConfig struct {
+// EMFOptions configures an EMF writer.
+type EMFOptions struct {
 	// W receives the lines (os.Stdout in AWS Lambda). Required.
 	W io.Writer
 	// Namespace of all metrics. Required.
@@ -159,12 +159,12 @@ type EMF struct {
 }
 
 // NewEMF checks cfg and returns an EMF writer.
-func NewEMF(cfg EMFConfig) (*EMF, error) {
+func NewEMF(cfg EMFOptions) (*EMF, error) {
 	if cfg.W == nil || cfg.Namespace == "" {
-		return nil, errors.New("resilience: EMF needs a writer and a namespace")
+		return nil, fmt.Errorf("%w: EMF needs a writer and a namespace", ErrOptions)
 	}
 	if len(cfg.Dims) > emfMaxDims {
-		return nil, fmt.Errorf("resilience: %d EMF dimensions, at most %d", len(cfg.Dims), emfMaxDims)
+		return nil, fmt.Errorf("%w: %d EMF dimensions, at most %d", ErrOptions, len(cfg.Dims), emfMaxDims)
 	}
 	for _, d := range cfg.Dims {
 		if err := checkDim(d); err != nil {
@@ -173,7 +173,7 @@ func NewEMF(cfg EMFConfig) (*EMF, error) {
 	}
 	for k := range cfg.Properties {
 		if k == "" || k == "_aws" || slices.ContainsFunc(cfg.Dims, func(d Dim) bool { return d.Name == k }) {
-			return nil, fmt.Errorf("resilience: EMF property %q is empty, reserved or a dimension", k)
+			return nil, fmt.Errorf("%w: EMF property %q is empty, reserved or a dimension", ErrOptions, k)
 		}
 	}
 	props := make(map[string]string, len(cfg.Properties))

@@ -116,7 +116,7 @@ func num(t *testing.T, v any) float64 {
 func TestEMF(t *testing.T) {
 	var out bytes.Buffer
 	clk := newFakeClock()
-	e, err := NewEMF(EMFConfig{W: &out, Namespace: "flatpipe", Dims: []Dim{{"Pipeline", "orders"}},
+	e, err := NewEMF(EMFOptions{W: &out, Namespace: "flatpipe", Dims: []Dim{{"Pipeline", "orders"}},
 		Properties: map[string]string{"function": "loader"}, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +181,7 @@ func TestEMF(t *testing.T) {
 
 func TestEMFLimits(t *testing.T) {
 	var out bytes.Buffer
-	e, _ := NewEMF(EMFConfig{W: &out, Namespace: "ns", Clock: newFakeClock()})
+	e, _ := NewEMF(EMFOptions{W: &out, Namespace: "ns", Clock: newFakeClock()})
 	for i := range 250 {
 		e.Observe("Size", float64(i), UnitBytes)
 	}
@@ -206,10 +206,10 @@ func TestEMFLimits(t *testing.T) {
 	if values != 250 || counters != 150 {
 		t.Errorf("%d values and %d counters over %d lines, want 250 and 150", values, counters, len(lines))
 	}
-	if _, err := NewEMF(EMFConfig{Namespace: "x"}); err == nil {
+	if _, err := NewEMF(EMFOptions{Namespace: "x"}); err == nil {
 		t.Error("NewEMF without writer = nil error")
 	}
-	if _, err := NewEMF(EMFConfig{W: &out, Namespace: "x", Dims: []Dim{{"A", "1"}}, Properties: map[string]string{"A": "p"}}); err == nil {
+	if _, err := NewEMF(EMFOptions{W: &out, Namespace: "x", Dims: []Dim{{"A", "1"}}, Properties: map[string]string{"A": "p"}}); err == nil {
 		t.Error("NewEMF with a property named like a dimension = nil error")
 	}
 }
@@ -219,7 +219,7 @@ type failWriter struct{}
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("stdout closed") }
 
 func TestEMFWriteError(t *testing.T) {
-	e, _ := NewEMF(EMFConfig{W: failWriter{}, Namespace: "ns"})
+	e, _ := NewEMF(EMFOptions{W: failWriter{}, Namespace: "ns"})
 	e.Count("A", 1)
 	if err := e.Flush(); err == nil || !strings.Contains(err.Error(), "stdout closed") {
 		t.Errorf("Flush() = %v, want the write error", err)

@@ -53,17 +53,19 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// RetryEvent describes one scheduled retry, passed to RetryConfig.OnRetry.
+// RetryEvent describes one scheduled retry, passed to RetryOptions.OnRetry.
 type RetryEvent struct {
 	Attempt int           // the attempt that failed, from 1
 	Err     error         // its error
 	Delay   time.Duration // the wait before the next attempt
+	// Throttled reports that the Classifier called the error throttling.
+	Throttled bool
 }
 
-// RetryConfig configures a Retry. The zero value is usable: 3 attempts, 100
+// RetryOptions configures a Retry. The zero value is usable: 3 attempts, 100
 // ms base delay doubling up to 10 s with full jitter, no elapsed limit,
-// ClassifyNetwork, the system clock.
-type RetryConfig struct {
+// NetworkClassifier, the system clock.
+type RetryOptions struct {
 	// MaxAttempts is the number of attempts including the first. 0 means 3;
 	// 1 means no retry.
 	MaxAttempts int
@@ -80,9 +82,12 @@ type RetryConfig struct {
 	// Jitter maps the cap of a wait to the wait. nil means full jitter: a
 	// uniform random duration in [0, cap). Tests pass a deterministic one.
 	Jitter func(limit time.Duration) time.Duration
-	// Classify decides which errors are retried; nil means ClassifyNetwork.
-	// Errors marked with Permanent, Transient or RetryAfter bypass it.
-	Classify Classifier
+	// Classifier decides which errors are retried and which are
+	// throttling; nil means NetworkClassifier{}. Errors marked with
+	// Permanent, Transient or RetryAfter bypass it; ErrOpen,
+	// context.Canceled and ErrPreconditionFailed are never retried. Combine
+	// classifiers with Classifiers.
+	Classifier Classifier
 	// AttemptTimeout, when > 0, runs each attempt under a context with this
 	// timeout. That context allocates on every call, success included.
 	AttemptTimeout time.Duration
@@ -113,14 +118,14 @@ type Retry struct {
 }
 
 // NewRetry checks cfg, fills in its defaults and returns a Retry.
-func NewRetry(cfg RetryConfig) (*Retry, error) {
+func NewRetry(cfg RetryOptions) (*Retry, error) {
 	switch {
 	case cfg.MaxAttempts < 0:
-		return nil, fmt.Errorf("resilience: MaxAttempts %d < 0", cfg.MaxAttempts)
+		return nil, fmt.Errorf("%w: MaxAttempts %d < 0", ErrOptions, cfg.MaxAttempts)
 	case cfg.MaxElapsed < 0, cfg.BaseDelay < 0, cfg.MaxDelay < 0, cfg.AttemptTimeout < 0:
-		return nil, errors.New("resilience: negative duration in RetryConfig")
+		return nil, fmt.Errorf("%w: negative duration in RetryOptions", ErrOptions)
 	case cfg.Multiplier != 0 && (cfg.Multiplier < 1 || math.IsNaN(cfg.Multiplier) || math.IsInf(cfg.Multiplier, 0)):
-		return nil, fmt.Errorf("resilience: Multiplier %v, want >= 1", cfg.Multiplier)
+		return nil, fmt.Errorf("%w: Multiplier %v, want >= 1", ErrOptions, cfg.Multiplier)
 	}
 	r := &Retry{
 		maxAttempts:    cmp0(cfg.MaxAttempts, 3),
@@ -129,20 +134,20 @@ func NewRetry(cfg RetryConfig) (*Retry, error) {
 		maxDelay:       cmp0(cfg.MaxDelay, 10*time.Second),
 		mult:           cmp0(cfg.Multiplier, 2),
 		jitter:         cfg.Jitter,
-		classify:       cfg.Classify,
+		classify:       cfg.Classifier,
 		attemptTimeout: cfg.AttemptTimeout,
 		budget:         cfg.Budget,
 		onRetry:        cfg.OnRetry,
 		clock:          clockOrSystem(cfg.Clock),
 	}
 	if r.base > r.maxDelay {
-		return nil, fmt.Errorf("resilience: BaseDelay %v > MaxDelay %v", r.base, r.maxDelay)
+		return nil, fmt.Errorf("%w: BaseDelay %v > MaxDelay %v", ErrOptions, r.base, r.maxDelay)
 	}
 	if r.jitter == nil {
 		r.jitter = fullJitter
 	}
 	if r.classify == nil {
-		r.classify = ClassifyNetwork
+		r.classify = NetworkClassifier{}
 	}
 	return r, nil
 }
@@ -211,8 +216,8 @@ func (r *Retry) attempt(ctx context.Context, fn func(context.Context) error) err
 
 func (r *Retry) retry(ctx context.Context, fn func(context.Context) error, err error, start time.Time) error {
 	for attempt := 1; ; attempt++ {
-		decision, hint := classify(r.classify, err)
-		if decision != Retryable || errors.Is(err, ErrOpen) {
+		v, hint := classify(r.classify, err)
+		if v == giveUp {
 			if attempt == 1 {
 				return err
 			}
@@ -226,6 +231,9 @@ func (r *Retry) retry(ctx context.Context, fn func(context.Context) error, err e
 		}
 		limit := r.Backoff(attempt)
 		delay := max(0, min(r.jitter(limit), limit)) // a custom Jitter may stray
+		if v == retryThrottled {
+			delay = max(delay, limit/2) // asked to slow down: no near-immediate retry
+		}
 		if hint > delay {
 			delay = hint
 		}
@@ -237,7 +245,7 @@ func (r *Retry) retry(ctx context.Context, fn func(context.Context) error, err e
 			return &RetryError{Attempts: attempt, Err: err, Reason: ErrBudgetExhausted}
 		}
 		if r.onRetry != nil {
-			r.onRetry(RetryEvent{Attempt: attempt, Err: err, Delay: delay})
+			r.onRetry(RetryEvent{Attempt: attempt, Err: err, Delay: delay, Throttled: v == retryThrottled})
 		}
 		if serr := r.clock.Sleep(ctx, delay); serr != nil {
 			return &RetryError{Attempts: attempt, Err: err, Reason: serr}
@@ -249,9 +257,9 @@ func (r *Retry) retry(ctx context.Context, fn func(context.Context) error, err e
 	}
 }
 
-// BudgetConfig configures a Budget. Zero fields take the defaults of the AWS
+// BudgetOptions configures a Budget. Zero fields take the defaults of the AWS
 // SDK's standard retryer: capacity 500, retry cost 5, refund 1.
-type BudgetConfig struct {
+type BudgetOptions struct {
 	Capacity  int64 // tokens when full
 	RetryCost int64 // tokens one retry takes
 	Refund    int64 // tokens one successful call returns
@@ -268,9 +276,9 @@ type Budget struct {
 }
 
 // NewBudget returns a full Budget.
-func NewBudget(cfg BudgetConfig) (*Budget, error) {
+func NewBudget(cfg BudgetOptions) (*Budget, error) {
 	if cfg.Capacity < 0 || cfg.RetryCost < 0 || cfg.Refund < 0 {
-		return nil, errors.New("resilience: negative value in BudgetConfig")
+		return nil, fmt.Errorf("%w: negative value in BudgetOptions", ErrOptions)
 	}
 	b := &Budget{capacity: cmp0(cfg.Capacity, 500), cost: cmp0(cfg.RetryCost, 5), refundN: cmp0(cfg.Refund, 1)}
 	b.tokens.Store(b.capacity)

@@ -18,34 +18,37 @@ var errBoom = errors.New("boom")
 
 func noJitter(d time.Duration) time.Duration { return d }
 
-func TestClassifyNetwork(t *testing.T) {
+func TestNetworkClassifier(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want Decision
+		want bool
 	}{
-		{"plain", errBoom, NoOpinion},
-		{"canceled", context.Canceled, NotRetryable},
-		{"wrapped canceled", fmt.Errorf("get: %w", context.Canceled), NotRetryable},
-		{"deadline", context.DeadlineExceeded, Retryable},
-		{"unexpected EOF", fmt.Errorf("read body: %w", io.ErrUnexpectedEOF), Retryable},
-		{"EOF", io.EOF, NoOpinion},
-		{"reset", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, Retryable},
-		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, Retryable},
-		{"dial other", &net.OpError{Op: "dial", Net: "tcp", Err: errBoom}, Retryable},
-		{"broken pipe", syscall.EPIPE, Retryable},
-		{"dns not found", &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}, NotRetryable},
-		{"dns timeout", &net.DNSError{Err: "timeout", Name: "x", IsTimeout: true}, Retryable},
-		{"dns other", &net.DNSError{Err: "odd", Name: "x"}, NoOpinion},
-		{"breaker open", fmt.Errorf("load: %w", ErrOpen), NotRetryable},
-		{"precondition", ErrPreconditionFailed, NotRetryable},
-		{"net timeout", timeoutErr{}, Retryable},
-		{"nil", nil, NoOpinion},
+		{"plain", errBoom, false},
+		{"canceled", context.Canceled, false},
+		{"wrapped canceled", fmt.Errorf("get: %w", context.Canceled), false},
+		{"deadline", context.DeadlineExceeded, true},
+		{"unexpected EOF", fmt.Errorf("read body: %w", io.ErrUnexpectedEOF), true},
+		{"EOF", io.EOF, false},
+		{"reset", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, true},
+		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, true},
+		{"dial other", &net.OpError{Op: "dial", Net: "tcp", Err: errBoom}, true},
+		{"broken pipe", syscall.EPIPE, true},
+		{"dns not found", &net.DNSError{Err: "no such host", Name: "x.invalid", IsNotFound: true}, false},
+		{"dns timeout", &net.DNSError{Err: "timeout", Name: "x", IsTimeout: true}, true},
+		{"dns other", &net.DNSError{Err: "odd", Name: "x"}, false},
+		{"breaker open", fmt.Errorf("load: %w", ErrOpen), false},
+		{"precondition", ErrPreconditionFailed, false},
+		{"net timeout", timeoutErr{}, true},
+		{"nil", nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ClassifyNetwork(tt.err); got != tt.want {
-				t.Errorf("ClassifyNetwork(%v) = %v, want %v", tt.err, got, tt.want)
+			if got := (NetworkClassifier{}).Retryable(tt.err); got != tt.want {
+				t.Errorf("NetworkClassifier.Retryable(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+			if (NetworkClassifier{}).Throttled(tt.err) {
+				t.Errorf("NetworkClassifier.Throttled(%v) = true", tt.err)
 			}
 		})
 	}
@@ -62,27 +65,38 @@ type hintErr struct{ d time.Duration }
 func (e hintErr) Error() string             { return "slow down" }
 func (e hintErr) RetryAfter() time.Duration { return e.d }
 
-func TestClassifyMarks(t *testing.T) {
-	never := func(error) Decision { return NotRetryable }
+// throttler calls errThrottle throttling, and nothing retryable.
+type throttler struct{}
+
+var errThrottle = errors.New("slow down")
+
+func (throttler) Retryable(error) bool     { return false }
+func (throttler) Throttled(err error) bool { return errors.Is(err, errThrottle) }
+
+func TestClassify(t *testing.T) {
+	never := ClassifierFunc(func(error) bool { return false })
+	always := ClassifierFunc(func(error) bool { return true })
+	net := NetworkClassifier{}
 	tests := []struct {
 		name      string
 		c         Classifier
 		err       error
-		want      Decision
+		want      verdict
 		wantAfter time.Duration
 	}{
-		{"transient beats classifier", never, fmt.Errorf("x: %w", Transient(errBoom)), Retryable, 0},
-		{"permanent beats classifier", ClassifyNetwork, Permanent(context.DeadlineExceeded), NotRetryable, 0},
-		{"retry-after", never, RetryAfter(errBoom, 3*time.Second), Retryable, 3 * time.Second},
-		{"foreign hint, no opinion", nil, hintErr{2 * time.Second}, Retryable, 2 * time.Second},
-		{"foreign hint, classifier says no", never, hintErr{2 * time.Second}, NotRetryable, 2 * time.Second},
-		{"unknown defaults to no", ClassifyNetwork, errBoom, NotRetryable, 0},
-		{"combined", Classifiers(nil, func(err error) Decision {
-			if errors.Is(err, errBoom) {
-				return Retryable
-			}
-			return NoOpinion
-		}, never), errBoom, Retryable, 0},
+		{"transient beats classifier", never, fmt.Errorf("x: %w", Transient(errBoom)), retry, 0},
+		{"permanent beats classifier", always, Permanent(context.DeadlineExceeded), giveUp, 0},
+		{"retry-after", never, RetryAfter(errBoom, 3*time.Second), retry, 3 * time.Second},
+		{"foreign hint", never, hintErr{2 * time.Second}, retry, 2 * time.Second},
+		{"unknown defaults to no", net, errBoom, giveUp, 0},
+		{"breaker open is never retried", always, fmt.Errorf("x: %w", ErrOpen), giveUp, 0},
+		{"canceled is never retried", always, context.Canceled, giveUp, 0},
+		{"precondition failed is never retried", always, ErrPreconditionFailed, giveUp, 0},
+		{"throttled", throttler{}, errThrottle, retryThrottled, 0},
+		{"throttled with a hint", throttler{}, fmt.Errorf("%w: %w", errThrottle, hintErr{time.Second}), retryThrottled, time.Second},
+		{"combined: any retryable", Classifiers(nil, never, net), io.ErrUnexpectedEOF, retry, 0},
+		{"combined: any throttled", Classifiers(net, throttler{}), errThrottle, retryThrottled, 0},
+		{"combined: none", Classifiers(never, net), errBoom, giveUp, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,6 +108,29 @@ func TestClassifyMarks(t *testing.T) {
 	}
 	if Permanent(nil) != nil || Transient(nil) != nil || RetryAfter(nil, time.Second) != nil {
 		t.Error("marking a nil error is not nil")
+	}
+}
+
+// TestRetryThrottledWaitsHalfTheCap: with a jitter that picks no wait at
+// all, a throttled error still waits half the backoff cap, and OnRetry says
+// it was throttled.
+func TestRetryThrottledWaitsHalfTheCap(t *testing.T) {
+	clk := newFakeClock()
+	var events []RetryEvent
+	r, err := NewRetry(RetryOptions{MaxAttempts: 3, Clock: clk, Classifier: throttler{},
+		Jitter: func(time.Duration) time.Duration { return 0 }, OnRetry: func(e RetryEvent) { events = append(events, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	if err := r.Do(context.Background(), failN(2, errThrottle, &calls)); err != nil {
+		t.Fatalf("Do = %v", err)
+	}
+	if want := []time.Duration{50 * time.Millisecond, 100 * time.Millisecond}; !slices.Equal(clk.Sleeps(), want) {
+		t.Errorf("sleeps %v, want %v", clk.Sleeps(), want)
+	}
+	if len(events) != 2 || !events[0].Throttled || !events[1].Throttled {
+		t.Errorf("OnRetry events %+v, want two throttled", events)
 	}
 }
 
@@ -112,7 +149,7 @@ func TestRetryDo(t *testing.T) {
 	transient := Transient(errBoom)
 	tests := []struct {
 		name       string
-		cfg        RetryConfig
+		cfg        RetryOptions
 		failures   int
 		err        error
 		wantCalls  int
@@ -121,23 +158,23 @@ func TestRetryDo(t *testing.T) {
 		wantAsIs   bool  // the error is returned unchanged
 	}{
 		{name: "success", failures: 0, err: transient, wantCalls: 1},
-		{name: "two failures then success", cfg: RetryConfig{MaxAttempts: 3}, failures: 2, err: transient, wantCalls: 3,
+		{name: "two failures then success", cfg: RetryOptions{MaxAttempts: 3}, failures: 2, err: transient, wantCalls: 3,
 			wantSleeps: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}},
-		{name: "exhausted", cfg: RetryConfig{MaxAttempts: 4}, failures: 10, err: transient, wantCalls: 4,
+		{name: "exhausted", cfg: RetryOptions{MaxAttempts: 4}, failures: 10, err: transient, wantCalls: 4,
 			wantSleeps: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond},
 			wantErr:    ErrAttemptsExhausted},
-		{name: "max delay caps", cfg: RetryConfig{MaxAttempts: 5, BaseDelay: time.Second, MaxDelay: 3 * time.Second}, failures: 10, err: transient,
+		{name: "max delay caps", cfg: RetryOptions{MaxAttempts: 5, BaseDelay: time.Second, MaxDelay: 3 * time.Second}, failures: 10, err: transient,
 			wantCalls: 5, wantSleeps: []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second}, wantErr: ErrAttemptsExhausted},
-		{name: "not retryable", cfg: RetryConfig{MaxAttempts: 5}, failures: 10, err: errBoom, wantCalls: 1, wantErr: errBoom, wantAsIs: true},
-		{name: "breaker open not retried", cfg: RetryConfig{MaxAttempts: 5, Classify: func(error) Decision { return Retryable }},
+		{name: "not retryable", cfg: RetryOptions{MaxAttempts: 5}, failures: 10, err: errBoom, wantCalls: 1, wantErr: errBoom, wantAsIs: true},
+		{name: "breaker open not retried", cfg: RetryOptions{MaxAttempts: 5, Classifier: ClassifierFunc(func(error) bool { return true })},
 			failures: 10, err: ErrOpen, wantCalls: 1, wantErr: ErrOpen, wantAsIs: true},
-		{name: "elapsed limit", cfg: RetryConfig{MaxAttempts: 10, MaxElapsed: 350 * time.Millisecond}, failures: 10, err: transient,
+		{name: "elapsed limit", cfg: RetryOptions{MaxAttempts: 10, MaxElapsed: 350 * time.Millisecond}, failures: 10, err: transient,
 			wantCalls: 3, wantSleeps: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}, wantErr: ErrElapsedExhausted},
-		{name: "retry-after hint", cfg: RetryConfig{MaxAttempts: 2}, failures: 1, err: RetryAfter(errBoom, 2*time.Second), wantCalls: 2,
+		{name: "retry-after hint", cfg: RetryOptions{MaxAttempts: 2}, failures: 1, err: RetryAfter(errBoom, 2*time.Second), wantCalls: 2,
 			wantSleeps: []time.Duration{2 * time.Second}},
-		{name: "hint capped by max delay", cfg: RetryConfig{MaxAttempts: 2, MaxDelay: time.Second}, failures: 1, err: RetryAfter(errBoom, time.Hour), wantCalls: 2,
+		{name: "hint capped by max delay", cfg: RetryOptions{MaxAttempts: 2, MaxDelay: time.Second}, failures: 1, err: RetryAfter(errBoom, time.Hour), wantCalls: 2,
 			wantSleeps: []time.Duration{time.Second}},
-		{name: "single attempt", cfg: RetryConfig{MaxAttempts: 1}, failures: 1, err: transient, wantCalls: 1, wantErr: ErrAttemptsExhausted},
+		{name: "single attempt", cfg: RetryOptions{MaxAttempts: 1}, failures: 1, err: transient, wantCalls: 1, wantErr: ErrAttemptsExhausted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,7 +212,7 @@ func TestRetryDo(t *testing.T) {
 }
 
 func TestRetryFullJitterBounds(t *testing.T) {
-	r, err := NewRetry(RetryConfig{BaseDelay: time.Second, MaxDelay: 8 * time.Second})
+	r, err := NewRetry(RetryOptions{BaseDelay: time.Second, MaxDelay: 8 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,12 +240,12 @@ func TestRetryFullJitterBounds(t *testing.T) {
 }
 
 func TestRetryBudget(t *testing.T) {
-	b, err := NewBudget(BudgetConfig{Capacity: 10, RetryCost: 5, Refund: 1})
+	b, err := NewBudget(BudgetOptions{Capacity: 10, RetryCost: 5, Refund: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clk := newFakeClock()
-	r, err := NewRetry(RetryConfig{MaxAttempts: 10, Budget: b, Clock: clk, Jitter: noJitter})
+	r, err := NewRetry(RetryOptions{MaxAttempts: 10, Budget: b, Clock: clk, Jitter: noJitter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +280,7 @@ func TestRetryBudget(t *testing.T) {
 
 func TestRetryContext(t *testing.T) {
 	t.Run("done before start", func(t *testing.T) {
-		r, _ := NewRetry(RetryConfig{})
+		r, _ := NewRetry(RetryOptions{})
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		calls := 0
@@ -253,7 +290,7 @@ func TestRetryContext(t *testing.T) {
 	})
 	t.Run("cancelled during wait", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			r, _ := NewRetry(RetryConfig{MaxAttempts: 5, BaseDelay: time.Minute, MaxDelay: time.Minute, Jitter: noJitter})
+			r, _ := NewRetry(RetryOptions{MaxAttempts: 5, BaseDelay: time.Minute, MaxDelay: time.Minute, Jitter: noJitter})
 			ctx, cancel := context.WithCancel(t.Context())
 			time.AfterFunc(30*time.Second, cancel)
 			start := time.Now()
@@ -269,7 +306,7 @@ func TestRetryContext(t *testing.T) {
 	})
 	t.Run("attempt timeout is retried", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			r, _ := NewRetry(RetryConfig{MaxAttempts: 3, AttemptTimeout: time.Second, Jitter: noJitter})
+			r, _ := NewRetry(RetryOptions{MaxAttempts: 3, AttemptTimeout: time.Second, Jitter: noJitter})
 			calls := 0
 			start := time.Now()
 			err := r.Do(t.Context(), func(ctx context.Context) error {
@@ -292,7 +329,7 @@ func TestRetryContext(t *testing.T) {
 
 func TestRetryOnRetry(t *testing.T) {
 	var events []RetryEvent
-	r, _ := NewRetry(RetryConfig{MaxAttempts: 3, Clock: newFakeClock(), Jitter: noJitter, OnRetry: func(e RetryEvent) { events = append(events, e) }})
+	r, _ := NewRetry(RetryOptions{MaxAttempts: 3, Clock: newFakeClock(), Jitter: noJitter, OnRetry: func(e RetryEvent) { events = append(events, e) }})
 	calls := 0
 	_ = r.Do(context.Background(), failN(5, Transient(errBoom), &calls))
 	if len(events) != 2 || events[0].Attempt != 1 || events[1].Attempt != 2 || events[1].Delay != 200*time.Millisecond || !errors.Is(events[0].Err, errBoom) {
@@ -301,7 +338,7 @@ func TestRetryOnRetry(t *testing.T) {
 }
 
 func TestNewRetryInvalid(t *testing.T) {
-	for _, cfg := range []RetryConfig{
+	for _, cfg := range []RetryOptions{
 		{MaxAttempts: -1},
 		{BaseDelay: -time.Second},
 		{Multiplier: 0.5},
@@ -311,15 +348,15 @@ func TestNewRetryInvalid(t *testing.T) {
 			t.Errorf("NewRetry(%+v) = nil error, want one", cfg)
 		}
 	}
-	if _, err := NewBudget(BudgetConfig{Capacity: -1}); err == nil {
+	if _, err := NewBudget(BudgetOptions{Capacity: -1}); err == nil {
 		t.Error("NewBudget(Capacity: -1) = nil error")
 	}
 }
 
 func TestRetryAllocs(t *testing.T) {
 	skipAllocTest(t)
-	b, _ := NewBudget(BudgetConfig{})
-	r, _ := NewRetry(RetryConfig{MaxElapsed: time.Minute, Budget: b})
+	b, _ := NewBudget(BudgetOptions{})
+	r, _ := NewRetry(RetryOptions{MaxElapsed: time.Minute, Budget: b})
 	ctx := context.Background()
 	n := 0
 	allocs := testing.AllocsPerRun(1000, func() {
@@ -337,7 +374,7 @@ func TestRetryAllocs(t *testing.T) {
 }
 
 func BenchmarkRetryDo(b *testing.B) {
-	r, _ := NewRetry(RetryConfig{})
+	r, _ := NewRetry(RetryOptions{})
 	ctx := context.Background()
 	n := 0
 	b.ReportAllocs()

@@ -30,7 +30,7 @@ func BenchmarkScanner(b *testing.B) {
 			}
 			b.Run(in.name+"/"+comp, func(b *testing.B) {
 				r := bytes.NewReader(data)
-				s := NewScanner(r, in.format)
+				s := mustScanner(b, r, Options{Format: in.format})
 				defer s.Close()
 				b.SetBytes(int64(len(in.data)))
 				b.ReportAllocs()

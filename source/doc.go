@@ -1,13 +1,16 @@
-// Package source reads records of JSON from byte streams: local files, S3
-// objects and the S3 event notifications that announce them.
+// Package source splits byte streams into records of JSON: local files and
+// any io.Reader, plain or compressed. It imports no cloud SDK; S3 reading and
+// listing live in source/s3source and Lambda event decoding in
+// source/s3event, so a program that only frames records links neither.
 //
 // A Scanner splits a stream into records in the manner of bufio.Scanner:
 //
-//	sc := source.NewScanner(r, source.NDJSON)
+//	sc, err := source.NewScanner(r, source.Options{Format: source.NDJSON})
+//	if err != nil { ... }
 //	defer sc.Close()
 //	for sc.Scan() {
 //		rec := sc.Bytes() // valid until the next Scan
-//		_ = rec           // sc.Offset(), sc.Line(), sc.Record() locate it
+//		_ = rec           // sc.Number(), sc.Offset(), sc.Line() locate it
 //	}
 //	if err := sc.Err(); err != nil { ... }
 //
@@ -18,62 +21,47 @@
 // never from names. Array and Concatenated framing tracks strings, escapes and
 // nesting, but does not validate JSON: that is the flattener's job.
 //
-// Positions are reported in the decompressed stream: the byte offset of a
-// record's first byte, the 1-based line on which it starts and its 1-based
-// record number. Next returns the position after the current record; an
-// NDJSON or Concatenated stream can be restarted there (see Options.Start).
+// # Positions and numbers
+//
+// Positions are reported in the decompressed stream. A record has a 1-based
+// Number (Scanner.Number, Record.Number, RecordTooLargeError.Number,
+// ObjectError.Number), a byte Offset of its first byte and the 1-based Line
+// on which it starts. A Position is a point between records: Offset, Line and
+// Records, the count of records before it. Scanner.ResumeAt returns the
+// Position after the current record; an NDJSON or Concatenated stream can be
+// restarted there (see Options.Start), and Reader.ReadObject takes and
+// returns one.
 //
 // # Objects
 //
-// An Object names a local file or an S3 object with its identity (bucket,
-// key, version id, ETag, size). ListLocal expands paths, globs and
-// directories; ListS3 and WalkS3 list a prefix in key order with pagination,
-// StartAfter, suffix and modification-time filters; ResolveInputs does both
-// for command-line arguments ("s3://bucket/key", "s3://bucket/prefix/").
-//
-// Reader.ReadObject streams an object's records in constant memory, each with
-// its provenance (object, offset, line, record number). S3 reads are pinned to
-// the ETag seen first (If-Match) and, when a body breaks mid-way, resumed with
-// a Range request from the next raw (still compressed) byte, beneath
-// decompression, so no record is lost or repeated; ReaderOptions.MaxResumes
-// bounds resumes that make no progress. A job resumes from a Checkpoint: an
+// An Object names a local file (Bucket empty) or a remote object with its
+// identity (bucket, key, version id, ETag, size). ListLocal expands paths,
+// globs and directories. Reader.ReadObject streams an object's records in
+// constant memory, each with its provenance, and resumes from a Position: an
 // uncompressed NDJSON or Concatenated object is reopened at the saved offset;
-// others are re-read and the records already done are skipped.
+// others are re-read and the records already done are skipped. Remote
+// objects are opened through an Opener (s3source.Opener for S3). A Reader
+// reuses its Scanners, buffers and decompressors across objects.
 //
-// Large objects are read with one streaming GetObject and this package's own
-// Range + If-Match resume, not with feature/s3/transfermanager: the transfer
-// manager downloads ranged parts concurrently into buffers, which gives
-// neither constant memory nor an exact resume point beneath decompression,
-// and records are consumed in order anyway.
+// # Options and constructors
 //
-// The SDK already retries 5xx, 429 and throttling answers (3 attempts, with a
-// per-client retry token bucket); this package adds no blanket retry on top.
-// When the SDK's attempts are spent the caller sees the last error (IsRetryable
-// reports true, IsThrottle for SlowDown); when its token bucket is empty the
-// SDK fails at once with a ratelimit.QuotaExceededError, which IsThrottle
-// reports, and the caller should back off before trying the object again.
-//
-// # Events
-//
-// DecodeSQSEvent, DecodeMessage, DecodeS3Event, DecodeSNSEvent and
-// DecodeEventBridge turn what a Lambda receives (S3 notifications directly,
-// inside SQS messages or inside SNS-in-SQS envelopes, EventBridge "Object
-// Created" events) into ObjectEvents with URL-decoded keys. The s3:TestEvent is
-// acknowledged and skipped; other event names are ignored. A message that
-// cannot be decoded gives a *MessageError naming its message id, for
-// SQSBatchItemFailures.
-//
-// # Health and retry classification
-//
-// BucketCheck (Name, Check) reports whether a bucket answers HeadBucket within
-// a timeout. IsRetryable, IsThrottle and IsPermanent classify S3 errors (and
-// this package's own) for a retry policy that takes func(error) bool.
+// As in every flatpipe package, a constructor New… takes an …Options struct
+// whose zero fields mean documented defaults, checks it up front and returns
+// an error wrapping this package's ErrOptions; nothing invalid is discovered
+// later. Enums (Format, Compression) implement encoding.TextMarshaler and
+// encoding.TextUnmarshaler with the names String returns.
 //
 // # Concurrency
 //
 // A Scanner is not safe for concurrent use; use one per goroutine. Scanners
-// share no state, so any number may run in parallel. A Reader and a
-// BucketCheck are safe for concurrent use; the functions hold no state.
+// share no state, so any number may run in parallel. A Reader is safe for
+// concurrent use; ListLocal holds no state.
+//
+// # Zero values
+//
+// A zero Scanner is ready after Reset and reads NDJSON with the default
+// limits; without a reader its Scan fails with ErrNoReader. A zero Reader is
+// not usable: use NewReader.
 //
 // # Limits
 //
@@ -85,11 +73,18 @@
 //
 // # Errors
 //
-// Err returns one of the typed, positioned errors: *RecordTooLargeError
-// (errors.Is ErrRecordTooLarge), *SyntaxError (errors.Is ErrSyntax) when a
-// stream cannot be framed (an unterminated array or string, a missing comma),
-// *DecompressError for a corrupt or truncated compressed stream and *ReadError
-// for an error of the underlying reader; the last two unwrap to the cause.
-// Errors are sticky. Records completed before a read or decompression error are
-// delivered first; an incomplete tail is not.
+// Every error wraps one of the sentinels: ErrOptions (invalid options),
+// ErrRecordTooLarge (*RecordTooLargeError), ErrSyntax (*SyntaxError: a
+// stream that cannot be framed, such as an unterminated array or string or a
+// missing comma), ErrDecompress (*DecompressError, a corrupt or truncated
+// compressed stream), ErrRead (*ReadError, an error of the underlying
+// reader, which it also wraps), ErrClosed and ErrNoReader. Errors are sticky.
+// Records completed before a read or decompression error are delivered
+// first; an incomplete tail is not. ReadObject wraps errors in an
+// *ObjectError naming the object and the record being read.
+//
+// # Stability
+//
+// The API may still change before v1; Scanner's Scan/Bytes/Err loop, Options,
+// Format and Position are not expected to.
 package source

@@ -5,29 +5,45 @@ import (
 	"fmt"
 )
 
-// ErrRecordTooLarge is matched (with errors.Is) by every *RecordTooLargeError.
-var ErrRecordTooLarge = errors.New("source: record too large")
-
-// ErrSyntax is matched (with errors.Is) by every *SyntaxError.
-var ErrSyntax = errors.New("source: cannot frame records")
+// Sentinels. Every error of this package is one of them or a typed error
+// that unwraps to one of them (and to its cause, if any), so errors.Is
+// tells the kind and errors.As the details.
+var (
+	// ErrOptions is wrapped by every error about invalid Options,
+	// ReaderOptions or enum text.
+	ErrOptions = errors.New("source: invalid options")
+	// ErrRecordTooLarge is wrapped by every *RecordTooLargeError.
+	ErrRecordTooLarge = errors.New("source: record too large")
+	// ErrSyntax is wrapped by every *SyntaxError.
+	ErrSyntax = errors.New("source: cannot frame records")
+	// ErrDecompress is wrapped by every *DecompressError.
+	ErrDecompress = errors.New("source: corrupt compressed stream")
+	// ErrRead is wrapped by every *ReadError.
+	ErrRead = errors.New("source: read failed")
+	// ErrClosed is returned by Err after Close.
+	ErrClosed = errors.New("source: scanner closed")
+	// ErrNoReader is returned by Err when a Scanner has no reader: a zero
+	// Scanner that was never Reset, or Reset(nil).
+	ErrNoReader = errors.New("source: scanner has no reader (use NewScanner or Reset)")
+)
 
 // RecordTooLargeError reports a record longer than the scanner's MaxRecordSize.
 // Offset and Line locate the record's first byte in the decompressed stream;
-// Record is the 1-based number the record would have had.
+// Number is the 1-based number the record would have had.
 type RecordTooLargeError struct {
 	Offset int64
 	Line   int64
-	Record int64
+	Number int64
 	Limit  int
 }
 
 func (e *RecordTooLargeError) Error() string {
 	return fmt.Sprintf("source: record %d at offset %d (line %d) exceeds the %d-byte limit",
-		e.Record, e.Offset, e.Line, e.Limit)
+		e.Number, e.Offset, e.Line, e.Limit)
 }
 
-// Is reports whether target is ErrRecordTooLarge.
-func (e *RecordTooLargeError) Is(target error) bool { return target == ErrRecordTooLarge }
+// Unwrap returns ErrRecordTooLarge.
+func (e *RecordTooLargeError) Unwrap() error { return ErrRecordTooLarge }
 
 // SyntaxError reports that the stream cannot be split into records in the
 // scanner's format, for example an unterminated array or string. Offset and
@@ -42,8 +58,8 @@ func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("source: syntax error at offset %d (line %d): %s", e.Offset, e.Line, e.Msg)
 }
 
-// Is reports whether target is ErrSyntax.
-func (e *SyntaxError) Is(target error) bool { return target == ErrSyntax }
+// Unwrap returns ErrSyntax.
+func (e *SyntaxError) Unwrap() error { return ErrSyntax }
 
 // DecompressError reports a corrupt or truncated compressed stream. Offset is
 // the number of decompressed bytes produced before the failure, RawOffset the
@@ -60,8 +76,8 @@ func (e *DecompressError) Error() string {
 		e.Compression, e.Offset, e.RawOffset, e.Err)
 }
 
-// Unwrap returns the decompressor's error.
-func (e *DecompressError) Unwrap() error { return e.Err }
+// Unwrap returns ErrDecompress and the decompressor's error.
+func (e *DecompressError) Unwrap() []error { return []error{ErrDecompress, e.Err} }
 
 // ReadError reports an error returned by the underlying reader. Offset is the
 // decompressed offset reached, RawOffset the number of raw bytes read.
@@ -75,5 +91,5 @@ func (e *ReadError) Error() string {
 	return fmt.Sprintf("source: read failed at offset %d (raw offset %d): %v", e.Offset, e.RawOffset, e.Err)
 }
 
-// Unwrap returns the underlying reader's error.
-func (e *ReadError) Unwrap() error { return e.Err }
+// Unwrap returns ErrRead and the underlying reader's error.
+func (e *ReadError) Unwrap() []error { return []error{ErrRead, e.Err} }

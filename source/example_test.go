@@ -8,17 +8,20 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/flatpipe/flatpipe/source"
 	"github.com/klauspost/compress/gzip"
 )
 
 func ExampleScanner() {
 	in := "{\"id\":1}\r\n\n{\"id\":2,\"tags\":[\"a]\"]}\n"
-	sc := source.NewScanner(strings.NewReader(in), source.NDJSON)
+	sc, err := source.NewScanner(strings.NewReader(in), source.Options{Format: source.NDJSON})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer sc.Close()
 	for sc.Scan() {
-		fmt.Printf("record %d line %d offset %d: %s\n", sc.Record(), sc.Line(), sc.Offset(), sc.Bytes())
+		fmt.Printf("record %d line %d offset %d: %s\n", sc.Number(), sc.Line(), sc.Offset(), sc.Bytes())
 	}
 	if err := sc.Err(); err != nil {
 		fmt.Println(err)
@@ -29,7 +32,11 @@ func ExampleScanner() {
 }
 
 func ExampleScanner_array() {
-	sc := source.NewScanner(strings.NewReader(`[{"a":1}, "x]", 3`), source.Array)
+	sc, err := source.NewScanner(strings.NewReader(`[{"a":1}, "x]", 3`), source.Options{Format: source.Array})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer sc.Close()
 	for sc.Scan() {
 		fmt.Printf("%s\n", sc.Bytes())
@@ -51,37 +58,17 @@ func ExampleReader_ReadObject() {
 	os.WriteFile(filepath.Join(dir, "events.ndjson.gz"), buf.Bytes(), 0o644)
 
 	objs, _ := source.ListLocal(dir)
-	r, _ := source.NewReader(nil, source.ReaderOptions{Format: source.NDJSON})
+	r, _ := source.NewReader(source.ReaderOptions{Format: source.NDJSON})
 	for _, obj := range objs {
 		pos, err := r.ReadObject(context.Background(), obj, source.Position{}, func(rec source.Record) error {
 			fmt.Printf("%s line %d: %s\n", filepath.Base(rec.Object.Key), rec.Line, rec.Data)
 			return nil
 		})
-		fmt.Println(pos.Record, "records,", pos.Offset, "bytes,", err)
+		fmt.Println(pos.Records, "records,", pos.Offset, "bytes,", err)
 	}
 	// Output:
 	// events.ndjson.gz line 1: {"id":1}
 	// events.ndjson.gz line 2: {"id":2}
 	// events.ndjson.gz line 3: {"id":3}
 	// 3 records, 27 bytes, <nil>
-}
-
-func ExampleDecodeSQSEvent() {
-	batch := events.SQSEvent{Records: []events.SQSMessage{
-		{MessageId: "m1", Body: `{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"in"},"object":{"key":"a+b%3D1.json","eTag":"e1"}}}]}`},
-		{MessageId: "m2", Body: `{"Service":"Amazon S3","Event":"s3:TestEvent"}`},
-		{MessageId: "m3", Body: `not json`},
-	}}
-	objs, bad := source.DecodeSQSEvent(batch, source.EventOptions{})
-	for _, o := range objs {
-		fmt.Println(o.MessageID, o.Object)
-	}
-	var failed []string
-	for _, e := range bad {
-		failed = append(failed, e.MessageID)
-	}
-	fmt.Println(source.SQSBatchItemFailures(failed...).BatchItemFailures)
-	// Output:
-	// m1 s3://in/a b=1.json
-	// [{m3}]
 }

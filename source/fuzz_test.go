@@ -28,7 +28,7 @@ func FuzzScanner(f *testing.F) {
 		opts := Options{Format: Format(format % 4), MaxRecordSize: 64}
 		if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b || len(data) >= 4 && data[0] == 0x28 && data[1] == 0xb5 {
 			// compressed garbage: only check that nothing panics
-			s, _ := NewScannerOptions(bytes.NewReader(data), opts)
+			s, _ := NewScanner(bytes.NewReader(data), opts)
 			for s.Scan() {
 			}
 			s.Close()
@@ -50,7 +50,7 @@ func FuzzScanner(f *testing.F) {
 				string(data[r.Offset:r.Offset+int64(len(r.Data))]) != r.Data {
 				t.Fatalf("record %d %v does not match the input", i, r)
 			}
-			if wl := int64(bytes.Count(data[:r.Offset], []byte{'\n'})) + 1; r.Line != wl || r.Record != int64(i+1) {
+			if wl := int64(bytes.Count(data[:r.Offset], []byte{'\n'})) + 1; r.Line != wl || r.Number != int64(i+1) {
 				t.Fatalf("record %d %v: want line %d", i, r, wl)
 			}
 		}

@@ -10,63 +10,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Format says how a byte stream is split into records.
-type Format int
-
-const (
-	// NDJSON is newline-delimited JSON: one record per line. Blank and
-	// whitespace-only lines are skipped (but counted); a trailing '\r' is
-	// stripped; the final line needs no newline. It is the zero value.
-	NDJSON Format = iota
-	// Document treats the whole stream as one record.
-	Document
-	// Array reads a top-level JSON array and returns each element as a record.
-	Array
-	// Concatenated reads JSON values written back to back, with optional
-	// whitespace between them.
-	Concatenated
-)
-
-// String returns the format's name.
-func (f Format) String() string {
-	switch f {
-	case NDJSON:
-		return "ndjson"
-	case Document:
-		return "document"
-	case Array:
-		return "array"
-	case Concatenated:
-		return "concatenated"
-	}
-	return fmt.Sprintf("Format(%d)", int(f))
-}
-
-// Compression is the compression detected at the start of a stream.
-type Compression int
-
-const (
-	// None means the stream is read as is.
-	None Compression = iota
-	// Gzip is detected by the magic bytes 1f 8b; multi-member streams are read whole.
-	Gzip
-	// Zstd is detected by the magic bytes 28 b5 2f fd.
-	Zstd
-)
-
-// String returns the compression's name.
-func (c Compression) String() string {
-	switch c {
-	case None:
-		return "none"
-	case Gzip:
-		return "gzip"
-	case Zstd:
-		return "zstd"
-	}
-	return fmt.Sprintf("Compression(%d)", int(c))
-}
-
 // DefaultMaxRecordSize is the record size limit used when Options.MaxRecordSize is zero.
 const DefaultMaxRecordSize = 128 << 20
 
@@ -87,8 +30,9 @@ type Position struct {
 	Offset int64
 	// Line is the 1-based line number at Offset (0 means 1).
 	Line int64
-	// Record is the number of records before Offset.
-	Record int64
+	// Records is the number of records before Offset: the records done
+	// when Offset is a resume position.
+	Records int64
 }
 
 // Options configures a Scanner. The zero value is NDJSON with the default limits.
@@ -107,7 +51,9 @@ type Options struct {
 }
 
 // Scanner splits a possibly compressed stream of JSON into records, in the
-// manner of bufio.Scanner. It is not safe for concurrent use.
+// manner of bufio.Scanner. It is not safe for concurrent use. The zero value
+// is ready after Reset, with the zero Options (NDJSON, default limits); without
+// a reader, Scan fails with ErrNoReader.
 type Scanner struct {
 	opts  Options
 	limit int
@@ -194,54 +140,47 @@ func (r *rawReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// NewScanner returns a Scanner reading records of the given format from r with
-// the default limits. Compression is detected from the first bytes. An invalid
-// format makes the first Scan fail.
-func NewScanner(r io.Reader, format Format) *Scanner {
-	s, err := NewScannerOptions(r, Options{Format: format})
-	if err != nil {
-		s = &Scanner{src: r, err: err, limit: DefaultMaxRecordSize}
+// NewScanner returns a Scanner reading records from r as opts say. Invalid
+// options are reported here, as an error wrapping ErrOptions, never later by
+// Scan. Compression is detected from the first bytes.
+func NewScanner(r io.Reader, opts Options) (*Scanner, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
 	}
-	return s
-}
-
-// NewScannerOptions returns a Scanner configured by opts, or an error if opts
-// are invalid.
-func NewScannerOptions(r io.Reader, opts Options) (*Scanner, error) {
-	if opts.Format < NDJSON || opts.Format > Concatenated {
-		return nil, fmt.Errorf("source: unknown format %d", int(opts.Format))
-	}
-	if opts.MaxRecordSize < 0 || opts.MaxRecordSize > maxLimit {
-		return nil, fmt.Errorf("source: MaxRecordSize %d out of range [0, %d]", opts.MaxRecordSize, int64(maxLimit))
-	}
-	if opts.Start.Offset < 0 || opts.Start.Line < 0 || opts.Start.Record < 0 {
-		return nil, errors.New("source: negative start position")
-	}
-	s := &Scanner{opts: opts, limit: opts.MaxRecordSize}
-	if s.limit == 0 {
-		s.limit = DefaultMaxRecordSize
-	}
+	s := &Scanner{opts: opts}
 	s.Reset(r)
 	return s, nil
 }
 
-// ErrClosed is returned by Err after Close.
-var ErrClosed = errors.New("source: scanner closed")
+func (o *Options) check() error {
+	if o.Format < NDJSON || o.Format > Concatenated {
+		return fmt.Errorf("%w: unknown format %d", ErrOptions, int(o.Format))
+	}
+	if o.MaxRecordSize < 0 || o.MaxRecordSize > maxLimit {
+		return fmt.Errorf("%w: MaxRecordSize %d out of range [0, %d]", ErrOptions, o.MaxRecordSize, int64(maxLimit))
+	}
+	if o.Start.Offset < 0 || o.Start.Line < 0 || o.Start.Records < 0 {
+		return fmt.Errorf("%w: negative start position", ErrOptions)
+	}
+	return nil
+}
 
 // Reset makes s read from r with its options, keeping its buffers and
-// decompressors. A Scanner whose options were invalid stays failed.
+// decompressors. A zero Scanner after Reset reads NDJSON with the default
+// limits, as NewScanner(r, Options{}) does.
 func (s *Scanner) Reset(r io.Reader) {
 	s.resetAt(r, s.opts.Start)
 }
 
 func (s *Scanner) resetAt(r io.Reader, start Position) {
-	if s.opts.Format < NDJSON || s.opts.Format > Concatenated {
-		return
+	s.limit = s.opts.MaxRecordSize
+	if s.limit == 0 {
+		s.limit = DefaultMaxRecordSize
 	}
 	s.src = r
 	s.raw = rawReader{r: r}
 	s.rd = nil
-	s.comp = None
+	s.comp = Uncompressed
 	s.started, s.eof, s.done = false, false, false
 	s.readErr, s.err = nil, nil
 	s.start, s.end, s.scan = 0, 0, 0
@@ -251,10 +190,10 @@ func (s *Scanner) resetAt(r io.Reader, start Position) {
 		s.line = 1
 	}
 	s.counted = 0
-	s.record = start.Record
+	s.record = start.Records
 	s.tok = nil
 	s.tokOff, s.tokLine = 0, 0
-	s.next = Position{Offset: s.base, Line: s.line, Record: s.record}
+	s.next = Position{Offset: s.base, Line: s.line, Records: s.record}
 	s.arr = aOpen
 	s.vIn = false
 }
@@ -286,15 +225,16 @@ func (s *Scanner) Offset() int64 { return s.tokOff }
 // Line returns the 1-based line number on which the current record starts.
 func (s *Scanner) Line() int64 { return s.tokLine }
 
-// Record returns the 1-based number of the current record.
-func (s *Scanner) Record() int64 { return s.record }
+// Number returns the 1-based number of the current record in the stream
+// (counting on from Options.Start.Records).
+func (s *Scanner) Number() int64 { return s.record }
 
-// Next returns the position just after the current record (after its newline
-// for NDJSON), with Record equal to the records done. Before the first Scan it
-// is the start position. An NDJSON or Concatenated stream restarted at
-// Next().Offset with Options.Start set to Next() yields the remaining records
-// with the same positions.
-func (s *Scanner) Next() Position { return s.next }
+// ResumeAt returns the position just after the current record (after its
+// newline for NDJSON), with Records equal to the records done. Before the
+// first Scan it is the start position. An NDJSON or Concatenated stream
+// restarted at ResumeAt().Offset with Options.Start set to ResumeAt() yields
+// the remaining records with the same positions and numbers.
+func (s *Scanner) ResumeAt() Position { return s.next }
 
 // Compression returns the compression detected; valid after the first Scan.
 func (s *Scanner) Compression() Compression { return s.comp }
@@ -327,14 +267,41 @@ func (s *Scanner) Scan() bool {
 	return ok
 }
 
-// prime detects the compression and skips a UTF-8 byte order mark.
+// prime detects the compression, opens the decompressor and skips a UTF-8
+// byte order mark.
 func (s *Scanner) prime() bool {
 	s.started = true
 	if s.src == nil {
-		s.err = errors.New("source: nil reader")
+		s.err = ErrNoReader
 		return false
 	}
-	r := &s.raw
+	s.raw.readMagic()
+	if !s.openDecompressor(s.raw.prefix[:s.raw.np]) {
+		return false
+	}
+	if s.buf == nil {
+		n := initialBufSize
+		if s.limit+trimSlack < n {
+			n = max(s.limit+trimSlack, minRead)
+		}
+		s.buf = make([]byte, n)
+	}
+	if s.base == 0 {
+		for s.end < 3 && !s.eof {
+			if !s.fill() {
+				break
+			}
+		}
+		if s.end >= 3 && s.buf[0] == 0xef && s.buf[1] == 0xbb && s.buf[2] == 0xbf {
+			s.start, s.scan, s.counted = 3, 3, 3
+		}
+	}
+	return true
+}
+
+// readMagic reads up to 4 bytes into r.prefix, to be replayed, and keeps
+// the reader's error (io.EOF included) for later.
+func (r *rawReader) readMagic() {
 	var err error
 	for r.np < 4 && err == nil {
 		var n int
@@ -353,24 +320,27 @@ func (s *Scanner) prime() bool {
 			}
 		}
 	}
-	if err != nil && err != io.EOF {
+	if err != nil {
 		r.err = err
-	} else if err == io.EOF {
-		r.err = io.EOF
 	}
-	p := r.prefix[:r.np]
+}
+
+// openDecompressor sets s.comp and s.rd from the magic bytes p, reusing
+// the Scanner's gzip and zstd readers.
+func (s *Scanner) openDecompressor(p []byte) bool {
+	r := &s.raw
 	switch {
 	case len(p) >= 2 && p[0] == 0x1f && p[1] == 0x8b:
 		s.comp = Gzip
 		if s.gz == nil {
-			gz, gerr := gzip.NewReader(r)
-			if gerr != nil {
-				s.setDecompErr(gerr)
+			gz, err := gzip.NewReader(r)
+			if err != nil {
+				s.setDecompErr(err)
 				return false
 			}
 			s.gz = gz
-		} else if gerr := s.gz.Reset(r); gerr != nil {
-			s.setDecompErr(gerr)
+		} else if err := s.gz.Reset(r); err != nil {
+			s.setDecompErr(err)
 			return false
 		}
 		s.gz.Multistream(true)
@@ -378,39 +348,21 @@ func (s *Scanner) prime() bool {
 	case len(p) == 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd:
 		s.comp = Zstd
 		if s.zd == nil {
-			zd, zerr := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
-				zstd.WithDecoderMaxWindow(MaxZstdWindow))
-			if zerr != nil {
-				s.setDecompErr(zerr)
+			zd, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(MaxZstdWindow))
+			if err != nil {
+				s.setDecompErr(err)
 				return false
 			}
 			s.zd = zd
 		}
-		if zerr := s.zd.Reset(r); zerr != nil {
-			s.setDecompErr(zerr)
+		if err := s.zd.Reset(r); err != nil {
+			s.setDecompErr(err)
 			return false
 		}
 		s.rd = s.zd
 	default:
-		s.comp = None
+		s.comp = Uncompressed
 		s.rd = r
-	}
-	if s.buf == nil {
-		n := initialBufSize
-		if s.limit+trimSlack < n {
-			n = max(s.limit+trimSlack, minRead)
-		}
-		s.buf = make([]byte, n)
-	}
-	if s.base == 0 {
-		for s.end < 3 && !s.eof {
-			if !s.fill() {
-				break
-			}
-		}
-		if s.end >= 3 && s.buf[0] == 0xef && s.buf[1] == 0xbb && s.buf[2] == 0xbf {
-			s.start, s.scan, s.counted = 3, 3, 3
-		}
 	}
 	return true
 }
@@ -486,7 +438,7 @@ func (s *Scanner) fill() bool {
 
 func (s *Scanner) wrapReadErr(err error) error {
 	off := s.base + int64(s.end)
-	if s.comp == None || (s.raw.err != nil && s.raw.err != io.EOF && errors.Is(err, s.raw.err)) {
+	if s.comp == Uncompressed || (s.raw.err != nil && s.raw.err != io.EOF && errors.Is(err, s.raw.err)) {
 		return &ReadError{Offset: off, RawOffset: s.raw.n, Err: err}
 	}
 	return &DecompressError{Compression: s.comp, Offset: off, RawOffset: s.raw.n, Err: err}
@@ -507,7 +459,7 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 func (s *Scanner) emit(rs, re int, next int, ndjson bool) bool {
 	if re-rs > s.limit {
 		s.lines(rs)
-		s.err = &RecordTooLargeError{Offset: s.base + int64(rs), Line: s.line, Record: s.record + 1, Limit: s.limit}
+		s.err = &RecordTooLargeError{Offset: s.base + int64(rs), Line: s.line, Number: s.record + 1, Limit: s.limit}
 		return false
 	}
 	s.lines(rs)
@@ -525,7 +477,7 @@ func (s *Scanner) emit(rs, re int, next int, ndjson bool) bool {
 	if s.scan < next {
 		s.scan = next
 	}
-	s.next = Position{Offset: s.base + int64(next), Line: s.line, Record: s.record}
+	s.next = Position{Offset: s.base + int64(next), Line: s.line, Records: s.record}
 	return true
 }
 
@@ -534,7 +486,7 @@ func (s *Scanner) tooLarge(rs int) bool {
 		rs++
 	}
 	s.lines(rs)
-	s.err = &RecordTooLargeError{Offset: s.base + int64(rs), Line: s.line, Record: s.record + 1, Limit: s.limit}
+	s.err = &RecordTooLargeError{Offset: s.base + int64(rs), Line: s.line, Number: s.record + 1, Limit: s.limit}
 	return false
 }
 
@@ -610,8 +562,10 @@ func (s *Scanner) scanDocument() bool {
 		re--
 	}
 	if rs == re {
-		return false
+		// A JSON text holds a value: an empty stream is not a document.
+		return s.syntax(re, "empty document")
 	}
+	s.done = true // the one record; the next Scan returns false
 	return s.emit(rs, re, s.end, false)
 }
 

@@ -18,19 +18,19 @@ type rec struct {
 	Data   string
 	Offset int64
 	Line   int64
-	Record int64
+	Number int64
 }
 
 func scanAll(t testing.TB, r io.Reader, opts Options) ([]rec, error) {
 	t.Helper()
-	s, err := NewScannerOptions(r, opts)
+	s, err := NewScanner(r, opts)
 	if err != nil {
-		t.Fatalf("NewScannerOptions: %v", err)
+		t.Fatalf("NewScanner: %v", err)
 	}
 	defer s.Close()
 	var out []rec
 	for s.Scan() {
-		out = append(out, rec{string(s.Bytes()), s.Offset(), s.Line(), s.Record()})
+		out = append(out, rec{string(s.Bytes()), s.Offset(), s.Line(), s.Number()})
 		if len(out) > 1<<22 {
 			t.Fatal("too many records")
 		}
@@ -39,6 +39,15 @@ func scanAll(t testing.TB, r io.Reader, opts Options) ([]rec, error) {
 		t.Fatal("Scan returned true after false")
 	}
 	return out, s.Err()
+}
+
+func mustScanner(t testing.TB, r io.Reader, opts Options) *Scanner {
+	t.Helper()
+	s, err := NewScanner(r, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func gz(t testing.TB, b []byte) []byte {
@@ -83,7 +92,9 @@ func TestScanner(t *testing.T) {
 		{"ndjson bare cr is not a line break", NDJSON, "1\r2\n", []rec{{"1\r2", 0, 1, 1}}, ""},
 		{"document", Document, " {\"a\":\n1}\n ", []rec{{"{\"a\":\n1}", 1, 1, 1}}, ""},
 		{"document after newlines", Document, "\n\n[1,\n2]", []rec{{"[1,\n2]", 2, 3, 1}}, ""},
-		{"document empty", Document, " \n", nil, ""},
+		{"document empty", Document, " \n", nil, "empty document"},
+		{"document nothing", Document, "", nil, "empty document"},
+		{"document lone BOM", Document, "\xef\xbb\xbf", nil, "empty document"},
 		{"array", Array, `[1, "a]b", {"x":"\"]"}, [2,[3]], null]`,
 			[]rec{{"1", 1, 1, 1}, {`"a]b"`, 4, 1, 2}, {`{"x":"\"]"}`, 11, 1, 3}, {"[2,[3]]", 24, 1, 4}, {"null", 33, 1, 5}}, ""},
 		{"array multiline", Array, "[\n {\"a\":1},\n {\"b\":\n 2}\n]\n",
@@ -145,13 +156,13 @@ func TestScannerCompressionDetected(t *testing.T) {
 		in   []byte
 		want Compression
 	}{
-		{"plain", data, None},
+		{"plain", data, Uncompressed},
 		{"gzip", gz(t, data), Gzip},
 		{"zstd", zst(t, data), Zstd},
-		{"short", []byte("1"), None},
+		{"short", []byte("1"), Uncompressed},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewScanner(bytes.NewReader(tt.in), NDJSON)
+			s := mustScanner(t, bytes.NewReader(tt.in), Options{Format: NDJSON})
 			defer s.Close()
 			if !s.Scan() {
 				t.Fatalf("Scan() = false, err %v", s.Err())
@@ -289,7 +300,7 @@ func TestScannerRecordTooLarge(t *testing.T) {
 			if !errors.As(err, &te) || !errors.Is(err, ErrRecordTooLarge) {
 				t.Fatalf("Err() = %v, want *RecordTooLargeError", err)
 			}
-			if te.Offset != tt.off || te.Line != tt.line || te.Record != int64(tt.want+1) || te.Limit != tt.limit {
+			if te.Offset != tt.off || te.Line != tt.line || te.Number != int64(tt.want+1) || te.Limit != tt.limit {
 				t.Errorf("error = %+v, want offset %d line %d record %d", te, tt.off, tt.line, tt.want+1)
 			}
 			if len(got) != tt.want {
@@ -314,7 +325,7 @@ func TestScannerHugeLine(t *testing.T) {
 	}
 	line[0], line[len(line)-1] = '"', '"'
 	in := io.MultiReader(strings.NewReader("{}\n"), bytes.NewReader(line), strings.NewReader("\n[]\n"))
-	s := NewScanner(in, NDJSON)
+	s := mustScanner(t, in, Options{Format: NDJSON})
 	defer s.Close()
 	var lens []int
 	for s.Scan() {
@@ -405,12 +416,12 @@ func TestScannerResume(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run(f.String(), func(t *testing.T) {
-			s := NewScanner(bytes.NewReader(in), f)
+			s := mustScanner(t, bytes.NewReader(in), Options{Format: f})
 			for k := 0; s.Scan(); k++ {
 				if k%97 != 0 {
 					continue
 				}
-				pos := s.Next()
+				pos := s.ResumeAt()
 				got, err := scanAll(t, bytes.NewReader(in[pos.Offset:]), Options{Format: f, Start: pos})
 				if err != nil {
 					t.Fatal(err)
@@ -424,7 +435,7 @@ func TestScannerResume(t *testing.T) {
 }
 
 func TestScannerReset(t *testing.T) {
-	s := NewScanner(bytes.NewReader(gz(t, []byte("1\n2\n"))), NDJSON)
+	s := mustScanner(t, bytes.NewReader(gz(t, []byte("1\n2\n"))), Options{})
 	defer s.Close()
 	for s.Scan() {
 	}
@@ -435,26 +446,22 @@ func TestScannerReset(t *testing.T) {
 			got = append(got, string(s.Bytes()))
 		}
 		want := [][]string{{"x", "y"}, {"a", "b"}, {"c"}}[i]
-		if s.Err() != nil || fmt.Sprint(got) != fmt.Sprint(want) || s.Record() != int64(len(want)) {
+		if s.Err() != nil || fmt.Sprint(got) != fmt.Sprint(want) || s.Number() != int64(len(want)) {
 			t.Errorf("after Reset %d: %q, %v, want %q", i, got, s.Err(), want)
 		}
 	}
 }
 
-func TestNewScannerOptionsInvalid(t *testing.T) {
+func TestNewScannerRejectsInvalidOptions(t *testing.T) {
 	for _, o := range []Options{
 		{Format: Format(9)},
 		{Format: -1},
 		{MaxRecordSize: -1},
 		{Start: Position{Offset: -1}},
 	} {
-		if _, err := NewScannerOptions(strings.NewReader(""), o); err == nil {
-			t.Errorf("NewScannerOptions(%+v) = nil error, want an error", o)
+		if _, err := NewScanner(strings.NewReader(""), o); !errors.Is(err, ErrOptions) {
+			t.Errorf("NewScanner(%+v) = %v, want an error wrapping ErrOptions", o, err)
 		}
-	}
-	s := NewScanner(strings.NewReader("1"), Format(7))
-	if s.Scan() || s.Err() == nil {
-		t.Errorf("NewScanner with a bad format: Scan succeeded or Err nil")
 	}
 }
 
@@ -471,7 +478,7 @@ func TestScannerNoAllocs(t *testing.T) {
 					data = gz(t, in)
 				}
 				r := bytes.NewReader(data)
-				s := NewScanner(r, f)
+				s := mustScanner(t, r, Options{Format: f})
 				defer s.Close()
 				n := 0
 				allocs := testing.AllocsPerRun(3, func() {
@@ -496,5 +503,38 @@ func TestScannerNoAllocs(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestScannerClosed(t *testing.T) {
+	s := mustScanner(t, strings.NewReader("1\n2\n"), Options{})
+	if !s.Scan() {
+		t.Fatal(s.Err())
+	}
+	s.Close()
+	if s.Scan() || !errors.Is(s.Err(), ErrClosed) {
+		t.Errorf("Scan after Close: Err() = %v, want ErrClosed", s.Err())
+	}
+	s.Reset(strings.NewReader("3\n"))
+	if !s.Scan() || string(s.Bytes()) != "3" {
+		t.Errorf("Scan after Reset = %q, %v", s.Bytes(), s.Err())
+	}
+}
+
+// TestZeroScanner: a zero Scanner reads NDJSON with the default limits after
+// Reset, and says it has no reader without one.
+func TestZeroScanner(t *testing.T) {
+	var s Scanner
+	if s.Scan() || !errors.Is(s.Err(), ErrNoReader) {
+		t.Errorf("zero Scanner without Reset: Err() = %v, want ErrNoReader", s.Err())
+	}
+	var z Scanner
+	z.Reset(strings.NewReader("{\"a\":{\"b\":1}}\n" + strings.Repeat("x", 300<<10) + "\n"))
+	var got []int
+	for z.Scan() {
+		got = append(got, len(z.Bytes()))
+	}
+	if z.Err() != nil || fmt.Sprint(got) != fmt.Sprint([]int{13, 300 << 10}) {
+		t.Errorf("zero Scanner after Reset: records of %v bytes, Err() = %v; want [13 %d], nil", got, z.Err(), 300<<10)
 	}
 }

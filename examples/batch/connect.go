@@ -81,7 +81,7 @@ func (j *job) connect(ctx context.Context, s3c *s3.Client, stageDir string, brea
 	}
 	j.closers = append(j.closers, c.db.Close)
 	d.db = c.db
-	retry, err := resilience.NewRetry(resilience.RetryConfig{MaxAttempts: 5, Classify: classifyLoad,
+	retry, err := resilience.NewRetry(resilience.RetryOptions{MaxAttempts: 5, Classifier: load.ErrorClassifier{},
 		OnRetry: func(e resilience.RetryEvent) {
 			metrics.Count("LoadRetry", 1)
 			j.log.Warn("retrying a load step", "attempt", e.Attempt, "delay", e.Delay, "error", e.Err)
@@ -116,15 +116,6 @@ func (j *job) connect(ctx context.Context, s3c *s3.Client, stageDir string, brea
 		return nil, fmt.Errorf("batch: %w", err)
 	}
 	return c, nil
-}
-
-// classifyLoad adapts load's classifier to this resilience version's
-// Classifier func.
-func classifyLoad(err error) resilience.Decision {
-	if (load.ErrorClassifier{}).Retryable(err) {
-		return resilience.Retryable
-	}
-	return resilience.NotRetryable
 }
 
 //go:embed testdata/samples/*.ndjson.gz

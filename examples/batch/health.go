@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/flatpipe/flatpipe/resilience"
-	"github.com/flatpipe/flatpipe/source"
+	"github.com/flatpipe/flatpipe/source/s3source"
 )
 
 // healthChecks builds the checks run before any work: every S3 bucket the
@@ -24,7 +24,7 @@ func healthChecks(db *sql.DB, warehouse string, s3c *s3.Client, buckets []string
 			continue
 		}
 		seen[b] = true
-		bc, err := source.NewBucketCheck(s3c, b, 10*time.Second)
+		bc, err := s3source.NewBucketCheck(s3c, b, 10*time.Second)
 		if err != nil {
 			return nil, err
 		}

@@ -82,7 +82,7 @@ type loadDest struct {
 func (d *loadDest) describe() string { return d.name }
 
 func (d *loadDest) newChunk(obj source.Object, first int64) (chunk, error) {
-	in, err := schema.NewInferrer(schema.Options{Separator: d.cfg.Sep, Sizing: schema.SizeMax})
+	in, err := schema.NewInferrer(schema.InferOptions{Separator: d.cfg.Sep, Sizing: schema.SizeMax})
 	if err != nil {
 		return nil, err
 	}

@@ -46,10 +46,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/snowflakedb/gosnowflake"
 
+	"github.com/flatpipe/flatpipe/examples/internal/awsenv"
 	"github.com/flatpipe/flatpipe/examples/internal/s3adapter"
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/resilience"
 	"github.com/flatpipe/flatpipe/source"
+	"github.com/flatpipe/flatpipe/source/s3source"
 )
 
 func main() {
@@ -222,7 +224,7 @@ func (j *job) execute(ctx context.Context) error {
 		}
 	}
 	if len(buckets) > 0 {
-		if s3c, err = source.NewS3ClientFromEnv(ctx, cfg.S3.PathStyle); err != nil {
+		if s3c, err = awsenv.NewS3Client(ctx, cfg.S3.PathStyle); err != nil {
 			return fmt.Errorf("batch: S3 client: %w", err)
 		}
 	}
@@ -240,7 +242,7 @@ func (j *job) execute(ctx context.Context) error {
 		return fmt.Errorf("batch: -o: %w", err)
 	}
 	inputs := cfg.Inputs
-	breaker, err := resilience.NewBreaker(resilience.BreakerConfig{Name: "snowflake", ConsecutiveFailures: 3,
+	breaker, err := resilience.NewBreaker(resilience.BreakerOptions{Name: "snowflake", ConsecutiveFailures: 3,
 		Listeners: []func(resilience.StateChange){resilience.BreakerAlerts(alert), resilience.BreakerMetrics(metrics)}})
 	if err != nil {
 		return err
@@ -268,7 +270,7 @@ func (j *job) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h, err := resilience.NewHealth(resilience.HealthConfig{Alert: alert, Metrics: metrics}, checks...)
+	h, err := resilience.NewHealth(resilience.HealthOptions{Alert: alert, Metrics: metrics}, checks...)
 	if err != nil {
 		return err
 	}
@@ -281,11 +283,11 @@ func (j *job) execute(ctx context.Context) error {
 
 	// List and shard.
 	t = time.Now()
-	in := source.InputOptions{S3PathStyle: cfg.S3.PathStyle}
+	in := s3source.InputOptions{}
 	if s3c != nil {
 		in.Client = s3c
 	}
-	objs, _, err := source.ResolveInputs(ctx, inputs, in)
+	objs, err := s3source.ResolveInputs(ctx, inputs, in)
 	j.stats.addStage(stageList, time.Since(t))
 	if err != nil {
 		return fmt.Errorf("batch: listing inputs: %w", err)
@@ -323,7 +325,7 @@ func (j *job) execute(ctx context.Context) error {
 		}
 		j.hook("claimed")
 		if cp.Key != "" {
-			j.log.Info("resuming from checkpoint", "name", name, "object", cp.Key, "records_done", cp.RecordsDone, "finished", cp.NextOffset == cp.Size)
+			j.log.Info("resuming from checkpoint", "name", name, "object", cp.Key, "records_done", cp.RecordsDone, "finished", cp.Done)
 		}
 	}
 	dead, err := j.deadLetterSink(s3c, conn.table, metrics, alert)
@@ -339,7 +341,13 @@ func (j *job) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rd, err := source.NewReader(s3API(s3c), source.ReaderOptions{Format: framing(cfg.In), MaxRecordSize: max(cfg.MaxRecordBytes, 1<<20) + 1})
+	ro := source.ReaderOptions{Format: framing(cfg.In), MaxRecordSize: max(cfg.MaxRecordBytes, 1<<20) + 1}
+	if s3c != nil {
+		if ro.Opener, err = s3source.NewOpener(s3c, s3source.OpenerOptions{}); err != nil {
+			return err
+		}
+	}
+	rd, err := source.NewReader(ro)
 	if err != nil {
 		return err
 	}
@@ -349,13 +357,6 @@ func (j *job) execute(ctx context.Context) error {
 	err = p.run(ctx, objs)
 	stop()
 	return err
-}
-
-func s3API(c *s3.Client) source.S3API {
-	if c == nil {
-		return nil
-	}
-	return c
 }
 
 func envLookup(environ func() []string) func(string) string {
@@ -422,7 +423,7 @@ func (j *job) deadLetterSink(s3c *s3.Client, table string, m resilience.Metrics,
 		if err != nil {
 			return nil, err
 		}
-		s, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterConfig{Client: st, Bucket: b,
+		s, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterOptions{Client: st, Bucket: b,
 			Prefix: prefixOf(u) + fmt.Sprintf("%s/shard-%d-of-%d/", sanitize(table), j.shardI, j.shardN)})
 		if err != nil {
 			return nil, err
@@ -433,7 +434,7 @@ func (j *job) deadLetterSink(s3c *s3.Client, table string, m resilience.Metrics,
 		if err := os.MkdirAll(u, 0o755); err != nil {
 			return nil, fmt.Errorf("batch: -dead-letter: %w", err)
 		}
-		s, err := resilience.NewFileDeadLetterSink(resilience.FileDeadLetterConfig{
+		s, err := resilience.NewFileDeadLetterSink(resilience.FileDeadLetterOptions{
 			Path: filepath.Join(u, fmt.Sprintf("%s.shard-%d-of-%d.ndjson", sanitize(table), j.shardI, j.shardN)), Sync: true})
 		if err != nil {
 			return nil, err
@@ -441,7 +442,7 @@ func (j *job) deadLetterSink(s3c *s3.Client, table string, m resilience.Metrics,
 		sink = s
 		j.closers = append(j.closers, s.Close)
 	}
-	ms, err := resilience.NewMonitoredSink(sink, resilience.MonitoredSinkConfig{Name: "dead-letters", Metrics: m, Alert: alert, AlertEvery: 1000})
+	ms, err := resilience.NewMonitoredSink(sink, resilience.MonitoredSinkOptions{Name: "dead-letters", Metrics: m, Alert: alert, AlertEvery: 1000})
 	if err != nil {
 		return nil, err
 	}

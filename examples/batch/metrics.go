@@ -20,7 +20,7 @@ import (
 func (j *job) metrics() (resilience.Metrics, error) {
 	switch j.cfg.Metrics {
 	case "emf":
-		e, err := resilience.NewEMF(resilience.EMFConfig{W: j.stdout, Namespace: "flatpipe",
+		e, err := resilience.NewEMF(resilience.EMFOptions{W: j.stdout, Namespace: "flatpipe",
 			Dims: []resilience.Dim{{Name: "Job", Value: "batch"}, {Name: "Table", Value: j.cfg.Table}}})
 		if err != nil {
 			return nil, err
@@ -29,7 +29,7 @@ func (j *job) metrics() (resilience.Metrics, error) {
 		return e, nil
 	case "prometheus":
 		reg := prometheus.NewRegistry()
-		m, err := promadapter.New(promadapter.Config{Registerer: reg, Namespace: "flatpipe_batch"})
+		m, err := promadapter.New(promadapter.Options{Registerer: reg, Namespace: "flatpipe_batch"})
 		if err != nil {
 			return nil, err
 		}

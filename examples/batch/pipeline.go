@@ -69,7 +69,7 @@ func (p *pipeline) run(ctx context.Context, objs []source.Object) error {
 	p.stats.objects.Store(int64(len(objs)))
 	for i := range objs {
 		obj := objs[i]
-		var from int64
+		var from source.Position
 		if haveCP {
 			c := objectOrder(obj, source.Object{Bucket: cp.Bucket, Key: cp.Key})
 			switch {
@@ -83,14 +83,14 @@ func (p *pipeline) run(ctx context.Context, objs []source.Object) error {
 					return fmt.Errorf("batch: %s changed since the checkpoint of %s (ETag %s, size %d, now ETag %s, size %d); delete the checkpoint to load it again",
 						obj, cp.UpdatedAt.Format(time.RFC3339), cp.ETag, cp.Size, obj.ETag, obj.Size)
 				}
-				if cp.NextOffset == cp.Size && cp.Size > 0 || cp.Size == 0 {
+				if cp.Done {
 					p.stats.objectsSkipped.Add(1)
 					p.stats.objectsDone.Add(1)
 					p.stats.recordsSkipped.Add(cp.RecordsDone)
 					continue
 				}
-				from = cp.RecordsDone
-				p.stats.recordsSkipped.Add(from)
+				from = source.Position{Offset: cp.NextOffset, Line: cp.NextLine, Records: cp.RecordsDone}
+				p.stats.recordsSkipped.Add(from.Records)
 			}
 		}
 		if err := p.object(ctx, obj, from); err != nil {
@@ -113,10 +113,12 @@ func sameObject(o source.Object, cp resilience.Checkpoint) bool {
 	return o.ETag == cp.ETag && o.VersionID == cp.VersionID && (o.Size < 0 || o.Size == cp.Size)
 }
 
-// object loads the records of obj after the first from.
-func (p *pipeline) object(ctx context.Context, obj source.Object, from int64) error {
+// object loads the records of obj after position from (the checkpoint's:
+// an uncompressed object is reopened there, others are read again and their
+// first from.Records records skipped).
+func (p *pipeline) object(ctx context.Context, obj source.Object, from source.Position) error {
 	C := int64(p.cfg.ChunkRecords)
-	start := from // records before the current chunk
+	start := from.Records // records before the current chunk
 	end := (start/C + 1) * C
 	ch, err := p.dest.newChunk(obj, start+1)
 	if err != nil {
@@ -127,12 +129,12 @@ func (p *pipeline) object(ctx context.Context, obj source.Object, from int64) er
 	var inner time.Duration // time spent in the callback, not reading
 	lastSeen := start
 	var stepErr error // an error of ours, already described
-	_, err = p.reader.ReadObject(ctx, obj, source.Position{Record: from}, func(r source.Record) error {
+	pos, err := p.reader.ReadObject(ctx, obj, from, func(r source.Record) error {
 		t0 := time.Now()
 		lastSeen = r.Number
 		defer func() { inner += time.Since(t0) }()
 		if r.Number > end {
-			if err := p.finish(ctx, obj, ch, end, false); err != nil {
+			if err := p.finish(ctx, obj, ch, source.Position{Offset: r.Offset, Line: r.Line, Records: end}, false); err != nil {
 				stepErr = err
 				return err
 			}
@@ -158,7 +160,8 @@ func (p *pipeline) object(ctx context.Context, obj source.Object, from int64) er
 		return fmt.Errorf("batch: reading %s: %w", name, err)
 	}
 	// The last chunk (possibly empty: the object's end must be recorded).
-	return p.finish(ctx, obj, ch, lastSeen, true)
+	pos.Records = max(pos.Records, lastSeen)
+	return p.finish(ctx, obj, ch, pos, true)
 }
 
 // record checks, flattens and validates one record, then adds it to the
@@ -249,9 +252,9 @@ func (p *pipeline) checkRate() {
 }
 
 // finish makes a chunk durable (stage, load), dead-letters the rows the
-// load rejected, then commits the checkpoint: records through done of obj
-// are loaded; with final, obj is finished.
-func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, done int64, final bool) error {
+// load rejected, then commits the checkpoint: the records of obj before
+// next are loaded; with final, obj is finished.
+func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, next source.Position, final bool) error {
 	res, err := ch.finish(ctx)
 	p.stats.addStage(stageStage, res.stageTime-res.inferTime)
 	p.stats.addStage(stageInfer, res.inferTime)
@@ -277,10 +280,7 @@ func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, done
 	}
 	t := time.Now()
 	cp := resilience.Checkpoint{Bucket: obj.Bucket, Key: obj.Key, VersionID: obj.VersionID, ETag: obj.ETag,
-		Size: max(obj.Size, 0), RecordsDone: done}
-	if final {
-		cp.NextOffset = cp.Size
-	}
+		Size: max(obj.Size, 0), RecordsDone: next.Records, NextOffset: next.Offset, NextLine: next.Line, Done: final}
 	err = p.progress.Commit(ctx, cp)
 	p.stats.addStage(stageCheckpoint, time.Since(t))
 	if err != nil {

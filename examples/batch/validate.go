@@ -9,6 +9,7 @@ import (
 
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/schema"
+	"github.com/flatpipe/flatpipe/schema/jsonschema"
 )
 
 // checker runs the optional per-record checks: a contract on the flattened
@@ -16,7 +17,7 @@ import (
 // use (the contract's Validator keeps scratch space).
 type checker struct {
 	contract *schema.Validator
-	js       *schema.JSONSchema
+	js       *jsonschema.Schema
 }
 
 func newChecker(c *Config) (*checker, error) {
@@ -47,7 +48,7 @@ func newChecker(c *Config) (*checker, error) {
 	if c.JSONSchema != "" {
 		b, err := os.ReadFile(c.JSONSchema)
 		if err == nil {
-			ck.js, err = schema.CompileJSONSchema(b, c.Sep)
+			ck.js, err = jsonschema.Compile(b, c.Sep)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("json_schema %s: %w", c.JSONSchema, err))

@@ -105,6 +105,8 @@ type fileFormat struct {
 	escape          byte
 	stripOuterArray bool
 	stripNulls      bool
+	parseHeader     bool
+	countMismatchN  int // fields a record must have (the header's), when PARSE_HEADER is set
 }
 
 func buildFormat(o map[string]optVal) (fileFormat, error) {
@@ -181,6 +183,11 @@ func buildFormat(o map[string]optVal) (fileFormat, error) {
 			}
 		case "STRIP_OUTER_ARRAY":
 			f.stripOuterArray, err = boolOpt(o, k, false)
+		case "PARSE_HEADER":
+			if f.typ != "CSV" {
+				return f, bad(k, v.s)
+			}
+			f.parseHeader, err = boolOpt(o, k, false)
 		case "STRIP_NULL_VALUES":
 			f.stripNulls, err = boolOpt(o, k, false)
 		case "RECORD_DELIMITER":
@@ -342,8 +349,11 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 			return nil, unsupported("copy option " + k)
 		}
 	}
-	if match != "" && ff.typ == "CSV" {
-		return nil, unsupported("MATCH_BY_COLUMN_NAME with CSV (needs PARSE_HEADER)")
+	if ff.typ == "CSV" && ff.parseHeader && ff.skipHeader > 0 {
+		return nil, sqlErr(errFileFormat, "22023", "SQL compilation error:\nPARSE_HEADER = TRUE and SKIP_HEADER cannot be used together")
+	}
+	if match != "" && ff.typ == "CSV" && !ff.parseHeader {
+		return nil, sqlErr(errFileFormat, "22023", "SQL compilation error:\nMATCH_BY_COLUMN_NAME with CSV requires PARSE_HEADER = TRUE in the file format")
 	}
 	if ff.typ != "CSV" && match == "" && (len(target) != 1 || !strings.EqualFold(target[0].duckType, "JSON")) {
 		return nil, sqlErr(errOneVariant, "0A000", "SQL compilation error:\n%s file format can produce one and only one column of type variant, object, or array. Use CSV file format if you want to load more than one column.", ff.typ)
@@ -817,6 +827,37 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 		var readLine int
 		if ff.typ == "CSV" {
 			cr := newCSVReader(st.r, ff)
+			// With PARSE_HEADER, the first record names the fields;
+			// MATCH_BY_COLUMN_NAME maps them to columns (pos[k] is the
+			// field of target column k, -1 for none).
+			var pos []int
+			if ff.parseHeader {
+				hdr, err := cr.next()
+				if err != nil && err != io.EOF {
+					readErr = err
+				}
+				pos = make([]int, len(target))
+				for k := range pos {
+					pos[k] = -1
+				}
+				for hi, f := range hdr.fields {
+					if f.val == nil {
+						continue
+					}
+					name := *f.val
+					if k, ok := byName[name]; ok {
+						pos[k] = hi
+					} else if k, ok := byUpper[strings.ToUpper(name)]; ok && match != "CASE_SENSITIVE" {
+						pos[k] = hi
+					}
+				}
+				if match == "" {
+					pos = nil
+				}
+				if ff.countMismatch {
+					ff.countMismatchN = len(hdr.fields)
+				}
+			}
 			for skip := ff.skipHeader; skip > 0; skip-- {
 				if _, err := cr.next(); err != nil {
 					if err != io.EOF {
@@ -834,21 +875,31 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 					readErr, readLine = err, cr.line
 					break
 				}
-				if len(r.fields) != len(target) && ff.countMismatch {
+				want := len(target)
+				if ff.countMismatchN > 0 {
+					want = ff.countMismatchN
+				}
+				if len(r.fields) != want && ff.countMismatch {
 					fl.errs = append(fl.errs, loadErr{row: ri, line: r.line, char: 1, column: fmt.Sprintf("%s[%d]", quoteIdent(table), len(r.fields)),
-						err: sqlErr(errColumnCount, "22000", "Number of columns in file (%d) does not match that of the corresponding table (%d), use file format option error_on_column_count_mismatch=false to ignore this error", len(r.fields), len(target))})
+						err: sqlErr(errColumnCount, "22000", "Number of columns in file (%d) does not match that of the corresponding table (%d), use file format option error_on_column_count_mismatch=false to ignore this error", len(r.fields), want)})
 					ri++
 					continue
 				}
 				chars = chars[:0]
 				for k := range vals {
 					vals[k] = nil
-					if k < len(r.fields) {
-						vals[k] = r.fields[k].val
-						if k > 0 {
-							chars = append(chars, ',')
-						}
-						chars = strconv.AppendInt(chars, int64(r.fields[k].char), 10)
+					fi := k
+					if pos != nil {
+						fi = pos[k]
+					}
+					if k > 0 {
+						chars = append(chars, ',')
+					}
+					if fi >= 0 && fi < len(r.fields) {
+						vals[k] = r.fields[fi].val
+						chars = strconv.AppendInt(chars, int64(r.fields[fi].char), 10)
+					} else {
+						chars = append(chars, '1')
 					}
 				}
 				if err := emit(ri, r.line, chars); err != nil {

@@ -248,6 +248,10 @@ func (e *Emulator) createTable(ctx context.Context, s *session, ws []token, k in
 		n += 3
 	}
 	names, open := parseName(ws, n)
+	if len(names) > 0 && open < len(ws) && (ws[open].is("LIKE") || ws[open].is("CLONE")) {
+		res, err := e.createLikeClone(ctx, s, ws, names, open, replace, ifNotExists)
+		return res, true, err
+	}
 	if len(names) == 0 || open >= len(ws) || ws[open].text != "(" {
 		return nil, false, nil
 	}
@@ -446,4 +450,83 @@ func (e *Emulator) addColumns(ctx context.Context, s *session, ws []token) (*res
 		return nil, true, err
 	}
 	return status("Statement executed successfully."), true, nil
+}
+
+// createLikeClone answers CREATE [OR REPLACE] TABLE [IF NOT EXISTS] t
+// LIKE src (the columns, declared types, defaults and comments) and
+// CREATE TABLE t CLONE src (the same and the rows).
+func (e *Emulator) createLikeClone(ctx context.Context, s *session, ws []token, names []string, at int, replace, ifNotExists bool) (*result, error) {
+	clone := ws[at].is("CLONE")
+	src, end := parseName(ws, at+1)
+	if len(src) == 0 {
+		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: a table name must follow %s", ws[at].upper())
+	}
+	if end != len(ws) {
+		if clone {
+			return nil, unsupported("CREATE TABLE ... CLONE with AT, BEFORE or other options")
+		}
+		return nil, unsupported("CREATE TABLE ... LIKE with options")
+	}
+	db, sch, table, err := s.qualify(names)
+	if err != nil {
+		return nil, err
+	}
+	sdb, ssch, stable, err := s.qualify(src)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.ensureSchema(ctx, db, sch); err != nil {
+		return nil, err
+	}
+	if _, err := e.tableColumns(ctx, s, sdb, ssch, stable); err != nil {
+		return nil, err
+	}
+	if ifNotExists {
+		if _, err := e.tableColumns(ctx, s, db, sch, table); err == nil {
+			return status(table + " already exists, statement succeeded."), nil
+		}
+	}
+	rows, err := s.conn.QueryContext(ctx, `SELECT column_name, data_type, is_nullable, column_default, coalesce(comment, '') FROM duckdb_columns()
+		WHERE lower(database_name) = lower(?) AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?) ORDER BY column_index`, sdb, ssch, stable)
+	if err != nil {
+		return nil, err
+	}
+	var defs, comments []string
+	qn := quoteIdent(db) + "." + quoteIdent(sch) + "." + quoteIdent(table)
+	for rows.Next() {
+		var name, typ, comment string
+		var nullable bool
+		var def *string
+		if err := rows.Scan(&name, &typ, &nullable, &def, &comment); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		d := quoteIdent(name) + " " + typ
+		if !nullable {
+			d += " NOT NULL"
+		}
+		if def != nil {
+			d += " DEFAULT " + *def
+		}
+		defs = append(defs, d)
+		if comment != "" {
+			comments = append(comments, "COMMENT ON COLUMN "+qn+"."+quoteIdent(name)+" IS "+quoteString(comment))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	head := "CREATE TABLE "
+	if replace {
+		head = "CREATE OR REPLACE TABLE "
+	}
+	stmts := append([]string{head + qn + " (" + strings.Join(defs, ", ") + ")"}, comments...)
+	if clone {
+		stmts = append(stmts, "INSERT INTO "+qn+" SELECT * FROM "+quoteIdent(sdb)+"."+quoteIdent(ssch)+"."+quoteIdent(stable))
+	}
+	if err := e.execAtomic(ctx, s, stmts); err != nil {
+		return nil, err
+	}
+	return status("Table " + table + " successfully created."), nil
 }

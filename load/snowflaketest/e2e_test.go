@@ -252,7 +252,7 @@ func TestStatementErrors(t *testing.T) {
 	}{
 		{"SELECT * FROM missing_table", 2003, "42S02"},
 		{"SELEC 1", 1003, "42000"},
-		{"SHOW TABLES", 2, "0A000"},
+		{"SHOW WAREHOUSES", 2, "0A000"},
 		{"SELECT 1; SELECT 2", 8, "0A000"},
 		{"INSERT INTO t VALUES ('abc')", 100038, "22018"},
 		{"INSERT INTO t VALUES (NULL)", 100072, "22000"},

@@ -51,6 +51,7 @@ const (
 	errFileFormat            = 2001   // invalid file format option
 	errHex                   = 100115 // not a legal hex-encoded value
 	errDuplicateColumn       = 2025   // duplicate column name
+	errDivByZero             = 100051 // division by zero
 	errTooLong               = 100074 // user character length limit exceeded
 	errInvalidJob            = 100000 // emulator: VALIDATE of an unknown job (Snowflake's number unverified)
 	errNondeterministicMerge = 100090 // duplicate row detected during DML action
@@ -71,6 +72,7 @@ var (
 	reCatalogMiss   = regexp.MustCompile(`(?:Catalog|Schema) with name ([^ ]+) does not exist`)
 	reExists        = regexp.MustCompile(`(?:Table|View|Schema|Catalog) with name "?([^" ]+)"? already exists`)
 	reColumnMissing = regexp.MustCompile(`Referenced column "?([^" ]+)"? not found`)
+	reNoColumn      = regexp.MustCompile(`does not have a column with name "?([^" ]+)"?|Referenced update column "?([^" ]+)"? not found`)
 	reConversion    = regexp.MustCompile(`Could not convert string ['"](.*)['"] to ([A-Z0-9(), ]+)`)
 )
 
@@ -99,6 +101,16 @@ func mapDuckError(err error) *SQLError {
 		m := reColumnMissing.FindStringSubmatch(first)
 		return &SQLError{Number: errInvalidIdent, SQLState: "42000", Err: err,
 			Message: fmt.Sprintf("SQL compilation error:\ninvalid identifier '%s'", m[1])}
+	case reNoColumn.MatchString(first):
+		m := reNoColumn.FindStringSubmatch(first)
+		name := m[1]
+		if name == "" {
+			name = m[2]
+		}
+		return &SQLError{Number: errInvalidIdent, SQLState: "42000", Err: err,
+			Message: fmt.Sprintf("SQL compilation error:\ninvalid identifier '%s'", name)}
+	case strings.Contains(first, "Division by zero"):
+		return &SQLError{Number: errDivByZero, SQLState: "22012", Err: err, Message: "Division by zero"}
 	case reConversion.MatchString(first):
 		m := reConversion.FindStringSubmatch(first)
 		return conversionError(m[2], m[1], err)

@@ -49,8 +49,8 @@ func ExampleServer_OpenDB_unsupported() {
 	db := srv.OpenDB()
 	defer db.Close()
 
-	_, err = db.Exec("SHOW TABLES")
+	_, err = db.Exec("SHOW WAREHOUSES")
 	fmt.Println(err)
 	// Output:
-	// 000002 (0A000): Unsupported feature 'SHOW' (snowflaketest does not implement it; see FIDELITY.md).
+	// 000002 (0A000): Unsupported feature 'SHOW WAREHOUSES' (snowflaketest does not implement it; see FIDELITY.md).
 }

@@ -39,7 +39,9 @@ func (e *Emulator) execute(ctx context.Context, s *session, req *queryRequest, h
 		return e.useStmt(ctx, s, ws)
 	case "DESC", "DESCRIBE":
 		return e.descTable(ctx, s, ws)
-	case "SHOW", "UNDROP", "GRANT", "REVOKE", "CALL", "EXECUTE":
+	case "SHOW":
+		return e.show(ctx, s, ws)
+	case "UNDROP", "GRANT", "REVOKE", "CALL", "EXECUTE":
 		return nil, unsupported(ws[0].upper())
 	case "CREATE", "DROP", "ALTER":
 		return e.ddl(ctx, s, req.SQLText, toks, ws)

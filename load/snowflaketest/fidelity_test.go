@@ -463,3 +463,100 @@ func TestFunctionsAndTimestamps(t *testing.T) {
 		t.Errorf("rows = %d, want 4", i)
 	}
 }
+
+// TestTablesAndShow: CREATE TABLE ... LIKE and CLONE keep declared types
+// and comments; SHOW TABLES, STAGES and PIPES list what exists.
+func TestTablesAndShow(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE src (id NUMBER(10,0) NOT NULL COMMENT 'the id', name VARCHAR(8), at TIMESTAMP_TZ, tags ARRAY) COMMENT = 'source table'")
+	mustExec(t, db, "INSERT INTO src (id, name) VALUES (1, 'a'), (2, 'b')")
+	mustExec(t, db, "CREATE TABLE lk LIKE src")
+	mustExec(t, db, "CREATE OR REPLACE TABLE cl CLONE src")
+	mustExec(t, db, "CREATE TABLE IF NOT EXISTS cl CLONE src")
+	descOf := func(table string) string {
+		_, rows := queryAll(t, db, "DESC TABLE "+table)
+		var out []string
+		for _, r := range rows {
+			out = append(out, r[0]+" "+r[1]+" "+r[3]+" "+r[9])
+		}
+		return strings.Join(out, "; ")
+	}
+	want := "ID NUMBER(10,0) N the id; NAME VARCHAR(8) Y <nil>; AT TIMESTAMP_TZ(9) Y <nil>; TAGS ARRAY Y <nil>"
+	for _, tb := range []string{"src", "lk", "cl"} {
+		if got := descOf(tb); got != want {
+			t.Errorf("DESC %s = %s, want %s", tb, got, want)
+		}
+	}
+	if got := queryOne(t, db, "SELECT COUNT(*) FROM lk") + queryOne(t, db, "SELECT COUNT(*) FROM cl"); got != "02" {
+		t.Errorf("rows of LIKE and CLONE = %s, want 0 and 2", got)
+	}
+	if _, err := db.Exec("INSERT INTO cl (id, name) VALUES (3, 'too long!')"); snowErr(t, err).Number != 100074 {
+		t.Errorf("CLONE keeps VARCHAR(8): %v, want 100074", err)
+	}
+	if got := queryOne(t, db, "SELECT comment FROM information_schema.tables WHERE table_name = 'SRC'"); got != "source table" {
+		t.Errorf("table comment = %q", got)
+	}
+	mustExec(t, db, "CREATE STAGE st1")
+	mustExec(t, db, "CREATE PIPE p1 AS COPY INTO src FROM @st1")
+	_, rows := queryAll(t, db, "SHOW TABLES LIKE '%L%' IN SCHEMA TEST_DB.PUBLIC")
+	var names []string
+	for _, r := range rows {
+		names = append(names, r[1]+"/"+r[2]+"/"+r[3])
+	}
+	if strings.Join(names, " ") != "CL/TEST_DB/PUBLIC LK/TEST_DB/PUBLIC" {
+		t.Errorf("SHOW TABLES LIKE '%%L%%' = %v", names)
+	}
+	cols, rows := queryAll(t, db, "SHOW STAGES")
+	if len(rows) != 1 || rows[0][1] != "ST1" || cols[10] != "type" || rows[0][10] != "INTERNAL" {
+		t.Errorf("SHOW STAGES = %v %v", cols, rows)
+	}
+	_, rows = queryAll(t, db, "SHOW PIPES IN DATABASE TEST_DB")
+	if len(rows) != 1 || rows[0][1] != "P1" || !strings.HasPrefix(rows[0][4], "COPY INTO src") {
+		t.Errorf("SHOW PIPES = %v", rows)
+	}
+}
+
+// TestCSVParseHeader: CSV with PARSE_HEADER = TRUE and
+// MATCH_BY_COLUMN_NAME loads fields by their header names, in any order.
+func TestCSVParseHeader(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE h (id NUMBER, name STRING, extra STRING)")
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "h.csv", "NAME,ignored,Id\nann,x,1\nbob,y,2\ncid,z,q\n")+" @%h")
+	res, _ := copyInto(t, db, "COPY INTO h FROM @%h FILE_FORMAT = (TYPE = CSV PARSE_HEADER = TRUE) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = CONTINUE")
+	if r := res[0]; r.parsed != 3 || r.loaded != 2 || r.firstLine.String != "4" || r.firstColumnName.String != `"H"["ID":1]` || r.firstChar.String != "7" {
+		t.Errorf("COPY = %+v, want 3 parsed, 2 loaded, error on line 4 character 7 in ID", r)
+	}
+	if got := rowsText(t, db, "SELECT id, name, extra FROM h ORDER BY id"); got != "1 ann <nil>,2 bob <nil>" {
+		t.Errorf("table = %s", got)
+	}
+	if _, err := db.Query("COPY INTO h FROM @%h MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE FORCE = TRUE"); err == nil {
+		t.Errorf("CSV MATCH_BY_COLUMN_NAME without PARSE_HEADER = nil error")
+	}
+}
+
+// TestErrorNumbers: the numbers drivers' users branch on.
+func TestErrorNumbers(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE e (k INT, v STRING)")
+	for _, tc := range []struct {
+		q    string
+		want int
+	}{
+		{"INSERT INTO e (k, nope) VALUES (1, 2)", 904},
+		{"UPDATE e SET nope = 1", 904},
+		{"SELECT nope FROM e", 904},
+		{"SELECT 1/0", 100051},
+		{"SELECT 10 / (5 - 5)", 100051},
+		{"CREATE TABLE d (a INT, a INT)", 2025},
+		{"ALTER TABLE e ADD COLUMN k INT", 2025},
+	} {
+		_, err := db.Exec(tc.q)
+		if se := snowErr(t, err); se.Number != tc.want {
+			t.Errorf("%s = %v, want %d", tc.q, err, tc.want)
+		}
+	}
+	if got := queryOne(t, db, "SELECT 6 / 3 + 1"); got != "3" && got != "3.000000" {
+		t.Errorf("6 / 3 + 1 = %s", got)
+	}
+}

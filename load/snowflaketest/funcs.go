@@ -572,6 +572,7 @@ func (e *Emulator) pipeStatus(s *session, name string) (*string, error) {
 var sessionMacros = []string{
 	`CREATE OR REPLACE TEMP MACRO sysdate() AS CAST(timezone('UTC', get_current_timestamp()) AS TIMESTAMP)`,
 	`CREATE OR REPLACE TEMP MACRO uuid_string() AS CAST(uuid() AS VARCHAR)`,
+	`CREATE OR REPLACE TEMP MACRO sf_nz(x) AS (CASE WHEN x = 0 THEN error('Division by zero') ELSE x END)`,
 	`CREATE OR REPLACE TEMP MACRO to_varchar(x) AS CAST(x AS VARCHAR)`,
 	`CREATE OR REPLACE TEMP MACRO to_char(x) AS CAST(x AS VARCHAR)`,
 	`CREATE OR REPLACE TEMP MACRO sf_epoch_us(n) AS (CASE WHEN abs(n) < 31536000000 THEN n * 1000000 WHEN abs(n) < 31536000000000 THEN n * 1000

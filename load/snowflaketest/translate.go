@@ -217,6 +217,7 @@ func insideCast(toks []token, i int) bool {
 // identifiers fold to upper case, types and a few functions are renamed,
 // and placeholders are replaced by the literals of binds.
 func translate(toks []token, binds []bindValue) (string, error) {
+	toks = wrapDivisors(toks)
 	ddl := false
 	if w := words(toks); len(w) > 0 && (w[0].is("CREATE") || w[0].is("ALTER")) {
 		ddl = true
@@ -323,4 +324,91 @@ func countParams(toks []token) int {
 		}
 	}
 	return n
+}
+
+// wrapDivisors makes division by zero an error, as in Snowflake (DuckDB
+// answers NULL or infinity): the right operand of every "/" becomes
+// sf_nz(operand), a session macro that fails on zero. The operand is a
+// primary expression: an optional sign, then a literal, a placeholder, a
+// (possibly qualified) name or call, or a parenthesized expression, with
+// "::type" casts after it.
+func wrapDivisors(toks []token) []token {
+	var out []token
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		out = append(out, t)
+		if t.kind != tkPunct || t.text != "/" {
+			continue
+		}
+		j := nextNonSpace(toks, i+1)
+		if j < 0 {
+			continue
+		}
+		k := operandEnd(toks, j)
+		if k < j {
+			continue
+		}
+		out = append(out, token{kind: tkPunct, text: " sf_nz("})
+		out = append(out, wrapDivisors(toks[j:k+1])...)
+		out = append(out, token{kind: tkPunct, text: ")"})
+		i = k
+	}
+	return out
+}
+
+// operandEnd returns the index of the last token of the primary
+// expression starting at toks[j], or -1.
+func operandEnd(toks []token, j int) int {
+	if toks[j].text == "-" || toks[j].text == "+" {
+		n := nextNonSpace(toks, j+1)
+		if n < 0 {
+			return -1
+		}
+		j = n
+	}
+	end := -1
+	switch t := toks[j]; {
+	case t.text == "(":
+		end = matchingParenToks(toks, j)
+	case t.kind == tkNumber, t.kind == tkString, t.kind == tkParam:
+		end = j
+	case t.kind == tkWord, t.kind == tkQuoted:
+		end = j
+		for {
+			n := nextNonSpace(toks, end+1)
+			if n < 0 {
+				break
+			}
+			if toks[n].text == "." {
+				if m := nextNonSpace(toks, n+1); m > 0 && (toks[m].kind == tkWord || toks[m].kind == tkQuoted) {
+					end = m
+					continue
+				}
+			}
+			if toks[n].text == "(" {
+				end = matchingParenToks(toks, n)
+			}
+			break
+		}
+	}
+	if end < 0 {
+		return -1
+	}
+	// "::type" and "::type(p, s)" casts.
+	for {
+		n := nextNonSpace(toks, end+1)
+		if n < 0 || toks[n].text != "::" {
+			return end
+		}
+		m := nextNonSpace(toks, n+1)
+		if m < 0 || toks[m].kind != tkWord {
+			return end
+		}
+		end = m
+		if p := nextNonSpace(toks, m+1); p > 0 && toks[p].text == "(" {
+			if c := matchingParenToks(toks, p); c > 0 {
+				end = c
+			}
+		}
+	}
 }

@@ -4,7 +4,7 @@
 // does not import Prometheus.
 //
 //	reg := prometheus.NewRegistry()
-//	m, err := promadapter.New(promadapter.Config{Registerer: reg, Namespace: "flatpipe"})
+//	m, err := promadapter.New(promadapter.Options{Registerer: reg, Namespace: "flatpipe"})
 //	breaker.OnStateChange(resilience.BreakerMetrics(m)) // or any Metrics consumer
 //	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 //
@@ -15,7 +15,7 @@
 // of the Dims of that first call. Names follow Prometheus conventions: the
 // CamelCase names flatpipe uses become snake_case ("BreakerStateChange" →
 // "breaker_state_change"), characters outside [a-zA-Z0-9_:] become "_",
-// Config.Namespace is prepended with "_", counters end in "_total", and the
+// Options.Namespace is prepended with "_", counters end in "_total", and the
 // unit becomes a suffix: Seconds "_seconds", Bytes "_bytes", Bytes/Second
 // "_bytes_per_second", Count/Second "_per_second", Percent "_percent";
 // Count and None add nothing. Milliseconds and Microseconds are converted to
@@ -30,7 +30,7 @@
 // order of Dims in later calls does not matter, but their names must be the
 // same set. A call with another set, a duplicate Dim name, a negative or
 // NaN counter delta, or a label value that is not valid UTF-8 is dropped:
-// the value is not recorded, Dropped counts it, and Config.OnError, when
+// the value is not recorded, Dropped counts it, and Options.OnError, when
 // set, receives an error saying why (a *LabelError matching
 // ErrLabelMismatch for label sets). Metrics has no error results, and
 // panicking or recording under wrong labels would be worse.
@@ -43,7 +43,7 @@
 //
 // # Concurrency
 //
-// *Metrics is safe for concurrent use. Config is a plain value.
+// *Metrics is safe for concurrent use. Options is a plain value.
 //
 // # Limits
 //

@@ -15,7 +15,7 @@ import (
 // promhttp serves on /metrics).
 func Example() {
 	reg := prometheus.NewRegistry()
-	m, err := promadapter.New(promadapter.Config{
+	m, err := promadapter.New(promadapter.Options{
 		Registerer: reg,
 		Namespace:  "flatpipe",
 		OnError:    func(err error) { fmt.Println("dropped:", err) },

@@ -17,7 +17,7 @@ import (
 
 // Sentinel errors.
 var (
-	// ErrNoRegisterer is returned by New when Config.Registerer is nil.
+	// ErrNoRegisterer is returned by New when Options.Registerer is nil.
 	ErrNoRegisterer = errors.New("promadapter: no Registerer")
 	// ErrInvalidName is returned by New for a Namespace that is not a
 	// Prometheus metric name.
@@ -46,11 +46,11 @@ func (e *LabelError) Error() string {
 	return fmt.Sprintf("promadapter: metric %s registered with dims %q, called with %q", e.Metric, e.Registered, e.Got)
 }
 
-// Is reports whether target is ErrLabelMismatch.
-func (e *LabelError) Is(target error) bool { return target == ErrLabelMismatch }
+// Unwrap returns ErrLabelMismatch.
+func (e *LabelError) Unwrap() error { return ErrLabelMismatch }
 
-// Config configures New. Zero fields mean the documented defaults.
-type Config struct {
+// Options configures New. Zero fields mean the documented defaults.
+type Options struct {
 	// Registerer receives the collectors (usually a *prometheus.Registry).
 	// Required.
 	Registerer prometheus.Registerer
@@ -96,7 +96,7 @@ type entry struct {
 // Metrics is a resilience.Metrics over a Prometheus Registerer. It is safe
 // for concurrent use.
 type Metrics struct {
-	cfg     Config
+	cfg     Options
 	prefix  string
 	dropped atomic.Uint64
 
@@ -108,7 +108,7 @@ var _ resilience.Metrics = (*Metrics)(nil)
 
 // New checks cfg and returns a Metrics that registers collectors with
 // cfg.Registerer as metrics are first used.
-func New(cfg Config) (*Metrics, error) {
+func New(cfg Options) (*Metrics, error) {
 	if cfg.Registerer == nil {
 		return nil, ErrNoRegisterer
 	}

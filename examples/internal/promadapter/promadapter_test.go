@@ -36,7 +36,7 @@ func newMetrics(t testing.TB, ns string) (*promadapter.Metrics, *prometheus.Regi
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	es := &errs{}
-	m, err := promadapter.New(promadapter.Config{Registerer: reg, Namespace: ns, OnError: es.add})
+	m, err := promadapter.New(promadapter.Options{Registerer: reg, Namespace: ns, OnError: es.add})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -46,13 +46,13 @@ func newMetrics(t testing.TB, ns string) (*promadapter.Metrics, *prometheus.Regi
 func TestNewErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  promadapter.Config
+		cfg  promadapter.Options
 		want error
 	}{
-		{"no registerer", promadapter.Config{}, promadapter.ErrNoRegisterer},
-		{"namespace with dash", promadapter.Config{Registerer: prometheus.NewRegistry(), Namespace: "flat-pipe"}, promadapter.ErrInvalidName},
-		{"namespace with digit first", promadapter.Config{Registerer: prometheus.NewRegistry(), Namespace: "1x"}, promadapter.ErrInvalidName},
-		{"ok", promadapter.Config{Registerer: prometheus.NewRegistry(), Namespace: "flatpipe"}, nil},
+		{"no registerer", promadapter.Options{}, promadapter.ErrNoRegisterer},
+		{"namespace with dash", promadapter.Options{Registerer: prometheus.NewRegistry(), Namespace: "flat-pipe"}, promadapter.ErrInvalidName},
+		{"namespace with digit first", promadapter.Options{Registerer: prometheus.NewRegistry(), Namespace: "1x"}, promadapter.ErrInvalidName},
+		{"ok", promadapter.Options{Registerer: prometheus.NewRegistry(), Namespace: "flatpipe"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,7 +153,7 @@ func TestBuckets(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	var gotName string
 	var gotUnit resilience.Unit
-	m, err := promadapter.New(promadapter.Config{Registerer: reg, Buckets: func(name string, unit resilience.Unit) []float64 {
+	m, err := promadapter.New(promadapter.Options{Registerer: reg, Buckets: func(name string, unit resilience.Unit) []float64 {
 		gotName, gotUnit = name, unit
 		return []float64{1, 2}
 	}})
@@ -270,7 +270,7 @@ func TestLabelErrorText(t *testing.T) {
 
 // TestNilOnError drops without a callback and does not panic.
 func TestNilOnError(t *testing.T) {
-	m, err := promadapter.New(promadapter.Config{Registerer: prometheus.NewRegistry()})
+	m, err := promadapter.New(promadapter.Options{Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestSharedRegistry(t *testing.T) {
 	var ms [2]*promadapter.Metrics
 	for i := range ms {
 		var err error
-		if ms[i], err = promadapter.New(promadapter.Config{Registerer: reg, OnError: func(err error) { t.Errorf("OnError(%v)", err) }}); err != nil {
+		if ms[i], err = promadapter.New(promadapter.Options{Registerer: reg, OnError: func(err error) { t.Errorf("OnError(%v)", err) }}); err != nil {
 			t.Fatal(err)
 		}
 		ms[i].Count("Rows", 2, resilience.Dim{Name: "Job", Value: "orders"})
@@ -350,7 +350,7 @@ func TestConcurrent(t *testing.T) {
 // adapter.
 func TestResilienceHooks(t *testing.T) {
 	m, reg, es := newMetrics(t, "flatpipe")
-	br, err := resilience.NewBreaker(resilience.BreakerConfig{Name: "snowflake", ConsecutiveFailures: 1, Listeners: []func(resilience.StateChange){resilience.BreakerMetrics(m)}})
+	br, err := resilience.NewBreaker(resilience.BreakerOptions{Name: "snowflake", ConsecutiveFailures: 1, Listeners: []func(resilience.StateChange){resilience.BreakerMetrics(m)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/flatpipe/flatpipe/examples/internal/s3adapter"
 	"github.com/flatpipe/flatpipe/resilience"
+	"github.com/flatpipe/flatpipe/source/s3source"
 )
 
 // These tests run resilience's own S3CheckpointStore and S3DeadLetterSink,
@@ -164,7 +170,7 @@ func TestDeadLettersRoundTrip(t *testing.T) {
 	st, e := newStore(t)
 	ctx := context.Background()
 	clock := fixedClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC))
-	sink, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterConfig{Client: st, Bucket: testBucket, Prefix: "dead/orders/", Clock: clock})
+	sink, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterOptions{Client: st, Bucket: testBucket, Prefix: "dead/orders/", Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +236,7 @@ func TestDeadLettersNeverOverwrite(t *testing.T) {
 	clock := fixedClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC))
 	var key string
 	spy := &keySpy{Store: st, key: &key}
-	sink, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterConfig{Client: spy, Bucket: testBucket, Prefix: "dead/", Clock: clock})
+	sink, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterOptions{Client: spy, Bucket: testBucket, Prefix: "dead/", Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,3 +289,152 @@ type fixedClock time.Time
 func (c fixedClock) Now() time.Time { return time.Time(c) }
 
 func (c fixedClock) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
+// TestDeadLetterFlushDoesNotBlockOthers holds the server's answer to a
+// flush's PUT until the test has called Buffered and Write: the sink must
+// not hold its lock across the upload. (Were it held, this test would hang,
+// not pass.) The entry written during the upload goes into the next object.
+func TestDeadLetterFlushDoesNotBlockOthers(t *testing.T) {
+	st, e := newStore(t)
+	ctx := context.Background()
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	e.rec.setOverride(func(*http.Request) (int, string) {
+		once.Do(func() { close(arrived); <-release })
+		return 0, "" // then let gofakes3 answer
+	})
+	clock := fixedClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC))
+	sink, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterOptions{Client: st, Bucket: testBucket, Prefix: "dead/", Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	letter := func(n int) resilience.DeadLetter {
+		return resilience.DeadLetter{Object: "s3://src/a", Line: int64(n), Reason: "parse", Record: []byte(fmt.Sprint(n))}
+	}
+	for n := 1; n <= 2; n++ {
+		if err := sink.Write(ctx, letter(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- sink.Flush(ctx) }()
+	<-arrived // the PUT is at the server and will stay there
+	if n := sink.Buffered(); n != 2 {
+		t.Errorf("Buffered during the upload = %d, want 2", n)
+	}
+	if err := sink.Write(ctx, letter(3)); err != nil {
+		t.Errorf("Write during the upload: %v", err)
+	}
+	if n, w := sink.Buffered(), sink.Written(); n != 3 || w != 0 {
+		t.Errorf("during the upload: Buffered %d, Written %d, want 3, 0", n, w)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	if n, w := sink.Buffered(), sink.Written(); n != 1 || w != 2 {
+		t.Errorf("after the upload: Buffered %d, Written %d, want 1, 2", n, w)
+	}
+	if err := sink.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var lines []int64
+	for _, k := range e.keys(t, "dead/") {
+		body, _, err := st.GetObject(ctx, testBucket, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := resilience.NewDeadLetterReader(bytes.NewReader(body), resilience.DeadLetterReaderOptions{})
+		var in []int64
+		for r.Next() {
+			in = append(in, r.DeadLetter().Line)
+		}
+		lines = append(lines, int64(len(in)))
+		lines = append(lines, in...)
+	}
+	// two objects: [1 2] then [3] (keys sort by their sequence number)
+	if fmt.Sprint(lines) != "[2 1 2 1 3]" {
+		t.Errorf("objects hold %v, want [2 1 2 1 3] (count, lines...)", lines)
+	}
+}
+
+// TestDeadLetterFailedFlushKeepsOrder makes the first upload fail: its
+// entries go back in front of one written meanwhile, and the next flush
+// writes all three in order.
+func TestDeadLetterFailedFlushKeepsOrder(t *testing.T) {
+	st, e := newStore(t)
+	ctx := context.Background()
+	var calls int
+	var mu sync.Mutex
+	e.rec.setOverride(func(*http.Request) (int, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if calls++; calls == 1 {
+			return http.StatusForbidden, "AccessDenied"
+		}
+		return 0, ""
+	})
+	clock := fixedClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC))
+	sink, _ := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterOptions{Client: st, Bucket: testBucket, Prefix: "dead/", Clock: clock})
+	for n := 1; n <= 2; n++ {
+		sink.Write(ctx, resilience.DeadLetter{Line: int64(n), Record: []byte("x")})
+	}
+	if err := sink.Flush(ctx); err == nil {
+		t.Fatal("Flush succeeded against AccessDenied")
+	}
+	sink.Write(ctx, resilience.DeadLetter{Line: 3, Record: []byte("x")})
+	if err := sink.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys := e.keys(t, "dead/")
+	if len(keys) != 1 {
+		t.Fatalf("objects %q, want 1", keys)
+	}
+	body, _, _ := st.GetObject(ctx, testBucket, keys[0])
+	r := resilience.NewDeadLetterReader(bytes.NewReader(body), resilience.DeadLetterReaderOptions{})
+	var lines []int64
+	for r.Next() {
+		lines = append(lines, r.DeadLetter().Line)
+	}
+	if fmt.Sprint(lines) != "[1 2 3]" || sink.Written() != 3 || sink.Buffered() != 0 {
+		t.Errorf("object holds lines %v, Written %d, Buffered %d; want [1 2 3], 3, 0", lines, sink.Written(), sink.Buffered())
+	}
+}
+
+// The S3 classifier has the shape resilience.Retry takes: no adapter.
+var _ resilience.Classifier = s3source.ErrorClassifier{}
+
+// TestRetryTakesS3Classifier retries a GetObject that S3 answers with 503
+// SlowDown (after the SDK's own attempts) through resilience.Retry with
+// s3source.ErrorClassifier: the retry sees a throttled error, and a missing
+// key is not retried at all.
+func TestRetryTakesS3Classifier(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(testBucket), Key: aws.String("k"), Body: strings.NewReader("{}\n")}); err != nil {
+		t.Fatal(err)
+	}
+	var events []resilience.RetryEvent
+	r, err := resilience.NewRetry(resilience.RetryOptions{MaxAttempts: 2, Classifier: s3source.ErrorClassifier{},
+		Clock: fixedClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)), OnRetry: func(ev resilience.RetryEvent) { events = append(events, ev) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(key string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := e.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(testBucket), Key: aws.String(key)})
+			return err
+		}
+	}
+	e.rec.setGetOverride(func(*http.Request) (int, string) { return http.StatusServiceUnavailable, "SlowDown" })
+	err = r.Do(ctx, get("k"))
+	if !errors.Is(err, resilience.ErrAttemptsExhausted) || len(events) != 1 || !events[0].Throttled {
+		t.Errorf("SlowDown: Do = %v, retry events %+v; want attempts exhausted after one throttled retry", err, events)
+	}
+	e.rec.setGetOverride(nil)
+	events = nil
+	err = r.Do(ctx, get("missing"))
+	if err == nil || len(events) != 0 || !s3source.IsPermanent(err) {
+		t.Errorf("missing key: Do = %v after %d retries, want a permanent error and none", err, len(events))
+	}
+}

@@ -143,12 +143,14 @@ func BenchmarkStage(b *testing.B) {
 				in := input(b, corpus)
 				b.SetBytes(in.size)
 				b.ReportAllocs()
+				var cpu time.Duration
 				for b.Loop() {
+					c0 := cpuTime()
 					f, err := os.Open(in.path)
 					if err != nil {
 						b.Fatal(err)
 					}
-					sc := source.NewScanner(f, source.NDJSON)
+					sc, _ := source.NewScanner(f, source.Options{Format: source.NDJSON})
 					fl, _ := flatten.New(flatten.Options{})
 					var fields []flatten.Field
 					for sc.Scan() {
@@ -158,7 +160,9 @@ func BenchmarkStage(b *testing.B) {
 					}
 					sc.Close()
 					f.Close()
+					cpu += cpuTime() - c0
 				}
+				b.ReportMetric(float64(in.size)*float64(b.N)/1e6/cpu.Seconds(), "cpu-MB/s")
 			})
 		}
 	}
@@ -172,7 +176,7 @@ func stageFile(b *testing.B, path string, o load.WriterOptions, workers int) int
 		b.Fatal(err)
 	}
 	defer f.Close()
-	sc := source.NewScanner(f, source.NDJSON)
+	sc, _ := source.NewScanner(f, source.Options{Format: source.NDJSON})
 	defer sc.Close()
 	var files []load.File
 	if workers == 1 {
@@ -186,7 +190,7 @@ func stageFile(b *testing.B, path string, o load.WriterOptions, workers int) int
 			if fields, err = fl.Append(fields[:0], sc.Bytes()); err != nil {
 				b.Fatal(err)
 			}
-			if err := w.Write(sc.Record(), fields); err != nil {
+			if err := w.Write(sc.Number(), fields); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -199,7 +203,7 @@ func stageFile(b *testing.B, path string, o load.WriterOptions, workers int) int
 			b.Fatal(err)
 		}
 		for sc.Scan() {
-			if err := p.Add(path, sc.Record(), sc.Bytes()); err != nil {
+			if err := p.Add(path, sc.Number(), sc.Bytes()); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,10 +1,12 @@
-package source
+package s3source
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/flatpipe/flatpipe/source"
 )
 
 func TestBucketCheck(t *testing.T) {
@@ -42,24 +45,32 @@ func TestBucketCheck(t *testing.T) {
 }
 
 // blockingHead waits for its context and records the deadline it was given.
-type blockingHead struct{ deadline time.Time }
+type blockingHead struct {
+	deadline time.Time
+	hasDL    bool
+}
 
 func (b *blockingHead) HeadBucket(ctx context.Context, _ *s3.HeadBucketInput, _ ...func(*s3.Options)) (*s3.HeadBucketOutput, error) {
-	b.deadline, _ = ctx.Deadline()
+	b.deadline, b.hasDL = ctx.Deadline()
 	<-ctx.Done()
 	return nil, ctx.Err()
 }
 
+// TestBucketCheckTimeout checks that Check puts its timeout on the call's
+// context (a deadline exists and has passed when Check returns) and that a
+// zero timeout means DefaultHealthTimeout; it measures no durations.
 func TestBucketCheckTimeout(t *testing.T) {
 	h := &blockingHead{}
 	c, _ := NewBucketCheck(h, "b", time.Millisecond)
-	start := time.Now()
 	err := c.Check(context.Background())
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Check = %v, want DeadlineExceeded", err)
 	}
-	if d := h.deadline.Sub(start); d <= 0 || d > time.Second {
-		t.Errorf("deadline %v after start, want about 1ms", d)
+	if !h.hasDL || h.deadline.After(time.Now()) {
+		t.Errorf("HeadBucket's context deadline %v (set %v), want one that has passed", h.deadline, h.hasDL)
+	}
+	if d, _ := NewBucketCheck(h, "b", 0); d.timeout != DefaultHealthTimeout {
+		t.Errorf("timeout 0 gave %v, want DefaultHealthTimeout", d.timeout)
 	}
 }
 
@@ -83,6 +94,10 @@ func TestClassifyS3Errors(t *testing.T) {
 			o.RateLimiter = ratelimit.NewTokenRateLimit(1)
 			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
 		})})
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	refused := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(closed.URL), UsePathStyle: true,
+		Credentials: env.client.Options().Credentials, RetryMaxAttempts: 1})
 	for _, tt := range []struct {
 		name                         string
 		plan                         func(int) fault
@@ -96,7 +111,11 @@ func TestClassifyS3Errors(t *testing.T) {
 		{"500 after SDK retries", func(int) fault { return internal }, func() error { return get(env.client, "bucket", "k") }, true, false, false},
 		{"retry budget spent", func(int) fault { return internal }, func() error { return get(noBudget, "bucket", "k") }, true, true, false},
 		{"object changed", nil, func() error { return &ObjectChangedError{Object: "s3://b/k", Err: errors.New("412")} }, false, false, true},
-		{"syntax", nil, func() error { return fmt.Errorf("x: %w", &SyntaxError{}) }, false, false, true},
+		{"syntax", nil, func() error { return fmt.Errorf("x: %w", &source.SyntaxError{}) }, false, false, true},
+		{"record too large", nil, func() error { return &source.ObjectError{Err: &source.RecordTooLargeError{}} }, false, false, true},
+		{"connection refused", nil, func() error { return get(refused, "bucket", "k") }, true, false, false},
+		{"body cut short", nil, func() error { return fmt.Errorf("read: %w", io.ErrUnexpectedEOF) }, true, false, false},
+		{"canceled", nil, func() error { return fmt.Errorf("get: %w", context.Canceled) }, false, false, false},
 		{"plain error", nil, func() error { return errors.New("boom") }, false, false, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,9 +126,12 @@ func TestClassifyS3Errors(t *testing.T) {
 			if err == nil {
 				t.Fatal("call succeeded")
 			}
-			if IsRetryable(err) != tt.retryable || IsThrottle(err) != tt.throttle || IsPermanent(err) != tt.permant {
+			if IsRetryable(err) != tt.retryable || IsThrottled(err) != tt.throttle || IsPermanent(err) != tt.permant {
 				t.Errorf("err %v: retryable %v throttle %v permanent %v, want %v %v %v", err,
-					IsRetryable(err), IsThrottle(err), IsPermanent(err), tt.retryable, tt.throttle, tt.permant)
+					IsRetryable(err), IsThrottled(err), IsPermanent(err), tt.retryable, tt.throttle, tt.permant)
+			}
+			if c := (ErrorClassifier{}); c.Retryable(err) != IsRetryable(err) || c.Throttled(err) != IsThrottled(err) {
+				t.Errorf("ErrorClassifier disagrees with IsRetryable/IsThrottled on %v", err)
 			}
 			if tt.plan != nil && tt.name != "retry budget spent" {
 				if n := len(env.faults.headers()); n != 3 {
@@ -118,7 +140,7 @@ func TestClassifyS3Errors(t *testing.T) {
 			}
 		})
 	}
-	if IsRetryable(nil) || IsPermanent(nil) || IsThrottle(nil) {
+	if IsRetryable(nil) || IsPermanent(nil) || IsThrottled(nil) {
 		t.Error("nil classified")
 	}
 }

@@ -1,4 +1,4 @@
-package source
+package s3event
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/flatpipe/flatpipe/source"
 )
 
 // ObjectEvent announces an object that was created. MessageID names the SQS
@@ -16,7 +17,7 @@ import (
 // that message as failed when the object cannot be processed.
 type ObjectEvent struct {
 	MessageID string
-	Object    Object
+	Object    source.Object
 	EventName string // "ObjectCreated:Put", ..., or "Object Created" from EventBridge
 	EventTime time.Time
 	Sequencer string // orders events for one key: compare after left-padding with zeros
@@ -30,24 +31,6 @@ type EventOptions struct {
 	// EventBridge keys are taken as they are unless this is set.
 	EventBridgeKeysEncoded bool
 }
-
-// ErrUnknownMessage is matched by a *MessageError whose body is none of the
-// envelopes DecodeMessage knows.
-var ErrUnknownMessage = errors.New("source: not an S3 notification, SNS envelope or EventBridge event")
-
-// MessageError reports a message that cannot be decoded. MessageID is the
-// id to return in the SQS partial batch response.
-type MessageError struct {
-	MessageID string
-	Err       error
-}
-
-func (e *MessageError) Error() string {
-	return fmt.Sprintf("source: message %q: %v", e.MessageID, e.Err)
-}
-
-// Unwrap returns the cause.
-func (e *MessageError) Unwrap() error { return e.Err }
 
 // S3TestEventName is the Event of the test message S3 sends when a
 // notification is configured; DecodeMessage acknowledges and skips it.
@@ -99,7 +82,7 @@ func DecodeS3Event(messageID string, e events.S3Event) ([]ObjectEvent, error) {
 		size := r.S3.Object.Size
 		out = append(out, ObjectEvent{
 			MessageID: messageID,
-			Object: Object{Bucket: r.S3.Bucket.Name, Key: key, VersionID: r.S3.Object.VersionID,
+			Object: source.Object{Bucket: r.S3.Bucket.Name, Key: key, VersionID: r.S3.Object.VersionID,
 				ETag: quoteETag(r.S3.Object.ETag), Size: size, LastModified: r.EventTime},
 			EventName: r.EventName,
 			EventTime: r.EventTime,
@@ -132,7 +115,7 @@ func DecodeEventBridge(e events.EventBridgeEvent, opts EventOptions) ([]ObjectEv
 	}
 	return []ObjectEvent{{
 		MessageID: e.ID,
-		Object: Object{Bucket: d.Bucket.Name, Key: key, VersionID: d.Object.VersionID,
+		Object: source.Object{Bucket: d.Bucket.Name, Key: key, VersionID: d.Object.VersionID,
 			ETag: quoteETag(d.Object.ETag), Size: d.Object.Size, LastModified: e.Time},
 		EventName: e.DetailType,
 		EventTime: e.Time,
@@ -172,20 +155,6 @@ func DecodeSQSEvent(e events.SQSEvent, opts EventOptions) ([]ObjectEvent, []*Mes
 		out = append(out, objs...)
 	}
 	return out, bad
-}
-
-// SQSBatchItemFailures turns failed message ids into a partial batch
-// response; duplicates are removed and the order is kept.
-func SQSBatchItemFailures(ids ...string) events.SQSEventResponse {
-	var resp events.SQSEventResponse
-	seen := map[string]bool{}
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
-		}
-	}
-	return resp
 }
 
 // DecodeMessage decodes one message body as it arrives in SQS: an S3

@@ -1,4 +1,4 @@
-package source
+package s3source
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+
+	"github.com/flatpipe/flatpipe/source"
 )
 
 // genNDJSON returns about n bytes of tweet-like NDJSON.
@@ -45,26 +47,23 @@ func BenchmarkReadObject(b *testing.B) {
 	writeFile(b, path, data)
 	env := newS3(b, false)
 	env.put(b, "big.ndjson.gz", data)
-	r, err := NewReader(env.client, ReaderOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := newReader(b, env, OpenerOptions{})
 	for _, tt := range []struct {
 		name string
-		obj  Object
+		obj  source.Object
 	}{
-		{"gzip100MB/file", Object{Key: path}},
-		{"gzip100MB/s3-http", Object{Bucket: "bucket", Key: "big.ndjson.gz"}},
+		{"gzip100MB/file", source.Object{Key: path}},
+		{"gzip100MB/s3-http", source.Object{Bucket: "bucket", Key: "big.ndjson.gz"}},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var recs, size int64
 			for b.Loop() {
-				pos, err := r.ReadObject(context.Background(), tt.obj, Position{}, func(Record) error { return nil })
+				pos, err := r.ReadObject(context.Background(), tt.obj, source.Position{}, func(source.Record) error { return nil })
 				if err != nil {
 					b.Fatal(err)
 				}
-				recs += pos.Record
+				recs += pos.Records
 				size = pos.Offset
 			}
 			b.SetBytes(size)

@@ -1,4 +1,4 @@
-package source
+package s3event
 
 import (
 	"encoding/json"

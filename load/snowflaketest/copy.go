@@ -503,7 +503,7 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 			}
 		}
 	}
-	if err := e.insertStaged(ctx, s, loads, db, sch, table, target); err != nil {
+	if _, err := retryConflict(ctx, s, func() (bool, error) { return true, e.insertStaged(ctx, s, loads, db, sch, table, target) }); err != nil {
 		return nil, err
 	}
 	res := &result{typeID: stmtCopy, rowtype: []rowType{

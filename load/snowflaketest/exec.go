@@ -355,7 +355,9 @@ func (e *Emulator) runDuck(ctx context.Context, s *session, toks, ws []token, re
 	case "TRUNCATE":
 		return e.truncate(ctx, s, ws)
 	case "INSERT", "UPDATE", "DELETE", "MERGE":
-		return e.guardDML(ctx, s, ws, func() (*result, error) { return e.dml(ctx, s, toks, ws, rows, first) })
+		return retryConflict(ctx, s, func() (*result, error) {
+			return e.guardDML(ctx, s, ws, func() (*result, error) { return e.dml(ctx, s, toks, ws, rows, first) })
+		})
 	}
 	if _, err := translateAndExec(ctx, s, toks, firstRow(rows)); err != nil {
 		return nil, err

@@ -81,17 +81,17 @@ func (e *Emulator) handleQuery(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(parent)
 	reqID := r.URL.Query().Get("requestId")
 	if reqID != "" {
-		e.mu.Lock()
-		e.running[reqID] = cancel
-		e.mu.Unlock()
+		e.locked(func() {
+			e.running[reqID] = cancel
+		})
 	}
 	run := func() map[string]any {
 		defer func() {
 			cancel()
 			if reqID != "" {
-				e.mu.Lock()
-				delete(e.running, reqID)
-				e.mu.Unlock()
+				e.locked(func() {
+					delete(e.running, reqID)
+				})
 			}
 		}()
 		if f != nil && f.Hold != nil {

@@ -26,7 +26,7 @@ const (
 	DefaultFileSize = 128 << 20
 	// DefaultRowGroupBytes is the default bound on the uncompressed
 	// values of one Parquet row group; it bounds a Parquet writer's memory.
-	DefaultRowGroupBytes = 16 << 20
+	DefaultRowGroupBytes = 32 << 20
 )
 
 // ErrValue is wrapped by the error of a row the writer cannot encode (a
@@ -337,7 +337,7 @@ func (w *Writer) writeRow(record int64, fields []flatten.Field) error {
 	}
 	w.rows++
 	w.last = record
-	if w.o.MaxRows > 0 && w.rows >= w.o.MaxRows || w.sum.n+w.enc.pending() >= w.o.FileSize {
+	if w.o.MaxRows > 0 && w.rows >= w.o.MaxRows || w.sum.n+w.enc.pending() >= w.o.FileSize || w.enc.full() {
 		return w.closeFile()
 	}
 	return nil
@@ -583,6 +583,8 @@ type encoder interface {
 	// pending is the number of bytes the encoder holds that count toward
 	// the file's size but are not yet written.
 	pending() int64
+	// full reports that the file must close to bound the encoder's memory.
+	full() bool
 }
 
 // hashCounter hashes and counts the bytes written to a file.

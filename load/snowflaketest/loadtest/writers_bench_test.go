@@ -150,7 +150,10 @@ func BenchmarkStage(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					sc, _ := source.NewScanner(f, source.Options{Format: source.NDJSON})
+					sc, err := source.NewScanner(f, source.Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
 					fl, _ := flatten.New(flatten.Options{})
 					var fields []flatten.Field
 					for sc.Scan() {
@@ -176,7 +179,10 @@ func stageFile(b *testing.B, path string, o load.WriterOptions, workers int) int
 		b.Fatal(err)
 	}
 	defer f.Close()
-	sc, _ := source.NewScanner(f, source.Options{Format: source.NDJSON})
+	sc, err := source.NewScanner(f, source.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	defer sc.Close()
 	var files []load.File
 	if workers == 1 {

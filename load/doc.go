@@ -141,10 +141,17 @@
 //
 // Files have deterministic names, and COPY's load metadata skips a file
 // (stage path and content) already loaded into the table, so a rerun of a
-// load after a crash loads only what did not load. A skipped file counts
-// as loaded only when the ledger table (Options.Ledger, FLATPIPE_LOADS)
-// does not contradict it: see the ledger's description in copy_ledger.go;
-// ErrNotOurs otherwise. Replace and Merge load into a table rebuilt on
+// load after a crash loads only what did not load. Snowflake reports a
+// skipped file by leaving it out of COPY's result ("0 files processed" when
+// all are), so the Loader keeps a ledger table (Options.Ledger, default
+// FLATPIPE_LOADS: table, file name, SHA-256, rows, status) written before
+// each COPY ('STAGED') and after its result is checked ('LOADED' or
+// 'PARTIAL'). A skipped file counts as loaded when the ledger held its name
+// with its SHA-256 before the load (a crash after COPY), or did not hold the
+// name at all (a COPY of this load whose answer was lost and which the
+// driver retried); it fails with ErrNotOurs when the ledger holds the name
+// with other content (the skip may be that content's), and with a
+// *FileError when that load was partial. Replace and Merge load into a table rebuilt on
 // every attempt (COPY with FORCE), then SWAP it in or MERGE it, so a rerun
 // is just as safe. The end-to-end tests kill a loading process with
 // SIGKILL after PUT, during COPY and before the caller's checkpoint, rerun

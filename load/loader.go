@@ -402,6 +402,8 @@ func (l *Loader) checkFiles(files []File) error {
 			return fmt.Errorf("%w: file %s has no columns", ErrOptions, f.Name)
 		case f.Rows < 0:
 			return fmt.Errorf("%w: file %s has a negative row count", ErrOptions, f.Name)
+		case len(f.SHA256) != 64 || strings.Trim(f.SHA256, "0123456789abcdef") != "":
+			return fmt.Errorf("%w: file %s has no lower-case hex SHA-256 (the ledger needs it)", ErrOptions, f.Name)
 		}
 		seen[f.Name] = true
 		if l.o.Stage.Kind != ExternalStage || l.o.Stage.S3 != nil {

@@ -255,6 +255,11 @@ func TestLoaderOptions(t *testing.T) {
 	if _, err := l.Load(context.Background(), b.table, append(b.files, b.files[0])); !errors.Is(err, load.ErrOptions) {
 		t.Errorf("Load() of a file twice = %v, want ErrOptions", err)
 	}
+	nosum := b.files[0]
+	nosum.SHA256 = ""
+	if _, err := l.Load(context.Background(), b.table, []load.File{nosum}); !errors.Is(err, load.ErrOptions) || !strings.Contains(err.Error(), "SHA-256") {
+		t.Errorf("Load() of a file without SHA-256 = %v, want ErrOptions", err)
+	}
 }
 
 // TestLoaderWriterFiles loads the writers' files of every format with the
@@ -269,9 +274,6 @@ func TestLoaderWriterFiles(t *testing.T) {
 	}{{load.NDJSON, load.Gzip}, {load.NDJSON, load.Zstd}, {load.NDJSON, load.Uncompressed}, {load.CSV, load.Gzip}, {load.Parquet, load.Zstd}} {
 		format := tc.format
 		t.Run(format.String()+"/"+tc.comp.String(), func(t *testing.T) {
-			if format == load.CSV && emuLacksParseHeader {
-				t.Skip("the emulator does not take PARSE_HEADER yet (issue 11)")
-			}
 			w, err := load.NewWriter(load.WriterOptions{Dir: t.TempDir(), Table: "T", Format: format, Compression: tc.comp, MaxRows: 15})
 			if err != nil {
 				t.Fatal(err)
@@ -425,4 +427,43 @@ func TestLoaderTxAndConn(t *testing.T) {
 		}
 	}
 	sameRows(t, "after load on a Conn", tableRows(t, db, "txn", cols), rowsOf(append(b1.recs, b2.recs...), cols))
+}
+
+// TestLoaderVarcharSizing: VARCHAR columns are unsized by default, so a
+// longer value later needs no change; with SizedVarchar the table is
+// widened in place (ALTER … SET DATA TYPE) for the longer batch.
+func TestLoaderVarcharSizing(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	colType := func(table string) string {
+		var typ string
+		if err := db.QueryRowContext(ctx, "SELECT DATA_TYPE || '(' || CHARACTER_MAXIMUM_LENGTH || ')' FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = '"+table+"' AND COLUMN_NAME = 'CODE'").Scan(&typ); err != nil {
+			t.Fatal(err)
+		}
+		return typ
+	}
+	short := makeBatch(t, t.TempDir(), "s", 1, []string{`{"id":1,"code":"ab"}`})
+	long := makeBatch(t, t.TempDir(), "l", 1, []string{`{"id":2,"code":"a much longer code"}`})
+	for _, sized := range []bool{false, true} {
+		table := "UNSIZED"
+		if sized {
+			table = "SIZED"
+		}
+		l := newLoader(t, db, load.Options{Table: table, SizedVarchar: sized})
+		if _, err := l.Load(ctx, short.table, short.files); err != nil {
+			t.Fatal(err)
+		}
+		first := colType(table)
+		res, err := l.Load(ctx, long.table, long.files)
+		if err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		switch {
+		case !sized && (first != "TEXT(16777216)" || len(res.Plan.Changes) != 0):
+			t.Errorf("unsized: CODE is %s, then changes %v; want TEXT(16777216) and no change", first, res.Plan.Changes)
+		case sized && (first != "TEXT(2)" || colType(table) != "TEXT(18)"):
+			t.Errorf("sized: CODE is %s, then %s; want TEXT(2), then TEXT(18)", first, colType(table))
+		}
+		sameRows(t, table, tableRows(t, db, table, []string{"ID", "CODE"}), []string{"ID=1|CODE=ab|", "ID=2|CODE=a much longer code|"})
+	}
 }

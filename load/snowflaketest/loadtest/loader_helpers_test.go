@@ -283,10 +283,6 @@ func (e *events) count(s load.Step) int {
 	return n
 }
 
-// emuLacksParseHeader: the emulator refuses CSV's PARSE_HEADER, which the
-// writers' CSV files need for MATCH_BY_COLUMN_NAME (issue 11).
-const emuLacksParseHeader = true
-
 // newLoader is load.New for tests.
 func newLoader(t testing.TB, db load.DB, o load.Options) *load.Loader {
 	t.Helper()

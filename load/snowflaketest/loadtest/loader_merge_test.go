@@ -145,3 +145,39 @@ func TestLoaderFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestLoaderFaultsRerun: a fault that outlasts the driver's retries fails
+// the load with an error the classifier calls retryable; the caller's rerun
+// (after the fault ends) loads each row once, whatever the failed attempt
+// committed.
+func TestLoaderFaultsRerun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the driver's backoff sleeps for real")
+	}
+	for _, tc := range []struct {
+		name  string
+		fault snowflaketest.Fault
+	}{
+		{"503 on every COPY", snowflaketest.Fault{SQL: "COPY INTO", Status: 503, Times: -1}},
+		{"connection dropped after every COPY", snowflaketest.Fault{SQL: "COPY INTO", Drop: true, Times: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, db := emulator(t, snowflaketest.Options{})
+			srv.InjectFault(tc.fault)
+			b := makeBatch(t, t.TempDir(), "rr", 2, records(1, 8, ""))
+			l := newLoader(t, db, load.Options{Table: "rerun"})
+			_, err := l.Load(context.Background(), b.table, b.files)
+			if err == nil {
+				t.Fatal("Load under a lasting fault succeeded")
+			}
+			if !(load.ErrorClassifier{}).Retryable(err) {
+				t.Errorf("Retryable(%v) = false, want true", err)
+			}
+			srv.ClearFaults()
+			if _, err := l.Load(context.Background(), b.table, b.files); err != nil {
+				t.Fatalf("rerun: %v", err)
+			}
+			sameRows(t, "after rerun", tableRows(t, db, "rerun", colNames(b.table)), rowsOf(b.recs, colNames(b.table)))
+		})
+	}
+}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
-	"github.com/snowflakedb/gosnowflake"
 )
 
 // partialBatch creates table name with a first batch and returns a file of
@@ -55,12 +54,6 @@ func TestLoaderPartial(t *testing.T) {
 	})
 
 	t.Run("accepted with dead letters", func(t *testing.T) {
-		if _, err := db.ExecContext(ctx, "SELECT * FROM TABLE(VALIDATE(PARTIAL, JOB_ID => '_last'))"); err != nil {
-			var se *gosnowflake.SnowflakeError
-			if errors.As(err, &se) && (se.Number == 2 || se.Number == 1003) {
-				t.Skip("the emulator does not run VALIDATE yet (issue 11)")
-			}
-		}
 		b, f, good := partialBatch(t, db, "accepted")
 		dl := &deadLetters{}
 		l := newLoader(t, db, load.Options{Table: "accepted", OnError: "CONTINUE", AcceptPartial: true, DeadLetter: dl})

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,5 +104,27 @@ func TestSnowpipeEndToEnd(t *testing.T) {
 	var pe *load.SnowpipeError
 	if !errors.As(err, &pe) || pe.Status != 404 {
 		t.Errorf("InsertFiles to a missing pipe = %v, want a 404 SnowpipeError", err)
+	}
+}
+
+// TestConfigLoginErrorsHideSecrets: a refused login's error, through the
+// real driver, shows neither the password nor the key.
+func TestConfigLoginErrorsHideSecrets(t *testing.T) {
+	const secret = "Zebra-Secret-7781"
+	srv, _ := emulator(t, snowflaketest.Options{Users: map[string]string{"TEST": "the-right-one"}})
+	u, _ := url.Parse(srv.URL)
+	port, _ := strconv.Atoi(u.Port())
+	cfg := load.Config{Account: "emulator", User: "TEST", Password: secret, Host: u.Hostname(), Port: port, Protocol: "http", MaxRetryCount: 1, DisableTelemetry: true}
+	db, err := cfg.OpenDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.PingContext(context.Background())
+	if err == nil {
+		t.Fatal("login with a wrong password succeeded")
+	}
+	if strings.Contains(err.Error(), secret) || strings.Contains(cfg.String(), secret) {
+		t.Errorf("error %q or config %q shows the password", err, cfg)
 	}
 }

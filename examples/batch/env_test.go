@@ -87,21 +87,7 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	sf, err := snowflaketest.NewServer(snowflaketest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sf.Close() })
-	db := sf.OpenDB()
-	t.Cleanup(func() { db.Close() })
-	cfg := sf.Config()
-	te := &testEnv{sf: sf, db: db}
-	te.env = []string{
-		"SNOWFLAKE_ACCOUNT=" + cfg.Account, "SNOWFLAKE_USER=" + cfg.User, "SNOWFLAKE_PASSWORD=" + cfg.Password,
-		"SNOWFLAKE_DATABASE=" + cfg.Database, "SNOWFLAKE_SCHEMA=" + cfg.Schema,
-		"SNOWFLAKE_HOST=" + cfg.Host, "SNOWFLAKE_PORT=" + strconv.Itoa(cfg.Port), "SNOWFLAKE_PROTOCOL=http",
-	}
-
+	te := &testEnv{}
 	backend := &atomicBackend{Backend: s3mem.New()}
 	fake := gofakes3.New(backend, gofakes3.WithV4Auth(map[string]string{testAccessKey: testSecretKey}))
 	te.rec = &recorder{next: fake.Server()}
@@ -118,6 +104,22 @@ func newTestEnv(t *testing.T) *testEnv {
 	if _, err := te.s3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(testBucket)}); err != nil {
 		t.Fatal(err)
 	}
+	// External stages of the emulator read the same S3 server.
+	sf, err := snowflaketest.NewServer(snowflaketest.Options{
+		S3: snowflaketest.S3Options{Endpoint: ts.URL, AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sf.Close() })
+	db := sf.OpenDB()
+	t.Cleanup(func() { db.Close() })
+	cfg := sf.Config()
+	te.sf, te.db = sf, db
+	te.env = append(te.env,
+		"SNOWFLAKE_ACCOUNT="+cfg.Account, "SNOWFLAKE_USER="+cfg.User, "SNOWFLAKE_PASSWORD="+cfg.Password,
+		"SNOWFLAKE_DATABASE="+cfg.Database, "SNOWFLAKE_SCHEMA="+cfg.Schema,
+		"SNOWFLAKE_HOST="+cfg.Host, "SNOWFLAKE_PORT="+strconv.Itoa(cfg.Port), "SNOWFLAKE_PROTOCOL=http")
+
 	te.env = append(te.env, "AWS_ENDPOINT_URL_S3="+ts.URL, "AWS_ACCESS_KEY_ID="+testAccessKey,
 		"AWS_SECRET_ACCESS_KEY="+testSecretKey, "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "FLATPIPE_S3_PATH_STYLE=true")

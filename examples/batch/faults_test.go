@@ -223,3 +223,23 @@ func TestNamedStage(t *testing.T) {
 		t.Errorf("-stage landing: exit %d, want 1\n%s", code, errs)
 	}
 }
+
+// TestExternalStage stages through an external S3 stage: the job uploads
+// the files with the AWS SDK (no PUT) and COPY reads them from S3.
+func TestExternalStage(t *testing.T) {
+	te := newTestEnv(t)
+	if _, err := te.db.Exec("CREATE STAGE landing URL = 's3://" + testBucket + "/staged/' STORAGE_INTEGRATION = s3_int"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	if code, out := te.runJob(t, "-table", "events", "-stage", "@landing=s3://"+testBucket+"/staged/", in); code != 2 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if ks := te.keys(t, "staged/"); len(ks) == 0 {
+		t.Error("no file uploaded under s3://" + testBucket + "/staged/")
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+}

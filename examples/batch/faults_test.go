@@ -243,3 +243,29 @@ func TestExternalStage(t *testing.T) {
 	}
 	checkTable(t, te.db, "EVENTS", expect(t, files))
 }
+
+// TestHealthChecks: the checks run first and are reported; one failing
+// (a bucket that does not exist) stops the job before any work.
+func TestHealthChecks(t *testing.T) {
+	te := newTestEnv(t)
+	te.env = append(te.env, "SNOWFLAKE_WAREHOUSE=LOAD_WH")
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	writeSamples(t, in)
+	code, out := te.runJob(t, "-table", "events", "-dead-letter", "s3://no-such-bucket/dead/", in)
+	if code != 1 || !strings.Contains(out, "health checks failed, nothing done") || !strings.Contains(out, "FAIL  s3:no-such-bucket") {
+		t.Fatalf("exit %d, want 1 with the failed bucket check\n%s", code, out)
+	}
+	for _, ok := range []string{"ok    snowflake-login", "ok    snowflake-warehouse", "ok    staging-disk"} {
+		if !strings.Contains(out, ok) {
+			t.Errorf("health report lacks %q\n%s", ok, out)
+		}
+	}
+	if _, exists := tableExists(t, te); exists {
+		t.Error("the table was created although a health check failed")
+	}
+	if code, out := te.runJob(t, "-table", "events", in); code != 2 || !strings.Contains(out, "health: ok") {
+		t.Errorf("healthy run: exit %d\n%s", code, out)
+	}
+}

@@ -471,6 +471,9 @@ func (c *Config) validate() []error {
 			bad("stage: %q: an external stage needs an s3://bucket/prefix/ URL", c.Stage)
 		}
 	}
+	if c.DryRun && c.Checkpoint != "" {
+		bad("checkpoint: -dry-run loads nothing, so a checkpoint would mark objects done that are not loaded")
+	}
 	if c.DryRun && c.Out == "" {
 		bad("out: -dry-run needs -o DIR")
 	}

@@ -74,11 +74,11 @@ snowflake:
 // TestConfigProblems: every problem is listed at once, secrets never.
 func TestConfigProblems(t *testing.T) {
 	env := []string{"FLATPIPE_BOGUS=1", "SNOWFLAKE_HOST=127.0.0.1", "SNOWFLAKE_PASSWORD=hunter2-secret"}
-	code, out, errs := runInProcess(env, "-disposition", "upsert", "-shard", "3/2", "-format", "xml", "-uploads", "0", "-dry-run")
+	code, out, errs := runInProcess(env, "-disposition", "upsert", "-shard", "3/2", "-format", "xml", "-uploads", "0", "-dry-run", "-checkpoint", "cp")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s%s", code, out, errs)
 	}
-	for _, want := range []string{"disposition", "shard", "format", "uploads", "out: -dry-run needs -o DIR", `unknown setting "bogus"`,
+	for _, want := range []string{"disposition", "shard", "format", "uploads", "out: -dry-run needs -o DIR", "checkpoint: -dry-run loads nothing", `unknown setting "bogus"`,
 		"SNOWFLAKE_ACCOUNT is required", "SNOWFLAKE_USER is required"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("problems lack %q:\n%s", want, errs)

@@ -256,7 +256,7 @@ func (j *job) execute(ctx context.Context) error {
 	}
 	j.dest, j.table = conn.dest, conn.table
 	if len(inputs) == 0 {
-		if !conn.embedded {
+		if cfg.Snowflake.configured() {
 			return errors.New("batch: no inputs: name files, globs, directories or s3:// prefixes")
 		}
 		if inputs, err = extractSamples(); err != nil {

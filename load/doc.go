@@ -82,10 +82,9 @@
 // within 4 MiB (pages of 4 to 256 KiB); and the footer metadata parquet-go
 // keeps until the file closes, bounded by closing a file before it holds
 // more than 8,192 column chunks (row groups × columns; with ~700 columns a
-// file then holds 11 row groups). Writing a
-// row allocates nothing in steady state for NDJSON and CSV; Parquet
-// allocates inside parquet-go when pages and row groups flush (from under
-// 0.1 to ~0.3 allocations per row); see TestWriteAllocs and BENCHMARKS.md.
+// file then holds 11 row groups). Writing a row allocates nothing in steady
+// state (TestWriteAllocs); Parquet allocates inside parquet-go when pages
+// and row groups of many sparse columns flush (see BENCHMARKS.md).
 //
 // # Connecting
 //

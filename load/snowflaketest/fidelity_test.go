@@ -389,6 +389,12 @@ func TestLoaderQueries(t *testing.T) {
 	if err != nil || file != "a.csv.gz" || hstatus != "PARTIALLY_LOADED" || rowCount != 2 {
 		t.Errorf("LOAD_HISTORY = %s %s %d, %v", file, hstatus, rowCount, err)
 	}
+	// A COPY that aborts (ON_ERROR = ABORT_STATEMENT) reports its first
+	// error; VALIDATE of its job lists every rejected row.
+	if _, err := conn.QueryContext(ctx, "COPY INTO t FROM @%t FORCE = TRUE"); snowErr(t, err).Number != 100038 {
+		t.Errorf("aborting COPY = %v, want 100038", err)
+	}
+	check("SELECT * FROM TABLE(VALIDATE(t, JOB_ID => '_last'))")
 	var user string
 	if err := conn.QueryRowContext(ctx, "SELECT CURRENT_USER()").Scan(&user); err != nil || user != "TEST" {
 		t.Errorf("CURRENT_USER() = %q, %v; want the login user TEST", user, err)

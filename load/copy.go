@@ -269,8 +269,11 @@ func (e *CopyError) Error() string {
 	return fmt.Sprintf("load: COPY INTO %s (%d files): %v", e.Table, e.Files, e.Err)
 }
 
-// Unwrap returns Err.
-func (e *CopyError) Unwrap() error { return e.Err }
+// Unwrap returns ErrCopy and Err.
+func (e *CopyError) Unwrap() []error { return []error{ErrCopy, e.Err} }
+
+// ErrCopy is wrapped by every *CopyError.
+var ErrCopy = errors.New("load: COPY failed")
 
 // checkFile turns a file's COPY result into an error unless every row
 // loaded, or the policy accepts the partial load and the rejected rows are

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The ledger is a small table in the target's schema (Options.Ledger,
+// The ledger is a small table in the target's schema (LoaderOptions.Ledger,
 // default FLATPIPE_LOADS) with one row per file and target table:
 //
 //	TABLE_NAME, FILE_NAME, SHA256, ROWS, ROWS_LOADED, STATUS, UPDATED_AT

@@ -30,7 +30,7 @@ type Retrier interface {
 	Do(ctx context.Context, fn func(context.Context) error) error
 }
 
-// DeadLetterSink receives the rows COPY rejected when Options.AcceptPartial
+// DeadLetterSink receives the rows COPY rejected when LoaderOptions.AcceptPartial
 // lets a load go on without them.
 type DeadLetterSink interface {
 	RejectedRow(ctx context.Context, r RejectedRow) error
@@ -79,26 +79,42 @@ const (
 	// (ALTER TABLE … SWAP WITH), atomically; the old rows are dropped.
 	Replace
 	// Merge loads into a transient staging table and MERGEs it into the
-	// target by Options.MergeKeys.
+	// target by LoaderOptions.MergeKeys.
 	Merge
 )
 
+var dispositionNames = [...]string{Append: "append", Replace: "replace", Merge: "merge"}
+
 // String returns "append", "replace" or "merge".
 func (d Disposition) String() string {
-	switch d {
-	case Append:
-		return "append"
-	case Replace:
-		return "replace"
-	case Merge:
-		return "merge"
+	if int(d) < len(dispositionNames) {
+		return dispositionNames[d]
 	}
 	return fmt.Sprintf("Disposition(%d)", uint8(d))
 }
 
-// Options configure a Loader. The zero value of every field but Table is a
+// MarshalText implements encoding.TextMarshaler.
+func (d Disposition) MarshalText() ([]byte, error) {
+	if int(d) >= len(dispositionNames) {
+		return nil, fmt.Errorf("%w: unknown disposition %d", ErrOptions, uint8(d))
+	}
+	return []byte(dispositionNames[d]), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Disposition) UnmarshalText(b []byte) error {
+	for i, n := range dispositionNames {
+		if string(b) == n {
+			*d = Disposition(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown disposition %q (want append, replace or merge)", ErrOptions, b)
+}
+
+// LoaderOptions configure a Loader. The zero value of every field but Table is a
 // documented default.
-type Options struct {
+type LoaderOptions struct {
 	// Table is the target table. An unquoted name is normalised like a
 	// column name ("events" → EVENTS, as Snowflake resolves an unquoted
 	// identifier); a name in double quotes is used as written.
@@ -172,23 +188,23 @@ var ErrIncomplete = errors.New("load: file not loaded completely")
 // ErrNotOurs reports a file that COPY skipped as already loaded while the
 // ledger holds its name with other content: the skipped load may have been
 // of that content, not of the file's rows.
-var ErrNotOurs = errors.New("load: file skipped as already loaded, but not by us")
+var ErrNotOurs = errors.New("load: file skipped as already loaded, but the ledger records other content under its name")
 
 // Loader loads staged Files into one Snowflake table. A Loader is safe for
 // concurrent use; concurrent loads into one table evolve it without
 // conflict (IF NOT EXISTS, re-planned on a conflict).
 type Loader struct {
 	db    DB
-	o     Options
+	o     LoaderOptions
 	table string // unquoted, normalised
 	qual  schema.DDLOptions
 }
 
 var onErrorRE = regexp.MustCompile(`^(ABORT_STATEMENT|CONTINUE|SKIP_FILE|SKIP_FILE_[0-9]+|SKIP_FILE_[0-9]+%)$`)
 
-// New returns a Loader writing through db. It checks o and returns an
+// NewLoader returns a Loader writing through db. It checks o and returns an
 // error wrapping ErrOptions listing what is wrong.
-func New(db DB, o Options) (*Loader, error) {
+func NewLoader(db DB, o LoaderOptions) (*Loader, error) {
 	var p []string
 	if db == nil {
 		p = append(p, "no database handle")

@@ -26,6 +26,35 @@ const (
 	ExternalStage
 )
 
+var stageKindNames = [...]string{TableStage: "table", NamedStage: "named", ExternalStage: "external"}
+
+// String returns "table", "named" or "external".
+func (k StageKind) String() string {
+	if int(k) < len(stageKindNames) {
+		return stageKindNames[k]
+	}
+	return fmt.Sprintf("StageKind(%d)", uint8(k))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (k StageKind) MarshalText() ([]byte, error) {
+	if int(k) >= len(stageKindNames) {
+		return nil, fmt.Errorf("%w: unknown stage kind %d", ErrOptions, uint8(k))
+	}
+	return []byte(stageKindNames[k]), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *StageKind) UnmarshalText(b []byte) error {
+	for i, n := range stageKindNames {
+		if string(b) == n {
+			*k = StageKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown stage kind %q (want table, named or external)", ErrOptions, b)
+}
+
 // Stage configures where files are staged before COPY. The zero value is the
 // table stage.
 type Stage struct {
@@ -152,7 +181,7 @@ func (l *Loader) upload(ctx context.Context, table string, files []File) error {
 	})
 }
 
-// parallel runs fn for each file, at most Options.Parallel at once; the
+// parallel runs fn for each file, at most LoaderOptions.Parallel at once; the
 // first error cancels the others and is returned.
 func (l *Loader) parallel(ctx context.Context, files []File, fn func(context.Context, File) error) error {
 	ctx, cancel := context.WithCancel(ctx)

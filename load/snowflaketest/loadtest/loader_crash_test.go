@@ -78,14 +78,14 @@ func runCrashJob(spec string) error {
 	}
 	kill := func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} }
 	for i := done; i < len(job.Batches); i++ {
-		o := load.Options{Table: job.Table, Disposition: job.Disposition}
+		o := load.LoaderOptions{Table: job.Table, Disposition: job.Disposition}
 		if job.Disposition == load.Merge {
 			o.MergeKeys = []string{"ID"}
 		}
 		if i == job.CrashBatch && job.CrashAt == "put" {
 			o.Progress = &killAfterUploads{n: len(job.Batches[i]), kill: kill}
 		}
-		l, err := load.New(db, o)
+		l, err := load.NewLoader(db, o)
 		if err != nil {
 			return err
 		}

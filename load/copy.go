@@ -312,12 +312,12 @@ func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f File)
 	start := time.Now()
 	rows, err := l.db.QueryContext(ctx, "SELECT * FROM TABLE(VALIDATE("+l.qualified(table)+", JOB_ID => "+literal(queryID)+"))")
 	if err != nil {
-		return 0, fmt.Errorf("load: VALIDATE %s: %w", f.Name, err)
+		return 0, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return 0, fmt.Errorf("load: VALIDATE %s: %w", f.Name, err)
+		return 0, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
 	}
 	idx := map[string]int{}
 	for i, c := range cols {
@@ -339,7 +339,7 @@ func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f File)
 	seen := map[int64]bool{} // a record with several errors is one rejected row
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return n, fmt.Errorf("load: VALIDATE %s: %w", f.Name, err)
+			return n, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
 		}
 		if path.Base(get("FILE")) != f.Name {
 			continue
@@ -359,7 +359,7 @@ func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f File)
 		n++
 	}
 	if err := rows.Err(); err != nil {
-		return n, fmt.Errorf("load: VALIDATE %s: %w", f.Name, err)
+		return n, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
 	}
 	l.event(Event{Step: StepRejected, File: f.Name, Rows: n, Duration: time.Since(start)})
 	return n, nil

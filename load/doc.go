@@ -196,9 +196,12 @@
 // unknown kind, a malformed number) wraps ErrValue and rejects only its
 // record; I/O errors are sticky. A Config's problems are a *ConfigError
 // (ErrConfig), listing every one; a key that its passphrase does not open is
-// ErrPassphrase. Loading fails with *FileError (ErrIncomplete), *CopyError
-// (wrapping the driver's *gosnowflake.SnowflakeError), ErrNotOurs,
-// ErrDuplicateKey, *SnowpipeError or *PipeLoadError (ErrIncomplete).
+// ErrPassphrase, any other unusable key ErrPrivateKey. Loading fails with
+// *FileError (ErrIncomplete), *CopyError (ErrCopy and the driver's
+// *gosnowflake.SnowflakeError), *SchemaMismatchError (ErrSchemaMismatch),
+// ErrNotOurs, ErrDuplicateKey, or ErrStatement wrapping the driver's error
+// of another statement; Snowpipe with *SnowpipeError (ErrSnowpipe) or
+// *PipeLoadError (ErrIncomplete). ErrorClassifier reads all of them.
 package load
 
 import "errors"

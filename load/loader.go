@@ -181,6 +181,11 @@ type LoaderOptions struct {
 	Now func() time.Time
 }
 
+// ErrStatement is wrapped by the errors of statements the Loader sends
+// (DDL, PUT, the ledger's, MERGE, VALIDATE), together with the driver's
+// error (a *gosnowflake.SnowflakeError, or a network error).
+var ErrStatement = errors.New("load: statement failed")
+
 // ErrIncomplete is wrapped by every *FileError: a file COPY did not load
 // whole.
 var ErrIncomplete = errors.New("load: file not loaded completely")

@@ -240,7 +240,7 @@ func sourceCompression(f File) string {
 func (l *Loader) put(ctx context.Context, ref string, f File) error {
 	abs, err := filepath.Abs(f.Path)
 	if err != nil {
-		return fmt.Errorf("load: PUT %s: %w", f.Name, err)
+		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 	}
 	if filepath.Base(abs) != f.Name {
 		return fmt.Errorf("%w: file %s: its path %s must end with its name (PUT stages a file under its base name)", ErrOptions, f.Name, f.Path)
@@ -253,12 +253,12 @@ func (l *Loader) put(ctx context.Context, ref string, f File) error {
 		filepath.ToSlash(abs), ref, sourceCompression(f), overwrite)
 	rows, err := l.db.QueryContext(ctx, stmt)
 	if err != nil {
-		return fmt.Errorf("load: PUT %s: %w", f.Name, err)
+		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return fmt.Errorf("load: PUT %s: %w", f.Name, err)
+		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 	}
 	vals := make([]sql.NullString, len(cols))
 	ptrs := make([]any, len(cols))
@@ -268,7 +268,7 @@ func (l *Loader) put(ctx context.Context, ref string, f File) error {
 	n := 0
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("load: PUT %s: %w", f.Name, err)
+			return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 		}
 		n++
 		var status, msg string
@@ -281,14 +281,14 @@ func (l *Loader) put(ctx context.Context, ref string, f File) error {
 			}
 		}
 		if status != "UPLOADED" && status != "SKIPPED" {
-			return fmt.Errorf("load: PUT %s: status %q: %s", f.Name, status, msg)
+			return fmt.Errorf("%w: PUT %s: status %q: %s", ErrStatement, f.Name, status, msg)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("load: PUT %s: %w", f.Name, err)
+		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 	}
 	if n != 1 {
-		return fmt.Errorf("load: PUT %s: %d result rows, want 1", f.Name, n)
+		return fmt.Errorf("%w: PUT %s: %d result rows, want 1", ErrStatement, f.Name, n)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
 	"github.com/flatpipe/flatpipe/schema"
+	"github.com/snowflakedb/gosnowflake"
 )
 
 // TestLoaderAppend loads a batch through each kind of internal stage, checks
@@ -270,6 +271,13 @@ func TestLoaderOptions(t *testing.T) {
 	b := makeBatch(t, t.TempDir(), "dup", 1, records(1, 2, ""))
 	if _, err := l.Load(context.Background(), b.table, append(b.files, b.files[0])); !errors.Is(err, load.ErrOptions) {
 		t.Errorf("Load() of a file twice = %v, want ErrOptions", err)
+	}
+	// A statement the server refuses: the stage does not exist.
+	missing := newLoader(t, db, load.LoaderOptions{Table: "t", Stage: load.Stage{Kind: load.NamedStage, Name: "no_such_stage"}})
+	_, err := missing.Load(context.Background(), b.table, b.files)
+	var se *gosnowflake.SnowflakeError
+	if !errors.Is(err, load.ErrStatement) || !errors.As(err, &se) {
+		t.Errorf("Load() through a missing stage = %v, want ErrStatement wrapping the driver's error", err)
 	}
 	nosum := b.files[0]
 	nosum.SHA256 = ""

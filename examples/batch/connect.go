@@ -51,7 +51,9 @@ func (j *job) connect(ctx context.Context, s3c *s3.Client, stageDir string, brea
 		d.name = "dry run: files staged in " + stageDir
 		return c, nil
 	case !cfg.Snowflake.configured():
-		opts := snowflaketest.Options{}
+		// DuckDB spills past this instead of growing with the table, so the
+		// job with its embedded emulator stays within a small footprint.
+		opts := snowflaketest.Options{MemoryLimit: "48MB"}
 		if cfg.Checkpoint != "" && bucketOf(cfg.Checkpoint) == "" {
 			// Keep the emulator's tables and load history with the
 			// checkpoint, so that a rerun resumes consistently.

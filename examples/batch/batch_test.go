@@ -256,3 +256,23 @@ func countObjects(t *testing.T, report string) int {
 	t.Fatalf("no object count in\n%s", report)
 	return 0
 }
+
+// TestEmbeddedDefault is the README's first command: no settings, no
+// inputs: the embedded emulator loads the samples, the report shows the
+// table's rows read back, exit 2 for the bad samples. With -checkpoint the
+// emulator's database is kept beside it, so a rerun finds the work done.
+func TestEmbeddedDefault(t *testing.T) {
+	code, out, errs := runInProcess(nil, "-progress", "none")
+	if code != 2 || !strings.Contains(out, "table EVENTS holds 4182 row(s)") || !strings.Contains(out, "first 5 row(s) of EVENTS") ||
+		!strings.Contains(out, "records rejected   18") {
+		t.Fatalf("exit %d, want 2 with 4182 rows and 18 rejects\n%s%s", code, out, errs)
+	}
+	cp := filepath.Join(t.TempDir(), "cp")
+	if code, out, errs := runInProcess(nil, "-progress", "none", "-checkpoint", cp); code != 2 {
+		t.Fatalf("with -checkpoint: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = runInProcess(nil, "-progress", "none", "-checkpoint", cp)
+	if code != 0 || !strings.Contains(out, "3 already done") || !strings.Contains(out, "table EVENTS holds 4182 row(s)") {
+		t.Errorf("rerun: exit %d, want 0 with everything done and the table kept\n%s%s", code, out, errs)
+	}
+}

@@ -39,10 +39,12 @@
 // FIDELITY.md lists what behaves as Snowflake, what differs and what is
 // refused.
 //
-// The statement dispatch is in exec.go (execute); functions and table
-// functions answered from the emulator's state are registered in
-// funcs.go (callRewrites, tableFuncs, argRewrites, sessionMacros), so
-// features can be added in new files.
+// The statement dispatch is in exec.go (execute). New features go in new
+// files that register handlers from init: statements by first word
+// (stmtHandlers), CREATE/DROP/ALTER by object kind (ddlHandlers), SHOW
+// kinds (showHandlers), all in extend.go; and functions answered from
+// the emulator's state in funcs.go (callRewrites, tableFuncs,
+// argRewrites, sessionMacros).
 //
 // Unquoted identifiers fold to upper case as in Snowflake. A database or
 // schema named at login or in a statement is created the first time it is

@@ -109,7 +109,7 @@
 //	res, err := l.Load(ctx, inferred, files) // a result per file
 //
 // Before COPY the table exists with the batch's columns: DESC TABLE, then
-// schema.PlanChanges under LoaderOptions.Policy, then CREATE TABLE IF NOT EXISTS
+// schema.PlanChanges under LoaderOptions.Evolution, then CREATE TABLE IF NOT EXISTS
 // IF NOT EXISTS or ALTER TABLE … ADD COLUMN IF NOT EXISTS / SET DATA TYPE.
 // The table is then read back and planned again, so two loaders evolving one
 // table both succeed with the union of their columns, and a column another

@@ -130,7 +130,7 @@ func newService(ctx context.Context, lookup lambdaenv.LookupFunc, stdout io.Writ
 		if err != nil {
 			return nil, nil, err
 		}
-		l, err := load.New(db, load.Options{Table: cfg.Table})
+		l, err := load.NewLoader(db, load.LoaderOptions{Table: cfg.Table})
 		if err != nil {
 			db.Close()
 			return nil, nil, err

@@ -1,5 +1,7 @@
 package load
 
+import "github.com/flatpipe/flatpipe/schema"
+
 // File describes one staged file: a compressed file of flattened rows on the
 // local disk, written for one target table, with everything the loader needs
 // to PUT it (or upload it to an external stage) and to COPY it without
@@ -31,6 +33,12 @@ type File struct {
 	Compression Compression
 	// Columns are the table column names the file holds, in file order.
 	Columns []string
+	// Schema describes each of Columns (same order): its name, the path
+	// it holds ("" for system columns) and the type the writer gave it,
+	// with VARCHAR unsized. A loader creates or evolves the table from it
+	// (schema.PlanChanges) before COPY; a column's Type is what its values
+	// in this file need, so the table column must cover it.
+	Schema []schema.Column
 	// Rows is the number of rows in the file.
 	Rows int64
 	// Source identifies where the rows came from (an object key or a

@@ -47,11 +47,13 @@ type config struct {
 	s3PathStyle bool
 	table       string // -arrays tables: the root table's name
 	ddl         ddlConfig
+	stage       stageConfig
 }
 
 const usage = `usage: flatten [flags] [input ...]
 
-Flattens JSON records to one JSON object per line.
+Flattens JSON records to one JSON object per line, or with -o writes them
+to compressed staged files for Snowflake's COPY INTO.
 
 Inputs: none (standard input), files, globs ("logs/*.ndjson"), directories
 (read recursively), s3://bucket/key or s3://bucket/prefix/ (the AWS SDK's
@@ -70,9 +72,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.TextVar(&c.opts.OnCollision, "on-collision", flatten.CollisionError, "`POLICY` for duplicate paths: error, first or last")
 	sep := fs.String("sep", ".", "path `SEPARATOR`")
 	maxDepth := fs.Int("max-depth", 0, "maximum path segments `N`; deeper containers are kept whole (0 = no limit)")
-	fs.StringVar(&c.table, "table", "root", "with -arrays tables, the root table's `NAME` in the output (child tables are NAME__PATH, as -ddl names them)")
+	fs.StringVar(&c.table, "table", "root", "with -arrays tables, the root table's `NAME` in the output (child tables are NAME__PATH, as -ddl names them); with -o, the target table (normalized like a column name unless in double quotes)")
 	fs.BoolVar(&c.s3PathStyle, "s3-path-style", false, "address S3 buckets path-style (https://endpoint/bucket/key), as S3-compatible servers need")
 	c.ddl = ddlFlags(fs)
+	c.stage = stageFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -121,6 +124,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *c.ddl.name != "" {
 		return runDDL(c, f, stdin, stdout, stderr)
+	}
+	if *c.stage.dir != "" {
+		return runStage(c, stdin, stderr)
 	}
 	w := bufio.NewWriterSize(stdout, 256<<10)
 	p := &printer{f: f, w: w, tables: c.opts.Arrays == flatten.ArraysTables, root: c.table,

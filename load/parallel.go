@@ -1,0 +1,234 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/schema"
+)
+
+// ParallelOptions configures a Parallel.
+type ParallelOptions struct {
+	// Writer configures each worker's Writer.
+	Writer WriterOptions
+	// Flatten configures each worker's flattener. With ArraysTables each
+	// worker writes with a RowsWriter (one file set per table).
+	Flatten flatten.Options
+	// Tables declares the tables of ArraysTables mode (see NewRowsWriter).
+	Tables []schema.Table
+	// Workers is the number of goroutines, each with its own flattener
+	// and Writer, so each writes its own files. Default 1.
+	Workers int
+	// BatchRecords is the number of records handed to a worker at once.
+	// Default 1024.
+	BatchRecords int
+	// Reject, if set, is called for each record that cannot be flattened
+	// or written (an error wrapping a flatten error or ErrValue), with its
+	// source and 1-based record number; the record is skipped. Calls are
+	// serialized. Without Reject such a record fails Add or Close.
+	Reject func(source string, record int64, err error)
+}
+
+// Parallel flattens records and writes them to staged files with several
+// workers. Records are dealt to the workers in batches of BatchRecords,
+// round robin, so each file holds whole batches and the rows of a file keep
+// the order of the input. Files are named as Writer names them; with more
+// than one worker a file's record range spans the batches it holds.
+//
+// New paths are named by each worker's own schema.Namer: two paths whose
+// names collide (a.b and a_b) may be named differently in the files of
+// different workers unless WriterOptions.Columns names them.
+//
+// Add is not safe for concurrent use; Close waits for the workers.
+type Parallel struct {
+	o       ParallelOptions
+	work    []chan *batch
+	free    chan *batch
+	cur     *batch
+	next    int
+	wg      sync.WaitGroup
+	mu      sync.Mutex // serializes Reject and guards err
+	err     error
+	writers []stagedWriter
+	closed  bool
+}
+
+type batch struct {
+	source string
+	data   []byte
+	ends   []int
+	recs   []int64
+}
+
+// NewParallel starts the workers of a Parallel.
+func NewParallel(o ParallelOptions) (*Parallel, error) {
+	if o.Workers < 0 || o.BatchRecords < 0 {
+		return nil, fmt.Errorf("%w: negative workers or batch size", ErrOptions)
+	}
+	if o.Workers == 0 {
+		o.Workers = 1
+	}
+	if o.BatchRecords == 0 {
+		o.BatchRecords = 1024
+	}
+	p := &Parallel{o: o, free: make(chan *batch, 2*o.Workers+1)}
+	for range 2*o.Workers + 1 {
+		p.free <- &batch{}
+	}
+	for i := 0; i < o.Workers; i++ {
+		fl, err := flatten.New(o.Flatten)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrOptions, err)
+		}
+		var w stagedWriter
+		if o.Flatten.Arrays == flatten.ArraysTables {
+			w, err = NewRowsWriter(o.Writer, o.Tables)
+		} else {
+			w, err = NewWriter(o.Writer)
+		}
+		if err != nil {
+			return nil, err
+		}
+		ch := make(chan *batch, 1)
+		p.work = append(p.work, ch)
+		p.writers = append(p.writers, w)
+		p.wg.Add(1)
+		go p.worker(fl, w, ch)
+	}
+	return p, nil
+}
+
+// stagedWriter is a Writer or a RowsWriter.
+type stagedWriter interface {
+	SetSource(string) error
+	Close() ([]File, error)
+}
+
+func (p *Parallel) worker(fl *flatten.Flattener, sw stagedWriter, ch chan *batch) {
+	defer p.wg.Done()
+	var fields []flatten.Field
+	var rows []flatten.Row
+	w, _ := sw.(*Writer)
+	rw, _ := sw.(*RowsWriter)
+	for b := range ch {
+		if p.failed() {
+			p.free <- b
+			continue
+		}
+		if err := sw.SetSource(b.source); err != nil {
+			p.setErr(err)
+		}
+		start := 0
+		for i, end := range b.ends {
+			doc := b.data[start:end]
+			start = end
+			var err error
+			written := false // err comes from the writer, not the flattener
+			if rw != nil {
+				if rows, err = fl.AppendRows(rows[:0], doc); err == nil {
+					err, written = rw.WriteRows(b.recs[i], rows), true
+				}
+			} else if fields, err = fl.Append(fields[:0], doc); err == nil {
+				err, written = w.Write(b.recs[i], fields), true
+			}
+			if err != nil {
+				if written && !errors.Is(err, ErrValue) {
+					p.setErr(err)
+					break
+				}
+				if !p.reject(b.source, b.recs[i], err) {
+					break
+				}
+			}
+		}
+		p.free <- b
+	}
+}
+
+func (p *Parallel) failed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err != nil
+}
+
+func (p *Parallel) setErr(err error) {
+	p.mu.Lock()
+	if p.err == nil {
+		p.err = err
+	}
+	p.mu.Unlock()
+}
+
+// reject reports a bad record; it returns false if the run must stop.
+func (p *Parallel) reject(src string, rec int64, err error) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.o.Reject == nil {
+		if p.err == nil {
+			p.err = fmt.Errorf("load: %s: record %d: %w", src, rec, err)
+		}
+		return false
+	}
+	p.o.Reject(src, rec, err)
+	return true
+}
+
+// Add queues one record (its bytes are copied) with its source and 1-based
+// record number. It returns the first error of any worker.
+func (p *Parallel) Add(source string, record int64, doc []byte) error {
+	if p.closed {
+		return fmt.Errorf("%w: Add after Close", ErrOptions)
+	}
+	if p.cur != nil && p.cur.source != source {
+		p.send()
+	}
+	if p.cur == nil {
+		p.cur = <-p.free
+		p.cur.source = source
+		p.cur.data, p.cur.ends, p.cur.recs = p.cur.data[:0], p.cur.ends[:0], p.cur.recs[:0]
+	}
+	b := p.cur
+	b.data = append(b.data, doc...)
+	b.ends = append(b.ends, len(b.data))
+	b.recs = append(b.recs, record)
+	if len(b.ends) >= p.o.BatchRecords {
+		p.send()
+	}
+	p.mu.Lock()
+	err := p.err
+	p.mu.Unlock()
+	return err
+}
+
+func (p *Parallel) send() {
+	p.work[p.next] <- p.cur
+	p.next = (p.next + 1) % len(p.work)
+	p.cur = nil
+}
+
+// Close writes the last batch, waits for the workers, closes their files
+// and returns every file written (worker by worker, each in order).
+func (p *Parallel) Close() ([]File, error) {
+	if p.closed {
+		return nil, fmt.Errorf("%w: Close twice", ErrOptions)
+	}
+	p.closed = true
+	if p.cur != nil {
+		p.send()
+	}
+	for _, ch := range p.work {
+		close(ch)
+	}
+	p.wg.Wait()
+	var files []File
+	for _, w := range p.writers {
+		fs, err := w.Close()
+		files = append(files, fs...)
+		if err != nil {
+			p.setErr(err)
+		}
+	}
+	return files, p.err
+}

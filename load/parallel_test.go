@@ -1,0 +1,122 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/flatpipe/flatpipe/flatten"
+)
+
+// TestParallel: two workers write every good record exactly once, rows in
+// input order inside each file, bad records rejected with their numbers.
+func TestParallel(t *testing.T) {
+	var rejected []int64
+	p, err := NewParallel(ParallelOptions{
+		Writer:       WriterOptions{Dir: t.TempDir(), Table: "T", Compression: Zstd, MaxRows: 700},
+		Workers:      2,
+		BatchRecords: 100,
+		Reject:       func(_ string, rec int64, _ error) { rejected = append(rejected, rec) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5000
+	for i := int64(1); i <= n; i++ {
+		doc := fmt.Sprintf(`{"n":%d,"k%d":"v"}`, i, i%7) // keys come and go
+		if i%1000 == 0 {
+			doc = `{"n":` // invalid
+		}
+		src := "a"
+		if i > n/2 {
+			src = "b"
+		}
+		if err := p.Add(src, i, []byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := p.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []int64
+	for _, f := range files {
+		var prev int64
+		sc := bufio.NewScanner(bytes.NewReader(content(t, f)))
+		var rows int64
+		for sc.Scan() {
+			var m struct{ N int64 }
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				t.Fatal(err)
+			}
+			v := m.N
+			if v <= prev {
+				t.Errorf("%s: row %d after %d", f.Name, v, prev)
+			}
+			if v < f.FirstRecord || v > f.LastRecord {
+				t.Errorf("%s: record %d outside %d-%d", f.Name, v, f.FirstRecord, f.LastRecord)
+			}
+			prev = v
+			rows++
+			seen = append(seen, v)
+		}
+		if rows != f.Rows {
+			t.Errorf("%s: %d rows, File.Rows %d", f.Name, rows, f.Rows)
+		}
+	}
+	slices.Sort(seen)
+	if len(seen) != n-5 || seen[0] != 1 || seen[len(seen)-1] != n-1 {
+		t.Errorf("%d distinct rows (first %d, last %d), want %d", len(seen), seen[0], seen[len(seen)-1], n-5)
+	}
+	if len(slices.Compact(seen)) != n-5 {
+		t.Error("a record was written twice")
+	}
+	slices.Sort(rejected)
+	if !slices.Equal(rejected, []int64{1000, 2000, 3000, 4000, 5000}) {
+		t.Errorf("rejected %v", rejected)
+	}
+}
+
+func TestParallelOptions(t *testing.T) {
+	if _, err := NewParallel(ParallelOptions{Writer: WriterOptions{Table: "T"}, Flatten: flatten.Options{Arrays: flatten.ArraysTables}}); err == nil {
+		t.Error("no directory accepted")
+	}
+	if _, err := NewParallel(ParallelOptions{Writer: WriterOptions{Dir: t.TempDir(), Table: "T"}, Workers: -1}); err == nil {
+		t.Error("negative workers accepted")
+	}
+}
+
+// TestParallelTables: ArraysTables documents give one file set per table.
+func TestParallelTables(t *testing.T) {
+	p, err := NewParallel(ParallelOptions{
+		Writer:  WriterOptions{Dir: t.TempDir(), Table: "ORDERS", Format: CSV},
+		Flatten: flatten.Options{Arrays: flatten.ArraysTables},
+		Workers: 2, BatchRecords: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range []string{`{"o":1,"items":[{"sku":"a"},{"sku":"b"}]}`, `{"o":2,"items":[{"sku":"c"}]}`} {
+		if err := p.Add("in", int64(i+1), []byte(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := p.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]int64{}
+	for _, f := range files {
+		rows[f.Table] += f.Rows
+		if f.Table == "ORDERS__ITEMS" && strings.Join(f.Columns, ",") != "_ID,_PARENT_ID,_INDEX,SKU" {
+			t.Errorf("child columns %v", f.Columns)
+		}
+	}
+	if rows["ORDERS"] != 2 || rows["ORDERS__ITEMS"] != 3 || len(rows) != 2 {
+		t.Errorf("rows per table %v, want ORDERS 2, ORDERS__ITEMS 3", rows)
+	}
+}

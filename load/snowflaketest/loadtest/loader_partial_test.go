@@ -1,0 +1,72 @@
+package loadtest_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/load/snowflaketest"
+)
+
+// partialBatch creates table name with a first batch and returns a file of
+// four rows whose third has a text id, which the NUMBER column rejects.
+func partialBatch(t *testing.T, db load.DB, name string) (batch, load.File, []map[string]any) {
+	t.Helper()
+	b := makeBatch(t, t.TempDir(), name, 1, records(1, 3, ""))
+	if _, err := newLoader(t, db, load.LoaderOptions{Table: name}).Load(context.Background(), b.table, b.files); err != nil {
+		t.Fatal(err)
+	}
+	rows := []map[string]any{
+		{"ID": json.Number("4"), "NAME": "four", "AMOUNT": json.Number("1.50")},
+		{"ID": json.Number("5"), "NAME": "five", "AMOUNT": json.Number("2.00")},
+		{"ID": "not a number", "NAME": "bad", "AMOUNT": json.Number("3.00")},
+		{"ID": json.Number("6"), "NAME": "six", "AMOUNT": json.Number("4.00")},
+	}
+	f := writeNDJSON(t, t.TempDir(), name+"_bad", b.table, rows, 4, 7)
+	good := append(append([]map[string]any{}, b.recs...), rows[0], rows[1], rows[3])
+	return b, f, good
+}
+
+// TestLoaderPartial: under ON_ERROR = CONTINUE a file with a bad row is an
+// error unless partial loads are accepted, and stays one on a rerun; with
+// AcceptPartial, the rejected row goes to the dead-letter sink with its
+// reason and line.
+func TestLoaderPartial(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+
+	t.Run("not accepted", func(t *testing.T) {
+		b, f, good := partialBatch(t, db, "partial")
+		l := newLoader(t, db, load.LoaderOptions{Table: "partial", OnError: "CONTINUE"})
+		_, err := l.Load(ctx, b.table, []load.File{f})
+		var fe *load.FileError
+		if !errors.As(err, &fe) || fe.Result.Status != "PARTIALLY_LOADED" || fe.Result.RowsLoaded != 3 || fe.Result.FirstError == nil || fe.Result.FirstError.Line != 3 {
+			t.Fatalf("Load() = %v, want a FileError: PARTIALLY_LOADED, 3 rows, first error on line 3", err)
+		}
+		_, err = l.Load(ctx, b.table, []load.File{f})
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "partial") {
+			t.Fatalf("rerun: Load() = %v, want a FileError about the earlier partial load", err)
+		}
+		sameRows(t, "partial", tableRows(t, db, "partial", colNames(b.table)), rowsOf(good, colNames(b.table)))
+	})
+
+	t.Run("accepted with dead letters", func(t *testing.T) {
+		b, f, good := partialBatch(t, db, "accepted")
+		dl := &deadLetters{}
+		l := newLoader(t, db, load.LoaderOptions{Table: "accepted", OnError: "CONTINUE", AcceptPartial: true, DeadLetter: dl})
+		res, err := l.Load(ctx, b.table, []load.File{f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := res.Files[0]; r.Status != "PARTIALLY_LOADED" || r.RowsLoaded != 3 || r.Rejected != 1 || res.RowsRejected != 1 {
+			t.Errorf("result %+v, want PARTIALLY_LOADED with 3 loaded and 1 rejected", r)
+		}
+		if len(dl.rows) != 1 || dl.rows[0].Line != 3 || dl.rows[0].Message == "" || !strings.HasSuffix(dl.rows[0].File, f.Name) {
+			t.Errorf("dead letters %+v, want the row of line 3 with its error", dl.rows)
+		}
+		sameRows(t, "accepted", tableRows(t, db, "accepted", colNames(b.table)), rowsOf(good, colNames(b.table)))
+	})
+}

@@ -102,7 +102,7 @@
 // A Loader loads Files into one table through a DB (*sql.DB, *sql.Conn or
 // *sql.Tx over gosnowflake):
 //
-//	l, err := load.New(db, load.Options{Table: "events"})
+//	l, err := load.NewLoader(db, load.Options{Table: "events"})
 //	res, err := l.Load(ctx, inferred, files) // a result per file
 //
 // Before COPY the table exists with the batch's columns: DESC TABLE, then

@@ -172,7 +172,7 @@ var ErrIncomplete = errors.New("load: file not loaded completely")
 // ErrNotOurs reports a file that COPY skipped as already loaded while the
 // ledger holds its name with other content: the skipped load may have been
 // of that content, not of the file's rows.
-var ErrNotOurs = errors.New("load: file skipped as already loaded, but not by us")
+var ErrNotOurs = errors.New("load: file skipped as already loaded, but the ledger records other content under its name")
 
 // Loader loads staged Files into one Snowflake table. A Loader is safe for
 // concurrent use; concurrent loads into one table evolve it without
@@ -186,9 +186,9 @@ type Loader struct {
 
 var onErrorRE = regexp.MustCompile(`^(ABORT_STATEMENT|CONTINUE|SKIP_FILE|SKIP_FILE_[0-9]+|SKIP_FILE_[0-9]+%)$`)
 
-// New returns a Loader writing through db. It checks o and returns an
+// NewLoader returns a Loader writing through db. It checks o and returns an
 // error wrapping ErrOptions listing what is wrong.
-func New(db DB, o Options) (*Loader, error) {
+func NewLoader(db DB, o Options) (*Loader, error) {
 	var p []string
 	if db == nil {
 		p = append(p, "no database handle")

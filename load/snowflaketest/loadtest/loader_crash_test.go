@@ -85,7 +85,7 @@ func runCrashJob(spec string) error {
 		if i == job.CrashBatch && job.CrashAt == "put" {
 			o.Progress = &killAfterUploads{n: len(job.Batches[i]), kill: kill}
 		}
-		l, err := load.New(db, o)
+		l, err := load.NewLoader(db, o)
 		if err != nil {
 			return err
 		}

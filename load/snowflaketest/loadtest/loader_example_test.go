@@ -67,7 +67,7 @@ func Example_loader() {
 		log.Fatal(err)
 	}
 
-	l, err := load.New(db, load.Options{Table: "events"})
+	l, err := load.NewLoader(db, load.Options{Table: "events"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -286,7 +286,7 @@ func (e *events) count(s load.Step) int {
 // newLoader is load.New for tests.
 func newLoader(t testing.TB, db load.DB, o load.Options) *load.Loader {
 	t.Helper()
-	l, err := load.New(db, o)
+	l, err := load.NewLoader(db, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,7 +119,7 @@ func newDestination(cfg *Config, key lambdaenv.Key, s3c s3Client) (destination, 
 		if err != nil {
 			return nil, err
 		}
-		l, err := load.New(db, load.Options{Table: cfg.Table})
+		l, err := load.NewLoader(db, load.Options{Table: cfg.Table})
 		if err != nil {
 			db.Close()
 			return nil, err

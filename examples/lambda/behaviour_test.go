@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -118,7 +119,11 @@ func TestBadRecords(t *testing.T) {
 // skipped, not retried: the summary says so and no error is returned.
 func TestMissingObject(t *testing.T) {
 	f := newFixture(t, modeS3, nil)
-	out, err := f.invoke(t, s3Notification(srcBucket, "deleted.ndjson", `"abc"`))
+	ev, err := os.ReadFile("testdata/s3event.json") // the README's event; its object does not exist here
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.invoke(t, ev)
 	if err != nil {
 		t.Fatalf("Invoke error %v, want none", err)
 	}

@@ -216,9 +216,9 @@ func (c Config) PrivateKeyRSA() (*rsa.PrivateKey, error) {
 		if err != nil {
 			var pe *os.PathError
 			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("load: private key file %s: %w", c.PrivateKeyPath, pe.Err)
+				err = pe.Err
 			}
-			return nil, fmt.Errorf("load: private key file %s: %w", c.PrivateKeyPath, err)
+			return nil, fmt.Errorf("%w: file %s: %w", ErrPrivateKey, c.PrivateKeyPath, err)
 		}
 		k, err := parsePrivateKey(pem, c.PrivateKeyPassphrase)
 		if err != nil {

@@ -17,8 +17,9 @@ import (
 	"hash"
 )
 
-// errKey is the prefix of key errors; messages never quote the key.
-var errKey = errors.New("load: private key")
+// ErrPrivateKey is wrapped by every error about a key-pair key that cannot
+// be used (ErrPassphrase aside); messages never quote the key.
+var ErrPrivateKey = errors.New("load: private key")
 
 var (
 	oidPBES2      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 13}
@@ -62,7 +63,7 @@ type pbkdf2Params struct {
 func parsePrivateKey(pemBytes []byte, passphrase string) (*rsa.PrivateKey, error) {
 	block, _ := pem.Decode(pemBytes)
 	if block == nil {
-		return nil, fmt.Errorf("%w: no PEM block found", errKey)
+		return nil, fmt.Errorf("%w: no PEM block found", ErrPrivateKey)
 	}
 	var der []byte
 	switch block.Type {
@@ -70,7 +71,7 @@ func parsePrivateKey(pemBytes []byte, passphrase string) (*rsa.PrivateKey, error
 		der = block.Bytes
 	case "ENCRYPTED PRIVATE KEY":
 		if passphrase == "" {
-			return nil, fmt.Errorf("%w: the key is encrypted and no passphrase was given", errKey)
+			return nil, fmt.Errorf("%w: the key is encrypted and no passphrase was given", ErrPrivateKey)
 		}
 		var err error
 		if der, err = decryptPKCS8(block.Bytes, passphrase); err != nil {
@@ -78,26 +79,26 @@ func parsePrivateKey(pemBytes []byte, passphrase string) (*rsa.PrivateKey, error
 		}
 	case "RSA PRIVATE KEY":
 		if _, enc := block.Headers["Proc-Type"]; enc {
-			return nil, fmt.Errorf("%w: legacy PEM encryption is not supported; convert with openssl pkcs8 -topk8 -v2 aes256", errKey)
+			return nil, fmt.Errorf("%w: legacy PEM encryption is not supported; convert with openssl pkcs8 -topk8 -v2 aes256", ErrPrivateKey)
 		}
 		k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("%w: malformed PKCS#1 key", errKey)
+			return nil, fmt.Errorf("%w: malformed PKCS#1 key", ErrPrivateKey)
 		}
 		return k, nil
 	default:
-		return nil, fmt.Errorf("%w: unsupported PEM block %q (want PRIVATE KEY or ENCRYPTED PRIVATE KEY)", errKey, block.Type)
+		return nil, fmt.Errorf("%w: unsupported PEM block %q (want PRIVATE KEY or ENCRYPTED PRIVATE KEY)", ErrPrivateKey, block.Type)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
 		if block.Type == "ENCRYPTED PRIVATE KEY" {
 			return nil, ErrPassphrase
 		}
-		return nil, fmt.Errorf("%w: malformed PKCS#8 key", errKey)
+		return nil, fmt.Errorf("%w: malformed PKCS#8 key", ErrPrivateKey)
 	}
 	rk, ok := k.(*rsa.PrivateKey)
 	if !ok {
-		return nil, fmt.Errorf("%w: key is %T, Snowflake key-pair authentication needs RSA", errKey, k)
+		return nil, fmt.Errorf("%w: key is %T, Snowflake key-pair authentication needs RSA", ErrPrivateKey, k)
 	}
 	return rk, nil
 }
@@ -106,21 +107,21 @@ func parsePrivateKey(pemBytes []byte, passphrase string) (*rsa.PrivateKey, error
 func decryptPKCS8(der []byte, passphrase string) ([]byte, error) {
 	var info encryptedPrivateKeyInfo
 	if rest, err := asn1.Unmarshal(der, &info); err != nil || len(rest) != 0 {
-		return nil, fmt.Errorf("%w: malformed encrypted PKCS#8 key", errKey)
+		return nil, fmt.Errorf("%w: malformed encrypted PKCS#8 key", ErrPrivateKey)
 	}
 	if !info.Algorithm.Algorithm.Equal(oidPBES2) {
-		return nil, fmt.Errorf("%w: unsupported key encryption %v (want PBES2: openssl pkcs8 -topk8 -v2 aes256)", errKey, info.Algorithm.Algorithm)
+		return nil, fmt.Errorf("%w: unsupported key encryption %v (want PBES2: openssl pkcs8 -topk8 -v2 aes256)", ErrPrivateKey, info.Algorithm.Algorithm)
 	}
 	var p pbes2Params
 	if _, err := asn1.Unmarshal(info.Algorithm.Parameters.FullBytes, &p); err != nil {
-		return nil, fmt.Errorf("%w: malformed PBES2 parameters", errKey)
+		return nil, fmt.Errorf("%w: malformed PBES2 parameters", ErrPrivateKey)
 	}
 	if !p.KeyDerivationFunc.Algorithm.Equal(oidPBKDF2) {
-		return nil, fmt.Errorf("%w: unsupported key derivation %v (want PBKDF2)", errKey, p.KeyDerivationFunc.Algorithm)
+		return nil, fmt.Errorf("%w: unsupported key derivation %v (want PBKDF2)", ErrPrivateKey, p.KeyDerivationFunc.Algorithm)
 	}
 	var kdf pbkdf2Params
 	if _, err := asn1.Unmarshal(p.KeyDerivationFunc.Parameters.FullBytes, &kdf); err != nil {
-		return nil, fmt.Errorf("%w: malformed PBKDF2 parameters", errKey)
+		return nil, fmt.Errorf("%w: malformed PBKDF2 parameters", ErrPrivateKey)
 	}
 	var prf func() hash.Hash
 	switch alg := kdf.PRF.Algorithm; {
@@ -135,7 +136,7 @@ func decryptPKCS8(der []byte, passphrase string) ([]byte, error) {
 	case alg.Equal(oidHMACSHA512):
 		prf = sha512.New
 	default:
-		return nil, fmt.Errorf("%w: unsupported PBKDF2 hash %v", errKey, alg)
+		return nil, fmt.Errorf("%w: unsupported PBKDF2 hash %v", ErrPrivateKey, alg)
 	}
 	var keyLen int
 	var newCipher func([]byte) (cipher.Block, error)
@@ -149,26 +150,26 @@ func decryptPKCS8(der []byte, passphrase string) ([]byte, error) {
 	case alg.Equal(oidDESEDE3CBC):
 		keyLen, newCipher = 24, des.NewTripleDESCipher
 	default:
-		return nil, fmt.Errorf("%w: unsupported key cipher %v (want AES-CBC or DES-EDE3-CBC)", errKey, alg)
+		return nil, fmt.Errorf("%w: unsupported key cipher %v (want AES-CBC or DES-EDE3-CBC)", ErrPrivateKey, alg)
 	}
 	if kdf.IterationCount <= 0 || kdf.IterationCount > 10_000_000 {
-		return nil, fmt.Errorf("%w: PBKDF2 iteration count %d out of range", errKey, kdf.IterationCount)
+		return nil, fmt.Errorf("%w: PBKDF2 iteration count %d out of range", ErrPrivateKey, kdf.IterationCount)
 	}
 	var iv []byte
 	if _, err := asn1.Unmarshal(p.EncryptionScheme.Parameters.FullBytes, &iv); err != nil {
-		return nil, fmt.Errorf("%w: malformed cipher parameters", errKey)
+		return nil, fmt.Errorf("%w: malformed cipher parameters", ErrPrivateKey)
 	}
 	key, err := pbkdf2.Key(prf, passphrase, kdf.Salt, kdf.IterationCount, keyLen)
 	if err != nil {
-		return nil, fmt.Errorf("%w: key derivation failed", errKey)
+		return nil, fmt.Errorf("%w: key derivation failed", ErrPrivateKey)
 	}
 	block, err := newCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cipher: %v", errKey, err)
+		return nil, fmt.Errorf("%w: cipher: %v", ErrPrivateKey, err)
 	}
 	bs := block.BlockSize()
 	if len(iv) != bs || len(info.EncryptedData) == 0 || len(info.EncryptedData)%bs != 0 {
-		return nil, fmt.Errorf("%w: malformed encrypted key data", errKey)
+		return nil, fmt.Errorf("%w: malformed encrypted key data", ErrPrivateKey)
 	}
 	out := make([]byte, len(info.EncryptedData))
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(out, info.EncryptedData)

@@ -269,8 +269,11 @@ func (e *CopyError) Error() string {
 	return fmt.Sprintf("load: COPY INTO %s (%d files): %v", e.Table, e.Files, e.Err)
 }
 
-// Unwrap returns Err.
-func (e *CopyError) Unwrap() error { return e.Err }
+// Unwrap returns ErrCopy and Err.
+func (e *CopyError) Unwrap() []error { return []error{ErrCopy, e.Err} }
+
+// ErrCopy is wrapped by every *CopyError.
+var ErrCopy = errors.New("load: COPY failed")
 
 // checkFile turns a file's COPY result into an error unless every row
 // loaded, or the policy accepts the partial load and the rejected rows are
@@ -309,12 +312,12 @@ func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f File)
 	start := time.Now()
 	rows, err := l.db.QueryContext(ctx, "SELECT * FROM TABLE(VALIDATE("+l.qualified(table)+", JOB_ID => "+literal(queryID)+"))")
 	if err != nil {
-		return 0, fmt.Errorf("load: VALIDATE %s: %w", f.Name, err)
+		return 0, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return 0, fmt.Errorf("load: VALIDATE %s: %w", f.Name, err)
+		return 0, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
 	}
 	idx := map[string]int{}
 	for i, c := range cols {
@@ -336,7 +339,7 @@ func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f File)
 	seen := map[int64]bool{} // a record with several errors is one rejected row
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return n, fmt.Errorf("load: VALIDATE %s: %w", f.Name, err)
+			return n, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
 		}
 		if path.Base(get("FILE")) != f.Name {
 			continue
@@ -356,7 +359,7 @@ func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f File)
 		n++
 	}
 	if err := rows.Err(); err != nil {
-		return n, fmt.Errorf("load: VALIDATE %s: %w", f.Name, err)
+		return n, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
 	}
 	l.event(Event{Step: StepRejected, File: f.Name, Rows: n, Duration: time.Since(start)})
 	return n, nil

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The ledger is a small table in the target's schema (Options.Ledger,
+// The ledger is a small table in the target's schema (LoaderOptions.Ledger,
 // default FLATPIPE_LOADS) with one row per file and target table:
 //
 //	TABLE_NAME, FILE_NAME, SHA256, ROWS, ROWS_LOADED, STATUS, UPDATED_AT
@@ -86,7 +86,7 @@ func (l *Loader) ledgerLookup(ctx context.Context, files []File) (map[string]led
 			return rows.Err()
 		})
 		if err != nil {
-			return nil, fmt.Errorf("load: ledger %s: %w", l.o.Ledger, err)
+			return nil, fmt.Errorf("%w: ledger %s: %w", ErrStatement, l.o.Ledger, err)
 		}
 	}
 	return out, nil
@@ -123,7 +123,7 @@ func (l *Loader) ledgerIntent(ctx context.Context, files []File) (map[string]led
 			return err
 		})
 		if err != nil {
-			return nil, fmt.Errorf("load: ledger %s: %w", l.o.Ledger, err)
+			return nil, fmt.Errorf("%w: ledger %s: %w", ErrStatement, l.o.Ledger, err)
 		}
 	}
 	// rec is the ledger as it was before this load: only those records
@@ -156,7 +156,7 @@ func (l *Loader) ledgerDone(ctx context.Context, files []File, results map[strin
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("load: ledger %s: %w", l.o.Ledger, err)
+			return fmt.Errorf("%w: ledger %s: %w", ErrStatement, l.o.Ledger, err)
 		}
 	}
 	for i := 0; i < len(loaded); i += maxCopyFiles {
@@ -169,7 +169,7 @@ func (l *Loader) ledgerDone(ctx context.Context, files []File, results map[strin
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("load: ledger %s: %w", l.o.Ledger, err)
+			return fmt.Errorf("%w: ledger %s: %w", ErrStatement, l.o.Ledger, err)
 		}
 	}
 	return nil

@@ -102,35 +102,35 @@
 // A Loader loads Files into one table through a DB (*sql.DB, *sql.Conn or
 // *sql.Tx over gosnowflake):
 //
-//	l, err := load.NewLoader(db, load.Options{Table: "events"})
+//	l, err := load.NewLoader(db, load.LoaderOptions{Table: "events"})
 //	res, err := l.Load(ctx, inferred, files) // a result per file
 //
 // Before COPY the table exists with the batch's columns: DESC TABLE, then
-// schema.PlanChanges under Options.Policy, then CREATE TABLE IF NOT EXISTS
+// schema.PlanChanges under LoaderOptions.Policy, then CREATE TABLE IF NOT EXISTS
 // IF NOT EXISTS or ALTER TABLE … ADD COLUMN IF NOT EXISTS / SET DATA TYPE.
 // The table is then read back and planned again, so two loaders evolving one
 // table both succeed with the union of their columns, and a column another
 // loader added with another type gets its fallback column; files whose
 // columns the table cannot take fail with a *SchemaMismatchError before
 // COPY (Loader.Prepare returns the plan to write files against).
-// New VARCHAR columns are unsized unless Options.SizedVarchar. An unquoted
-// Options.Table is normalised like a column name ("events" → EVENTS, the
+// New VARCHAR columns are unsized unless LoaderOptions.SizedVarchar. An unquoted
+// LoaderOptions.Table is normalised like a column name ("events" → EVENTS, the
 // table an unquoted SELECT finds); a quoted one is kept as written.
 //
 // Files are staged on the table stage (default), a named internal stage
 // (created if Stage.Create, temporary if Stage.Temporary) with PUT of the
-// local files (never the driver's stream PUT), Options.Parallel at once, or
+// local files (never the driver's stream PUT), LoaderOptions.Parallel at once, or
 // on an external S3 stage by an S3Sink with the AWS SDK. They are loaded by
 // COPY INTO … FILES = (…) (at most 1,000 per statement) with each file's
-// FILE_FORMAT and copy options, Options.OnError and PURGE. The COPY runs as
+// FILE_FORMAT and copy options, LoaderOptions.OnError and PURGE. The COPY runs as
 // a query and its rows become a FileResult per file (status, rows parsed
 // and loaded, errors seen, first error with line, character and column);
 // RowsAffected is never used.
 //
 // Nothing is silent: a file whose loaded rows differ from File.Rows fails
-// the load with a *FileError, unless Options.AcceptPartial lets a
+// the load with a *FileError, unless LoaderOptions.AcceptPartial lets a
 // PARTIALLY_LOADED file through after its rejected rows (VALIDATE(…,
-// JOB_ID => …)) went to Options.DeadLetter and add up. A COPY that fails as
+// JOB_ID => …)) went to LoaderOptions.DeadLetter and add up. A COPY that fails as
 // a whole (ON_ERROR = ABORT_STATEMENT) is a *CopyError.
 //
 // # Exactly once
@@ -139,7 +139,7 @@
 // (stage path and content) already loaded into the table, so a rerun of a
 // load after a crash loads only what did not load. Snowflake reports a
 // skipped file by leaving it out of COPY's result ("0 files processed" when
-// all are), so the Loader keeps a ledger table (Options.Ledger, default
+// all are), so the Loader keeps a ledger table (LoaderOptions.Ledger, default
 // FLATPIPE_LOADS: table, file name, SHA-256, rows, status) written before
 // each COPY ('STAGED') and after its result is checked ('LOADED' or
 // 'PARTIAL'). A skipped file counts as loaded when the ledger held its name
@@ -157,9 +157,9 @@
 //
 // Append (default) adds rows. Replace loads into a new table and swaps it
 // with the target (ALTER TABLE … SWAP WITH). Merge loads into a transient
-// table and MERGEs it into the target by Options.MergeKeys: rows of one key
-// are ranked by Options.MergeOrder (greatest wins; without it duplicates
-// fail with ErrDuplicateKey), and a TRUE in Options.MergeDelete deletes.
+// table and MERGEs it into the target by LoaderOptions.MergeKeys: rows of one key
+// are ranked by LoaderOptions.MergeOrder (greatest wins; without it duplicates
+// fail with ErrDuplicateKey), and a TRUE in LoaderOptions.MergeDelete deletes.
 //
 // # Snowpipe
 //
@@ -168,15 +168,15 @@
 // Snowpipe auto-ingest or an external stage. Snowpipe is a client of the
 // Snowpipe REST API (insertFiles, insertReport, loadHistoryScan) with
 // key-pair JWTs, a request id per call and backoff on 429; WaitLoaded
-// reports per file what Snowpipe did. SnowpipeConfig.BaseURL reaches the
+// reports per file what Snowpipe did. SnowpipeOptions.BaseURL reaches the
 // emulator.
 //
 // # Retries and hooks
 //
 // ErrorClassifier tells which errors are worth another attempt, which mean
 // throttling and which a dead session; resilience's retry takes it. The
-// package does not import resilience: Options.Retry (a Retrier),
-// Options.Progress and Options.DeadLetter are small interfaces. The driver
+// package does not import resilience: LoaderOptions.Retry (a Retrier),
+// LoaderOptions.Progress and LoaderOptions.DeadLetter are small interfaces. The driver
 // itself retries HTTP 5xx, 429 and 408 and renews expired session tokens.
 //
 // # Concurrency
@@ -193,9 +193,12 @@
 // unknown kind, a malformed number) wraps ErrValue and rejects only its
 // record; I/O errors are sticky. A Config's problems are a *ConfigError
 // (ErrConfig), listing every one; a key that its passphrase does not open is
-// ErrPassphrase. Loading fails with *FileError (ErrIncomplete), *CopyError
-// (wrapping the driver's *gosnowflake.SnowflakeError), ErrNotOurs,
-// ErrDuplicateKey, *SnowpipeError or *PipeLoadError (ErrIncomplete).
+// ErrPassphrase, any other unusable key ErrPrivateKey. Loading fails with
+// *FileError (ErrIncomplete), *CopyError (ErrCopy and the driver's
+// *gosnowflake.SnowflakeError), *SchemaMismatchError (ErrSchemaMismatch),
+// ErrNotOurs, ErrDuplicateKey, or ErrStatement wrapping the driver's error
+// of another statement; Snowpipe with *SnowpipeError (ErrSnowpipe) or
+// *PipeLoadError (ErrIncomplete). ErrorClassifier reads all of them.
 package load
 
 import "errors"

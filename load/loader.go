@@ -30,7 +30,7 @@ type Retrier interface {
 	Do(ctx context.Context, fn func(context.Context) error) error
 }
 
-// DeadLetterSink receives the rows COPY rejected when Options.AcceptPartial
+// DeadLetterSink receives the rows COPY rejected when LoaderOptions.AcceptPartial
 // lets a load go on without them.
 type DeadLetterSink interface {
 	RejectedRow(ctx context.Context, r RejectedRow) error
@@ -79,26 +79,42 @@ const (
 	// (ALTER TABLE … SWAP WITH), atomically; the old rows are dropped.
 	Replace
 	// Merge loads into a transient staging table and MERGEs it into the
-	// target by Options.MergeKeys.
+	// target by LoaderOptions.MergeKeys.
 	Merge
 )
 
+var dispositionNames = [...]string{Append: "append", Replace: "replace", Merge: "merge"}
+
 // String returns "append", "replace" or "merge".
 func (d Disposition) String() string {
-	switch d {
-	case Append:
-		return "append"
-	case Replace:
-		return "replace"
-	case Merge:
-		return "merge"
+	if int(d) < len(dispositionNames) {
+		return dispositionNames[d]
 	}
 	return fmt.Sprintf("Disposition(%d)", uint8(d))
 }
 
-// Options configure a Loader. The zero value of every field but Table is a
+// MarshalText implements encoding.TextMarshaler.
+func (d Disposition) MarshalText() ([]byte, error) {
+	if int(d) >= len(dispositionNames) {
+		return nil, fmt.Errorf("%w: unknown disposition %d", ErrOptions, uint8(d))
+	}
+	return []byte(dispositionNames[d]), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Disposition) UnmarshalText(b []byte) error {
+	for i, n := range dispositionNames {
+		if string(b) == n {
+			*d = Disposition(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown disposition %q (want append, replace or merge)", ErrOptions, b)
+}
+
+// LoaderOptions configure a Loader. The zero value of every field but Table is a
 // documented default.
-type Options struct {
+type LoaderOptions struct {
 	// Table is the target table. An unquoted name is normalised like a
 	// column name ("events" → EVENTS, as Snowflake resolves an unquoted
 	// identifier); a name in double quotes is used as written.
@@ -165,6 +181,11 @@ type Options struct {
 	Now func() time.Time
 }
 
+// ErrStatement is wrapped by the errors of statements the Loader sends
+// (DDL, PUT, the ledger's, MERGE, VALIDATE), together with the driver's
+// error (a *gosnowflake.SnowflakeError, or a network error).
+var ErrStatement = errors.New("load: statement failed")
+
 // ErrIncomplete is wrapped by every *FileError: a file COPY did not load
 // whole.
 var ErrIncomplete = errors.New("load: file not loaded completely")
@@ -179,7 +200,7 @@ var ErrNotOurs = errors.New("load: file skipped as already loaded, but the ledge
 // conflict (IF NOT EXISTS, re-planned on a conflict).
 type Loader struct {
 	db    DB
-	o     Options
+	o     LoaderOptions
 	table string // unquoted, normalised
 	qual  schema.DDLOptions
 }
@@ -188,7 +209,7 @@ var onErrorRE = regexp.MustCompile(`^(ABORT_STATEMENT|CONTINUE|SKIP_FILE|SKIP_FI
 
 // NewLoader returns a Loader writing through db. It checks o and returns an
 // error wrapping ErrOptions listing what is wrong.
-func NewLoader(db DB, o Options) (*Loader, error) {
+func NewLoader(db DB, o LoaderOptions) (*Loader, error) {
 	var p []string
 	if db == nil {
 		p = append(p, "no database handle")

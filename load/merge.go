@@ -87,7 +87,7 @@ func (l *Loader) loadVia(ctx context.Context, plan *schema.Plan, files []File, r
 		// Never retried: a SWAP whose answer was lost, repeated, would swap
 		// back. A rerun of the whole Load is safe instead.
 		if _, err := l.db.ExecContext(ctx, "ALTER TABLE "+l.qualified(l.table)+" SWAP WITH "+l.qualified(stg)); err != nil {
-			return fmt.Errorf("load: replace %s: %w", l.table, err)
+			return fmt.Errorf("%w: replace %s: %w", ErrStatement, l.table, err)
 		}
 		l.event(Event{Step: StepSwap, Rows: res.RowsLoaded, Duration: time.Since(start)})
 		return l.execScript(ctx, "DROP TABLE IF EXISTS "+l.qualified(stg))
@@ -147,7 +147,7 @@ func (l *Loader) merge(ctx context.Context, stg string, plan *schema.Plan, res *
 			return rows.Err()
 		})
 		if err != nil {
-			return fmt.Errorf("load: merge %s: %w", l.table, err)
+			return fmt.Errorf("%w: merge %s: %w", ErrStatement, l.table, err)
 		}
 		if dup > 0 {
 			return fmt.Errorf("%w: %d keys of %s appear more than once", ErrDuplicateKey, dup, l.table)
@@ -202,7 +202,7 @@ func (l *Loader) merge(ctx context.Context, stg string, plan *schema.Plan, res *
 	return l.do(ctx, func(ctx context.Context) error {
 		rows, err := l.db.QueryContext(ctx, b.String())
 		if err != nil {
-			return fmt.Errorf("load: merge %s: %w", l.table, err)
+			return fmt.Errorf("%w: merge %s: %w", ErrStatement, l.table, err)
 		}
 		defer rows.Close()
 		names, err := rows.Columns()

@@ -20,8 +20,8 @@ import (
 	"time"
 )
 
-// SnowpipeConfig configures a Snowpipe REST client.
-type SnowpipeConfig struct {
+// SnowpipeOptions configures a Snowpipe REST client.
+type SnowpipeOptions struct {
 	// Account and User identify the key's owner; the JWT names them upper
 	// case, the account without a region suffix ("xy12345.eu-west-1" →
 	// "XY12345").
@@ -49,17 +49,17 @@ type SnowpipeConfig struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// SnowpipeConfig returns the Snowpipe configuration for pipe with c's
+// SnowpipeOptions returns the Snowpipe configuration for pipe with c's
 // account, user, key and address. c must use key-pair authentication.
-func (c Config) SnowpipeConfig(pipe string) (SnowpipeConfig, error) {
+func (c Config) SnowpipeOptions(pipe string) (SnowpipeOptions, error) {
 	key, err := c.PrivateKeyRSA()
 	if err != nil {
-		return SnowpipeConfig{}, err
+		return SnowpipeOptions{}, err
 	}
 	if key == nil {
-		return SnowpipeConfig{}, &ConfigError{Problems: []string{"Snowpipe REST needs key-pair authentication"}}
+		return SnowpipeOptions{}, &ConfigError{Problems: []string{"Snowpipe REST needs key-pair authentication"}}
 	}
-	sc := SnowpipeConfig{Account: c.Account, User: c.User, Key: key, Pipe: pipe}
+	sc := SnowpipeOptions{Account: c.Account, User: c.User, Key: key, Pipe: pipe}
 	if c.Host != "" {
 		proto := c.Protocol
 		if proto == "" {
@@ -77,7 +77,7 @@ func (c Config) SnowpipeConfig(pipe string) (SnowpipeConfig, error) {
 // and loadHistoryScan, authenticated with key-pair JWTs. It is safe for
 // concurrent use.
 type Snowpipe struct {
-	c        SnowpipeConfig
+	c        SnowpipeOptions
 	base     string
 	iss, sub string
 	tok      chan cachedToken // a one-slot lock holding the current token
@@ -89,7 +89,7 @@ type cachedToken struct {
 }
 
 // NewSnowpipe returns a client for c, or an error wrapping ErrOptions.
-func NewSnowpipe(c SnowpipeConfig) (*Snowpipe, error) {
+func NewSnowpipe(c SnowpipeOptions) (*Snowpipe, error) {
 	var p []string
 	if c.Account == "" {
 		p = append(p, "account is empty")
@@ -205,6 +205,12 @@ type SnowpipeError struct {
 func (e *SnowpipeError) Error() string {
 	return fmt.Sprintf("load: snowpipe %s: HTTP %d, code %s: %s", e.Op, e.Status, e.Code, e.Message)
 }
+
+// Unwrap returns ErrSnowpipe.
+func (e *SnowpipeError) Unwrap() error { return ErrSnowpipe }
+
+// ErrSnowpipe is wrapped by every *SnowpipeError.
+var ErrSnowpipe = errors.New("load: snowpipe request failed")
 
 // Retryable reports whether the request may succeed if sent again (429 and
 // 5xx).

@@ -74,7 +74,7 @@ func newPipeTest(t *testing.T, answers ...func(w http.ResponseWriter, r *http.Re
 	t.Cleanup(srv.Close)
 	var slept []time.Duration
 	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
-	sp, err := NewSnowpipe(SnowpipeConfig{Account: "xy12345.eu-west-1", User: "loader", Key: key, Pipe: "DB.S.P", BaseURL: srv.URL,
+	sp, err := NewSnowpipe(SnowpipeOptions{Account: "xy12345.eu-west-1", User: "loader", Key: key, Pipe: "DB.S.P", BaseURL: srv.URL,
 		Now:   func() time.Time { return now },
 		Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }})
 	if err != nil {
@@ -143,7 +143,7 @@ func TestSnowpipeErrors(t *testing.T) {
 	if _, err := sp.InsertFiles(context.Background(), nil); !errors.Is(err, ErrOptions) {
 		t.Errorf("InsertFiles(nil) = %v, want ErrOptions", err)
 	}
-	if _, err := NewSnowpipe(SnowpipeConfig{Pipe: "nodots"}); !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "DATABASE.SCHEMA.PIPE") {
+	if _, err := NewSnowpipe(SnowpipeOptions{Pipe: "nodots"}); !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "DATABASE.SCHEMA.PIPE") {
 		t.Errorf("NewSnowpipe() = %v, want ErrOptions naming the pipe format", err)
 	}
 	throttled, _, _ := newPipeTest(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "{}", http.StatusTooManyRequests) })

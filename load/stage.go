@@ -26,6 +26,35 @@ const (
 	ExternalStage
 )
 
+var stageKindNames = [...]string{TableStage: "table", NamedStage: "named", ExternalStage: "external"}
+
+// String returns "table", "named" or "external".
+func (k StageKind) String() string {
+	if int(k) < len(stageKindNames) {
+		return stageKindNames[k]
+	}
+	return fmt.Sprintf("StageKind(%d)", uint8(k))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (k StageKind) MarshalText() ([]byte, error) {
+	if int(k) >= len(stageKindNames) {
+		return nil, fmt.Errorf("%w: unknown stage kind %d", ErrOptions, uint8(k))
+	}
+	return []byte(stageKindNames[k]), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *StageKind) UnmarshalText(b []byte) error {
+	for i, n := range stageKindNames {
+		if string(b) == n {
+			*k = StageKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown stage kind %q (want table, named or external)", ErrOptions, b)
+}
+
 // Stage configures where files are staged before COPY. The zero value is the
 // table stage.
 type Stage struct {
@@ -152,7 +181,7 @@ func (l *Loader) upload(ctx context.Context, table string, files []File) error {
 	})
 }
 
-// parallel runs fn for each file, at most Options.Parallel at once; the
+// parallel runs fn for each file, at most LoaderOptions.Parallel at once; the
 // first error cancels the others and is returned.
 func (l *Loader) parallel(ctx context.Context, files []File, fn func(context.Context, File) error) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -211,7 +240,7 @@ func sourceCompression(f File) string {
 func (l *Loader) put(ctx context.Context, ref string, f File) error {
 	abs, err := filepath.Abs(f.Path)
 	if err != nil {
-		return fmt.Errorf("load: PUT %s: %w", f.Name, err)
+		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 	}
 	if filepath.Base(abs) != f.Name {
 		return fmt.Errorf("%w: file %s: its path %s must end with its name (PUT stages a file under its base name)", ErrOptions, f.Name, f.Path)
@@ -224,12 +253,12 @@ func (l *Loader) put(ctx context.Context, ref string, f File) error {
 		filepath.ToSlash(abs), ref, sourceCompression(f), overwrite)
 	rows, err := l.db.QueryContext(ctx, stmt)
 	if err != nil {
-		return fmt.Errorf("load: PUT %s: %w", f.Name, err)
+		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return fmt.Errorf("load: PUT %s: %w", f.Name, err)
+		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 	}
 	vals := make([]sql.NullString, len(cols))
 	ptrs := make([]any, len(cols))
@@ -239,7 +268,7 @@ func (l *Loader) put(ctx context.Context, ref string, f File) error {
 	n := 0
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("load: PUT %s: %w", f.Name, err)
+			return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 		}
 		n++
 		var status, msg string
@@ -252,14 +281,14 @@ func (l *Loader) put(ctx context.Context, ref string, f File) error {
 			}
 		}
 		if status != "UPLOADED" && status != "SKIPPED" {
-			return fmt.Errorf("load: PUT %s: status %q: %s", f.Name, status, msg)
+			return fmt.Errorf("%w: PUT %s: status %q: %s", ErrStatement, f.Name, status, msg)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("load: PUT %s: %w", f.Name, err)
+		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 	}
 	if n != 1 {
-		return fmt.Errorf("load: PUT %s: %d result rows, want 1", f.Name, n)
+		return fmt.Errorf("%w: PUT %s: %d result rows, want 1", ErrStatement, f.Name, n)
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func (l *Loader) execScript(ctx context.Context, script string) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("load: %s: %w", firstWords(stmt), err)
+			return fmt.Errorf("%w: %s: %w", ErrStatement, firstWords(stmt), err)
 		}
 	}
 	return nil
@@ -179,7 +179,7 @@ func (l *Loader) describe(ctx context.Context, table string) (cols []schema.Exis
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("load: DESC TABLE %s: %w", table, err)
+		return nil, false, fmt.Errorf("%w: DESC TABLE %s: %w", ErrStatement, table, err)
 	}
 	return cols, exists, nil
 }

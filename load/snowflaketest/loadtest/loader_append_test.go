@@ -12,6 +12,7 @@ import (
 	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
 	"github.com/flatpipe/flatpipe/schema"
+	"github.com/snowflakedb/gosnowflake"
 )
 
 // TestLoaderAppend loads a batch through each kind of internal stage, checks
@@ -32,7 +33,7 @@ func TestLoaderAppend(t *testing.T) {
 			table := "append_" + strings.ReplaceAll(tc.name, " ", "_")
 			b := makeBatch(t, t.TempDir(), "f", 3, records(1, 25, ""))
 			ev := &events{}
-			l := newLoader(t, db, load.Options{Table: table, Stage: tc.stage, Progress: ev, Parallel: 2})
+			l := newLoader(t, db, load.LoaderOptions{Table: table, Stage: tc.stage, Progress: ev, Parallel: 2})
 			res, err := l.Load(ctx, b.table, b.files)
 			if err != nil {
 				t.Fatalf("Load: %v", err)
@@ -84,7 +85,7 @@ func TestLoaderTableNames(t *testing.T) {
 	}
 	_, db := emulator(t, snowflaketest.Options{})
 	b := makeBatch(t, t.TempDir(), "q", 1, records(1, 3, ""))
-	l := newLoader(t, db, load.Options{Table: `"events"`})
+	l := newLoader(t, db, load.LoaderOptions{Table: `"events"`})
 	if _, err := l.Load(context.Background(), b.table, b.files); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestLoaderTableNames(t *testing.T) {
 func TestLoaderEvolve(t *testing.T) {
 	_, db := emulator(t, snowflaketest.Options{})
 	ctx := context.Background()
-	l := newLoader(t, db, load.Options{Table: "evolve"})
+	l := newLoader(t, db, load.LoaderOptions{Table: "evolve"})
 	b1 := makeBatch(t, t.TempDir(), "a", 1, []string{`{"id":1,"code":"ab"}`, `{"id":2,"code":"cd"}`})
 	if _, err := l.Load(ctx, b1.table, b1.files); err != nil {
 		t.Fatal(err)
@@ -142,7 +143,7 @@ func TestLoaderConcurrentEvolve(t *testing.T) {
 	_, db := emulator(t, snowflaketest.Options{})
 	ctx := context.Background()
 	base := makeBatch(t, t.TempDir(), "base", 1, []string{`{"id":0}`})
-	l0 := newLoader(t, db, load.Options{Table: "conc"})
+	l0 := newLoader(t, db, load.LoaderOptions{Table: "conc"})
 	if _, err := l0.Load(ctx, base.table, base.files); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestLoaderConcurrentEvolve(t *testing.T) {
 	batches[0] = makeBatch(t, t.TempDir(), "left", 1, []string{`{"id":1,"left":"l","both":"x"}`})
 	batches[1] = makeBatch(t, t.TempDir(), "right", 1, []string{`{"id":2,"right":2,"both":"y"}`})
 	for i := range batches {
-		l := newLoader(t, db, load.Options{Table: "conc", Retry: conflictRetry{}})
+		l := newLoader(t, db, load.LoaderOptions{Table: "conc", Retry: conflictRetry{}})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -179,7 +180,7 @@ func TestLoaderNeverSilent(t *testing.T) {
 	t.Run("row count differs", func(t *testing.T) {
 		b := makeBatch(t, t.TempDir(), "lie", 1, records(1, 4, ""))
 		b.files[0].Rows = 5 // the writer said 5
-		l := newLoader(t, db, load.Options{Table: "lie"})
+		l := newLoader(t, db, load.LoaderOptions{Table: "lie"})
 		_, err := l.Load(ctx, b.table, b.files)
 		var fe *load.FileError
 		if !errors.As(err, &fe) || !errors.Is(err, load.ErrIncomplete) || fe.Result.RowsLoaded != 4 {
@@ -191,7 +192,7 @@ func TestLoaderNeverSilent(t *testing.T) {
 		b := makeBatch(t, t.TempDir(), "abort", 2, records(1, 6, ""))
 		srv.InjectFault(snowflaketest.Fault{FailFile: b.files[1].Name})
 		defer srv.ClearFaults()
-		l := newLoader(t, db, load.Options{Table: "abort"})
+		l := newLoader(t, db, load.LoaderOptions{Table: "abort"})
 		_, err := l.Load(ctx, b.table, b.files)
 		var ce *load.CopyError
 		if !errors.As(err, &ce) {
@@ -209,7 +210,7 @@ func TestLoaderNeverSilent(t *testing.T) {
 		b := makeBatch(t, t.TempDir(), "cont", 2, records(1, 6, ""))
 		srv.InjectFault(snowflaketest.Fault{FailFile: b.files[1].Name})
 		defer srv.ClearFaults()
-		l := newLoader(t, db, load.Options{Table: "cont", OnError: "CONTINUE"})
+		l := newLoader(t, db, load.LoaderOptions{Table: "cont", OnError: "CONTINUE"})
 		_, err := l.Load(ctx, b.table, b.files)
 		var fe *load.FileError
 		if !errors.As(err, &fe) || fe.Result.File.Name != b.files[1].Name || fe.Result.FirstError == nil {
@@ -230,7 +231,7 @@ func TestLoaderNeverSilent(t *testing.T) {
 
 	t.Run("skipped but not ours", func(t *testing.T) {
 		b := makeBatch(t, t.TempDir(), "foreign", 1, records(1, 3, ""))
-		l := newLoader(t, db, load.Options{Table: "foreign"})
+		l := newLoader(t, db, load.LoaderOptions{Table: "foreign"})
 		if _, err := l.Load(ctx, b.table, b.files); err != nil {
 			t.Fatal(err)
 		}
@@ -250,26 +251,33 @@ func TestLoaderOptions(t *testing.T) {
 	_, db := emulator(t, snowflaketest.Options{})
 	for _, tc := range []struct {
 		name string
-		o    load.Options
+		o    load.LoaderOptions
 		want string
 	}{
-		{"no table", load.Options{}, "table name is empty"},
-		{"bad on error", load.Options{Table: "t", OnError: "IGNORE"}, "ON_ERROR"},
-		{"partial without sink", load.Options{Table: "t", AcceptPartial: true}, "DeadLetter"},
-		{"merge without keys", load.Options{Table: "t", Disposition: load.Merge}, "MergeKeys"},
-		{"keys without merge", load.Options{Table: "t", MergeKeys: []string{"ID"}}, "Merge disposition only"},
-		{"named stage without name", load.Options{Table: "t", Stage: load.Stage{Kind: load.NamedStage}}, "needs a Name"},
-		{"external stage created", load.Options{Table: "t", Stage: load.Stage{Kind: load.ExternalStage, Name: "x", Create: true}}, "not by the Loader"},
+		{"no table", load.LoaderOptions{}, "table name is empty"},
+		{"bad on error", load.LoaderOptions{Table: "t", OnError: "IGNORE"}, "ON_ERROR"},
+		{"partial without sink", load.LoaderOptions{Table: "t", AcceptPartial: true}, "DeadLetter"},
+		{"merge without keys", load.LoaderOptions{Table: "t", Disposition: load.Merge}, "MergeKeys"},
+		{"keys without merge", load.LoaderOptions{Table: "t", MergeKeys: []string{"ID"}}, "Merge disposition only"},
+		{"named stage without name", load.LoaderOptions{Table: "t", Stage: load.Stage{Kind: load.NamedStage}}, "needs a Name"},
+		{"external stage created", load.LoaderOptions{Table: "t", Stage: load.Stage{Kind: load.ExternalStage, Name: "x", Create: true}}, "not by the Loader"},
 	} {
 		_, err := load.NewLoader(db, tc.o)
 		if !errors.Is(err, load.ErrOptions) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: New() = %v, want ErrOptions mentioning %q", tc.name, err, tc.want)
 		}
 	}
-	l := newLoader(t, db, load.Options{Table: "t"})
+	l := newLoader(t, db, load.LoaderOptions{Table: "t"})
 	b := makeBatch(t, t.TempDir(), "dup", 1, records(1, 2, ""))
 	if _, err := l.Load(context.Background(), b.table, append(b.files, b.files[0])); !errors.Is(err, load.ErrOptions) {
 		t.Errorf("Load() of a file twice = %v, want ErrOptions", err)
+	}
+	// A statement the server refuses: the stage does not exist.
+	missing := newLoader(t, db, load.LoaderOptions{Table: "t", Stage: load.Stage{Kind: load.NamedStage, Name: "no_such_stage"}})
+	_, err := missing.Load(context.Background(), b.table, b.files)
+	var se *gosnowflake.SnowflakeError
+	if !errors.Is(err, load.ErrStatement) || !errors.As(err, &se) {
+		t.Errorf("Load() through a missing stage = %v, want ErrStatement wrapping the driver's error", err)
 	}
 	nosum := b.files[0]
 	nosum.SHA256 = ""
@@ -310,7 +318,7 @@ func TestLoaderWriterFiles(t *testing.T) {
 				t.Fatalf("%d files, want 3", len(files))
 			}
 			table := "written_" + format.String() + "_" + tc.comp.String()
-			res, err := newLoader(t, db, load.Options{Table: table}).Load(context.Background(), schema.Table{}, files)
+			res, err := newLoader(t, db, load.LoaderOptions{Table: table}).Load(context.Background(), schema.Table{}, files)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -350,12 +358,12 @@ func TestLoaderEvolveConflict(t *testing.T) {
 	_, db := emulator(t, snowflaketest.Options{})
 	ctx := context.Background()
 	base := makeBatch(t, t.TempDir(), "base", 1, []string{`{"id":1}`})
-	if _, err := newLoader(t, db, load.Options{Table: "race"}).Load(ctx, base.table, base.files); err != nil {
+	if _, err := newLoader(t, db, load.LoaderOptions{Table: "race"}).Load(ctx, base.table, base.files); err != nil {
 		t.Fatal(err)
 	}
 	rdb := &racingDB{DB: db, before: `ALTER TABLE "RACE" ADD COLUMN "CODE" NUMBER(38,0)`}
 	b := makeBatch(t, t.TempDir(), "next", 1, []string{`{"id":2,"code":"abc"}`})
-	l := newLoader(t, rdb, load.Options{Table: "race"})
+	l := newLoader(t, rdb, load.LoaderOptions{Table: "race"})
 	_, err := l.Load(ctx, b.table, b.files)
 	var me *load.SchemaMismatchError
 	if !errors.As(err, &me) || !errors.Is(err, load.ErrSchemaMismatch) {
@@ -392,7 +400,7 @@ func TestLoaderEvolveConflict(t *testing.T) {
 func TestLoaderNoColumnComments(t *testing.T) {
 	_, db := emulator(t, snowflaketest.Options{})
 	ctx := context.Background()
-	o := load.Options{Table: "nocomment", NoColumnComments: true}
+	o := load.LoaderOptions{Table: "nocomment", NoColumnComments: true}
 	b1 := makeBatch(t, t.TempDir(), "n1", 1, []string{`{"id":1,"code":1}`})
 	if _, err := newLoader(t, db, o).Load(ctx, b1.table, b1.files); err != nil {
 		t.Fatal(err)
@@ -411,7 +419,7 @@ func TestLoaderTxAndConn(t *testing.T) {
 	_, db := emulator(t, snowflaketest.Options{})
 	ctx := context.Background()
 	b1 := makeBatch(t, t.TempDir(), "t1", 1, records(1, 4, ""))
-	if _, err := newLoader(t, db, load.Options{Table: "txn"}).Load(ctx, b1.table, b1.files); err != nil {
+	if _, err := newLoader(t, db, load.LoaderOptions{Table: "txn"}).Load(ctx, b1.table, b1.files); err != nil {
 		t.Fatal(err)
 	}
 	b2 := makeBatch(t, t.TempDir(), "t2", 2, records(5, 6, ""))
@@ -419,7 +427,7 @@ func TestLoaderTxAndConn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := newLoader(t, tx, load.Options{Table: "txn"}).Load(ctx, b2.table, b2.files); err != nil {
+	if _, err := newLoader(t, tx, load.LoaderOptions{Table: "txn"}).Load(ctx, b2.table, b2.files); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(); err != nil {
@@ -433,7 +441,7 @@ func TestLoaderTxAndConn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	res, err := newLoader(t, conn, load.Options{Table: "txn"}).Load(ctx, b2.table, b2.files)
+	res, err := newLoader(t, conn, load.LoaderOptions{Table: "txn"}).Load(ctx, b2.table, b2.files)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +473,7 @@ func TestLoaderVarcharSizing(t *testing.T) {
 		if sized {
 			table = "SIZED"
 		}
-		l := newLoader(t, db, load.Options{Table: table, SizedVarchar: sized})
+		l := newLoader(t, db, load.LoaderOptions{Table: table, SizedVarchar: sized})
 		if _, err := l.Load(ctx, short.table, short.files); err != nil {
 			t.Fatal(err)
 		}

@@ -31,7 +31,7 @@ func BenchmarkLoader(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				l, err := load.NewLoader(db, load.Options{Table: fmt.Sprintf("bench_%d_%d", par, i), Parallel: par})
+				l, err := load.NewLoader(db, load.LoaderOptions{Table: fmt.Sprintf("bench_%d_%d", par, i), Parallel: par})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -78,7 +78,7 @@ func runCrashJob(spec string) error {
 	}
 	kill := func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} }
 	for i := done; i < len(job.Batches); i++ {
-		o := load.Options{Table: job.Table, Disposition: job.Disposition}
+		o := load.LoaderOptions{Table: job.Table, Disposition: job.Disposition}
 		if job.Disposition == load.Merge {
 			o.MergeKeys = []string{"ID"}
 		}

@@ -67,7 +67,7 @@ func Example_loader() {
 		log.Fatal(err)
 	}
 
-	l, err := load.NewLoader(db, load.Options{Table: "events"})
+	l, err := load.NewLoader(db, load.LoaderOptions{Table: "events"})
 	if err != nil {
 		log.Fatal(err)
 	}

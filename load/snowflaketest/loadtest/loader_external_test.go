@@ -59,7 +59,7 @@ func TestLoaderExternalStage(t *testing.T) {
 	sink := &load.S3Sink{Client: c, Bucket: "lake", Prefix: "staged"}
 	b := makeBatch(t, t.TempDir(), "ext", 3, records(1, 20, ""))
 	ev := &events{}
-	l := newLoader(t, db, load.Options{Table: "from_lake", Stage: load.Stage{Kind: load.ExternalStage, Name: "lake", Path: "events/2026", S3: sink}, Progress: ev})
+	l := newLoader(t, db, load.LoaderOptions{Table: "from_lake", Stage: load.Stage{Kind: load.ExternalStage, Name: "lake", Path: "events/2026", S3: sink}, Progress: ev})
 	res, err := l.Load(ctx, b.table, b.files)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestLoaderExternalStage(t *testing.T) {
 	}
 	sameRows(t, "external stage after rerun", tableRows(t, db, "from_lake", cols), rowsOf(b.recs, cols))
 
-	m := newLoader(t, db, load.Options{Table: "merged_lake", Disposition: load.Merge, MergeKeys: []string{"ID"},
+	m := newLoader(t, db, load.LoaderOptions{Table: "merged_lake", Disposition: load.Merge, MergeKeys: []string{"ID"},
 		Stage: load.Stage{Kind: load.ExternalStage, Name: "lake", Path: "events/2026", S3: sink}})
 	if _, err := m.Load(ctx, b.table, b.files); err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestSnowpipeExternalStage(t *testing.T) {
 	ctx := context.Background()
 	b := makeBatch(t, t.TempDir(), "rt", 2, records(1, 10, ""))
 	// The table, from the batch's plan; the stage and the pipe, by their owner.
-	l := newLoader(t, db, load.Options{Table: "realtime"})
+	l := newLoader(t, db, load.LoaderOptions{Table: "realtime"})
 	if _, err := l.Prepare(ctx, b.table); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestSnowpipeExternalStage(t *testing.T) {
 	}
 	u, _ := url.Parse(srv.URL)
 	start := time.Now().Add(-time.Minute)
-	sp, err := load.NewSnowpipe(load.SnowpipeConfig{Account: "emulator", User: "loader", Key: key, Pipe: "TEST_DB.PUBLIC.RT_PIPE",
+	sp, err := load.NewSnowpipe(load.SnowpipeOptions{Account: "emulator", User: "loader", Key: key, Pipe: "TEST_DB.PUBLIC.RT_PIPE",
 		BaseURL: u.String(), Sleep: func(context.Context, time.Duration) error { return nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -284,7 +284,7 @@ func (e *events) count(s load.Step) int {
 }
 
 // newLoader is load.New for tests.
-func newLoader(t testing.TB, db load.DB, o load.Options) *load.Loader {
+func newLoader(t testing.TB, db load.DB, o load.LoaderOptions) *load.Loader {
 	t.Helper()
 	l, err := load.NewLoader(db, o)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 func TestLoaderMerge(t *testing.T) {
 	_, db := emulator(t, snowflaketest.Options{})
 	ctx := context.Background()
-	l := newLoader(t, db, load.Options{Table: "accounts", Disposition: load.Merge, MergeKeys: []string{"ID"}, MergeOrder: "VERSION", MergeDelete: "DELETED"})
+	l := newLoader(t, db, load.LoaderOptions{Table: "accounts", Disposition: load.Merge, MergeKeys: []string{"ID"}, MergeOrder: "VERSION", MergeDelete: "DELETED"})
 	b1 := makeBatch(t, t.TempDir(), "m1", 2, []string{
 		`{"id":1,"version":1,"name":"a","deleted":false}`,
 		`{"id":2,"version":1,"name":"b","deleted":false}`,
@@ -51,14 +51,14 @@ func TestLoaderMerge(t *testing.T) {
 	}
 
 	t.Run("duplicates without order", func(t *testing.T) {
-		l := newLoader(t, db, load.Options{Table: "nodup", Disposition: load.Merge, MergeKeys: []string{"ID"}})
+		l := newLoader(t, db, load.LoaderOptions{Table: "nodup", Disposition: load.Merge, MergeKeys: []string{"ID"}})
 		b := makeBatch(t, t.TempDir(), "d", 1, []string{`{"id":1,"v":1}`, `{"id":1,"v":2}`})
 		if _, err := l.Load(ctx, b.table, b.files); !errors.Is(err, load.ErrDuplicateKey) {
 			t.Errorf("Load() = %v, want ErrDuplicateKey", err)
 		}
 	})
 	t.Run("unknown key column", func(t *testing.T) {
-		l := newLoader(t, db, load.Options{Table: "nokey", Disposition: load.Merge, MergeKeys: []string{"MISSING"}})
+		l := newLoader(t, db, load.LoaderOptions{Table: "nokey", Disposition: load.Merge, MergeKeys: []string{"MISSING"}})
 		b := makeBatch(t, t.TempDir(), "k", 1, []string{`{"id":1}`})
 		if _, err := l.Load(ctx, b.table, b.files); !errors.Is(err, load.ErrOptions) {
 			t.Errorf("Load() = %v, want ErrOptions", err)
@@ -71,14 +71,14 @@ func TestLoaderMerge(t *testing.T) {
 func TestLoaderReplace(t *testing.T) {
 	_, db := emulator(t, snowflaketest.Options{})
 	ctx := context.Background()
-	l := newLoader(t, db, load.Options{Table: "snapshot", Disposition: load.Replace, Stage: load.Stage{Kind: load.NamedStage, Name: "snap", Create: true}})
+	l := newLoader(t, db, load.LoaderOptions{Table: "snapshot", Disposition: load.Replace, Stage: load.Stage{Kind: load.NamedStage, Name: "snap", Create: true}})
 	b1 := makeBatch(t, t.TempDir(), "r1", 2, records(1, 10, ""))
 	if _, err := l.Load(ctx, b1.table, b1.files); err != nil {
 		t.Fatal(err)
 	}
 	b2 := makeBatch(t, t.TempDir(), "r2", 3, records(100, 7, ""))
 	ev := &events{}
-	l = newLoader(t, db, load.Options{Table: "snapshot", Disposition: load.Replace, Progress: ev})
+	l = newLoader(t, db, load.LoaderOptions{Table: "snapshot", Disposition: load.Replace, Progress: ev})
 	res, err := l.Load(ctx, b2.table, b2.files)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestLoaderFaults(t *testing.T) {
 			srv, db := emulator(t, snowflaketest.Options{})
 			srv.InjectFault(tc.fault)
 			r := &retry{}
-			l := newLoader(t, db, load.Options{Table: "faults", Retry: r})
+			l := newLoader(t, db, load.LoaderOptions{Table: "faults", Retry: r})
 			b := makeBatch(t, t.TempDir(), "x", 3, records(1, 12, ""))
 			res, err := l.Load(context.Background(), b.table, b.files)
 			if err != nil {
@@ -165,7 +165,7 @@ func TestLoaderFaultsRerun(t *testing.T) {
 			srv, db := emulator(t, snowflaketest.Options{})
 			srv.InjectFault(tc.fault)
 			b := makeBatch(t, t.TempDir(), "rr", 2, records(1, 8, ""))
-			l := newLoader(t, db, load.Options{Table: "rerun"})
+			l := newLoader(t, db, load.LoaderOptions{Table: "rerun"})
 			_, err := l.Load(context.Background(), b.table, b.files)
 			if err == nil {
 				t.Fatal("Load under a lasting fault succeeded")

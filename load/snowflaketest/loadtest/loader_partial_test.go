@@ -16,7 +16,7 @@ import (
 func partialBatch(t *testing.T, db load.DB, name string) (batch, load.File, []map[string]any) {
 	t.Helper()
 	b := makeBatch(t, t.TempDir(), name, 1, records(1, 3, ""))
-	if _, err := newLoader(t, db, load.Options{Table: name}).Load(context.Background(), b.table, b.files); err != nil {
+	if _, err := newLoader(t, db, load.LoaderOptions{Table: name}).Load(context.Background(), b.table, b.files); err != nil {
 		t.Fatal(err)
 	}
 	rows := []map[string]any{
@@ -40,7 +40,7 @@ func TestLoaderPartial(t *testing.T) {
 
 	t.Run("not accepted", func(t *testing.T) {
 		b, f, good := partialBatch(t, db, "partial")
-		l := newLoader(t, db, load.Options{Table: "partial", OnError: "CONTINUE"})
+		l := newLoader(t, db, load.LoaderOptions{Table: "partial", OnError: "CONTINUE"})
 		_, err := l.Load(ctx, b.table, []load.File{f})
 		var fe *load.FileError
 		if !errors.As(err, &fe) || fe.Result.Status != "PARTIALLY_LOADED" || fe.Result.RowsLoaded != 3 || fe.Result.FirstError == nil || fe.Result.FirstError.Line != 3 {
@@ -56,7 +56,7 @@ func TestLoaderPartial(t *testing.T) {
 	t.Run("accepted with dead letters", func(t *testing.T) {
 		b, f, good := partialBatch(t, db, "accepted")
 		dl := &deadLetters{}
-		l := newLoader(t, db, load.Options{Table: "accepted", OnError: "CONTINUE", AcceptPartial: true, DeadLetter: dl})
+		l := newLoader(t, db, load.LoaderOptions{Table: "accepted", OnError: "CONTINUE", AcceptPartial: true, DeadLetter: dl})
 		res, err := l.Load(ctx, b.table, []load.File{f})
 		if err != nil {
 			t.Fatal(err)

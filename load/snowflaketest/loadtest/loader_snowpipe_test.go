@@ -54,7 +54,7 @@ func TestSnowpipeEndToEnd(t *testing.T) {
 
 	b := makeBatch(t, t.TempDir(), "pipe", 3, records(1, 9, ""))
 	// Create the table and stage the files as a loader would, without COPY.
-	l := newLoader(t, db, load.Options{Table: "piped", Stage: load.Stage{Kind: load.NamedStage, Name: "pipe_stage", Create: true}})
+	l := newLoader(t, db, load.LoaderOptions{Table: "piped", Stage: load.Stage{Kind: load.NamedStage, Name: "pipe_stage", Create: true}})
 	if _, err := l.Load(ctx, b.table, b.files[:1]); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestSnowpipeEndToEnd(t *testing.T) {
 	if _, err := db.ExecContext(ctx, "CREATE PIPE PIPED_PIPE AS COPY INTO PIPED FROM @PIPE_STAGE FILE_FORMAT = ("+b.files[0].FileFormat()+") "+b.files[0].CopyOptions()); err != nil {
 		t.Fatal(err)
 	}
-	pc, err := cfg.SnowpipeConfig("TEST_DB.PUBLIC.PIPED_PIPE")
+	pc, err := cfg.SnowpipeOptions("TEST_DB.PUBLIC.PIPED_PIPE")
 	if err != nil {
 		t.Fatal(err)
 	}

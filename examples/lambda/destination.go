@@ -101,7 +101,7 @@ func newDestination(cfg *Config, key lambdaenv.Key, s3c s3Client) (destination, 
 			if strings.Count(pipe, ".") == 0 && sc.Database != "" && sc.Schema != "" {
 				pipe = sc.Database + "." + sc.Schema + "." + pipe
 			}
-			pc, err := sc.SnowpipeConfig(pipe)
+			pc, err := sc.SnowpipeOptions(pipe)
 			if err != nil {
 				return nil, err
 			}
@@ -119,7 +119,7 @@ func newDestination(cfg *Config, key lambdaenv.Key, s3c s3Client) (destination, 
 		if err != nil {
 			return nil, err
 		}
-		l, err := load.NewLoader(db, load.Options{Table: cfg.Table})
+		l, err := load.NewLoader(db, load.LoaderOptions{Table: cfg.Table})
 		if err != nil {
 			db.Close()
 			return nil, err

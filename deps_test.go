@@ -3,6 +3,7 @@ package flatpipe_test
 import (
 	"go/build"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -89,6 +90,39 @@ func TestNoInit(t *testing.T) {
 			}
 			if strings.Contains(string(b), "\nfunc init()") {
 				t.Errorf("%s has an init function", f)
+			}
+		}
+	}
+}
+
+// TestDependencyWeight keeps each library package's third-party
+// dependencies to its job, so that importers pay only for what they use:
+// framing links no AWS SDK, schema links no JSON Schema library, resilience
+// links nothing outside the standard library. It asks the go command for
+// every package each one needs.
+func TestDependencyWeight(t *testing.T) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	forbidden := map[string][]string{
+		"flatten":    {"github.com/aws/", "github.com/santhosh-tekuri/", "go.yaml.in/"},
+		"schema":     {"github.com/aws/", "github.com/santhosh-tekuri/"},
+		"source":     {"github.com/aws/", "github.com/rclone/", module + "/source/"},
+		"resilience": {"."}, // any module path: a dot in the first element
+	}
+	for pkg, prefixes := range forbidden {
+		out, err := exec.Command(goCmd, "list", "-deps", "./"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps ./%s: %v", pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			first, _, _ := strings.Cut(dep, "/")
+			for _, p := range prefixes {
+				if p == "." && strings.Contains(first, ".") && !strings.HasPrefix(dep, module+"/"+pkg) ||
+					p != "." && strings.HasPrefix(dep, p) {
+					t.Errorf("%s depends on %s", pkg, dep)
+				}
 			}
 		}
 	}

@@ -32,6 +32,7 @@ func (e *csvEncoder) class(t schema.Type) uint8 {
 func (e *csvEncoder) order([]*column)   {}
 func (e *csvEncoder) end(*Writer) error { return nil }
 func (e *csvEncoder) pending() int64    { return 0 }
+func (e *csvEncoder) full() bool        { return false }
 
 func (e *csvEncoder) begin(w *Writer) error {
 	n := len(w.fileCols)

@@ -76,12 +76,15 @@
 //
 // A Writer's memory is bounded: line buffers, the compressor's window
 // (klauspost/compress; zstd with one goroutine and its lower-memory mode),
-// the rows held for discovery, and for Parquet one row group, flushed when
-// its values reach WriterOptions.RowGroupBytes (default 16 MiB), with pages
-// sized so that all columns' page buffers together stay within it. Writing a
-// row allocates nothing in steady state for NDJSON and CSV; Parquet
-// allocates inside parquet-go when pages and row groups flush (from under
-// 0.1 to ~0.3 allocations per row); see TestWriteAllocs and BENCHMARKS.md.
+// the rows held for discovery, and for Parquet: the compressed pages of one
+// row group, flushed when its values reach WriterOptions.RowGroupBytes
+// (default 32 MiB); page buffers sized so that all columns' together stay
+// within 4 MiB (pages of 4 to 256 KiB); and the footer metadata parquet-go
+// keeps until the file closes, bounded by closing a file before it holds
+// more than 8,192 column chunks (row groups × columns; with ~700 columns a
+// file then holds 11 row groups). Writing a row allocates nothing in steady
+// state (TestWriteAllocs); Parquet allocates inside parquet-go when pages
+// and row groups of many sparse columns flush (see BENCHMARKS.md).
 //
 // # Connecting
 //
@@ -106,7 +109,7 @@
 //	res, err := l.Load(ctx, inferred, files) // a result per file
 //
 // Before COPY the table exists with the batch's columns: DESC TABLE, then
-// schema.PlanChanges under LoaderOptions.Policy, then CREATE TABLE IF NOT EXISTS
+// schema.PlanChanges under LoaderOptions.Evolution, then CREATE TABLE IF NOT EXISTS
 // IF NOT EXISTS or ALTER TABLE … ADD COLUMN IF NOT EXISTS / SET DATA TYPE.
 // The table is then read back and planned again, so two loaders evolving one
 // table both succeed with the union of their columns, and a column another

@@ -155,8 +155,9 @@ type LoaderOptions struct {
 	NoOverwrite bool
 	// Parallel is how many files are uploaded at once. Default 4.
 	Parallel int
-	// Policy is the table's schema contract (evolve, freeze, discard).
-	Policy schema.Policy
+	// Evolution says how the table may change (evolve, freeze, discard),
+	// for schema.PlanChanges.
+	Evolution schema.Evolution
 	// Plan configures schema.PlanChanges.
 	Plan schema.PlanOptions
 	// SizedVarchar keeps the VARCHAR lengths of the inferred table. By

@@ -34,6 +34,7 @@ func (e *ndjsonEncoder) order([]*column)     {}
 func (e *ndjsonEncoder) begin(*Writer) error { return nil }
 func (e *ndjsonEncoder) end(*Writer) error   { return nil }
 func (e *ndjsonEncoder) pending() int64      { return 0 }
+func (e *ndjsonEncoder) full() bool          { return false }
 
 func (e *ndjsonEncoder) row(w *Writer, fields []flatten.Field) error {
 	b := append(e.line[:0], '{')

@@ -47,11 +47,12 @@ type parquetEncoder struct {
 	arena  chunks
 	rows   int   // rows in the batch
 	rgRaw  int64 // bytes of values in the row group
+	groups int   // row groups flushed in this file
 }
 
 // parquetBatchRows is the number of rows gathered before they are handed
 // to the column writers.
-const parquetBatchRows = 1024
+const parquetBatchRows = 512
 
 // chunks is an arena of fixed-size chunks: growing it never moves bytes a
 // parquet.Value points to.
@@ -166,7 +167,7 @@ func (e *parquetEncoder) begin(w *Writer) error {
 		g[c.name] = e.node(c)
 	}
 	n := len(w.fileCols)
-	page := int(min(256<<10, max(16<<10, w.o.RowGroupBytes/int64(max(n, 1)))))
+	page := int(min(256<<10, max(4<<10, pageBudget/int64(max(n, 1)))))
 	e.pw = parquet.NewGenericWriter[any](w.buf, parquet.NewSchema("schema", g),
 		parquet.Compression(e.codec), parquet.PageBufferSize(page), parquet.CreatedBy("flatpipe", "", ""))
 	e.cws = e.pw.ColumnWriters()
@@ -181,12 +182,26 @@ func (e *parquetEncoder) begin(w *Writer) error {
 	for i := range e.vals {
 		e.vals[i], e.rowIdx[i] = e.vals[i][:0], e.rowIdx[i][:0]
 	}
-	e.rows, e.rgRaw = 0, 0
+	e.rows, e.rgRaw, e.groups = 0, 0, 0
 	e.arena.reset()
 	return nil
 }
 
 func (e *parquetEncoder) pending() int64 { return e.rgRaw / 4 }
+
+// Memory bounds of a Parquet file: pageBudget is shared by the columns'
+// page buffers; maxColumnChunks bounds the footer metadata parquet-go
+// keeps until the file closes (statistics and page indexes of every column
+// chunk, about 1.5 KB each): a file is closed when another row group would
+// exceed it.
+const (
+	pageBudget      = 4 << 20
+	maxColumnChunks = 8192
+)
+
+func (e *parquetEncoder) full() bool {
+	return (e.groups+1)*len(e.cws) > maxColumnChunks && e.groups > 0
+}
 
 func (e *parquetEncoder) end(w *Writer) error {
 	err := e.flushBatch(w)
@@ -246,7 +261,7 @@ func (e *parquetEncoder) row(w *Writer, fields []flatten.Field) error {
 		e.rowIdx[pos] = append(e.rowIdx[pos], r)
 	}
 	e.rows++
-	if e.rows >= parquetBatchRows || e.arena.used >= 4<<20 {
+	if e.rows >= parquetBatchRows || e.arena.used >= 1<<20 {
 		return e.flushBatch(w)
 	}
 	return nil
@@ -284,6 +299,7 @@ func (e *parquetEncoder) flushBatch(w *Writer) error {
 	e.arena.reset()
 	if e.rgRaw >= w.o.RowGroupBytes {
 		e.rgRaw = 0
+		e.groups++
 		return e.pw.Flush()
 	}
 	return nil

@@ -47,7 +47,7 @@ func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) 
 		if !exists && len(inferred.Columns) == 0 {
 			return nil, fmt.Errorf("load: table %s does not exist and the batch's inferred table has no columns to create it with", l.table)
 		}
-		plan, err := schema.PlanChanges(existing, inferred, l.o.Policy, l.o.Plan)
+		plan, err := schema.PlanChanges(existing, inferred, l.o.Evolution, l.o.Plan)
 		if err != nil {
 			return nil, fmt.Errorf("load: table %s: %w", l.table, err)
 		}
@@ -75,7 +75,7 @@ func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) 
 				if err != nil {
 					return nil, err
 				}
-				if p2, err := schema.PlanChanges(existing, inferred, l.o.Policy, l.o.Plan); err == nil && len(p2.Changes) > 0 {
+				if p2, err := schema.PlanChanges(existing, inferred, l.o.Evolution, l.o.Plan); err == nil && len(p2.Changes) > 0 {
 					continue
 				}
 			}

@@ -26,7 +26,7 @@ const (
 	DefaultFileSize = 128 << 20
 	// DefaultRowGroupBytes is the default bound on the uncompressed
 	// values of one Parquet row group; it bounds a Parquet writer's memory.
-	DefaultRowGroupBytes = 16 << 20
+	DefaultRowGroupBytes = 32 << 20
 )
 
 // ErrValue is wrapped by the error of a row the writer cannot encode (a
@@ -105,9 +105,10 @@ type Writer struct {
 	tmpPath     string
 	sum         hashCounter
 	comp        io.WriteCloser // gzip or zstd writer, nil when uncompressed
-	buf         *bufio.Writer
-	raw         countWriter // counts bytes before compression
-	fileCols    []*column   // the file's columns, in file order
+	buf         *bufio.Writer  // rows, before compression
+	fbuf        *bufio.Writer  // the file's bytes, before the system call
+	raw         countWriter    // counts bytes before compression
+	fileCols    []*column      // the file's columns, in file order
 	rows        int64
 	first, last int64
 	rotate      bool // a column or type change closes the file before the next row
@@ -337,7 +338,7 @@ func (w *Writer) writeRow(record int64, fields []flatten.Field) error {
 	}
 	w.rows++
 	w.last = record
-	if w.o.MaxRows > 0 && w.rows >= w.o.MaxRows || w.sum.n+w.enc.pending() >= w.o.FileSize {
+	if w.o.MaxRows > 0 && w.rows >= w.o.MaxRows || w.sum.n+w.enc.pending() >= w.o.FileSize || w.enc.full() {
 		return w.closeFile()
 	}
 	return nil
@@ -387,7 +388,12 @@ func (w *Writer) openFile(record int64) error {
 		return w.fail(fmt.Errorf("load: creating staged file: %w", err))
 	}
 	w.f, w.tmpPath = f, f.Name()
-	w.sum.reset(f)
+	if w.fbuf == nil {
+		w.fbuf = bufio.NewWriterSize(f, 256<<10)
+	} else {
+		w.fbuf.Reset(f)
+	}
+	w.sum.reset(w.fbuf)
 	var out io.Writer = &w.sum
 	w.comp = nil
 	if w.o.Format != Parquet {
@@ -462,6 +468,9 @@ func (w *Writer) closeFile() error {
 	}
 	if err == nil && w.comp != nil {
 		err = w.comp.Close()
+	}
+	if err == nil {
+		err = w.fbuf.Flush()
 	}
 	if err == nil {
 		err = w.f.Sync()
@@ -583,6 +592,8 @@ type encoder interface {
 	// pending is the number of bytes the encoder holds that count toward
 	// the file's size but are not yet written.
 	pending() int64
+	// full reports that the file must close to bound the encoder's memory.
+	full() bool
 }
 
 // hashCounter hashes and counts the bytes written to a file.

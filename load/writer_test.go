@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -297,5 +298,38 @@ func TestWriterErrors(t *testing.T) {
 	files, err := w.Close()
 	if err != nil || len(files) != 0 {
 		t.Errorf("Close = %v, %v; want no files", files, err)
+	}
+}
+
+// TestDeterministicNames: the same records written again (another run,
+// another directory) give the same file names and digests; other content
+// gives other names.
+func TestDeterministicNames(t *testing.T) {
+	docs := []string{`{"a":1,"b":"x"}`, `{"a":2}`, `{"a":3,"c":[1]}`, `{"a":4}`}
+	for _, format := range []Format{NDJSON, CSV, Parquet} {
+		for _, comp := range []Compression{Gzip, Zstd, Uncompressed} {
+			o := WriterOptions{Format: format, Compression: comp, Source: "s3://b/k.ndjson", MaxRows: 2}
+			a := writeDocs(t, o, docs...)
+			b := writeDocs(t, o, docs...)
+			if len(a) != 2 || len(b) != 2 {
+				t.Fatalf("%v/%v: %d and %d files, want 2", format, comp, len(a), len(b))
+			}
+			for i := range a {
+				if a[i].Name != b[i].Name || a[i].SHA256 != b[i].SHA256 || a[i].Name == "" {
+					t.Errorf("%v/%v: file %d named %s (%s) then %s (%s)", format, comp, i, a[i].Name, a[i].SHA256, b[i].Name, b[i].SHA256)
+				}
+				if !strings.Contains(a[i].Name, "_"+strconv.FormatInt(a[i].FirstRecord, 10)+"-"+strconv.FormatInt(a[i].LastRecord, 10)+"_") || !strings.HasPrefix(a[i].SHA256, a[i].Name[strings.LastIndexByte(a[i].Name, '_')+1:][:16]) {
+					t.Errorf("%v/%v: name %s lacks record range or digest %s", format, comp, a[i].Name, a[i].SHA256)
+				}
+			}
+			c := writeDocs(t, o, append([]string{`{"a":0}`}, docs[1:]...)...)
+			if c[0].Name == a[0].Name {
+				t.Errorf("%v/%v: other content, same name %s", format, comp, c[0].Name)
+			}
+			o.Source = "s3://b/other.ndjson"
+			if d := writeDocs(t, o, docs...); d[0].Name == a[0].Name {
+				t.Errorf("%v/%v: other source, same name %s", format, comp, d[0].Name)
+			}
+		}
 	}
 }

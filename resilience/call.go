@@ -25,11 +25,8 @@ func (e *TimeoutError) Error() string {
 	return "resilience: call timed out after " + e.After.String() + ": " + errString(e.Err)
 }
 
-// Unwrap returns the call's error.
-func (e *TimeoutError) Unwrap() error { return e.Err }
-
-// Is reports whether target is ErrTimeout.
-func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
+// Unwrap returns ErrTimeout and the call's error.
+func (e *TimeoutError) Unwrap() []error { return []error{ErrTimeout, e.Err} }
 
 // WithTimeout runs fn with a child of ctx that is cancelled after d. A d <= 0
 // runs fn with ctx unchanged. The timeout is cooperative: fn must return when

@@ -35,16 +35,14 @@ func (e *ConflictError) Error() string {
 	return "resilience: checkpoint " + strconv.Quote(e.Name) + " changed by another writer: " + errString(e.Err)
 }
 
-// Unwrap returns the store's error.
-func (e *ConflictError) Unwrap() error { return e.Err }
-
-// Is reports whether target is ErrConflict.
-func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+// Unwrap returns ErrConflict and the store's error.
+func (e *ConflictError) Unwrap() []error { return []error{ErrConflict, e.Err} }
 
 // Checkpoint records what a job has durably done: the object being read (its
 // identity, so a replaced object is noticed), how many records of it were
-// done and the byte offset where the next record starts (the source
-// position). All fields are plain values.
+// done and where the next record starts. The position is source's: a
+// source.Position{Offset: NextOffset, Line: NextLine, Records: RecordsDone}
+// resumes Reader.ReadObject there. All fields are plain values.
 type Checkpoint struct {
 	Bucket    string `json:"bucket,omitempty"`
 	Key       string `json:"key"`
@@ -53,9 +51,17 @@ type Checkpoint struct {
 	Size      int64  `json:"size"`
 	// RecordsDone counts the records of the object durably processed.
 	RecordsDone int64 `json:"records_done"`
-	// NextOffset is the byte offset of the first record not yet done;
-	// NextOffset == Size means the object is finished.
+	// NextOffset is the byte offset of the first record not yet done, in
+	// the decompressed stream (source.Position.Offset): for a compressed
+	// object it may exceed Size. For an uncompressed object NextOffset ==
+	// Size means the object is finished; Done says so for any object.
 	NextOffset int64 `json:"next_offset"`
+	// NextLine is the 1-based line on which the next record starts
+	// (source.Position.Line); 0 means unknown (a resumed read then counts
+	// lines from 1).
+	NextLine int64 `json:"next_line,omitempty"`
+	// Done marks the object as completely processed.
+	Done bool `json:"done,omitempty"`
 	// UpdatedAt is when the checkpoint was committed (set by
 	// Progress.Commit from its clock).
 	UpdatedAt time.Time `json:"updated_at"`
@@ -67,13 +73,11 @@ func (c Checkpoint) SameObject(o Checkpoint) bool {
 	return c.Bucket == o.Bucket && c.Key == o.Key && c.VersionID == o.VersionID && c.ETag == o.ETag && c.Size == o.Size
 }
 
-// Validate checks that the counts are consistent.
+// Validate checks that no count is negative. NextOffset is not bounded by
+// Size: it counts decompressed bytes.
 func (c Checkpoint) Validate() error {
-	switch {
-	case c.Size < 0, c.RecordsDone < 0, c.NextOffset < 0:
+	if c.Size < 0 || c.RecordsDone < 0 || c.NextOffset < 0 || c.NextLine < 0 {
 		return errors.New("resilience: negative value in checkpoint")
-	case c.NextOffset > c.Size:
-		return fmt.Errorf("resilience: checkpoint next offset %d past size %d", c.NextOffset, c.Size)
 	}
 	return nil
 }

@@ -89,8 +89,11 @@ func TestCheckpointStoreCAS(t *testing.T) {
 					t.Errorf("Save(name %q) = nil error", bad)
 				}
 			}
-			if _, err := s.Save(ctx, "orders", Checkpoint{Size: 5, NextOffset: 9}, v3); err == nil {
-				t.Error("Save(offset past size) = nil error")
+			if _, err := s.Save(ctx, "orders", Checkpoint{Size: 5, NextOffset: -1}, v3); err == nil {
+				t.Error("Save(negative offset) = nil error")
+			}
+			if _, err := s.Save(ctx, "orders", Checkpoint{Size: 5, NextLine: -1}, v3); err == nil {
+				t.Error("Save(negative line) = nil error")
 			}
 		})
 	}
@@ -408,5 +411,29 @@ func TestCrashAtEveryStepBoundary(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCheckpointOfCompressedObject: a checkpoint holds source's position in
+// the decompressed stream, which for a gzip object lies past the object's
+// size, with its line and the Done mark, and reads back unchanged.
+func TestCheckpointOfCompressedObject(t *testing.T) {
+	s, err := NewFileCheckpointStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cp := Checkpoint{Bucket: "in", Key: "a.ndjson.gz", ETag: `"e"`, Size: 1000, RecordsDone: 500, NextOffset: 40_000, NextLine: 502}
+	v, err := s.Save(ctx, "gz", cp, "")
+	if err != nil {
+		t.Fatalf("Save(offset past the compressed size) = %v", err)
+	}
+	cp.Done = true
+	if _, err := s.Save(ctx, "gz", cp, v); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.Load(ctx, "gz")
+	if err != nil || got.NextOffset != 40_000 || got.NextLine != 502 || got.RecordsDone != 500 || !got.Done {
+		t.Errorf("Load = %+v, %v; want the saved position and Done", got, err)
 	}
 }

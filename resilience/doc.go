@@ -17,6 +17,28 @@
 // (*Retry, *Breaker, *Bulkhead and *Policy), Metrics, DeadLetterSink and
 // Check.
 //
+// # Reading this package
+//
+// It stays one package because its importers (a batch job, a Lambda) use
+// its parts together and its parts refer to each other (BreakerAlerts and
+// BreakerMetrics join the breaker to alerts and metrics, MonitoredSink joins
+// dead letters to alerts); it imports only the standard library, so no
+// importer pays for a part it does not use. Its files hold one concern
+// each, to be read on their own: retry.go and classify.go (Retry, Budget,
+// Classifier), breaker.go (Breaker), call.go (Bulkhead, WithTimeout,
+// Recover), policy.go (Policy), checkpoint.go (checkpoints and their
+// stores), deadletter.go (dead letters, sinks, reader), health.go (Health,
+// checks), metrics.go (Metrics, EMF, SlogMetrics), alert.go (alerts,
+// MonitoredSink), clock.go (Clock).
+//
+// # Options
+//
+// As in every flatpipe package, a constructor New… takes an …Options struct
+// (RetryOptions, BreakerOptions, S3DeadLetterOptions, ...) whose zero fields
+// mean documented defaults, checks it up front and returns an error wrapping
+// ErrOptions. State and Outcome implement encoding.TextMarshaler and
+// encoding.TextUnmarshaler; AlertKind, Status and Unit are strings.
+//
 // # Retry and the drivers' own retries
 //
 // Retry makes attempts with exponential backoff and full jitter (a wait
@@ -74,7 +96,8 @@
 // # Checkpoints
 //
 // A Checkpoint records what a job durably did: the object (bucket, key,
-// version id, ETag, size), the records done, and the next byte offset.
+// version id, ETag, size), the records done, and the position of the next
+// record (decompressed offset and line, as source.Position).
 // CheckpointStore saves it with compare-and-swap: FileCheckpointStore writes
 // a temporary file, fsyncs and renames it; S3CheckpointStore creates with
 // If-None-Match: * and advances with If-Match: <ETag>, so of two workers
@@ -91,7 +114,8 @@
 // is valid UTF-8, base64 otherwise), its provenance (object, offset, line),
 // the reason, the error type and message, and a time. FileDeadLetterSink
 // appends NDJSON; S3DeadLetterSink writes one NDJSON object per flush, never
-// overwriting; DeadLetterReader reads both back for replay;
+// overwriting, and holds its lock only to swap buffers, never across the
+// upload; DeadLetterReader reads both back for replay;
 // MonitoredSink counts and raises AlertDeadLetters as they accumulate.
 //
 // # Health, metrics and alerts
@@ -138,7 +162,7 @@
 //
 // # Errors
 //
-// Sentinels: ErrOpen (breaker rejected the call), ErrAttemptsExhausted,
+// Sentinels: ErrOptions (invalid options), ErrOpen (breaker rejected the call), ErrAttemptsExhausted,
 // ErrElapsedExhausted, ErrBudgetExhausted and ErrNotRetryable (why a retry
 // gave up, inside a *RetryError), ErrTimeout (*TimeoutError), ErrBulkheadFull,
 // ErrConflict (*ConflictError), ErrRegress, ErrNotFound, ErrSinkFull,
@@ -147,4 +171,11 @@
 // recovered panic and its stack. All wrap their causes for errors.Is and
 // errors.As. Error texts contain no secrets: HTTPCheck strips user info and
 // query from URLs.
+//
+// # Stability
+//
+// Retry, Breaker, Policy, the Classifier seam and the checkpoint and
+// dead-letter formats are settled in shape; the rest may still change before
+// v1. Checkpoint files carry a format number, so a later version can still
+// read them.
 package resilience

@@ -91,32 +91,6 @@ func TestValidator(t *testing.T) {
 	}
 }
 
-func TestJSONSchema(t *testing.T) {
-	data, err := os.ReadFile("testdata/contract/orders.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := CompileJSONSchema(data, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range contractTests {
-		err := s.Validate([]byte(tt.doc))
-		if got := violations(err); got != tt.schema {
-			t.Errorf("Validate(%s) = %v, want violations %q", tt.doc, err, tt.schema)
-		}
-	}
-	err = s.Validate([]byte(`{"id": 1,`))
-	if got := violations(err); got != ":syntax " {
-		t.Errorf("Validate(bad JSON) = %v, want a syntax violation", err)
-	}
-	for _, bad := range []string{`{`, `{"$ref": "http://example.com/x.json"}`, `{"type": 5}`} {
-		if _, err := CompileJSONSchema([]byte(bad), ""); !errors.Is(err, ErrOptions) {
-			t.Errorf("CompileJSONSchema(%s) = %v, want ErrOptions", bad, err)
-		}
-	}
-}
-
 func TestViolationValueCut(t *testing.T) {
 	v, _ := NewValidator(Contract{Fields: []Rule{{Path: "s", Types: []string{"number"}}}})
 	long := strings.Repeat("é", 100)
@@ -167,8 +141,9 @@ func TestValidatorAllocs(t *testing.T) {
 	}
 }
 
-// BenchmarkValidate compares the per-record cost of the native contract
-// (flattening included, as a pipeline pays it) with JSON Schema.
+// BenchmarkValidate measures the per-record cost of the native contract,
+// flattening included, as a pipeline pays it (package jsonschema has the
+// JSON Schema counterpart).
 func BenchmarkValidate(b *testing.B) {
 	doc := []byte(contractTests[1].doc)
 	b.Run("orders/contract", func(b *testing.B) {
@@ -185,21 +160,6 @@ func BenchmarkValidate(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	})
-	b.Run("orders/jsonschema", func(b *testing.B) {
-		data, _ := os.ReadFile("testdata/contract/orders.schema.json")
-		s, err := CompileJSONSchema(data, "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportAllocs()
-		b.SetBytes(int64(len(doc)))
-		for b.Loop() {
-			if err := s.Validate(doc); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-	})
 }
 
 func TestValidationErrorMessage(t *testing.T) {
@@ -211,21 +171,9 @@ func TestValidationErrorMessage(t *testing.T) {
 	}
 }
 
-func TestJSONSchemaArrayPaths(t *testing.T) {
-	s, err := CompileJSONSchema([]byte(`{"type":"object","properties":{"xs":{"type":"array","items":{"type":"object","properties":{"v":{"type":"integer"}}}}}}`), "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = s.Validate([]byte(`{"xs":[{"v":1},{"v":"two"}]}`))
-	var ve *ValidationError
-	if !errors.As(err, &ve) || len(ve.Violations) != 1 || ve.Violations[0].Path != "xs/1/v" || ve.Violations[0].Value != `"two"` {
-		t.Errorf("Validate() = %#v, want one violation at xs/1/v with value \"two\"", err)
-	}
-}
-
 func TestContractFor(t *testing.T) {
 	docs := readLines(t, "testdata/ddl/events.json.ndjson")
-	tb := inferDocs(t, docs, flatten.Options{}, Options{DetectTime: true, MaxObjectKeys: 1}, "EVENTS")[0]
+	tb := inferDocs(t, docs, flatten.Options{}, InferOptions{DetectTime: true, MaxObjectKeys: 1}, "EVENTS")[0]
 	c := ContractFor(tb, "")
 	// It survives a YAML round trip.
 	data, err := yaml.Marshal(c)

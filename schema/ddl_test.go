@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // inferDocs flattens every document of docs and infers the tables called
 // name.
-func inferDocs(tb testing.TB, docs [][]byte, fo flatten.Options, so Options, name string) []Table {
+func inferDocs(tb testing.TB, docs [][]byte, fo flatten.Options, so InferOptions, name string) []Table {
 	tb.Helper()
 	f, err := flatten.New(fo)
 	if err != nil {
@@ -105,7 +105,7 @@ func TestCreateTableGolden(t *testing.T) {
 			if strings.HasSuffix(base, ".tables") {
 				fo.Arrays = flatten.ArraysTables
 			}
-			ts := inferDocs(t, readLines(t, file), fo, Options{DetectTime: true}, strings.ToUpper(strings.Split(base, ".")[0]))
+			ts := inferDocs(t, readLines(t, file), fo, InferOptions{DetectTime: true}, strings.ToUpper(strings.Split(base, ".")[0]))
 			checkGolden(t, strings.TrimSuffix(file, ".ndjson")+".sql", tablesSQL(ts, DDLOptions{IfNotExists: true}))
 		})
 	}
@@ -117,12 +117,12 @@ func TestCreateTableCorpus(t *testing.T) {
 	tests := []struct {
 		file string
 		fo   flatten.Options
-		so   Options
+		so   InferOptions
 	}{
-		{"github_events.ndjson", flatten.Options{}, Options{DetectTime: true}},
-		{"twitter_statuses.ndjson", flatten.Options{Separator: "__"}, Options{}},
-		{"citm_catalog.json", flatten.Options{}, Options{}},
-		{"github_events.ndjson", flatten.Options{Arrays: flatten.ArraysTables, MaxDepth: 3}, Options{}},
+		{"github_events.ndjson", flatten.Options{}, InferOptions{DetectTime: true}},
+		{"twitter_statuses.ndjson", flatten.Options{Separator: "__"}, InferOptions{}},
+		{"citm_catalog.json", flatten.Options{}, InferOptions{}},
+		{"github_events.ndjson", flatten.Options{Arrays: flatten.ArraysTables, MaxDepth: 3}, InferOptions{}},
 	}
 	for _, tt := range tests {
 		name := strings.TrimSuffix(strings.TrimSuffix(tt.file, ".ndjson"), ".json")
@@ -187,8 +187,8 @@ func TestEvolveCorpusGolden(t *testing.T) {
 			}
 			docs := readLines(t, path)
 			half := len(docs) / 2
-			t1 := inferDocs(t, docs[:half], flatten.Options{}, Options{DetectTime: true, Sizing: tc.sizing}, "T")[0]
-			p1, err := PlanChanges(nil, t1, Policy{}, PlanOptions{})
+			t1 := inferDocs(t, docs[:half], flatten.Options{}, InferOptions{DetectTime: true, Sizing: tc.sizing}, "T")[0]
+			p1, err := PlanChanges(nil, t1, Evolution{}, PlanOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,8 +204,8 @@ func TestEvolveCorpusGolden(t *testing.T) {
 				}
 				existing = append(existing, c)
 			}
-			t2 := inferDocs(t, docs[half:], flatten.Options{}, Options{DetectTime: true, Sizing: tc.sizing}, "T")[0]
-			p2, err := PlanChanges(existing, t2, Policy{}, PlanOptions{})
+			t2 := inferDocs(t, docs[half:], flatten.Options{}, InferOptions{DetectTime: true, Sizing: tc.sizing}, "T")[0]
+			p2, err := PlanChanges(existing, t2, Evolution{}, PlanOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

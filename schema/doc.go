@@ -1,5 +1,5 @@
 // Package schema decides what flattened JSON becomes in Snowflake: it checks
-// documents (nesting depth and size, a declarative contract, or a JSON Schema),
+// documents (nesting depth and size, or a declarative Contract),
 // infers typed columns from flattened fields, turns paths into safe, stable
 // identifiers, writes CREATE TABLE statements and plans the ALTER TABLE
 // statements a new batch needs against an existing table.
@@ -70,7 +70,7 @@
 // more than MaxColumns columns, the object with the most keys is kept whole
 // the same way until it fits. Observing a record that adds no column
 // allocates nothing, and an Inferrer's memory grows with the number of
-// columns, not of records. Options.Sizing rounds VARCHAR lengths and NUMBER
+// columns, not of records. InferOptions.Sizing rounds VARCHAR lengths and NUMBER
 // precisions up (or to their maximum) so that later batches need fewer
 // widenings.
 //
@@ -87,11 +87,13 @@
 // NAME__V_VARIANT if that name is taken) that takes the values the original
 // column cannot: Plan.Route sends each value to the first column that
 // accepts it. New paths below an existing VARIANT column go into it, so a
-// wide object stays whole across batches. The Mode of the table or of a column
-// decides whether the table changes at all: Evolve, Freeze, DiscardRow or
-// DiscardValue (after dlt's schema contracts). Plan.Filter applies the
-// discard modes to each record and returns what it discards with its bytes
-// and reason.
+// wide object stays whole across batches. The Evolution of the table (its
+// Mode, and a Mode per path) decides whether the table changes at all:
+// Evolve, Freeze, DiscardRow or DiscardValue (after dlt's schema contract
+// modes). One decision applies the mode to every kind of change, so a mode
+// gives the same reasons whichever change a path needs. Plan.Filter applies
+// the discard modes to each record and returns what it discards with its
+// bytes and reason.
 //
 // # Validation
 //
@@ -103,22 +105,41 @@
 // checks flattened fields: required paths, kinds, string lengths, number
 // ranges, enumerations and unknown paths; a valid record costs no
 // allocation. ContractFor writes the contract of an inferred table, to be
-// edited and saved: infer on a sample, then hold later data to it. A JSONSchema validates whole documents against a draft 2020-12
-// schema; it decodes each document into Go values and costs much more per
-// record: on a small order record, 8 to 25 times the time of flattening plus
-// validating with a Contract in our runs, and 78 allocations against none
-// (BenchmarkValidate). Use a JSONSchema when a schema already exists or when
-// it needs what a Contract lacks (conditionals, patterns, formats,
-// references within the schema); use a Contract for the checks a loader
-// needs on every record.
+// edited and saved: infer on a sample, then hold later data to it.
+//
+// JSON Schema validation lives in package schema/jsonschema, so that only its
+// users link github.com/santhosh-tekuri/jsonschema and its dependencies; it
+// decodes each document into Go values and costs much more per record: on a
+// small order record, 8 to 25 times the time of flattening plus validating
+// with a Contract in our runs, and 78 allocations against none. Use it when a
+// schema already exists or when it needs what a Contract lacks
+// (conditionals, patterns, formats, references within the schema); use a
+// Contract for the checks a loader needs on every record. YAML (for
+// Contracts and Evolution settings) stays here: go.yaml.in/yaml/v3 is one
+// package with no dependencies.
+//
+// # Reading this package
+//
+// The package is one import because its parts share the Type lattice and
+// the naming rules, and a loader needs all of them together; its files are
+// split by job: types.go (Type, the lattice), infer.go (Inferrer), ident.go
+// (names), ddl.go, evolve.go (Evolution, Mode, Plan), plan.go (PlanChanges),
+// route.go (Route, Filter), contract.go (Contract, Validator), depth.go.
+//
+// # Options
+//
+// As in every flatpipe package, constructors take an …Options struct whose
+// zero fields mean documented defaults (InferOptions, NameOptions,
+// PlanOptions, DDLOptions) and reject invalid options up front with an
+// error wrapping ErrOptions. Mode, TypeKind, Sizing and Case implement
+// encoding.TextMarshaler and encoding.TextUnmarshaler.
 //
 // # Concurrency
 //
 // Inferrer, Namer and Validator are not safe for concurrent use; use one
 // per goroutine (Inferrer.Merge combines the Inferrers of several
-// goroutines). Plan and JSONSchema are read-only once built and safe for
-// concurrent use. The plain value types (Type, Column, Table, Contract, Rule,
-// Policy, Mapping, the options, rows and errors) hold no hidden state: they
+// goroutines). Plan is read-only once built and safe for concurrent use. The plain value types (Type, Column, Table, Contract, Rule,
+// Evolution, Mapping, the options, rows and errors) hold no hidden state: they
 // are safe for concurrent use as long as nobody modifies them. Package
 // functions are safe for concurrent use.
 //
@@ -138,4 +159,10 @@
 // ErrFrozen (*FrozenError), ErrMapping, ErrType and ErrOptions. Errors about a
 // record carry no position: the caller wraps them with the record's source,
 // line and offset.
+//
+// # Stability
+//
+// Type, Column, Table, the Inferrer and the DDL writers are settled in
+// shape; Evolution, Plan and Contract are recent and may still change before
+// v1.
 package schema

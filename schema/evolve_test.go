@@ -15,7 +15,7 @@ import (
 
 func infer(t testing.TB, name string, recs ...[]flatten.Field) Table {
 	t.Helper()
-	in, err := NewInferrer(Options{})
+	in, err := NewInferrer(InferOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,15 +61,15 @@ func TestPlanChanges(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		policy Policy
+		policy Evolution
 		recs   [][]flatten.Field
 		want   string // SQL, or "error: ..." for a FrozenError
 		reject string
 	}{
-		{"nothing new", Policy{}, [][]flatten.Field{
+		{"nothing new", Evolution{}, [][]flatten.Field{
 			fl("id", kNum, "12", "name", kStr, "bob", "price", kNum, "1.5", "a_b", kNum, "1"),
 		}, "", ""},
-		{"add and widen", Policy{}, [][]flatten.Field{
+		{"add and widen", Evolution{}, [][]flatten.Field{
 			fl("id", kNum, "123456", "name", kStr, "robert", "price", kNum, "1234.5", "new.k", kStr, "x", "a.b", kNum, "3"),
 		}, `ALTER TABLE "T" ALTER COLUMN "ID" SET DATA TYPE NUMBER(6,0);
 ALTER TABLE "T" ALTER COLUMN "NAME" SET DATA TYPE VARCHAR(6);
@@ -77,26 +77,26 @@ ALTER TABLE "T" ALTER COLUMN "PRICE" SET DATA TYPE NUMBER(6,2);
 ALTER TABLE "T" ADD COLUMN "NEW_K" VARCHAR(1) COMMENT 'new.k';
 ALTER TABLE "T" ADD COLUMN "A_B_` + strings.TrimPrefix(string(appendHashSuffix(nil, "a.b")), "_") + `" NUMBER(1,0) COMMENT 'a.b';
 `, ""},
-		{"fallback columns", Policy{}, [][]flatten.Field{
+		{"fallback columns", Evolution{}, [][]flatten.Field{
 			fl("id", kStr, "x-1", "price", kNum, "1.125", "old", kObj, `{"a":1}`),
 		}, `ALTER TABLE "T" ADD COLUMN "ID__V_VARCHAR" VARCHAR(3) COMMENT 'id';
 ALTER TABLE "T" ADD COLUMN "PRICE__V_NUMBER" NUMBER(4,3) COMMENT 'price';
 ALTER TABLE "T" ADD COLUMN "OLD__V_OBJECT" OBJECT COMMENT 'old';
 `, ""},
-		{"freeze", Policy{Mode: Freeze}, [][]flatten.Field{
+		{"freeze", Evolution{Mode: Freeze}, [][]flatten.Field{
 			fl("id", kNum, "1", "extra", kNum, "1"),
 		}, `error: schema: schema change on a frozen table: table T: add EXTRA NUMBER(1,0) (path "extra"): new path`, ""},
-		{"freeze widen", Policy{Mode: Freeze}, [][]flatten.Field{
+		{"freeze widen", Evolution{Mode: Freeze}, [][]flatten.Field{
 			fl("name", kStr, "a long name"),
 		}, `error: schema: schema change on a frozen table: table T: widen NAME (path "name") from VARCHAR(5) to VARCHAR(11)`, ""},
-		{"column override", Policy{Mode: Freeze, Columns: map[string]Mode{"extra": Evolve}}, [][]flatten.Field{
+		{"column override", Evolution{Mode: Freeze, Columns: map[string]Mode{"extra": Evolve}}, [][]flatten.Field{
 			fl("extra", kNum, "1"),
 		}, `ALTER TABLE "T" ADD COLUMN "EXTRA" NUMBER(1,0) COMMENT 'extra';
 `, ""},
-		{"discard value", Policy{Mode: DiscardValue}, [][]flatten.Field{
+		{"discard value", Evolution{Mode: DiscardValue}, [][]flatten.Field{
 			fl("id", kNum, "1", "extra", kNum, "1", "name", kStr, "too long"),
 		}, "", "extra:discard_value name:discard_value "},
-		{"discard row", Policy{Columns: map[string]Mode{"extra": DiscardRow}}, [][]flatten.Field{
+		{"discard row", Evolution{Columns: map[string]Mode{"extra": DiscardRow}}, [][]flatten.Field{
 			fl("id", kNum, "1", "extra", kNum, "1"),
 		}, "", "extra:discard_row "},
 	}
@@ -156,7 +156,7 @@ func TestPlanStableAcrossBatches(t *testing.T) {
 	// Batch 1 creates the table; batch 2 reads it back (DESC TABLE) and sees
 	// a colliding path first: names of existing paths do not move.
 	b1 := infer(t, "T", fl("a_b", kNum, "1"))
-	p1, err := PlanChanges(nil, b1, Policy{}, PlanOptions{})
+	p1, err := PlanChanges(nil, b1, Evolution{}, PlanOptions{})
 	if err != nil || !p1.Create {
 		t.Fatalf("PlanChanges(new table) = %v, %v", p1, err)
 	}
@@ -165,7 +165,7 @@ func TestPlanStableAcrossBatches(t *testing.T) {
 		rows = append(rows, DescRow{Name: c.Name, Type: c.Type.String(), Comment: c.Comment()})
 	}
 	b2 := infer(t, "T", fl("a.b", kNum, "2", "a_b", kNum, "3"))
-	p2, err := PlanChanges(desc(t, rows...), b2, Policy{}, PlanOptions{})
+	p2, err := PlanChanges(desc(t, rows...), b2, Evolution{}, PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,12 +182,12 @@ func TestPlanStableAcrossBatches(t *testing.T) {
 	}
 }
 
-func TestPlanNewTableContracts(t *testing.T) {
+func TestPlanNewTableModes(t *testing.T) {
 	tb := infer(t, "T", fl("x", kNum, "1"))
-	if _, err := PlanChanges(nil, tb, Policy{Mode: Freeze}, PlanOptions{}); !errors.Is(err, ErrFrozen) {
+	if _, err := PlanChanges(nil, tb, Evolution{Mode: Freeze}, PlanOptions{}); !errors.Is(err, ErrFrozen) {
 		t.Errorf("PlanChanges(new table, freeze) = %v, want ErrFrozen", err)
 	}
-	p, err := PlanChanges(nil, tb, Policy{Mode: DiscardRow}, PlanOptions{})
+	p, err := PlanChanges(nil, tb, Evolution{Mode: DiscardRow}, PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestRouteAllocs(t *testing.T) {
 	if raceEnabled || testing.CoverMode() != "" {
 		t.Skip("allocation counts differ under -race and coverage")
 	}
-	p, err := PlanChanges(nil, infer(t, "T", fl("a", kNum, "1", "b.c", kStr, "x")), Policy{}, PlanOptions{})
+	p, err := PlanChanges(nil, infer(t, "T", fl("a", kNum, "1", "b.c", kStr, "x")), Evolution{}, PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestRouteAllocs(t *testing.T) {
 
 func TestPlanSavedMappings(t *testing.T) {
 	// Batch 1 (without comments) names a_b; its mapping is saved.
-	p1, err := PlanChanges(nil, infer(t, "T", fl("a_b", kNum, "1")), Policy{}, PlanOptions{})
+	p1, err := PlanChanges(nil, infer(t, "T", fl("a_b", kNum, "1")), Evolution{}, PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestPlanSavedMappings(t *testing.T) {
 	}
 	// Another process creates the table from a batch where a.b sorts first:
 	// the saved mapping keeps A_B for a_b.
-	p2, err := PlanChanges(nil, infer(t, "T", fl("a.b", kNum, "2", "a_b", kNum, "3")), Policy{}, PlanOptions{Mappings: saved})
+	p2, err := PlanChanges(nil, infer(t, "T", fl("a.b", kNum, "2", "a_b", kNum, "3")), Evolution{}, PlanOptions{Mappings: saved})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestPlanSavedMappings(t *testing.T) {
 	}
 	// Without comments, existing columns plus the saved mapping still map.
 	rows := desc(t, DescRow{Name: "A_B", Type: "NUMBER(1,0)"})
-	p3, err := PlanChanges(rows, infer(t, "T", fl("a.b", kNum, "2", "a_b", kNum, "3")), Policy{}, PlanOptions{Mappings: saved})
+	p3, err := PlanChanges(rows, infer(t, "T", fl("a.b", kNum, "2", "a_b", kNum, "3")), Evolution{}, PlanOptions{Mappings: saved})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,21 +286,21 @@ func TestPlanSavedMappings(t *testing.T) {
 	}
 	// A saved mapping contradicting the comments is reported, not guessed.
 	rows = desc(t, DescRow{Name: "X", Type: "NUMBER(1,0)", Comment: "x"}, DescRow{Name: "Y", Type: "NUMBER(1,0)", Comment: "y"})
-	if _, err := PlanChanges(rows, infer(t, "T", fl("x", kNum, "1")), Policy{}, PlanOptions{Mappings: []Mapping{{Path: "x", Name: "Y"}}}); !errors.Is(err, ErrMapping) {
+	if _, err := PlanChanges(rows, infer(t, "T", fl("x", kNum, "1")), Evolution{}, PlanOptions{Mappings: []Mapping{{Path: "x", Name: "Y"}}}); !errors.Is(err, ErrMapping) {
 		t.Errorf("PlanChanges(mapping against comments) = %v, want ErrMapping", err)
 	}
 }
 
-func TestPolicyYAMLAndJSON(t *testing.T) {
-	var y Policy
+func TestEvolutionYAMLAndJSON(t *testing.T) {
+	var y Evolution
 	if err := yamlUnmarshal([]byte("mode: freeze\ncolumns: {price: discard_value, note: evolve}\n"), &y); err != nil {
 		t.Fatal(err)
 	}
-	var j Policy
+	var j Evolution
 	if err := json.Unmarshal([]byte(`{"mode":"freeze","columns":{"price":"discard_value","note":"evolve"}}`), &j); err != nil {
 		t.Fatal(err)
 	}
-	want := Policy{Mode: Freeze, Columns: map[string]Mode{"price": DiscardValue, "note": Evolve}}
+	want := Evolution{Mode: Freeze, Columns: map[string]Mode{"price": DiscardValue, "note": Evolve}}
 	if !reflect.DeepEqual(y, want) || !reflect.DeepEqual(j, want) {
 		t.Errorf("YAML policy = %+v, JSON policy = %+v, want %+v", y, j, want)
 	}
@@ -324,10 +324,10 @@ func yamlUnmarshal(b []byte, v any) error { return yaml.Unmarshal(b, v) }
 
 func TestPlanKeepsSubtree(t *testing.T) {
 	// Batch 1 kept the wide object m whole; batch 2 has few keys of it.
-	in, _ := NewInferrer(Options{MaxObjectKeys: 2})
+	in, _ := NewInferrer(InferOptions{MaxObjectKeys: 2})
 	in.Observe(fl("id", kNum, "1", "m.1", kNum, "1", "m.2", kNum, "1", "m.3", kNum, "1"))
 	ts, _ := in.Tables("T")
-	p1, err := PlanChanges(nil, ts[0], Policy{}, PlanOptions{})
+	p1, err := PlanChanges(nil, ts[0], Evolution{}, PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +336,7 @@ func TestPlanKeepsSubtree(t *testing.T) {
 		rows = append(rows, DescRow{Name: c.Name, Type: c.Type.String(), Comment: c.Comment()})
 	}
 	b2 := infer(t, "T", fl("id", kNum, "2", "m.9", kStr, "x"))
-	p2, err := PlanChanges(desc(t, rows...), b2, Policy{Mode: Freeze}, PlanOptions{})
+	p2, err := PlanChanges(desc(t, rows...), b2, Evolution{Mode: Freeze}, PlanOptions{})
 	if err != nil {
 		t.Fatalf("PlanChanges(batch 2) = %v, want no change", err)
 	}
@@ -370,7 +370,7 @@ func TestPlanExistingFallbacks(t *testing.T) {
 		DescRow{Name: "OTHER", Type: "VARCHAR(10)"},
 	)
 	b := infer(t, "T", fl("id", kStr, "abcdef", "id__v_varchar", kNum, "1", "legacy", kNum, "2"), fl("id", kNum, "5"))
-	p, err := PlanChanges(rows, b, Policy{}, PlanOptions{})
+	p, err := PlanChanges(rows, b, Evolution{}, PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,10 +398,10 @@ func TestPlanExistingFallbacks(t *testing.T) {
 func TestPlanAddsSystemColumnsNullable(t *testing.T) {
 	// A table made in JSON mode, now loaded in tables mode: _ID is added,
 	// and ADD COLUMN never says NOT NULL (it fails on a non-empty table).
-	in, _ := NewInferrer(Options{})
+	in, _ := NewInferrer(InferOptions{})
 	in.ObserveRows([]flatten.Row{{ID: 1, Index: -1, Fields: fl("a", kNum, "1")}})
 	ts, _ := in.Tables("T")
-	p, err := PlanChanges(desc(t, DescRow{Name: "A", Type: "NUMBER(1,0)", Comment: "a"}), ts[0], Policy{}, PlanOptions{})
+	p, err := PlanChanges(desc(t, DescRow{Name: "A", Type: "NUMBER(1,0)", Comment: "a"}), ts[0], Evolution{}, PlanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,12 +414,12 @@ func TestPlanAddsSystemColumnsNullable(t *testing.T) {
 func TestPlanShortNames(t *testing.T) {
 	names := NameOptions{MaxLength: 16}
 	rows := desc(t, DescRow{Name: "A_VERY_LONG_NAM", Type: "NUMBER(3,0)", Comment: "x"})
-	in, _ := NewInferrer(Options{Names: names, DetectTime: true})
+	in, _ := NewInferrer(InferOptions{Names: names, DetectTime: true})
 	in.Observe(fl("x", kStr, "2024-01-01T00:00:00"))
 	in.Observe(fl("x", kStr, "2024-01-01T00:00:01"))
 	ts, _ := in.Tables("T")
 	for range 3 { // fallbacks of fallbacks stay within the limit
-		p, err := PlanChanges(rows, ts[0], Policy{}, PlanOptions{Names: names})
+		p, err := PlanChanges(rows, ts[0], Evolution{}, PlanOptions{Names: names})
 		if err != nil {
 			t.Fatal(err)
 		}

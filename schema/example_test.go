@@ -11,7 +11,7 @@ import (
 // Infer a table from a few records and print its CREATE TABLE statement.
 func Example() {
 	f, _ := flatten.New(flatten.Options{})
-	in, _ := schema.NewInferrer(schema.Options{DetectTime: true})
+	in, _ := schema.NewInferrer(schema.InferOptions{DetectTime: true})
 	var fields []flatten.Field
 	for _, doc := range []string{
 		`{"id": 1, "user": {"name": "Ann"}, "at": "2024-05-06T07:08:09Z", "price": 9.5}`,
@@ -44,11 +44,11 @@ func ExamplePlanChanges() {
 		existing = append(existing, c)
 	}
 	f, _ := flatten.New(flatten.Options{})
-	in, _ := schema.NewInferrer(schema.Options{})
+	in, _ := schema.NewInferrer(schema.InferOptions{})
 	fields, _ := f.Append(nil, []byte(`{"id": "A-7", "note": "a longer note", "new": {"k": 1}}`))
 	in.Observe(fields)
 	tables, _ := in.Tables("T")
-	plan, err := schema.PlanChanges(existing, tables[0], schema.Policy{}, schema.PlanOptions{})
+	plan, err := schema.PlanChanges(existing, tables[0], schema.Evolution{}, schema.PlanOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -56,7 +56,7 @@ func ExamplePlanChanges() {
 	fmt.Print(string(plan.AppendSQL(nil, schema.DDLOptions{})))
 
 	// The same batch on a frozen table fails, naming what it needs.
-	_, err = schema.PlanChanges(existing, tables[0], schema.Policy{Mode: schema.Freeze}, schema.PlanOptions{})
+	_, err = schema.PlanChanges(existing, tables[0], schema.Evolution{Mode: schema.Freeze}, schema.PlanOptions{})
 	fmt.Println(errors.Is(err, schema.ErrFrozen))
 	// Output:
 	// ALTER TABLE "T" ADD COLUMN "ID__V_VARCHAR" VARCHAR(3) COMMENT 'id';

@@ -3,18 +3,17 @@ package schema
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/flatpipe/flatpipe/flatten"
 )
 
-// Defaults of Options.
+// Defaults of InferOptions.
 const (
-	// DefaultMaxObjectKeys is the default Options.MaxObjectKeys (DuckDB's
+	// DefaultMaxObjectKeys is the default InferOptions.MaxObjectKeys (DuckDB's
 	// map_inference_threshold is also 200).
 	DefaultMaxObjectKeys = 200
-	// DefaultMaxColumns is the default Options.MaxColumns.
+	// DefaultMaxColumns is the default InferOptions.MaxColumns.
 	DefaultMaxColumns = 1000
 )
 
@@ -25,8 +24,8 @@ const (
 	IndexColumn    = "_INDEX"
 )
 
-// Options configures an Inferrer. The zero value is the default.
-type Options struct {
+// InferOptions configures an Inferrer. The zero value is the default.
+type InferOptions struct {
 	// Separator is the flattener's path separator. Default ".".
 	Separator string
 	// DetectTime types ISO-8601 strings as DATE, TIMESTAMP_NTZ or
@@ -67,19 +66,6 @@ const (
 	SizeMax
 )
 
-// String returns "exact", "rounded" or "max".
-func (z Sizing) String() string {
-	switch z {
-	case SizeExact:
-		return "exact"
-	case SizeRounded:
-		return "rounded"
-	case SizeMax:
-		return "max"
-	}
-	return "Sizing(" + strconv.Itoa(int(z)) + ")"
-}
-
 // size applies z to t.
 func (z Sizing) size(t Type) Type {
 	switch {
@@ -104,7 +90,7 @@ func (z Sizing) size(t Type) Type {
 	return t
 }
 
-func (o Options) withDefaults() (Options, error) {
+func (o InferOptions) withDefaults() (InferOptions, error) {
 	if o.Separator == "" {
 		o.Separator = "."
 	}
@@ -210,14 +196,14 @@ type tableStats struct {
 //
 // An Inferrer is not safe for concurrent use.
 type Inferrer struct {
-	opts   Options
+	opts   InferOptions
 	sep    []byte
 	tables []*tableStats
 	byPath map[string]int
 }
 
 // NewInferrer returns an Inferrer for o, or an error wrapping ErrOptions.
-func NewInferrer(o Options) (*Inferrer, error) {
+func NewInferrer(o InferOptions) (*Inferrer, error) {
 	o, err := o.withDefaults()
 	if err != nil {
 		return nil, err

@@ -45,47 +45,47 @@ func colSummary(t Table) string {
 func TestInfer(t *testing.T) {
 	tests := []struct {
 		name    string
-		opts    Options
+		opts    InferOptions
 		records [][]flatten.Field
 		want    string
 	}{
-		{"scalars", Options{}, [][]flatten.Field{
+		{"scalars", InferOptions{}, [][]flatten.Field{
 			fl("id", kNum, "1", "name", kStr, "ab", "ok", kBool, "true"),
 			fl("id", kNum, "12345", "name", kStr, "äbcd", "ok", kBool, "false"),
 		}, "ID=NUMBER(5,0) NAME=VARCHAR(4) OK=BOOLEAN "},
-		{"nullable", Options{}, [][]flatten.Field{
+		{"nullable", InferOptions{}, [][]flatten.Field{
 			fl("a", kNum, "1", "b", kNull, "null"),
 			fl("a", kNum, "2.5"),
 			fl("a", kNull, "null", "c", kStr, "x"),
 		}, "A=NUMBER(2,1)? B=VARIANT? C=VARCHAR(1)? "},
-		{"number to float to varchar", Options{}, [][]flatten.Field{
+		{"number to float to varchar", InferOptions{}, [][]flatten.Field{
 			fl("n", kNum, "1", "f", kNum, "1"),
 			fl("n", kNum, "1e3", "f", kStr, "seven"),
 			fl("n", kNum, "2", "f", kNum, "1234567"),
 		}, "N=FLOAT F=VARCHAR(7) "},
-		{"containers", Options{}, [][]flatten.Field{
+		{"containers", InferOptions{}, [][]flatten.Field{
 			fl("tags", kArr, `["a"]`, "meta", kObj, "{}", "mixed", kNum, "1"),
 			fl("tags", kArr, `[]`, "meta", kArr, "[]", "mixed", kObj, `{"a":1}`),
 		}, "TAGS=ARRAY META=VARIANT MIXED=VARIANT "},
-		{"time on", Options{DetectTime: true}, [][]flatten.Field{
+		{"time on", InferOptions{DetectTime: true}, [][]flatten.Field{
 			fl("d", kStr, "2024-01-01", "ts", kStr, "2024-01-01T00:00:00", "s", kStr, "2024-01-01"),
 			fl("d", kStr, "2024-01-02", "ts", kStr, "2024-01-01T00:00:00+01:00", "s", kStr, "soon"),
 		}, "D=DATE TS=TIMESTAMP_TZ S=VARCHAR(10) "},
-		{"time off", Options{}, [][]flatten.Field{
+		{"time off", InferOptions{}, [][]flatten.Field{
 			fl("d", kStr, "2024-01-01"),
 		}, "D=VARCHAR(10) "},
-		{"collision", Options{}, [][]flatten.Field{
+		{"collision", InferOptions{}, [][]flatten.Field{
 			fl("a_b", kNum, "1", "a.b", kNum, "2"),
 		}, "A_B_" + string(appendHashSuffix(nil, "a_b"))[1:] + "=NUMBER(1,0) A_B=NUMBER(1,0) "},
-		{"wide object", Options{MaxObjectKeys: 3}, [][]flatten.Field{
+		{"wide object", InferOptions{MaxObjectKeys: 3}, [][]flatten.Field{
 			fl("id", kNum, "1", "events.1.name", kStr, "x", "events.2.name", kStr, "y"),
 			fl("id", kNum, "2", "events.3.name", kStr, "x", "events.4.name", kStr, "y", "events.4.when", kNum, "5"),
 			fl("id", kNum, "3", "events.9.name", kStr, "x"),
 		}, "ID=NUMBER(1,0) EVENTS=VARIANT?* "},
-		{"column limit", Options{MaxColumns: 4}, [][]flatten.Field{
+		{"column limit", InferOptions{MaxColumns: 4}, [][]flatten.Field{
 			fl("id", kNum, "1", "big.1.x", kNum, "1", "big.1.y", kNum, "1", "big.2.x", kNum, "1", "small.a", kNum, "1", "small.b", kNum, "1"),
 		}, "ID=NUMBER(1,0) SMALL_A=NUMBER(1,0) BIG=VARIANT?* SMALL_B=NUMBER(1,0) "},
-		{"wide object below a column", Options{MaxObjectKeys: 2}, [][]flatten.Field{
+		{"wide object below a column", InferOptions{MaxObjectKeys: 2}, [][]flatten.Field{
 			fl("a.k", kStr, "x", "a.m.1", kNum, "1", "a.m.2", kNum, "1", "a.m.3", kNum, "1"),
 		}, "A_K=VARCHAR(1) A_M=VARIANT?* "},
 	}
@@ -116,7 +116,7 @@ func TestInfer(t *testing.T) {
 }
 
 func TestInferRows(t *testing.T) {
-	in, _ := NewInferrer(Options{})
+	in, _ := NewInferrer(InferOptions{})
 	in.ObserveRows([]flatten.Row{
 		{ID: 1, Index: -1, Fields: fl("id", kNum, "1")},
 		{Table: []byte("items"), ID: 2, ParentID: 1, Index: 0, Fields: fl("sku", kStr, "A1", "qty", kNum, "2")},
@@ -144,7 +144,7 @@ func TestInferRows(t *testing.T) {
 
 func TestInferWideOrderIndependent(t *testing.T) {
 	// The object becomes wide at its 4th key whichever record brings it.
-	in, _ := NewInferrer(Options{MaxObjectKeys: 3})
+	in, _ := NewInferrer(InferOptions{MaxObjectKeys: 3})
 	for i := range 10 {
 		in.Observe(fl("m."+strconv.Itoa(i), kNum, "1"))
 	}
@@ -158,7 +158,7 @@ func TestInferAllocs(t *testing.T) {
 	if raceEnabled || testing.CoverMode() != "" {
 		t.Skip("allocation counts differ under -race and coverage")
 	}
-	in, _ := NewInferrer(Options{DetectTime: true, MaxObjectKeys: 4})
+	in, _ := NewInferrer(InferOptions{DetectTime: true, MaxObjectKeys: 4})
 	recs := [][]flatten.Field{
 		fl("id", kNum, "123", "name", kStr, "héllo", "ok", kBool, "true", "price", kNum, "1.25",
 			"when", kStr, "2024-01-01T00:00:00Z", "tags", kArr, `["a"]`, "none", kNull, "null",
@@ -191,7 +191,7 @@ func BenchmarkObserve(b *testing.B) {
 	for _, f := range rec {
 		size += len(f.Path) + len(f.Value)
 	}
-	in, _ := NewInferrer(Options{DetectTime: true})
+	in, _ := NewInferrer(InferOptions{DetectTime: true})
 	in.Observe(rec)
 	b.ReportAllocs()
 	b.SetBytes(int64(size))
@@ -213,7 +213,7 @@ func BenchmarkInfer(b *testing.B) {
 					size += len(d)
 				}
 				f, _ := flatten.New(flatten.Options{})
-				in, _ := NewInferrer(Options{DetectTime: true})
+				in, _ := NewInferrer(InferOptions{DetectTime: true})
 				var fields []flatten.Field
 				for _, d := range docs { // warm-up: every column exists
 					fields, _ = f.Append(fields[:0], d)
@@ -238,16 +238,16 @@ func BenchmarkInfer(b *testing.B) {
 func TestInferMerge(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		opts Options
+		opts InferOptions
 		recs [][]flatten.Field
 	}{
-		{"scalars", Options{}, [][]flatten.Field{
+		{"scalars", InferOptions{}, [][]flatten.Field{
 			fl("id", kNum, "1", "name", kStr, "ab"),
 			fl("id", kNum, "1.25", "x", kBool, "true"),
 			fl("id", kStr, "seven", "name", kNull, "null"),
 			fl("name", kStr, "abcdef", "y", kArr, "[]"),
 		}},
-		{"wide", Options{MaxObjectKeys: 2}, [][]flatten.Field{
+		{"wide", InferOptions{MaxObjectKeys: 2}, [][]flatten.Field{
 			fl("id", kNum, "1", "m.a", kNum, "1"),
 			fl("id", kNum, "2", "m.b", kNum, "1"),
 			fl("id", kNum, "3", "m.c", kNum, "1", "m.d", kNum, "1"),
@@ -276,8 +276,8 @@ func TestInferMerge(t *testing.T) {
 			}
 		})
 	}
-	a, _ := NewInferrer(Options{})
-	b, _ := NewInferrer(Options{Separator: "/"})
+	a, _ := NewInferrer(InferOptions{})
+	b, _ := NewInferrer(InferOptions{Separator: "/"})
 	if err := a.Merge(b); !errors.Is(err, ErrOptions) {
 		t.Errorf("Merge(different separator) = %v, want ErrOptions", err)
 	}
@@ -294,7 +294,7 @@ func TestSizing(t *testing.T) {
 		{SizeMax, "S=VARCHAR(16777216) N=NUMBER(38,1) B=NUMBER(38,0) "},
 	}
 	for _, tt := range tests {
-		in, err := NewInferrer(Options{Sizing: tt.z})
+		in, err := NewInferrer(InferOptions{Sizing: tt.z})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,7 +306,7 @@ func TestSizing(t *testing.T) {
 			t.Errorf("Sizing %v: columns = %q, want %q", tt.z, got, tt.want)
 		}
 	}
-	if _, err := NewInferrer(Options{Sizing: 9}); !errors.Is(err, ErrOptions) {
+	if _, err := NewInferrer(InferOptions{Sizing: 9}); !errors.Is(err, ErrOptions) {
 		t.Errorf("NewInferrer(Sizing 9) = %v, want ErrOptions", err)
 	}
 }

@@ -15,7 +15,8 @@ const (
 	// whitespace-only lines are skipped (but counted); a trailing '\r' is
 	// stripped; the final line needs no newline. It is the zero value.
 	NDJSON Format = iota
-	// Document treats the whole stream as one record.
+	// Document treats the whole stream as one record. A JSON text holds a
+	// value, so an empty or whitespace-only stream is a *SyntaxError.
 	Document
 	// Array reads a top-level JSON array and returns each element as a record.
 	Array

@@ -267,14 +267,41 @@ func (s *Scanner) Scan() bool {
 	return ok
 }
 
-// prime detects the compression and skips a UTF-8 byte order mark.
+// prime detects the compression, opens the decompressor and skips a UTF-8
+// byte order mark.
 func (s *Scanner) prime() bool {
 	s.started = true
 	if s.src == nil {
 		s.err = ErrNoReader
 		return false
 	}
-	r := &s.raw
+	s.raw.readMagic()
+	if !s.openDecompressor(s.raw.prefix[:s.raw.np]) {
+		return false
+	}
+	if s.buf == nil {
+		n := initialBufSize
+		if s.limit+trimSlack < n {
+			n = max(s.limit+trimSlack, minRead)
+		}
+		s.buf = make([]byte, n)
+	}
+	if s.base == 0 {
+		for s.end < 3 && !s.eof {
+			if !s.fill() {
+				break
+			}
+		}
+		if s.end >= 3 && s.buf[0] == 0xef && s.buf[1] == 0xbb && s.buf[2] == 0xbf {
+			s.start, s.scan, s.counted = 3, 3, 3
+		}
+	}
+	return true
+}
+
+// readMagic reads up to 4 bytes into r.prefix, to be replayed, and keeps
+// the reader's error (io.EOF included) for later.
+func (r *rawReader) readMagic() {
 	var err error
 	for r.np < 4 && err == nil {
 		var n int
@@ -293,24 +320,27 @@ func (s *Scanner) prime() bool {
 			}
 		}
 	}
-	if err != nil && err != io.EOF {
+	if err != nil {
 		r.err = err
-	} else if err == io.EOF {
-		r.err = io.EOF
 	}
-	p := r.prefix[:r.np]
+}
+
+// openDecompressor sets s.comp and s.rd from the magic bytes p, reusing
+// the Scanner's gzip and zstd readers.
+func (s *Scanner) openDecompressor(p []byte) bool {
+	r := &s.raw
 	switch {
 	case len(p) >= 2 && p[0] == 0x1f && p[1] == 0x8b:
 		s.comp = Gzip
 		if s.gz == nil {
-			gz, gerr := gzip.NewReader(r)
-			if gerr != nil {
-				s.setDecompErr(gerr)
+			gz, err := gzip.NewReader(r)
+			if err != nil {
+				s.setDecompErr(err)
 				return false
 			}
 			s.gz = gz
-		} else if gerr := s.gz.Reset(r); gerr != nil {
-			s.setDecompErr(gerr)
+		} else if err := s.gz.Reset(r); err != nil {
+			s.setDecompErr(err)
 			return false
 		}
 		s.gz.Multistream(true)
@@ -318,39 +348,21 @@ func (s *Scanner) prime() bool {
 	case len(p) == 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd:
 		s.comp = Zstd
 		if s.zd == nil {
-			zd, zerr := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
-				zstd.WithDecoderMaxWindow(MaxZstdWindow))
-			if zerr != nil {
-				s.setDecompErr(zerr)
+			zd, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(MaxZstdWindow))
+			if err != nil {
+				s.setDecompErr(err)
 				return false
 			}
 			s.zd = zd
 		}
-		if zerr := s.zd.Reset(r); zerr != nil {
-			s.setDecompErr(zerr)
+		if err := s.zd.Reset(r); err != nil {
+			s.setDecompErr(err)
 			return false
 		}
 		s.rd = s.zd
 	default:
 		s.comp = Uncompressed
 		s.rd = r
-	}
-	if s.buf == nil {
-		n := initialBufSize
-		if s.limit+trimSlack < n {
-			n = max(s.limit+trimSlack, minRead)
-		}
-		s.buf = make([]byte, n)
-	}
-	if s.base == 0 {
-		for s.end < 3 && !s.eof {
-			if !s.fill() {
-				break
-			}
-		}
-		if s.end >= 3 && s.buf[0] == 0xef && s.buf[1] == 0xbb && s.buf[2] == 0xbf {
-			s.start, s.scan, s.counted = 3, 3, 3
-		}
 	}
 	return true
 }
@@ -550,8 +562,10 @@ func (s *Scanner) scanDocument() bool {
 		re--
 	}
 	if rs == re {
-		return false
+		// A JSON text holds a value: an empty stream is not a document.
+		return s.syntax(re, "empty document")
 	}
+	s.done = true // the one record; the next Scan returns false
 	return s.emit(rs, re, s.end, false)
 }
 

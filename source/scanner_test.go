@@ -92,7 +92,9 @@ func TestScanner(t *testing.T) {
 		{"ndjson bare cr is not a line break", NDJSON, "1\r2\n", []rec{{"1\r2", 0, 1, 1}}, ""},
 		{"document", Document, " {\"a\":\n1}\n ", []rec{{"{\"a\":\n1}", 1, 1, 1}}, ""},
 		{"document after newlines", Document, "\n\n[1,\n2]", []rec{{"[1,\n2]", 2, 3, 1}}, ""},
-		{"document empty", Document, " \n", nil, ""},
+		{"document empty", Document, " \n", nil, "empty document"},
+		{"document nothing", Document, "", nil, "empty document"},
+		{"document lone BOM", Document, "\xef\xbb\xbf", nil, "empty document"},
 		{"array", Array, `[1, "a]b", {"x":"\"]"}, [2,[3]], null]`,
 			[]rec{{"1", 1, 1, 1}, {`"a]b"`, 4, 1, 2}, {`{"x":"\"]"}`, 11, 1, 3}, {"[2,[3]]", 24, 1, 4}, {"null", 33, 1, 5}}, ""},
 		{"array multiline", Array, "[\n {\"a\":1},\n {\"b\":\n 2}\n]\n",
@@ -516,5 +518,23 @@ func TestScannerClosed(t *testing.T) {
 	s.Reset(strings.NewReader("3\n"))
 	if !s.Scan() || string(s.Bytes()) != "3" {
 		t.Errorf("Scan after Reset = %q, %v", s.Bytes(), s.Err())
+	}
+}
+
+// TestZeroScanner: a zero Scanner reads NDJSON with the default limits after
+// Reset, and says it has no reader without one.
+func TestZeroScanner(t *testing.T) {
+	var s Scanner
+	if s.Scan() || !errors.Is(s.Err(), ErrNoReader) {
+		t.Errorf("zero Scanner without Reset: Err() = %v, want ErrNoReader", s.Err())
+	}
+	var z Scanner
+	z.Reset(strings.NewReader("{\"a\":{\"b\":1}}\n" + strings.Repeat("x", 300<<10) + "\n"))
+	var got []int
+	for z.Scan() {
+		got = append(got, len(z.Bytes()))
+	}
+	if z.Err() != nil || fmt.Sprint(got) != fmt.Sprint([]int{13, 300 << 10}) {
+		t.Errorf("zero Scanner after Reset: records of %v bytes, Err() = %v; want [13 %d], nil", got, z.Err(), 300<<10)
 	}
 }

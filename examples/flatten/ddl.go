@@ -18,15 +18,17 @@ type ddlConfig struct {
 	name       *string
 	sample     *int
 	detectTime *bool
-	sizing     *string
+	sizing     *schema.Sizing
 }
 
 func ddlFlags(fs *flag.FlagSet) ddlConfig {
+	sizing := new(schema.Sizing)
+	fs.TextVar(sizing, "sizing", schema.SizeExact, "with -ddl, VARCHAR and NUMBER `SIZING`: exact (longest value seen), rounded (powers of two; 9, 18, 38 digits) or max")
 	return ddlConfig{
+		sizing:     sizing,
 		name:       fs.String("ddl", "", "print CREATE TABLE statements for a table `NAME` (and its child tables with -arrays tables) inferred from the input, instead of the records"),
 		sample:     fs.Int("sample", 0, "with -ddl, infer from the first `N` records only (0 = all)"),
 		detectTime: fs.Bool("detect-time", true, "with -ddl, type ISO-8601 strings as DATE / TIMESTAMP_NTZ / TIMESTAMP_TZ"),
-		sizing:     fs.String("sizing", "exact", "with -ddl, VARCHAR and NUMBER sizes: exact (longest value seen), rounded (powers of two; 9, 18, 38 digits) or max"),
 	}
 }
 
@@ -38,19 +40,7 @@ func runDDL(c *config, f *flatten.Flattener, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "flatten: -sample: must not be negative")
 		return 2
 	}
-	var sizing schema.Sizing
-	switch *c.ddl.sizing {
-	case "exact":
-		sizing = schema.SizeExact
-	case "rounded":
-		sizing = schema.SizeRounded
-	case "max":
-		sizing = schema.SizeMax
-	default:
-		fmt.Fprintf(stderr, "flatten: -sizing: unknown sizing %q (want exact, rounded or max)\n", *c.ddl.sizing)
-		return 2
-	}
-	in, err := schema.NewInferrer(schema.Options{Separator: c.opts.Separator, DetectTime: *c.ddl.detectTime, Sizing: sizing})
+	in, err := schema.NewInferrer(schema.InferOptions{Separator: c.opts.Separator, DetectTime: *c.ddl.detectTime, Sizing: *c.ddl.sizing})
 	if err != nil {
 		fmt.Fprintln(stderr, "flatten:", err)
 		return 2

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/flatpipe/flatpipe/examples/internal/awsenv"
@@ -30,7 +31,7 @@ var errStop = errors.New("stop")
 // readAll reports whether there was any.
 func readAll(ctx context.Context, c *config, stdin io.Reader, stderr io.Writer, s recordSink) (failed bool) {
 	report := func(name string, n, line, off int64, err error) {
-		fmt.Fprintf(stderr, "flatten: %s: record %d (line %d, offset %d): %v\n", name, n, line, off, err)
+		fmt.Fprintf(stderr, "flatten: %s: record %d (line %d, offset %d): %s\n", name, n, line, off, message(err))
 		failed = true
 	}
 	if len(c.files) == 0 {
@@ -86,6 +87,12 @@ func readAll(ctx context.Context, c *config, stdin io.Reader, stderr io.Writer, 
 		}
 	}
 	return failed
+}
+
+// message is err's text without the "flatten: " that the library's errors
+// start with, since every line of the command's own starts with it.
+func message(err error) string {
+	return strings.TrimPrefix(err.Error(), "flatten: ")
 }
 
 // inputs resolves command-line arguments and reads them. The S3 client is

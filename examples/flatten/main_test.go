@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/source"
 )
 
 func runCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
@@ -41,9 +45,9 @@ func TestFlags(t *testing.T) {
 		{"sep and depth", `{"a":{"b":{"c":1}}}`, []string{"-sep", "__", "-max-depth", "2"}, `{"a__b":{"c":1}}`},
 		{"collision last", `{"a":1,"a":2}`, []string{"-on-collision", "last"}, `{"a":2}`},
 		{"collision first", `{"a":1,"a":2}`, []string{"-on-collision", "first"}, `{"a":1}`},
-		{"document", "{\"a\":\n1}", []string{"-in", "json"}, `{"a":1}`},
+		{"document", "{\"a\":\n1}", []string{"-in", "document"}, `{"a":1}`},
 		{"array", `[{"a":1},{"a":2}]`, []string{"-in", "array"}, "{\"a\":1}\n{\"a\":2}"},
-		{"concat", `{"a":1}{"a":2} 3`, []string{"-in", "concat"}, "{\"a\":1}\n{\"a\":2}\n{\"\":3}"},
+		{"concat", `{"a":1}{"a":2} 3`, []string{"-in", "concatenated"}, "{\"a\":1}\n{\"a\":2}\n{\"\":3}"},
 		{"tables", `{"id":1,"xs":[{"v":"a"},"b"]}`, []string{"-arrays", "tables"}, ""},
 	}
 	for _, tt := range tests {
@@ -82,11 +86,11 @@ func TestTablesOutput(t *testing.T) {
 		}
 		ls = append(ls, x)
 	}
-	if ls[0].Table != "" || string(ls[0].Row["_parent_id"]) != "null" || string(ls[0].Row["id"]) != "1" {
-		t.Errorf("root row = %q", lines[0])
+	if _, ok := ls[0].Row["_PARENT_ID"]; ls[0].Table != "root" || ok || string(ls[0].Row["id"]) != "1" {
+		t.Errorf("root row = %q, want table root, no _PARENT_ID", lines[0])
 	}
 	for i, l := range ls[1:] {
-		if l.Table != "xs" || string(l.Row["_parent_id"]) != string(ls[0].Row["_id"]) || string(l.Row["_index"]) != string(rune('0'+i)) {
+		if l.Table != "root__XS" || string(l.Row["_PARENT_ID"]) != string(ls[0].Row["_ID"]) || string(l.Row["_INDEX"]) != string(rune('0'+i)) {
 			t.Errorf("child row %d = %q", i, lines[i+1])
 		}
 	}
@@ -97,6 +101,65 @@ func TestTablesOutput(t *testing.T) {
 	out2, _, _ := runCLI(t, `{"id":1,"xs":[{"v":"a"},"b"]}`+"\n", "-arrays", "tables")
 	if out != out2 {
 		t.Errorf("tables output differs between runs:\n%s\n%s", out, out2)
+	}
+}
+
+// TestTablesOutputMatchesDDL checks that -arrays tables names every table
+// as -ddl does and gives each row exactly the system columns of its table's
+// CREATE TABLE statement.
+func TestTablesOutputMatchesDDL(t *testing.T) {
+	ddl, _, code := runCLI(t, "", "-ddl", "EVENTS", "-arrays", "tables", "testdata/events.ndjson")
+	if code != 0 {
+		t.Fatalf("-ddl: exit %d", code)
+	}
+	system := map[string][]string{} // table → its system columns, in order
+	var table string
+	for _, l := range strings.Split(ddl, "\n") {
+		if name, ok := strings.CutPrefix(l, `CREATE TABLE "`); ok {
+			table, _, _ = strings.Cut(name, `"`)
+			system[table] = nil
+			continue
+		}
+		for _, c := range []string{"_ID", "_PARENT_ID", "_INDEX"} {
+			if strings.HasPrefix(strings.TrimSpace(l), `"`+c+`" `) {
+				system[table] = append(system[table], c)
+			}
+		}
+	}
+	if len(system) < 2 {
+		t.Fatalf("-ddl gave %d tables: %s", len(system), ddl)
+	}
+	out, _, code := runCLI(t, "", "-arrays", "tables", "-table", "EVENTS", "testdata/events.ndjson")
+	if code != 0 {
+		t.Fatalf("-arrays tables: exit %d", code)
+	}
+	seen := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var x struct {
+			Table string                     `json:"table"`
+			Row   map[string]json.RawMessage `json:"row"`
+		}
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		want, ok := system[x.Table]
+		if !ok {
+			t.Errorf("row of table %q, which -ddl does not create (%v)", x.Table, ddl)
+			continue
+		}
+		seen[x.Table] = true
+		var got []string
+		for _, c := range []string{"_ID", "_PARENT_ID", "_INDEX"} {
+			if _, ok := x.Row[c]; ok {
+				got = append(got, c)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("row of %s has system columns %v, its DDL %v", x.Table, got, want)
+		}
+	}
+	if len(seen) != len(system) {
+		t.Errorf("rows name tables %v, DDL creates %v", seen, system)
 	}
 }
 
@@ -153,10 +216,66 @@ func TestSampleData(t *testing.T) {
 	}
 }
 
+// TestBadFlags: each bad flag exits 2 with its error said once, and the
+// enum flags take exactly the names the library's String methods give.
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-in", "xml"}, {"-arrays", "rows"}, {"-on-collision", "x"}, {"-sep", ""}, {"-max-depth", "-1"}} {
-		if _, _, code := runCLI(t, "", args...); code != 2 {
+	for _, args := range [][]string{{"-in", "xml"}, {"-in", "json"}, {"-in", "concat"}, {"-arrays", "rows"}, {"-on-collision", "x"},
+		{"-sizing", "huge"}, {"-sep", ""}, {"-max-depth", "-1"}, {"-table", ""}} {
+		_, errs, code := runCLI(t, "", args...)
+		if code != 2 {
 			t.Errorf("flatten %v: exit %d, want 2", args, code)
+		}
+		if n := strings.Count(errs, "invalid value") + strings.Count(errs, "flatten: "+args[0]+":"); n != 1 {
+			t.Errorf("flatten %v: the error is said %d times: %q", args, n, errs)
+		}
+	}
+	for _, f := range []source.Format{source.NDJSON, source.Document, source.Array, source.Concatenated} {
+		if _, errs, code := runCLI(t, "1", "-in", f.String()); code != 0 && !strings.Contains(errs, "record") {
+			t.Errorf("-in %v rejected: %q", f, errs)
+		}
+	}
+	for _, m := range []flatten.ArrayMode{flatten.ArraysJSON, flatten.ArraysIndex, flatten.ArraysTables} {
+		if _, errs, code := runCLI(t, "{}", "-arrays", m.String()); code != 0 {
+			t.Errorf("-arrays %v rejected: %q", m, errs)
+		}
+	}
+	for _, p := range []flatten.CollisionPolicy{flatten.CollisionError, flatten.CollisionFirst, flatten.CollisionLast} {
+		if _, errs, code := runCLI(t, "{}", "-on-collision", p.String()); code != 0 {
+			t.Errorf("-on-collision %v rejected: %q", p, errs)
+		}
+	}
+}
+
+// TestEmptyDocumentRejected: a JSON text holds a value, so -in document
+// rejects an empty input, whitespace and a lone byte order mark, as the
+// library does, instead of reading zero records.
+func TestEmptyDocumentRejected(t *testing.T) {
+	for _, in := range []string{"", " ", "\n\t ", "\xef\xbb\xbf"} {
+		out, errs, code := runCLI(t, in, "-in", "document")
+		if code != 1 || out != "" || !strings.Contains(errs, "stdin: record 1") || !strings.Contains(errs, "empty document") {
+			t.Errorf("flatten -in document <%q: exit %d, stdout %q, stderr %q; want 1 and an empty-document error", in, code, out, errs)
+		}
+	}
+}
+
+// TestErrorLinesHaveOnePrefix: a record's error line starts with the
+// command's "flatten:" once, not again inside the library's message.
+func TestErrorLinesHaveOnePrefix(t *testing.T) {
+	_, errs, _ := runCLI(t, "{\"a\":\n")
+	if !strings.HasPrefix(errs, "flatten: stdin: record 1") || strings.Count(errs, "flatten:") != 1 {
+		t.Errorf("stderr %q, want one line with one flatten: prefix", errs)
+	}
+}
+
+// TestHelpNamesInputs: -h says what an input may be.
+func TestHelpNamesInputs(t *testing.T) {
+	_, errs, code := runCLI(t, "", "-h")
+	if code != 0 {
+		t.Errorf("-h: exit %d", code)
+	}
+	for _, want := range []string{"standard input", "globs", "directories", "s3://bucket/key", "s3://bucket/prefix/", "gzip"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("-h does not mention %q:\n%s", want, errs)
 		}
 	}
 }

@@ -21,7 +21,6 @@ type stageConfig struct {
 	compress *string
 	fileSize *int64
 	workers  *int
-	table    *string
 }
 
 func stageFlags(fs *flag.FlagSet) stageConfig {
@@ -31,7 +30,6 @@ func stageFlags(fs *flag.FlagSet) stageConfig {
 		compress: fs.String("compress", "gzip", "with -o, compression: gzip, zstd or none (Parquet compresses its pages with it)"),
 		fileSize: fs.Int64("file-size", load.DefaultFileSize>>20, "with -o, target size of a file as stored, in `MB`"),
 		workers:  fs.Int("workers", 1, "with -o, number of workers, each writing its own files"),
-		table:    fs.String("table", "DATA", "with -o, target table `NAME` (normalized like a column name unless in double quotes)"),
 	}
 }
 
@@ -87,7 +85,7 @@ func runStage(c *config, stdin io.Reader, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "flatten: -file-size and -workers must be positive")
 		return 2
 	}
-	table, err := tableName(*sc.table)
+	table, err := tableName(c.table)
 	if err != nil {
 		fmt.Fprintln(stderr, "flatten:", err)
 		return 2

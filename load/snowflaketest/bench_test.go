@@ -87,9 +87,10 @@ func BenchmarkCopy(b *testing.B) {
 			sizes = append(sizes, n)
 		}
 	}
+	limit := os.Getenv("SNOWFLAKETEST_BENCH_MEMORY_LIMIT") // e.g. "256MB": Options.MemoryLimit
 	for _, mb := range sizes {
 		b.Run(fmt.Sprintf("%dMB", mb), func(b *testing.B) {
-			srv, err := snowflaketest.NewServer(snowflaketest.Options{})
+			srv, err := snowflaketest.NewServer(snowflaketest.Options{MemoryLimit: limit})
 			if err != nil {
 				b.Fatal(err)
 			}

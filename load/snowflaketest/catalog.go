@@ -138,10 +138,8 @@ func (e *Emulator) swapTables(ctx context.Context, s *session, ws []token) (*res
 		}
 	}
 	// Load metadata belongs to the table object, so it moves with it.
-	e.mu.Lock()
 	ka, kb := adb+"."+asch+"."+an, bdb+"."+bsch+"."+bn
-	e.loadMeta[ka], e.loadMeta[kb] = e.loadMeta[kb], e.loadMeta[ka]
-	e.mu.Unlock()
+	e.locked(func() { e.loadMeta[ka], e.loadMeta[kb] = e.loadMeta[kb], e.loadMeta[ka] })
 	if e.opts.DBPath != "" {
 		if _, err := e.db.ExecContext(ctx, "UPDATE "+e.meta("load_history")+" SET table_key = CASE WHEN table_key = ? THEN ? ELSE ? END WHERE table_key IN (?, ?)", ka, kb, ka, ka, kb); err != nil {
 			return nil, fmt.Errorf("snowflaketest: swap load metadata: %w", err)
@@ -384,7 +382,7 @@ func (e *Emulator) alterColumnType(ctx context.Context, s *session, ws []token) 
 	if nt := duckTypeOf(newDecl); !strings.EqualFold(strings.ReplaceAll(nt, " ", ""), strings.ReplaceAll(old.duckType, " ", "")) {
 		stmts = append([]string{"ALTER TABLE " + qn + " ALTER COLUMN " + quoteIdent(old.name) + " SET DATA TYPE " + nt}, stmts...)
 	}
-	if err := e.execAtomic(ctx, s, stmts); err != nil {
+	if err := e.execDDL(ctx, s, stmts); err != nil {
 		return nil, true, err
 	}
 	return status("Statement executed successfully."), true, nil

@@ -474,6 +474,8 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 					msg = fmt.Sprintf("%s\n  File '%s', line %d, character %d\n  Row %d, column %s\n  If you would like to continue loading when an error is encountered, use other values such as 'SKIP_FILE' or 'CONTINUE' for the ON_ERROR option. For more information on loading options, please run 'info loading_data' in a SQL client.",
 						le.err.Message, fl.name, le.line, le.char, le.row+1, le.column)
 				}
+				// VALIDATE of this failed job lists every error of every file.
+				s.failedJob = &copyJob{table: tableKey, errs: errorRows(loads)}
 				return nil, &SQLError{Number: le.err.Number, SQLState: le.err.SQLState, Message: msg, Err: le.err.Err}
 			}
 			fl.status, fl.loaded = "LOADED", fl.parsed
@@ -503,7 +505,7 @@ func (e *Emulator) copyInto(ctx context.Context, s *session, ws []token) (*resul
 			}
 		}
 	}
-	if err := e.insertStaged(ctx, s, loads, db, sch, table, target); err != nil {
+	if _, err := retryConflict(ctx, s, func() (bool, error) { return true, e.insertStaged(ctx, s, loads, db, sch, table, target) }); err != nil {
 		return nil, err
 	}
 	res := &result{typeID: stmtCopy, rowtype: []rowType{

@@ -153,7 +153,7 @@ func TestSchemaDDL(t *testing.T) {
 				schema.Column{Name: "NEW_A", Path: "new.a", Type: schema.Type{Kind: schema.Array}, Nullable: true},
 				schema.Column{Name: "NEW_S", Path: "new.s", Type: schema.Type{Kind: schema.Varchar, Length: 7}, Nullable: true, MaxLength: 7},
 			)
-			plan, err := schema.PlanChanges(got, next, schema.Policy{}, schema.PlanOptions{})
+			plan, err := schema.PlanChanges(got, next, schema.Evolution{}, schema.PlanOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +166,7 @@ func TestSchemaDDL(t *testing.T) {
 				execScript(t, db, script) // ADD COLUMN IF NOT EXISTS again: a no-op; widening again: same type
 			}
 			after := descColumns(t, db, `"`+tc.table+`"`)
-			again, err := schema.PlanChanges(after, next, schema.Policy{}, schema.PlanOptions{})
+			again, err := schema.PlanChanges(after, next, schema.Evolution{}, schema.PlanOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Declared types. DuckDB stores fewer types than Snowflake declares
@@ -347,10 +348,27 @@ func (e *Emulator) createTable(ctx context.Context, s *session, ws []token, k in
 	if hasTableComment {
 		stmts = append(stmts, "COMMENT ON TABLE "+qn+" IS "+quoteString(tableComment))
 	}
-	if err := e.execAtomic(ctx, s, stmts); err != nil {
+	if err := e.execDDL(ctx, s, stmts); err != nil {
 		return nil, true, err
 	}
 	return status("Table " + table + " successfully created."), true, nil
+}
+
+// execDDL runs DDL statements atomically, retrying when a concurrent
+// session changed the same table first (DuckDB's write-write conflict on
+// the catalog entry): Snowflake serializes DDL, so both succeed there.
+func (e *Emulator) execDDL(ctx context.Context, s *session, stmts []string) error {
+	for attempt := 0; ; attempt++ {
+		err := e.execAtomic(ctx, s, stmts)
+		if err == nil || s.inTxn || attempt >= 100 || !strings.Contains(strings.ToLower(err.Error()), "conflict") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(1+attempt%10) * 2 * time.Millisecond):
+		}
+	}
 }
 
 // execAtomic runs statements in one transaction (the session's, when one
@@ -443,10 +461,14 @@ func (e *Emulator) addColumns(ctx context.Context, s *session, ws []token) (*res
 		if err != nil {
 			return nil, true, err
 		}
-		stmts = append(stmts, "ALTER TABLE "+qn+" ADD COLUMN "+quoteIdent(d.name)+" "+duckTypeOf(d.decl)+" "+rest,
+		add := " ADD COLUMN "
+		if ifNotExists {
+			add = " ADD COLUMN IF NOT EXISTS "
+		}
+		stmts = append(stmts, "ALTER TABLE "+qn+add+quoteIdent(d.name)+" "+duckTypeOf(d.decl)+" "+rest,
 			"COMMENT ON COLUMN "+qn+"."+quoteIdent(d.name)+" IS "+quoteString(encodeDecl(d.decl, d.comment)))
 	}
-	if err := e.execAtomic(ctx, s, stmts); err != nil {
+	if err := e.execDDL(ctx, s, stmts); err != nil {
 		return nil, true, err
 	}
 	return status("Statement executed successfully."), true, nil
@@ -525,7 +547,7 @@ func (e *Emulator) createLikeClone(ctx context.Context, s *session, ws []token, 
 	if clone {
 		stmts = append(stmts, "INSERT INTO "+qn+" SELECT * FROM "+quoteIdent(sdb)+"."+quoteIdent(ssch)+"."+quoteIdent(stable))
 	}
-	if err := e.execAtomic(ctx, s, stmts); err != nil {
+	if err := e.execDDL(ctx, s, stmts); err != nil {
 		return nil, err
 	}
 	return status("Table " + table + " successfully created."), nil

@@ -16,17 +16,35 @@
 // Supported: password and key-pair (JWT) login (any user unless
 // Options.Users or Options.UserKeys is set) and session renewal; query
 // requests with JSON results; DDL and DML executed by DuckDB after
-// translating Snowflake types and identifier case; scalar and array bind
-// variables (inline and through the driver's temporary bind stage);
-// internal stages (@~, @%table, named) with PUT, LIST and REMOVE;
-// COPY INTO <table> of CSV, JSON and Parquet files with the per-file
-// result rows, load metadata, FORCE, PURGE, FILES, PATTERN, ON_ERROR and
-// VALIDATION_MODE; MERGE, ALTER TABLE ... SWAP WITH, DESC TABLE,
-// INFORMATION_SCHEMA.COLUMNS and TABLES; asynchronous and multi-statement
-// requests and cancellation; the Snowpipe REST API (insertFiles,
-// insertReport) over CREATE PIPE; and scripted faults
-// (Emulator.InjectFault). FIDELITY.md lists what behaves as Snowflake,
-// what differs and what is refused.
+// translating Snowflake types and identifier case, with each column's
+// declared Snowflake type and comment kept in the catalog (DESC TABLE and
+// INFORMATION_SCHEMA.COLUMNS read back VARCHAR(n), OBJECT, ARRAY,
+// TIMESTAMP_TZ as declared); scalar and array bind variables (inline and
+// through the driver's temporary bind stage); internal stages (@~,
+// @%table, named) with PUT, LIST and REMOVE; external S3 stages
+// (URL = 's3://...' with CREDENTIALS or STORAGE_INTEGRATION, read from
+// Options.S3's endpoint); COPY INTO <table> of CSV, JSON and Parquet
+// files, streamed once per file, with the per-file result rows, load
+// metadata (following the transaction), FORCE, PURGE, FILES, PATTERN,
+// ON_ERROR, VALIDATION_MODE, MATCH_BY_COLUMN_NAME (CSV with PARSE_HEADER);
+// VALIDATE, RESULT_SCAN, LAST_QUERY_ID, COPY_HISTORY and LOAD_HISTORY;
+// MERGE (refusing nondeterministic merges), INSERT OVERWRITE, TRUNCATE,
+// CREATE TABLE ... LIKE and CLONE, ALTER TABLE ... SWAP WITH, ADD COLUMN
+// and column type changes; SHOW TABLES, STAGES and PIPES; asynchronous
+// and multi-statement requests and cancellation; the Snowpipe REST API
+// (insertFiles, insertReport, loadHistoryScan) over CREATE PIPE, and
+// SYSTEM$PIPE_STATUS; and scripted faults (Emulator.InjectFault: HTTP
+// statuses, session expiry, errors, held statements, failing files, a
+// connection dropped after a statement ran, a panicking handler).
+// FIDELITY.md lists what behaves as Snowflake, what differs and what is
+// refused.
+//
+// The statement dispatch is in exec.go (execute). New features go in new
+// files that register handlers from init: statements by first word
+// (stmtHandlers), CREATE/DROP/ALTER by object kind (ddlHandlers), SHOW
+// kinds (showHandlers), all in extend.go; and functions answered from
+// the emulator's state in funcs.go (callRewrites, tableFuncs,
+// argRewrites, sessionMacros).
 //
 // Unquoted identifiers fold to upper case as in Snowflake. A database or
 // schema named at login or in a statement is created the first time it is
@@ -39,12 +57,16 @@
 //
 // An Emulator and a Server are safe for concurrent use. Each Snowflake
 // session has its own DuckDB connection; the statements of one session run
-// one at a time, different sessions run concurrently.
+// one at a time, different sessions run concurrently. A request handler
+// that panics (a bug) answers HTTP 500 without holding a lock, and the
+// emulator keeps serving.
 //
 // # Limits
 //
 // Results are returned in one JSON rowset, without chunking. Request
-// bodies are limited to 1 GiB. The last 10 000 results are kept for
+// bodies are limited to 1 GiB. COPY keeps Go memory bounded by the longest
+// record; the rows themselves live in DuckDB (in memory unless
+// Options.DBPath is set; Options.MemoryLimit caps DuckDB's memory). The last 10 000 results are kept for
 // /queries/<id>/result. Load metadata is kept in memory, and in the DuckDB
 // file when Options.DBPath is set.
 //

@@ -24,6 +24,9 @@ func (e *Emulator) execute(ctx context.Context, s *session, req *queryRequest, h
 	if n := len(splitStatements(req.SQLText)); n > 1 {
 		return nil, sqlErr(8, "0A000", "Actual statement count %d did not match the desired statement count 1.", n)
 	}
+	if h, ok := stmtHandlers[ws[0].upper()]; ok {
+		return h(e, ctx, s, stmt{req: req, toks: toks, ws: ws})
+	}
 	switch ws[0].upper() {
 	case "PUT":
 		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: PUT needs a file URL and a stage")
@@ -105,6 +108,10 @@ func (e *Emulator) ddl(ctx context.Context, s *session, text string, toks, ws []
 		ifNotExists, n = true, n+3
 	}
 	names, _ := parseName(ws, n)
+	if h, ok := ddlHandlers[kind]; ok {
+		return h(e, ctx, s, ddlStmt{stmt: stmt{req: &queryRequest{SQLText: text}, toks: toks, ws: ws}, verb: verb, kind: kind,
+			nameAt: n, names: names, replace: replace, ifExists: ifExists, ifNotExists: ifNotExists})
+	}
 	switch kind {
 	case "DATABASE":
 		if len(names) != 1 {
@@ -355,7 +362,9 @@ func (e *Emulator) runDuck(ctx context.Context, s *session, toks, ws []token, re
 	case "TRUNCATE":
 		return e.truncate(ctx, s, ws)
 	case "INSERT", "UPDATE", "DELETE", "MERGE":
-		return e.guardDML(ctx, s, ws, func() (*result, error) { return e.dml(ctx, s, toks, ws, rows, first) })
+		return retryConflict(ctx, s, func() (*result, error) {
+			return e.guardDML(ctx, s, ws, func() (*result, error) { return e.dml(ctx, s, toks, ws, rows, first) })
+		})
 	}
 	if _, err := translateAndExec(ctx, s, toks, firstRow(rows)); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -388,6 +389,12 @@ func TestLoaderQueries(t *testing.T) {
 	if err != nil || file != "a.csv.gz" || hstatus != "PARTIALLY_LOADED" || rowCount != 2 {
 		t.Errorf("LOAD_HISTORY = %s %s %d, %v", file, hstatus, rowCount, err)
 	}
+	// A COPY that aborts (ON_ERROR = ABORT_STATEMENT) reports its first
+	// error; VALIDATE of its job lists every rejected row.
+	if _, err := conn.QueryContext(ctx, "COPY INTO t FROM @%t FORCE = TRUE"); snowErr(t, err).Number != 100038 {
+		t.Errorf("aborting COPY = %v, want 100038", err)
+	}
+	check("SELECT * FROM TABLE(VALIDATE(t, JOB_ID => '_last'))")
 	var user string
 	if err := conn.QueryRowContext(ctx, "SELECT CURRENT_USER()").Scan(&user); err != nil || user != "TEST" {
 		t.Errorf("CURRENT_USER() = %q, %v; want the login user TEST", user, err)
@@ -558,5 +565,55 @@ func TestErrorNumbers(t *testing.T) {
 	}
 	if got := queryOne(t, db, "SELECT 6 / 3 + 1"); got != "3" && got != "3.000000" {
 		t.Errorf("6 / 3 + 1 = %s", got)
+	}
+}
+
+// TestConcurrentEvolution: loaders that evolve one table at once (ADD
+// COLUMN IF NOT EXISTS, some columns the same, some their own) all
+// succeed, and the table ends with the union of their columns.
+func TestConcurrentEvolution(t *testing.T) {
+	srv, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE ev (id NUMBER)")
+	const loaders = 4
+	errc := make(chan error, loaders)
+	for i := 0; i < loaders; i++ {
+		go func(i int) {
+			ldb := srv.OpenDB()
+			defer ldb.Close()
+			for _, q := range []string{
+				"ALTER TABLE ev ADD COLUMN IF NOT EXISTS shared VARCHAR(10) COMMENT 'shared'",
+				fmt.Sprintf("ALTER TABLE ev ADD COLUMN IF NOT EXISTS own_%d NUMBER(38,0)", i),
+				"ALTER TABLE ev ADD COLUMN IF NOT EXISTS shared2 TIMESTAMP_TZ",
+				fmt.Sprintf("INSERT INTO ev (id, own_%d) VALUES (%d, %d)", i, i, i),
+			} {
+				if _, err := ldb.Exec(q); err != nil {
+					errc <- fmt.Errorf("loader %d: %s: %w", i, q, err)
+					return
+				}
+			}
+			errc <- nil
+		}(i)
+	}
+	for i := 0; i < loaders; i++ {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+	_, rows := queryAll(t, db, "DESC TABLE ev")
+	var cols []string
+	for _, r := range rows {
+		cols = append(cols, r[0]+" "+r[1])
+	}
+	got := strings.Join(cols, ", ")
+	for _, want := range []string{"ID NUMBER(38,0)", "SHARED VARCHAR(10)", "SHARED2 TIMESTAMP_TZ(9)", "OWN_0 NUMBER(38,0)", "OWN_3 NUMBER(38,0)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("columns = %s, want %s among them", got, want)
+		}
+	}
+	if len(rows) != 3+loaders {
+		t.Errorf("columns = %s, want %d", got, 3+loaders)
+	}
+	if n := queryOne(t, db, "SELECT COUNT(*) FROM ev"); n != fmt.Sprint(loaders) {
+		t.Errorf("rows = %s, want %d", n, loaders)
 	}
 }

@@ -578,12 +578,17 @@ var sessionMacros = []string{
 	`CREATE OR REPLACE TEMP MACRO sf_epoch_us(n) AS (CASE WHEN abs(n) < 31536000000 THEN n * 1000000 WHEN abs(n) < 31536000000000 THEN n * 1000
 		WHEN abs(n) < 31536000000000000 THEN n ELSE n // 1000 END)`,
 	`CREATE OR REPLACE TEMP MACRO sf_is_epoch(s) AS regexp_full_match(s, '[+-]?[0-9]+')`,
-	`CREATE OR REPLACE TEMP MACRO sf_ts_ntz(x) AS (CASE WHEN x IS NULL THEN NULL
+	// DuckDB's own casts take the common forms (and an NTZ cast drops an
+	// offset, a TZ cast applies it, as Snowflake does); the slow forms
+	// handle epochs and offsets written with a space or without a colon.
+	`CREATE OR REPLACE TEMP MACRO sf_ts_ntz_slow(x) AS (CASE WHEN x IS NULL THEN NULL
 		WHEN sf_is_epoch(trim(CAST(x AS VARCHAR))) THEN make_timestamp(CAST(sf_epoch_us(CAST(trim(CAST(x AS VARCHAR)) AS HUGEINT)) AS BIGINT))
 		ELSE TRY_CAST(regexp_replace(trim(CAST(x AS VARCHAR)), '\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$', '') AS TIMESTAMP) END)`,
-	`CREATE OR REPLACE TEMP MACRO sf_ts_tz(x) AS (CASE WHEN x IS NULL THEN NULL
+	`CREATE OR REPLACE TEMP MACRO sf_ts_tz_slow(x) AS (CASE WHEN x IS NULL THEN NULL
 		WHEN sf_is_epoch(trim(CAST(x AS VARCHAR))) THEN timezone('UTC', make_timestamp(CAST(sf_epoch_us(CAST(trim(CAST(x AS VARCHAR)) AS HUGEINT)) AS BIGINT)))
 		ELSE TRY_CAST(regexp_replace(regexp_replace(trim(CAST(x AS VARCHAR)), '\s*([+-][0-9]{2}):?([0-9]{2})$', '\1:\2'), '\s*[Zz]$', '+00:00') AS TIMESTAMPTZ) END)`,
+	`CREATE OR REPLACE TEMP MACRO sf_ts_ntz(x) AS COALESCE(TRY_CAST(x AS TIMESTAMP), sf_ts_ntz_slow(x))`,
+	`CREATE OR REPLACE TEMP MACRO sf_ts_tz(x) AS COALESCE(TRY_CAST(x AS TIMESTAMPTZ), sf_ts_tz_slow(x))`,
 }
 
 // argRewrites restructure calls whose arguments DuckDB takes in another

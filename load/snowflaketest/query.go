@@ -81,17 +81,17 @@ func (e *Emulator) handleQuery(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(parent)
 	reqID := r.URL.Query().Get("requestId")
 	if reqID != "" {
-		e.mu.Lock()
-		e.running[reqID] = cancel
-		e.mu.Unlock()
+		e.locked(func() {
+			e.running[reqID] = cancel
+		})
 	}
 	run := func() map[string]any {
 		defer func() {
 			cancel()
 			if reqID != "" {
-				e.mu.Lock()
-				delete(e.running, reqID)
-				e.mu.Unlock()
+				e.locked(func() {
+					delete(e.running, reqID)
+				})
 			}
 		}()
 		if f != nil && f.Hold != nil {
@@ -198,13 +198,21 @@ func (e *Emulator) statementBody(ctx context.Context, s *session, req *queryRequ
 	if len(s.queryIDs) > 100 {
 		s.queryIDs = s.queryIDs[1:]
 	}
-	if err == nil && res.job != nil {
+	var job *copyJob
+	switch {
+	case err == nil && res.job != nil:
+		job = res.job
+	case err != nil && s.failedJob != nil:
+		job = s.failedJob
+	}
+	s.failedJob = nil
+	if job != nil {
 		if s.lastCopy == nil {
 			s.lastCopy = map[string]string{}
 		}
-		s.lastCopy[res.job.table] = qid
+		s.lastCopy[job.table] = qid
 		e.locked(func() {
-			e.jobs[qid] = res.job
+			e.jobs[qid] = job
 			e.jobOrder = append(e.jobOrder, qid)
 			if len(e.jobOrder) > maxStoredResults {
 				delete(e.jobs, e.jobOrder[0])

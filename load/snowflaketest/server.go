@@ -72,6 +72,11 @@ type Options struct {
 	Now func() time.Time
 	// PutMode selects how PUT is answered; the zero value is PutPresigned.
 	PutMode PutMode
+	// MemoryLimit caps DuckDB's memory (DuckDB syntax, e.g. "512MB");
+	// beyond it DuckDB spills to a temporary directory under the stage
+	// directory, so big COPYs run in bounded memory. Empty leaves DuckDB's
+	// default (80% of RAM).
+	MemoryLimit string
 	// S3 configures the endpoint and credentials external stages read
 	// from (CREATE STAGE ... URL = 's3://...').
 	S3 S3Options
@@ -179,6 +184,16 @@ func New(opts Options) (*Emulator, error) {
 		return nil, fmt.Errorf("snowflaketest: open duckdb: %w", err)
 	}
 	e.db = db
+	if opts.MemoryLimit != "" {
+		tmp := filepath.Join(e.stageRoot, "_duckdb_tmp")
+		for _, q := range []string{"SET memory_limit = " + quoteString(opts.MemoryLimit), "SET temp_directory = " + quoteString(tmp)} {
+			if _, err := db.Exec(q); err != nil {
+				_ = db.Close()
+				e.cleanupStage()
+				return nil, fmt.Errorf("snowflaketest: MemoryLimit: %w", err)
+			}
+		}
+	}
 	if err := db.QueryRow("SELECT current_database()").Scan(&e.homeCatalog); err != nil {
 		_ = db.Close()
 		e.cleanupStage()
@@ -288,18 +303,22 @@ func (e *Emulator) locked(f func()) {
 // Close ends all sessions and closes the DuckDB database. It is safe to
 // call more than once.
 func (e *Emulator) Close() error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	var sessions []*session
+	wasClosed := false
+	e.locked(func() {
+		if e.closed {
+			wasClosed = true
+			return
+		}
+		e.closed = true
+		for _, s := range e.sessions {
+			sessions = append(sessions, s)
+		}
+		e.sessions, e.masters = map[string]*session{}, map[string]*session{}
+	})
+	if wasClosed {
 		return nil
 	}
-	e.closed = true
-	sessions := make([]*session, 0, len(e.sessions))
-	for _, s := range e.sessions {
-		sessions = append(sessions, s)
-	}
-	e.sessions, e.masters = map[string]*session{}, map[string]*session{}
-	e.mu.Unlock()
 	for _, s := range sessions {
 		s.close()
 	}
@@ -430,13 +449,14 @@ func (e *Emulator) sessionParameters() []map[string]any {
 
 func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request) {
 	tok := sessionToken(r.Header.Get("Authorization"))
-	e.mu.Lock()
-	s := e.sessions[tok]
-	if s != nil {
-		delete(e.sessions, tok)
-		delete(e.masters, s.master)
-	}
-	e.mu.Unlock()
+	var s *session
+	e.locked(func() {
+		s = e.sessions[tok]
+		if s != nil {
+			delete(e.sessions, tok)
+			delete(e.masters, s.master)
+		}
+	})
 	if s != nil {
 		s.close()
 	}
@@ -445,14 +465,15 @@ func (e *Emulator) handleLogout(w http.ResponseWriter, r *http.Request) {
 
 func (e *Emulator) handleRenew(w http.ResponseWriter, r *http.Request) {
 	master := sessionToken(r.Header.Get("Authorization"))
-	e.mu.Lock()
-	s := e.masters[master]
-	if s != nil {
-		delete(e.sessions, s.token)
-		s.token = randomHex(16)
-		e.sessions[s.token] = s
-	}
-	e.mu.Unlock()
+	var s *session
+	e.locked(func() {
+		s = e.masters[master]
+		if s != nil {
+			delete(e.sessions, s.token)
+			s.token = randomHex(16)
+			e.sessions[s.token] = s
+		}
+	})
 	if s == nil {
 		writeFailure(w, sqlErr(errSessionGone, "08001", "Session no longer exists.  New login required to access the service."), "")
 		return

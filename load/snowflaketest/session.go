@@ -25,6 +25,7 @@ type session struct {
 	queryIDs                          []string          // the session's last statements, oldest first (LAST_QUERY_ID)
 	lastCopy                          map[string]string // table key → query id of the session's last COPY into it
 	pipe                              string            // DB.SCHEMA.PIPE when the session loads for a pipe
+	failedJob                         *copyJob          // the rejected rows of a COPY that just aborted
 }
 
 // normName folds an unquoted name to upper case and unquotes a quoted one.

@@ -149,6 +149,9 @@ func (e *Emulator) show(ctx context.Context, s *session, ws []token) (*result, e
 		}
 		return res, nil
 	}
+	if h, ok := showHandlers[kind]; ok {
+		return h(e, ctx, s, showStmt{like: like, db: db, schema: sch})
+	}
 	return nil, unsupported("SHOW " + kind)
 }
 

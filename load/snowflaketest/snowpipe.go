@@ -40,9 +40,9 @@ func (e *Emulator) pipeDDL(ctx context.Context, s *session, verb, text string, w
 			}
 			return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nPipe '%s' does not exist or not authorized.", key)
 		}
-		e.mu.Lock()
-		delete(e.pipes, key)
-		e.mu.Unlock()
+		e.locked(func() {
+			delete(e.pipes, key)
+		})
 		return status(name + " successfully dropped."), nil
 	case "CREATE":
 	default:
@@ -76,9 +76,9 @@ func (e *Emulator) pipeDDL(ctx context.Context, s *session, verb, text string, w
 			return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\ncopy option %s is not allowed in a pipe", w.upper())
 		}
 	}
-	e.mu.Lock()
-	e.pipes[key] = &pipe{db: db, sch: sch, name: name, copySQL: copySQL}
-	e.mu.Unlock()
+	e.locked(func() {
+		e.pipes[key] = &pipe{db: db, sch: sch, name: name, copySQL: copySQL}
+	})
 	return status("Pipe " + name + " successfully created."), nil
 }
 
@@ -120,13 +120,15 @@ func (e *Emulator) handleSnowpipe(w http.ResponseWriter, r *http.Request) {
 		e.insertFiles(w, r, p, key)
 	case op == "insertReport" && r.Method == http.MethodGet:
 		begin, _ := strconv.Atoi(r.URL.Query().Get("beginMark"))
-		e.mu.Lock()
-		if begin < 0 || begin > len(p.history) {
-			begin = 0
-		}
-		files := append([]map[string]any{}, p.history[begin:]...)
-		next := len(p.history)
-		e.mu.Unlock()
+		var files []map[string]any
+		var next int
+		e.locked(func() {
+			if begin < 0 || begin > len(p.history) {
+				begin = 0
+			}
+			files = append([]map[string]any{}, p.history[begin:]...)
+			next = len(p.history)
+		})
 		writeJSON(w, map[string]any{"pipe": key, "completeResult": true, "nextBeginMark": strconv.Itoa(next), "files": files})
 	case op == "loadHistoryScan" && r.Method == http.MethodGet:
 		e.loadHistoryScan(w, r, p, key)
@@ -247,10 +249,10 @@ func pipeReportEntry(row []*string, files []struct {
 
 // endSession removes an internal session.
 func (e *Emulator) endSession(s *session) {
-	e.mu.Lock()
-	delete(e.sessions, s.token)
-	delete(e.masters, s.master)
-	e.mu.Unlock()
+	e.locked(func() {
+		delete(e.sessions, s.token)
+		delete(e.masters, s.master)
+	})
 	s.close()
 }
 

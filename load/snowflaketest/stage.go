@@ -423,9 +423,9 @@ func (e *Emulator) put(ctx context.Context, s *session, text, host string) (*res
 			name = name[i+1:]
 		}
 		id := randomHex(16)
-		e.mu.Lock()
-		e.uploads[id] = upload{file: filepath.Join(target, name)}
-		e.mu.Unlock()
+		e.locked(func() {
+			e.uploads[id] = upload{file: filepath.Join(target, name)}
+		})
 		rel := e.relStage(target)
 		stageInfo["locationType"] = "GCS"
 		stageInfo["location"] = "snowflaketest/" + filepath.ToSlash(rel) + "/"

@@ -217,10 +217,13 @@ func insideCast(toks []token, i int) bool {
 // identifiers fold to upper case, types and a few functions are renamed,
 // and placeholders are replaced by the literals of binds.
 func translate(toks []token, binds []bindValue) (string, error) {
-	toks = wrapDivisors(toks)
 	ddl := false
 	if w := words(toks); len(w) > 0 && (w[0].is("CREATE") || w[0].is("ALTER")) {
 		ddl = true
+	}
+	if !ddl {
+		// Not in DDL: a view or a default must not call a session macro.
+		toks = wrapDivisors(toks)
 	}
 	var b strings.Builder
 	next := 0

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Transactions, session parameters and the checks Snowflake makes after a
@@ -389,4 +390,21 @@ func (e *Emulator) forgetLoads(ctx context.Context, tableKey string) error {
 		return fmt.Errorf("snowflaketest: load metadata: %w", err)
 	}
 	return nil
+}
+
+// retryConflict reruns a statement that runs in its own transaction when
+// DuckDB reports a conflict with a concurrent session (a table altered or
+// written meanwhile); Snowflake would have serialized the two.
+func retryConflict[T any](ctx context.Context, s *session, run func() (T, error)) (T, error) {
+	for attempt := 0; ; attempt++ {
+		v, err := run()
+		if err == nil || s.inTxn || attempt >= 100 || !strings.Contains(strings.ToLower(err.Error()), "conflict") {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(time.Duration(1+attempt%10) * 2 * time.Millisecond):
+		}
+	}
 }

@@ -46,8 +46,8 @@ func (e *LabelError) Error() string {
 	return fmt.Sprintf("promadapter: metric %s registered with dims %q, called with %q", e.Metric, e.Registered, e.Got)
 }
 
-// Is reports whether target is ErrLabelMismatch.
-func (e *LabelError) Is(target error) bool { return target == ErrLabelMismatch }
+// Unwrap returns ErrLabelMismatch.
+func (e *LabelError) Unwrap() error { return ErrLabelMismatch }
 
 // Options configures New. Zero fields mean the documented defaults.
 type Options struct {

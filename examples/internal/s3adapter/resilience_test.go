@@ -7,12 +7,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/flatpipe/flatpipe/examples/internal/s3adapter"
 	"github.com/flatpipe/flatpipe/resilience"
+	"github.com/flatpipe/flatpipe/source/s3source"
 )
 
 // These tests run resilience's own S3CheckpointStore and S3DeadLetterSink,
@@ -394,5 +398,43 @@ func TestDeadLetterFailedFlushKeepsOrder(t *testing.T) {
 	}
 	if fmt.Sprint(lines) != "[1 2 3]" || sink.Written() != 3 || sink.Buffered() != 0 {
 		t.Errorf("object holds lines %v, Written %d, Buffered %d; want [1 2 3], 3, 0", lines, sink.Written(), sink.Buffered())
+	}
+}
+
+// The S3 classifier has the shape resilience.Retry takes: no adapter.
+var _ resilience.Classifier = s3source.ErrorClassifier{}
+
+// TestRetryTakesS3Classifier retries a GetObject that S3 answers with 503
+// SlowDown (after the SDK's own attempts) through resilience.Retry with
+// s3source.ErrorClassifier: the retry sees a throttled error, and a missing
+// key is not retried at all.
+func TestRetryTakesS3Classifier(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(testBucket), Key: aws.String("k"), Body: strings.NewReader("{}\n")}); err != nil {
+		t.Fatal(err)
+	}
+	var events []resilience.RetryEvent
+	r, err := resilience.NewRetry(resilience.RetryOptions{MaxAttempts: 2, Classifier: s3source.ErrorClassifier{},
+		Clock: fixedClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)), OnRetry: func(ev resilience.RetryEvent) { events = append(events, ev) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(key string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			_, err := e.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(testBucket), Key: aws.String(key)})
+			return err
+		}
+	}
+	e.rec.setGetOverride(func(*http.Request) (int, string) { return http.StatusServiceUnavailable, "SlowDown" })
+	err = r.Do(ctx, get("k"))
+	if !errors.Is(err, resilience.ErrAttemptsExhausted) || len(events) != 1 || !events[0].Throttled {
+		t.Errorf("SlowDown: Do = %v, retry events %+v; want attempts exhausted after one throttled retry", err, events)
+	}
+	e.rec.setGetOverride(nil)
+	events = nil
+	err = r.Do(ctx, get("missing"))
+	if err == nil || len(events) != 0 || !s3source.IsPermanent(err) {
+		t.Errorf("missing key: Do = %v after %d retries, want a permanent error and none", err, len(events))
 	}
 }

@@ -73,16 +73,20 @@ func (b *atomicBackend) PutObject(ctx context.Context, bucket, key string, meta 
 type recorder struct {
 	next http.Handler
 
-	mu       sync.Mutex
-	puts     []http.Header
-	override func(r *http.Request) (status int, code string) // nil or status 0: pass
+	mu          sync.Mutex
+	puts        []http.Header
+	override    func(r *http.Request) (status int, code string) // nil or status 0: pass
+	getOverride func(r *http.Request) (status int, code string) // the same for GETs
 }
 
 func (h *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPut {
+	if r.Method == http.MethodPut || r.Method == http.MethodGet {
 		h.mu.Lock()
-		h.puts = append(h.puts, r.Header.Clone())
-		o := h.override
+		o := h.getOverride
+		if r.Method == http.MethodPut {
+			h.puts = append(h.puts, r.Header.Clone())
+			o = h.override
+		}
 		h.mu.Unlock()
 		if o != nil {
 			if status, code := o(r); status != 0 {
@@ -95,6 +99,12 @@ func (h *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.next.ServeHTTP(w, r)
+}
+
+func (h *recorder) setGetOverride(f func(r *http.Request) (int, string)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.getOverride = f
 }
 
 func (h *recorder) setOverride(f func(r *http.Request) (int, string)) {

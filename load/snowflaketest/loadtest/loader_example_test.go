@@ -42,7 +42,7 @@ func Example_loader() {
 		`{"id": 2, "user": {"name": "grace"}, "amount": 7.25, "note": "second"}`,
 	}
 	fl, _ := flatten.New(flatten.Options{})
-	inf, _ := schema.NewInferrer(schema.Options{})
+	inf, _ := schema.NewInferrer(schema.InferOptions{})
 	var fields []flatten.Field
 	for _, d := range docs {
 		fields, _ = fl.Append(fields[:0], []byte(d))

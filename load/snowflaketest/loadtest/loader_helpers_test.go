@@ -54,7 +54,7 @@ func makeBatch(t testing.TB, dir, prefix string, nfiles int, records []string) b
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := schema.NewInferrer(schema.Options{})
+	in, err := schema.NewInferrer(schema.InferOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,7 +150,10 @@ func BenchmarkStage(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					sc := source.NewScanner(f, source.NDJSON)
+					sc, err := source.NewScanner(f, source.Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
 					fl, _ := flatten.New(flatten.Options{})
 					var fields []flatten.Field
 					for sc.Scan() {
@@ -176,7 +179,10 @@ func stageFile(b *testing.B, path string, o load.WriterOptions, workers int) int
 		b.Fatal(err)
 	}
 	defer f.Close()
-	sc := source.NewScanner(f, source.NDJSON)
+	sc, err := source.NewScanner(f, source.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	defer sc.Close()
 	var files []load.File
 	if workers == 1 {
@@ -190,7 +196,7 @@ func stageFile(b *testing.B, path string, o load.WriterOptions, workers int) int
 			if fields, err = fl.Append(fields[:0], sc.Bytes()); err != nil {
 				b.Fatal(err)
 			}
-			if err := w.Write(sc.Record(), fields); err != nil {
+			if err := w.Write(sc.Number(), fields); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -203,7 +209,7 @@ func stageFile(b *testing.B, path string, o load.WriterOptions, workers int) int
 			b.Fatal(err)
 		}
 		for sc.Scan() {
-			if err := p.Add(path, sc.Record(), sc.Bytes()); err != nil {
+			if err := p.Add(path, sc.Number(), sc.Bytes()); err != nil {
 				b.Fatal(err)
 			}
 		}

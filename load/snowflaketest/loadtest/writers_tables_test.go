@@ -33,7 +33,7 @@ func TestWritersTablesRoundTrip(t *testing.T) {
 	defer db.Close()
 	fopts := flatten.Options{Arrays: flatten.ArraysTables}
 	fl, _ := flatten.New(fopts)
-	in, _ := schema.NewInferrer(schema.Options{})
+	in, _ := schema.NewInferrer(schema.InferOptions{})
 	type want struct {
 		id     uint64
 		parent uint64
@@ -168,7 +168,7 @@ func compareRows(t *testing.T, db *sql.DB, tb schema.Table, cell func(int, schem
 		}
 		for i, c := range tb.Columns {
 			f, ok := cell(r, c)
-			if msg := cellMismatch(c, f, ok, got[i]); msg != "" {
+			if msg := cellMismatch(c, f, ok, got[i], variantNullAsSQLNull); msg != "" {
 				t.Errorf("%s row %d column %s (%s): %s", tb.Name, r+1, c.Name, c.Type, msg)
 			}
 		}

@@ -93,6 +93,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	putMode := fs.String("put", "presigned", "PUT mode: presigned (HTTP upload URL) or localfs (client writes the stage directory)")
 	threshold := fs.Int("array-binding-threshold", 0, "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD sent at login (0: Snowflake's default 65280; negative: always inline)")
 	verbose := fs.Bool("v", false, "log every request")
+	memLimit := fs.String("memory-limit", "", "cap DuckDB's memory, e.g. 512MB (spills to disk beyond it)")
+	s3Endpoint := fs.String("s3-endpoint", "", "S3 endpoint external stages read from (default: AWS); credentials for STORAGE_INTEGRATION stages come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	s3Region := fs.String("s3-region", "", "S3 region (default us-east-1)")
 	users := userFlags{}
 	fs.Var(users, "user", "NAME=PASSWORD of an accepted user (repeatable; any user is accepted if none is given)")
 	keys := keyFlags{}
@@ -100,7 +103,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	opts := snowflaketest.Options{DBPath: *dbPath, StageDir: *stageDir, Users: users, UserKeys: keys, ArrayBindingThreshold: *threshold}
+	opts := snowflaketest.Options{DBPath: *dbPath, StageDir: *stageDir, Users: users, UserKeys: keys, ArrayBindingThreshold: *threshold,
+		MemoryLimit: *memLimit, S3: snowflaketest.S3Options{Endpoint: *s3Endpoint, Region: *s3Region,
+			AccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY")}}
 	switch *putMode {
 	case "presigned":
 	case "localfs":

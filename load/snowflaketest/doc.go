@@ -46,6 +46,18 @@
 // the emulator's state in funcs.go (callRewrites, tableFuncs,
 // argRewrites, sessionMacros).
 //
+// # The in-Snowflake pipeline
+//
+// Named file formats, COPY transformations of $1, METADATA$FILENAME and
+// METADATA$FILE_ROW_NUMBER, streams (standard and APPEND_ONLY, consumed by
+// the DML that reads them when it commits), tasks (EXECUTE TASK, WHEN,
+// schedules run by the clock Options.Now through
+// Emulator.RunScheduledTasks, TASK_HISTORY) and external functions over
+// API integrations: a call sends the rows in batches with Snowflake's
+// request format and headers to the URL's service, in process when
+// Options.ExternalServices names a handler for it (an API Gateway and its
+// Lambda), retrying 429 and 5xx as Snowflake does.
+//
 // Unquoted identifiers fold to upper case as in Snowflake. A database or
 // schema named at login or in a statement is created the first time it is
 // used, so a fresh emulator takes any connection string.

@@ -257,8 +257,8 @@ func TestStatementErrors(t *testing.T) {
 		{"INSERT INTO t VALUES ('abc')", 100038, "22018"},
 		{"INSERT INTO t VALUES (NULL)", 100072, "22000"},
 		{"CREATE TABLE t (x int)", 2002, "42710"},
-		{"CREATE FILE FORMAT f TYPE = CSV", 2, "0A000"},
-		{"COPY INTO t FROM (SELECT $1 FROM @%t)", 2, "0A000"},
+		{"ALTER FILE FORMAT f SET COMMENT = 'x'", 2, "0A000"},
+		{"COPY INTO t FROM (SELECT $1:a FROM @%t)", 2, "0A000"},
 		{"SELECT * FROM t WHERE id = ?", 2049, "42601"},
 	}
 	for _, tt := range tests {

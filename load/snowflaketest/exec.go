@@ -24,6 +24,9 @@ func (e *Emulator) execute(ctx context.Context, s *session, req *queryRequest, h
 	if n := len(splitStatements(req.SQLText)); n > 1 {
 		return nil, sqlErr(8, "0A000", "Actual statement count %d did not match the desired statement count 1.", n)
 	}
+	if res, done, err := e.extStatement(ctx, s, &req, &toks, &ws); done { // streams, tasks, external functions, file formats: ext.go
+		return res, err
+	}
 	if h, ok := stmtHandlers[ws[0].upper()]; ok {
 		return h(e, ctx, s, stmt{req: req, toks: toks, ws: ws})
 	}

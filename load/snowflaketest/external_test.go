@@ -2,7 +2,6 @@ package snowflaketest_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
 	"net/http/httptest"
@@ -55,10 +54,7 @@ func TestExternalStage(t *testing.T) {
 	putObject(t, s3c, "data", "in/a.csv", "1,x\n2,y\n")
 	putObject(t, s3c, "data", "in/b.csv", "3,z\n")
 	putObject(t, s3c, "data", "other/c.csv", "9,no\n")
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := sharedKey(t)
 	srv, err := snowflaketest.NewServer(snowflaketest.Options{
 		S3:       snowflaketest.S3Options{Endpoint: url, AccessKeyID: s3Key, SecretAccessKey: s3Secret},
 		UserKeys: map[string]*rsa.PublicKey{"LOADER": &key.PublicKey},

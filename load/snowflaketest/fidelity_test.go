@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,10 +51,7 @@ func keyPairDB(t *testing.T, srv *snowflaketest.Server, user string, key *rsa.Pr
 // every request (new logins included) hung. A handler that panics answers
 // 500 and the emulator keeps serving.
 func TestNoHang(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := sharedKey(t)
 	srv, err := snowflaketest.NewServer(snowflaketest.Options{UserKeys: map[string]*rsa.PublicKey{"LOADER": &key.PublicKey}})
 	if err != nil {
 		t.Fatal(err)
@@ -616,4 +614,21 @@ func TestConcurrentEvolution(t *testing.T) {
 	if n := queryOne(t, db, "SELECT COUNT(*) FROM ev"); n != fmt.Sprint(loaders) {
 		t.Errorf("rows = %s, want %d", n, loaders)
 	}
+}
+
+var (
+	keyOnce  sync.Once
+	testKey  *rsa.PrivateKey
+	errTestK error
+)
+
+// sharedKey is one RSA key for the tests that log in with a key pair
+// (generating a 2048-bit key takes a second or more on a busy machine).
+func sharedKey(t *testing.T) *rsa.PrivateKey {
+	t.Helper()
+	keyOnce.Do(func() { testKey, errTestK = rsa.GenerateKey(rand.Reader, 2048) })
+	if errTestK != nil {
+		t.Fatal(errTestK)
+	}
+	return testKey
 }

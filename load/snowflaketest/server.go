@@ -83,6 +83,29 @@ type Options struct {
 	// Logger receives one debug line per request; nil discards. Statement
 	// text is logged, credentials never are.
 	Logger *slog.Logger
+
+	// ExternalServices serves external functions in process: a function
+	// whose URL (CREATE EXTERNAL FUNCTION … AS '<url>') starts with a key is
+	// answered by that handler, which stands for the API Gateway and the
+	// service behind it; to send a prefix to a local address instead, map it
+	// to httputil.NewSingleHostReverseProxy(addr). Other URLs are called
+	// over HTTP with ExternalClient.
+	ExternalServices map[string]http.Handler
+	// ExternalClient calls external functions whose URL matches no
+	// ExternalServices key; nil means http.DefaultClient.
+	ExternalClient *http.Client
+	// ExternalRetryBackoff is the wait before retry n (1, 2, …) of a batch
+	// answered 429, 5xx or 202 (polling), or lost in transport; nil means
+	// 100 ms doubling up to 5 s.
+	ExternalRetryBackoff func(retry int) time.Duration
+	// ExternalRetryTimeout bounds the sum of those waits for one batch,
+	// after which the query fails; zero means 5 minutes.
+	ExternalRetryTimeout time.Duration
+	// TaskTick, when positive, starts a background scheduler that runs due
+	// tasks every TaskTick by the clock Now. Zero means tasks run on a
+	// schedule only when the test calls Emulator.RunScheduledTasks after
+	// advancing its Now.
+	TaskTick time.Duration
 }
 
 // Emulator is a Snowflake emulator backed by DuckDB, served as an
@@ -113,6 +136,7 @@ type Emulator struct {
 	running   map[string]context.CancelFunc // request id → cancel, for abort-request
 	faults    []*faultState
 	pipes     map[string]*pipe // by DB.SCHEMA.PIPE
+	ext       extState         // streams, tasks, external functions, file formats (ext.go)
 
 	hashes      hashCache           // content hashes of stage files
 	jobs        map[string]*copyJob // COPY query id → rejected rows, for VALIDATE

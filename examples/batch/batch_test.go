@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flatpipe/flatpipe/resilience"
+)
+
+// TestS3EndToEnd loads an S3 prefix holding good and bad records through
+// the real driver into the emulator, with the checkpoint and the dead
+// letters in S3, and compares the table cell for cell with the input.
+func TestS3EndToEnd(t *testing.T) {
+	te := newTestEnv(t)
+	files := sampleFiles()
+	for name, b := range files {
+		te.putObject(t, "in/"+name, gzipBytes(t, b))
+	}
+	te.putObject(t, "other/ignored.ndjson", []byte(`{"id":-1}`+"\n"))
+	code, out := te.runJob(t, "-table", "events", "-chunk-records", "1000",
+		"-checkpoint", "s3://"+testBucket+"/checkpoints/", "-dead-letter", "s3://"+testBucket+"/dead/", "s3://"+testBucket+"/in/")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2 (some records dead-lettered)\n%s", code, out)
+	}
+	e := expect(t, files)
+	checkTable(t, te.db, "EVENTS", e)
+
+	// Dead letters: one per bad record, with its object, line and reason.
+	var dls []resilience.DeadLetter
+	for _, k := range te.keys(t, "dead/") {
+		r := resilience.NewDeadLetterReader(bytes.NewReader(te.getObject(t, k)), resilience.DeadLetterReaderOptions{})
+		for r.Next() {
+			dls = append(dls, r.DeadLetter())
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(dls) != e.bad {
+		t.Errorf("%d dead letters, want %d", len(dls), e.bad)
+	}
+	for _, d := range dls {
+		if !strings.HasPrefix(d.Object, "s3://"+testBucket+"/in/") || d.Line < 1 || d.Reason == "" || d.Error == "" {
+			t.Errorf("dead letter without provenance or reason: %+v", d)
+		}
+		name := strings.TrimPrefix(d.Object, "s3://"+testBucket+"/in/")
+		lines := bytes.Split(files[name], []byte("\n"))
+		if int(d.Line) > len(lines) || !bytes.Equal(lines[d.Line-1], d.Record) {
+			t.Errorf("dead letter %s line %d: record %q is not that line", d.Object, d.Line, d.Record)
+		}
+	}
+	if ks := te.keys(t, "checkpoints/"); len(ks) != 1 {
+		t.Errorf("checkpoint objects %v, want one", ks)
+	}
+
+	// A second run finds everything done and loads nothing again.
+	code, out = te.runJob(t, "-table", "events", "-chunk-records", "1000",
+		"-checkpoint", "s3://"+testBucket+"/checkpoints/", "s3://"+testBucket+"/in/")
+	if code != 0 || !strings.Contains(out, "3 already done") {
+		t.Errorf("rerun: exit %d, want 0 with every object done\n%s", code, out)
+	}
+	checkTable(t, te.db, "EVENTS", e)
+}
+
+// TestCrashExactlyOnce kills the job (a subprocess, SIGKILL) and reruns it
+// with the same arguments until it finishes, then checks that every record
+// is in the table exactly once, cell for cell.
+//
+// Boundaries: every run makes exactly one more chunk durable and dies at
+// the next crash point, cycling through after a PUT before its COPY
+// ("put:2": the second PUT of the run, the first being the chunk it
+// completed), after a COPY before its checkpoint ("loaded:2"), right after
+// a checkpoint ("committed:1") and right after claiming the shard
+// ("claimed:1", no progress), so each of the 17 chunk boundaries is hit by
+// one of them. Random: a second table is loaded by runs killed after a
+// random delay (the seed is logged).
+func TestCrashExactlyOnce(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	want := expect(t, files)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	for _, phase := range []string{"boundaries", "random"} {
+		table := "EVENTS_" + strings.ToUpper(phase)
+		args := []string{"-table", table, "-chunk-records", "250", "-checkpoint", filepath.Join(dir, "cp-"+phase),
+			"-dead-letter", filepath.Join(dir, "dead-"+phase), in}
+		points := []string{"put:2", "loaded:2", "committed:1", "claimed:1"}
+		kills, finished := map[string]int{}, false
+		for run := 0; run < 100 && !finished; run++ {
+			crash, delay := points[run%len(points)], time.Duration(0)
+			if phase == "random" {
+				crash, delay = "", time.Duration(rng.Int64N(int64(1500*time.Millisecond)))
+			}
+			cmd, out := te.startJob(t, crash, args...)
+			if delay > 0 {
+				timer := time.AfterFunc(delay, func() { cmd.Process.Kill() })
+				defer timer.Stop()
+			}
+			switch code := waitExit(t, cmd); code {
+			case -1:
+				kills[crash]++
+			case 0, 2: // 0 when the rejects were all in earlier runs
+				finished = true
+				t.Logf("%s: finished after %d runs, kills %v", phase, run+1, kills)
+			default:
+				t.Fatalf("%s run %d (%q): exit %d\n%s", phase, run, crash, code, out)
+			}
+		}
+		if !finished {
+			t.Fatalf("%s: the job never finished", phase)
+		}
+		if phase == "boundaries" && kills["put:2"]+kills["loaded:2"]+kills["committed:1"] < 16 {
+			t.Errorf("boundaries: kills %v, want one per chunk boundary", kills)
+		}
+		checkTable(t, te.db, table, want)
+	}
+}
+
+// TestShardsInParallel runs two shards of the same inputs at once: together
+// they cover every object exactly once, each keeps its own checkpoint, and
+// both evolve the one table as their records need.
+func TestShardsInParallel(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	// Twelve objects: the samples cut into pieces.
+	files := map[string][]byte{}
+	for name, b := range sampleFiles() {
+		lines := bytes.SplitAfter(b, []byte("\n"))
+		for i := 0; i < 4; i++ {
+			part := bytes.Join(lines[i*len(lines)/4:(i+1)*len(lines)/4], nil)
+			n := strings.Replace(name, ".ndjson.gz", "", 1) + "-" + string(rune('a'+i)) + ".ndjson"
+			files[n] = part
+			os.WriteFile(filepath.Join(in, n), part, 0o644)
+		}
+	}
+	cmds := make([]*bytesCmd, 2)
+	for i := range cmds {
+		c, out := te.startJob(t, "", "-table", "events", "-shard", []string{"0/2", "1/2"}[i], "-chunk-records", "200",
+			"-checkpoint", filepath.Join(dir, "cp"), "-dead-letter", filepath.Join(dir, "dead"), in)
+		cmds[i] = &bytesCmd{c, out}
+	}
+	objects := 0
+	for i, c := range cmds {
+		if code := waitExit(t, c.cmd); code != 2 && code != 0 {
+			t.Fatalf("shard %d: exit %d\n%s", i, code, c.out)
+		}
+		n := countObjects(t, c.out.String())
+		if n == 0 || n == 12 {
+			t.Errorf("shard %d took %d of 12 objects, want a share", i, n)
+		}
+		objects += n
+	}
+	if objects != 12 {
+		t.Errorf("the shards took %d objects, want 12", objects)
+	}
+	cps, _ := filepath.Glob(filepath.Join(dir, "cp", "*.checkpoint.json"))
+	if len(cps) != 2 {
+		t.Errorf("checkpoints %v, want one per shard", cps)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+}
+
+// TestShardClaimedOnce: two copies of the job started for the same shard
+// with the checkpoint in S3: the conditional writes let only one of them
+// advance it; the other stops with a conflict, and nothing is loaded twice.
+func TestShardClaimedOnce(t *testing.T) {
+	te := newTestEnv(t)
+	te.setenv(t)
+	files := sampleFiles()
+	for name, b := range files {
+		te.putObject(t, "in/"+name, gzipBytes(t, b))
+	}
+	args := []string{"-progress", "none", "-table", "events", "-chunk-records", "1000",
+		"-checkpoint", "s3://" + testBucket + "/cp/", "s3://" + testBucket + "/in/"}
+	claimed, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var outA bytes.Buffer
+	var codeA int
+	go func() {
+		defer close(done)
+		var stopping atomic.Bool
+		codeA = run(context.Background(), args, os.Environ, &outA, &outA, &stopping, func(p string) {
+			if p == "claimed" {
+				close(claimed)
+				<-release
+			}
+		})
+	}()
+	<-claimed
+	codeB, outB := te.runJob(t, args[2:]...)
+	close(release)
+	<-done
+	if codeB != 2 {
+		t.Errorf("copy B: exit %d, want 2\n%s", codeB, outB)
+	}
+	if codeA != 1 || !strings.Contains(outA.String(), "changed by another writer") {
+		t.Errorf("copy A: exit %d, want 1 with a checkpoint conflict\n%s", codeA, outA.String())
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+}
+
+// TestSignalStopsCleanly: SIGTERM stops the job at the next safe point with
+// a checkpoint (exit 1, "stopped"); the rerun resumes and finishes.
+func TestSignalStopsCleanly(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	args := []string{"-table", "events", "-chunk-records", "250", "-checkpoint", filepath.Join(dir, "cp"), in}
+	cmd, out := te.startJob(t, "term@committed:1", args...)
+	if code := waitExit(t, cmd); code != 1 || !strings.Contains(out.String(), "stopped by signal after a checkpoint") {
+		t.Fatalf("exit %d, want 1 after a clean stop\n%s", code, out)
+	}
+	if strings.Contains(out.String(), "records loaded     4182") {
+		t.Fatalf("the job did not stop early\n%s", out)
+	}
+	cmd, out = te.startJob(t, "", args...)
+	if code := waitExit(t, cmd); code != 2 && code != 0 || !strings.Contains(out.String(), "resuming from checkpoint") {
+		t.Fatalf("rerun: exit %d\n%s", code, out)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+}
+
+type bytesCmd struct {
+	cmd *exec.Cmd
+	out *bytes.Buffer
+}
+
+// countObjects reads "objects N" from a report.
+func countObjects(t *testing.T, report string) int {
+	t.Helper()
+	for _, l := range strings.Split(report, "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 && f[0] == "objects" {
+			n := 0
+			for _, c := range f[1] {
+				n = 10*n + int(c-'0')
+			}
+			return n
+		}
+	}
+	t.Fatalf("no object count in\n%s", report)
+	return 0
+}
+
+// TestEmbeddedDefault is the README's first command: no settings, no
+// inputs: the embedded emulator loads the samples, the report shows the
+// table's rows read back, exit 2 for the bad samples. With -checkpoint the
+// emulator's database is kept beside it, so a rerun finds the work done.
+func TestEmbeddedDefault(t *testing.T) {
+	code, out, errs := runInProcess(nil, "-progress", "none")
+	if code != 2 || !strings.Contains(out, "table EVENTS holds 4182 row(s)") || !strings.Contains(out, "first 5 row(s) of EVENTS") ||
+		!strings.Contains(out, "records rejected   18") {
+		t.Fatalf("exit %d, want 2 with 4182 rows and 18 rejects\n%s%s", code, out, errs)
+	}
+	cp := filepath.Join(t.TempDir(), "cp")
+	if code, out, errs := runInProcess(nil, "-progress", "none", "-checkpoint", cp); code != 2 {
+		t.Fatalf("with -checkpoint: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = runInProcess(nil, "-progress", "none", "-checkpoint", cp)
+	if code != 0 || !strings.Contains(out, "3 already done") || !strings.Contains(out, "table EVENTS holds 4182 row(s)") {
+		t.Errorf("rerun: exit %d, want 0 with everything done and the table kept\n%s%s", code, out, errs)
+	}
+}

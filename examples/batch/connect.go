@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/resilience"
+	"github.com/flatpipe/flatpipe/schema"
+)
+
+// connection is the destination and what the health checks need of it.
+type connection struct {
+	dest     *loadDest
+	db       *sql.DB // nil with -dry-run
+	embedded bool
+	table    string
+}
+
+// connect opens the destination: none with -dry-run, the embedded emulator
+// without SNOWFLAKE_* settings, Snowflake otherwise, and builds the loader.
+// Its retryable units (PUT, COPY, DDL, MERGE) go through a retry classifying
+// errors with load.ErrorClassifier, the circuit breaker, and a bulkhead of
+// -uploads slots.
+func (j *job) connect(ctx context.Context, s3c *s3.Client, stageDir string, breaker *resilience.Breaker, metrics resilience.Metrics, dead func(ctx context.Context, object string, pos recordPos, data []byte, err error) error) (*connection, error) {
+	cfg := j.cfg
+	table, err := load.TableName(cfg.Table)
+	if err != nil {
+		return nil, fmt.Errorf("batch: -table: %w", err)
+	}
+	c := &connection{table: table}
+	d := &loadDest{cfg: cfg, table: table, stageDir: stageDir, hook: j.hook, dead: &rowSink{write: dead}}
+	c.dest = d
+	lc := load.Config{Account: cfg.Snowflake.Account, User: cfg.Snowflake.User, Password: cfg.Snowflake.Password,
+		PrivateKeyPath: cfg.Snowflake.PrivateKeyPath, PrivateKey: cfg.Snowflake.PrivateKey,
+		PrivateKeyPassphrase: cfg.Snowflake.PrivateKeyPassphrase, Role: cfg.Snowflake.Role,
+		Warehouse: cfg.Snowflake.Warehouse, Database: cfg.Snowflake.Database, Schema: cfg.Snowflake.Schema,
+		Host: cfg.Snowflake.Host, Port: cfg.Snowflake.Port, Protocol: cfg.Snowflake.Protocol,
+		QueryTag: "flatpipe-batch"}
+	switch {
+	case cfg.DryRun:
+		d.name = "dry run: files staged in " + stageDir
+		return c, nil
+	case !cfg.Snowflake.configured():
+		// DuckDB spills past this instead of growing with the table, so the
+		// job with its embedded emulator stays within a small footprint.
+		opts := snowflaketest.Options{MemoryLimit: "48MB"}
+		if cfg.Checkpoint != "" && bucketOf(cfg.Checkpoint) == "" {
+			// Keep the emulator's tables and load history with the
+			// checkpoint, so that a rerun resumes consistently.
+			if err := os.MkdirAll(cfg.Checkpoint, 0o755); err != nil {
+				return nil, fmt.Errorf("batch: -checkpoint: %w", err)
+			}
+			opts.DBPath = filepath.Join(cfg.Checkpoint, "emulator.duckdb")
+		}
+		srv, err := snowflaketest.NewServer(opts)
+		if err != nil {
+			return nil, fmt.Errorf("batch: starting the embedded emulator: %w", err)
+		}
+		j.closers = append(j.closers, srv.Close)
+		sc := srv.Config()
+		lc = load.Config{Account: sc.Account, User: sc.User, Password: sc.Password, Database: sc.Database,
+			Schema: sc.Schema, Host: sc.Host, Port: sc.Port, Protocol: sc.Protocol, DisableTelemetry: true}
+		c.embedded = true
+		d.name = "embedded Snowflake emulator at " + srv.URL
+		if opts.DBPath != "" {
+			d.name += " (database " + opts.DBPath + ")"
+		}
+	default:
+		d.name = "Snowflake " + lc.String()
+	}
+	if c.db, err = lc.OpenDB(); err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	j.closers = append(j.closers, c.db.Close)
+	d.db = c.db
+	retry, err := resilience.NewRetry(resilience.RetryOptions{MaxAttempts: 5, Classifier: load.ErrorClassifier{},
+		OnRetry: func(e resilience.RetryEvent) {
+			metrics.Count("LoadRetry", 1)
+			j.log.Warn("retrying a load step", "attempt", e.Attempt, "delay", e.Delay, "error", e.Err)
+		}})
+	if err != nil {
+		return nil, err
+	}
+	bulk, err := resilience.NewBulkhead(cfg.Uploads)
+	if err != nil {
+		return nil, err
+	}
+	disp := map[string]load.Disposition{"append": load.Append, "replace": load.Replace, "merge": load.Merge}[cfg.Disposition]
+	keys := make([]string, len(cfg.Key))
+	for i, k := range cfg.Key {
+		keys[i] = string(schema.Normalize(nil, k, schema.NameOptions{Separator: cfg.Sep}))
+	}
+	stage := load.Stage{}
+	if cfg.Stage != "" {
+		name, url, ext := strings.Cut(strings.TrimPrefix(cfg.Stage, "@"), "=")
+		stage = load.Stage{Kind: load.NamedStage, Name: name, Create: true}
+		if ext {
+			stage = load.Stage{Kind: load.ExternalStage, Name: name,
+				S3: &load.S3Sink{Client: s3c, Bucket: bucketOf(url), Prefix: prefixOf(url)}}
+		}
+	}
+	d.loader, err = load.NewLoader(c.db, load.LoaderOptions{Table: table, Disposition: disp, MergeKeys: keys, Stage: stage,
+		OnError: "CONTINUE", AcceptPartial: true, DeadLetter: d.dead, Parallel: cfg.Uploads,
+		Plan: schema.PlanOptions{Separator: cfg.Sep}, NoColumnComments: !cfg.ColumnComments,
+		Retry:    &resilience.Policy{Retry: retry, Breaker: breaker, Bulkhead: bulk, Recover: true},
+		Progress: progressEvents{metrics: metrics, hook: j.hook}})
+	if err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	return c, nil
+}
+
+//go:embed testdata/samples/*.ndjson.gz
+var samples embed.FS
+
+// extractSamples writes the embedded sample files to a directory of their
+// own (the same one every run, so checkpoints match) and returns their
+// paths.
+func extractSamples() ([]string, error) {
+	dir := filepath.Join(os.TempDir(), "flatpipe-batch-samples")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var paths []string
+	err := fs.WalkDir(samples, "testdata/samples", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := samples.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, e.Name())
+		if old, err := os.ReadFile(dst); err != nil || string(old) != string(b) {
+			if err := os.WriteFile(dst, b, 0o644); err != nil {
+				return err
+			}
+		}
+		paths = append(paths, dst)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("batch: extracting the samples: %w", err)
+	}
+	return paths, nil
+}

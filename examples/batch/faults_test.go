@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/resilience"
+)
+
+// TestFaultsMidRun injects faults into S3 (503 SlowDown on reads) and into
+// the emulator (HTTP 503, an expired session, a throttling error and a
+// failed upload around COPY and PUT) while the job runs; the job rides them
+// out and the table holds every record exactly once.
+func TestFaultsMidRun(t *testing.T) {
+	te := newTestEnv(t)
+	files := sampleFiles()
+	for name, b := range files {
+		te.putObject(t, "in/"+name, gzipBytes(t, b))
+	}
+	var mu sync.Mutex
+	gets := 0
+	te.rec.setOverride(func(r *http.Request) (int, string) {
+		if r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/in/") {
+			return 0, ""
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		gets++
+		if gets%2 == 1 { // every first attempt of a read fails
+			return http.StatusServiceUnavailable, "SlowDown"
+		}
+		return 0, ""
+	})
+	te.sf.InjectFault(snowflaketest.Fault{SQL: "COPY INTO", Skip: 1, Status: http.StatusServiceUnavailable})
+	te.sf.InjectFault(snowflaketest.Fault{SQL: "COPY INTO", Skip: 2, SessionExpired: true})
+	te.sf.InjectFault(snowflaketest.Fault{SQL: "COPY INTO", Skip: 3, Times: 2,
+		Error: &snowflaketest.SQLError{Number: 625, SQLState: "57014", Message: "Statement reached its statement or warehouse timeout of 0 second(s) and was canceled."}})
+	te.sf.InjectFault(snowflaketest.Fault{Path: snowflaketest.UploadPath, Skip: 2, Status: http.StatusInternalServerError})
+	code, out := te.runJob(t, "-table", "events", "-chunk-records", "700", "-checkpoint", filepath.Join(t.TempDir(), "cp"),
+		"s3://"+testBucket+"/in/")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", code, out)
+	}
+	if gets < 6 {
+		t.Errorf("only %d S3 reads: the S3 faults were not exercised", gets)
+	}
+	if !strings.Contains(out, "retrying a load step") {
+		t.Errorf("no retry of a load step logged:\n%s", out)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+}
+
+// TestBreakerOpensThenRerun: a COPY that keeps failing with a retryable
+// error opens the circuit breaker (an alert is raised) and fails the job
+// with its checkpoint intact; once the fault is gone, a rerun with the same
+// arguments finishes and every record is in the table once.
+func TestBreakerOpensThenRerun(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	te.sf.InjectFault(snowflaketest.Fault{SQL: "COPY INTO", Skip: 3, Times: -1,
+		Error: &snowflaketest.SQLError{Number: 625, SQLState: "57014", Message: "too many statements waiting for a lock"}})
+	args := []string{"-table", "events", "-chunk-records", "500", "-checkpoint", filepath.Join(dir, "cp"), in}
+	code, out := te.runJob(t, args...)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, out)
+	}
+	if !strings.Contains(out, "breaker-open") || !strings.Contains(out, "circuit breaker open") {
+		t.Errorf("no breaker-open alert:\n%s", out)
+	}
+	te.sf.ClearFaults()
+	code, out = te.runJob(t, args...)
+	if code != 2 && code != 0 {
+		t.Fatalf("rerun: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "resuming from checkpoint") {
+		t.Errorf("the rerun did not resume:\n%s", out)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+}
+
+// TestDryRun stages files only: the files hold every good record, nothing
+// reaches Snowflake.
+func TestDryRun(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	writeSamples(t, in)
+	out := filepath.Join(dir, "out")
+	code, rep := te.runJob(t, "-dry-run", "-o", out, "-format", "csv", "-compression", "zstd", in)
+	if code != 2 || !strings.Contains(rep, "staged (dry run)") {
+		t.Fatalf("exit %d\n%s", code, rep)
+	}
+	staged, _ := filepath.Glob(filepath.Join(out, "*.csv.zst"))
+	if len(staged) == 0 {
+		t.Errorf("no staged CSV zstd files in %s", out)
+	}
+	if _, n := tableExists(t, te); n {
+		t.Error("a dry run created the table")
+	}
+}
+
+func tableExists(t *testing.T, te *testEnv) (string, bool) {
+	var n int
+	err := te.db.QueryRow("SELECT COUNT(*) FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = 'EVENTS'").Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "EVENTS", n > 0
+}
+
+// TestValidationAndRejectRate: a contract and a JSON Schema dead-letter the
+// records they refuse, with their reasons; the reject rate above
+// -max-reject-rate fails the job; EMF metrics are written.
+func TestValidationAndRejectRate(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	writeSamples(t, in)
+	contract := filepath.Join(dir, "contract.yaml")
+	os.WriteFile(contract, []byte("allow_unknown: true\nfields:\n  - {path: type, required: true, types: [string], enum: [order]}\n"), 0o644)
+	js := filepath.Join(dir, "schema.json")
+	os.WriteFile(js, []byte(`{"type":"object","required":["id"],"properties":{"latency_ms":{"type":"integer","maximum":1500}}}`), 0o644)
+	dead := filepath.Join(dir, "dead")
+	code, out, errs := runInProcess(nil, "-progress", "none", "-dry-run", "-o", filepath.Join(dir, "out"), "-contract", contract, "-json-schema", js,
+		"-dead-letter", dead, "-max-reject-rate", "0.5", "-metrics", "emf", in)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", code, out, errs)
+	}
+	b, err := os.ReadFile(filepath.Join(dead, "EVENTS.shard-0-of-1.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]int{}
+	r := resilience.NewDeadLetterReader(bytes.NewReader(b), resilience.DeadLetterReaderOptions{})
+	for r.Next() {
+		reasons[r.DeadLetter().Reason]++
+	}
+	// Clicks with latency_ms > 1500 fail the JSON Schema; the other clicks
+	// fail the contract (type is not "order").
+	if reasons["json-schema"] == 0 || reasons["contract"] == 0 || reasons["contract"]+reasons["json-schema"] != 1196 {
+		t.Errorf("dead letters by reason %v, want 1196 clicks split between json-schema and contract", reasons)
+	}
+	if !strings.Contains(out, `"CloudWatchMetrics"`) || !strings.Contains(out, `"RecordsRejected"`) {
+		t.Errorf("no EMF metrics on stdout:\n%s", out)
+	}
+	code, out, errs = runInProcess(nil, "-progress", "none", "-dry-run", "-o", filepath.Join(dir, "out2"), "-contract", contract, in)
+	if code != 1 || !strings.Contains(out, "too many records rejected") {
+		t.Errorf("reject rate above the limit: exit %d, want 1\n%s%s", code, out, errs)
+	}
+}
+
+// TestMergeAndReplace: merge by key makes a rerun of changed records an
+// update, not a duplicate; replace swaps in a table holding only the new
+// input.
+func TestMergeAndReplace(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	if code, out := te.runJob(t, "-table", "events", "-disposition", "merge", "-key", "id", in); code != 2 {
+		t.Fatalf("merge: exit %d\n%s", code, out)
+	}
+	// The same records again, a few of them changed.
+	upd := filepath.Join(dir, "upd")
+	os.Mkdir(upd, 0o755)
+	changed := bytes.ReplaceAll(files["clicks-2026-02.ndjson.gz"], []byte(`"os":"linux"`), []byte(`"os":"plan9"`))
+	os.WriteFile(filepath.Join(upd, "clicks.ndjson"), changed, 0o644)
+	if code, out := te.runJob(t, "-table", "events", "-disposition", "merge", "-key", "id", upd); code != 2 {
+		t.Fatalf("merge again: exit %d\n%s", code, out)
+	}
+	want := map[string][]byte{}
+	for k, v := range files {
+		want[k] = v
+	}
+	want["clicks-2026-02.ndjson.gz"] = changed
+	checkTable(t, te.db, "EVENTS", expect(t, want))
+
+	// Replace with the orders of January only.
+	only := filepath.Join(dir, "only")
+	os.Mkdir(only, 0o755)
+	os.WriteFile(filepath.Join(only, "jan.ndjson"), files["orders-2026-01.ndjson.gz"], 0o644)
+	if code, out := te.runJob(t, "-table", "events", "-disposition", "replace", "-chunk-records", "500", only); code != 2 {
+		t.Fatalf("replace: exit %d\n%s", code, out)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, map[string][]byte{"jan": files["orders-2026-01.ndjson.gz"]}))
+}
+
+// TestNamedStage stages through a named internal stage the job creates.
+func TestNamedStage(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	if code, out := te.runJob(t, "-table", "events", "-stage", "@landing", in); code != 2 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	rows, err := te.db.Query("LIST @LANDING")
+	if err != nil {
+		t.Fatalf("LIST @LANDING: %v", err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	rows.Close()
+	if n == 0 {
+		t.Error("no file went through the named stage")
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+	if code, _, errs := runInProcess(nil, "-stage", "landing", "-print-config"); code != 1 || !strings.Contains(errs, "stage") {
+		t.Errorf("-stage landing: exit %d, want 1\n%s", code, errs)
+	}
+}
+
+// TestExternalStage stages through an external S3 stage: the job uploads
+// the files with the AWS SDK (no PUT) and COPY reads them from S3.
+func TestExternalStage(t *testing.T) {
+	te := newTestEnv(t)
+	if _, err := te.db.Exec("CREATE STAGE landing URL = 's3://" + testBucket + "/staged/' STORAGE_INTEGRATION = s3_int"); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	if code, out := te.runJob(t, "-table", "events", "-stage", "@landing=s3://"+testBucket+"/staged/", in); code != 2 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if ks := te.keys(t, "staged/"); len(ks) == 0 {
+		t.Error("no file uploaded under s3://" + testBucket + "/staged/")
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+}
+
+// TestHealthChecks: the checks run first and are reported; one failing
+// (a bucket that does not exist) stops the job before any work.
+func TestHealthChecks(t *testing.T) {
+	te := newTestEnv(t)
+	te.env = append(te.env, "SNOWFLAKE_WAREHOUSE=LOAD_WH")
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	writeSamples(t, in)
+	code, out := te.runJob(t, "-table", "events", "-dead-letter", "s3://no-such-bucket/dead/", in)
+	if code != 1 || !strings.Contains(out, "health checks failed, nothing done") || !strings.Contains(out, "FAIL  s3:no-such-bucket") {
+		t.Fatalf("exit %d, want 1 with the failed bucket check\n%s", code, out)
+	}
+	for _, ok := range []string{"ok    snowflake-login", "ok    snowflake-warehouse", "ok    staging-disk"} {
+		if !strings.Contains(out, ok) {
+			t.Errorf("health report lacks %q\n%s", ok, out)
+		}
+	}
+	if _, exists := tableExists(t, te); exists {
+		t.Error("the table was created although a health check failed")
+	}
+	if code, out := te.runJob(t, "-table", "events", in); code != 2 || !strings.Contains(out, "health: ok") {
+		t.Errorf("healthy run: exit %d\n%s", code, out)
+	}
+}

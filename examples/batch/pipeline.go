@@ -1,0 +1,292 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/resilience"
+	"github.com/flatpipe/flatpipe/schema"
+	"github.com/flatpipe/flatpipe/source"
+)
+
+// errStopped is returned when SIGINT or SIGTERM stopped the job at a safe
+// point, after its last checkpoint.
+var errStopped = errors.New("batch: stopped by signal")
+
+// errTooManyRejects is returned when the dead-letter rate passes
+// max_reject_rate.
+var errTooManyRejects = errors.New("batch: too many records rejected")
+
+// pipeline reads the shard's objects in order, cuts each object into
+// chunks of chunk_records records (record numbers k·C+1 … (k+1)·C, whatever
+// the run's starting point, so a rerun stages byte-identical files under
+// the same names), and hands every chunk to the destination, which stages
+// and loads it; after each durable load it commits the checkpoint.
+//
+// A checkpoint names the last object with loaded records and how many of
+// its records are done; objects sorting before it are done. Records
+// rejected before loading go to the dead-letter sink at once: a crash
+// between that write and the next checkpoint writes them again when the
+// chunk is redone (dead letters are at least once, the table exactly once).
+type pipeline struct {
+	cfg      *Config
+	log      *slog.Logger
+	reader   *source.Reader
+	dest     destination
+	progress *resilience.Progress // nil without -checkpoint
+	dead     resilience.DeadLetterSink
+	alert    resilience.AlertFunc
+	stats    *stats
+	check    *checker
+	flat     *flatten.Flattener
+	stopping *atomic.Bool // set by SIGINT/SIGTERM
+	metrics  resilience.Metrics
+	hook     func(point string)
+
+	fields      []flatten.Field
+	rateAlerted atomic.Bool // deadLetter may be called from the loader's goroutines
+}
+
+// objectOrder sorts objects the way the checkpoint assumes.
+func objectOrder(a, b source.Object) int {
+	return cmp.Or(cmp.Compare(a.Bucket, b.Bucket), cmp.Compare(a.Key, b.Key))
+}
+
+func (p *pipeline) run(ctx context.Context, objs []source.Object) error {
+	slices.SortFunc(objs, objectOrder)
+	objs = slices.CompactFunc(objs, func(a, b source.Object) bool { return objectOrder(a, b) == 0 })
+	cp, haveCP := resilience.Checkpoint{}, false
+	if p.progress != nil {
+		cp, haveCP = p.progress.Checkpoint()
+	}
+	p.stats.objects.Store(int64(len(objs)))
+	for i := range objs {
+		obj := objs[i]
+		var from source.Position
+		if haveCP {
+			c := objectOrder(obj, source.Object{Bucket: cp.Bucket, Key: cp.Key})
+			switch {
+			case c < 0:
+				p.stats.objectsSkipped.Add(1)
+				p.stats.objectsDone.Add(1)
+				p.stats.rawDone.Add(max(obj.Size, 0))
+				continue
+			case c == 0:
+				if !sameObject(obj, cp) {
+					return fmt.Errorf("batch: %s changed since the checkpoint of %s (ETag %s, size %d, now ETag %s, size %d); delete the checkpoint to load it again",
+						obj, cp.UpdatedAt.Format(time.RFC3339), cp.ETag, cp.Size, obj.ETag, obj.Size)
+				}
+				if cp.Done {
+					p.stats.objectsSkipped.Add(1)
+					p.stats.objectsDone.Add(1)
+					p.stats.recordsSkipped.Add(cp.RecordsDone)
+					continue
+				}
+				from = source.Position{Offset: cp.NextOffset, Line: cp.NextLine, Records: cp.RecordsDone}
+				p.stats.recordsSkipped.Add(from.Records)
+			}
+		}
+		if err := p.object(ctx, obj, from); err != nil {
+			return err
+		}
+		p.stats.objectsDone.Add(1)
+		p.stats.rawDone.Add(max(obj.Size, 0))
+		if p.stopping.Load() && i < len(objs)-1 {
+			return errStopped
+		}
+	}
+	res, err := p.dest.finish(ctx)
+	p.stats.addStage(stageLoad, res.loadTime)
+	p.stats.recordsLoaded.Add(res.recordsLoaded)
+	p.stats.tableChanges(res.tableChanges...)
+	return err
+}
+
+func sameObject(o source.Object, cp resilience.Checkpoint) bool {
+	return o.ETag == cp.ETag && o.VersionID == cp.VersionID && (o.Size < 0 || o.Size == cp.Size)
+}
+
+// object loads the records of obj after position from (the checkpoint's:
+// an uncompressed object is reopened there, others are read again and their
+// first from.Records records skipped).
+func (p *pipeline) object(ctx context.Context, obj source.Object, from source.Position) error {
+	C := int64(p.cfg.ChunkRecords)
+	start := from.Records // records before the current chunk
+	end := (start/C + 1) * C
+	ch, err := p.dest.newChunk(obj, start+1)
+	if err != nil {
+		return err
+	}
+	name := obj.String()
+	readStart := time.Now()
+	var inner time.Duration // time spent in the callback, not reading
+	lastSeen := start
+	var stepErr error // an error of ours, already described
+	pos, err := p.reader.ReadObject(ctx, obj, from, func(r source.Record) error {
+		t0 := time.Now()
+		lastSeen = r.Number
+		defer func() { inner += time.Since(t0) }()
+		if r.Number > end {
+			if err := p.finish(ctx, obj, ch, source.Position{Offset: r.Offset, Line: r.Line, Records: end}, false); err != nil {
+				stepErr = err
+				return err
+			}
+			if p.stopping.Load() {
+				return errStopped
+			}
+			start, end = end, end+C
+			if ch, err = p.dest.newChunk(obj, start+1); err != nil {
+				return err
+			}
+		}
+		p.stats.recordsRead.Add(1)
+		p.stats.bytesIn.Add(int64(len(r.Data)))
+		stepErr = p.record(ctx, name, ch, r)
+		return stepErr
+	})
+	p.stats.addStage(stageRead, time.Since(readStart)-inner)
+	if err != nil {
+		ch.abort()
+		if errors.Is(err, errStopped) || stepErr != nil {
+			return err
+		}
+		return fmt.Errorf("batch: reading %s: %w", name, err)
+	}
+	// The last chunk (possibly empty: the object's end must be recorded).
+	pos.Records = max(pos.Records, lastSeen)
+	return p.finish(ctx, obj, ch, pos, true)
+}
+
+// record checks, flattens and validates one record, then adds it to the
+// chunk or dead-letters it. Flattening comes before the JSON Schema so that
+// a record that is not JSON is rejected as "parse" by the strict parser.
+func (p *pipeline) record(ctx context.Context, name string, ch chunk, r source.Record) error {
+	t := time.Now()
+	if err := schema.CheckDepth(r.Data, p.cfg.MaxNesting, p.cfg.MaxRecordBytes); err != nil {
+		p.stats.addStage(stageCheck, time.Since(t))
+		return p.reject(ctx, name, r, "limits", err)
+	}
+	t1 := time.Now()
+	p.stats.addStage(stageCheck, t1.Sub(t))
+	var err error
+	p.fields, err = p.flat.Append(p.fields[:0], r.Data)
+	t2 := time.Now()
+	p.stats.addStage(stageFlatten, t2.Sub(t1))
+	if err != nil {
+		return p.reject(ctx, name, r, "parse", err)
+	}
+	if err := p.check.document(r.Data); err != nil {
+		p.stats.addStage(stageValidate, time.Since(t2))
+		return p.reject(ctx, name, r, "json-schema", err)
+	}
+	if err := p.check.fields(p.fields); err != nil {
+		p.stats.addStage(stageValidate, time.Since(t2))
+		return p.reject(ctx, name, r, "contract", err)
+	}
+	t3 := time.Now()
+	p.stats.addStage(stageValidate, t3.Sub(t2))
+	err = ch.add(r.Number, p.fields, r.Offset, r.Line)
+	p.stats.addStage(stageStage, time.Since(t3))
+	if err != nil {
+		var re *recordError
+		if errors.As(err, &re) {
+			return p.reject(ctx, name, r, re.reason, re.err)
+		}
+		return err
+	}
+	return nil
+}
+
+// recordError is a chunk's refusal of one record (a schema contract's
+// discard or freeze): the record is dead-lettered and the job goes on.
+type recordError struct {
+	reason string
+	err    error
+}
+
+func (e *recordError) Error() string { return e.reason + ": " + e.err.Error() }
+func (e *recordError) Unwrap() error { return e.err }
+
+// reject dead-letters one record with its position and reason.
+func (p *pipeline) reject(ctx context.Context, name string, r source.Record, reason string, err error) error {
+	return p.deadLetter(ctx, name, r.Offset, r.Line, r.Data, reason, err)
+}
+
+func (p *pipeline) deadLetter(ctx context.Context, name string, offset, line int64, data []byte, reason string, cause error) error {
+	p.stats.reject(reason)
+	p.metrics.Count("RecordsRejected", 1, resilience.Dim{Name: "Reason", Value: reason})
+	d := resilience.NewDeadLetter(data, reason, cause)
+	d.Object, d.Offset, d.Line = name, offset, line
+	if p.dead != nil {
+		if err := p.dead.Write(ctx, d); err != nil {
+			return fmt.Errorf("batch: dead-letter sink: %w", err)
+		}
+	} else {
+		p.log.Warn("record rejected", "object", name, "line", line, "offset", offset, "reason", reason, "error", cause.Error())
+	}
+	p.checkRate()
+	return nil
+}
+
+// checkRate raises one alert when the reject rate passes the limit (after
+// enough records for the rate to mean something).
+func (p *pipeline) checkRate() {
+	read, rej := p.stats.recordsRead.Load(), p.stats.recordsRejected.Load()
+	if p.rateAlerted.Load() || read < 100 || float64(rej) <= p.cfg.MaxRejectRate*float64(read) {
+		return
+	}
+	if p.rateAlerted.Swap(true) {
+		return
+	}
+	if p.alert != nil {
+		p.alert(resilience.Alert{Kind: resilience.AlertDeadLetters, Source: "batch", Time: time.Now(), Count: rej,
+			Message: fmt.Sprintf("%d of %d records rejected, above the allowed rate %.2f%%", rej, read, 100*p.cfg.MaxRejectRate)})
+	}
+}
+
+// finish makes a chunk durable (stage, load), dead-letters the rows the
+// load rejected, then commits the checkpoint: the records of obj before
+// next are loaded; with final, obj is finished.
+func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, next source.Position, final bool) error {
+	res, err := ch.finish(ctx)
+	p.stats.addStage(stageStage, res.stageTime-res.inferTime)
+	p.stats.addStage(stageInfer, res.inferTime)
+	p.stats.addStage(stageLoad, res.loadTime)
+	if err != nil {
+		return err
+	}
+	p.stats.chunks.Add(1)
+	p.stats.filesStaged.Add(int64(res.files))
+	p.stats.bytesStaged.Add(res.stagedBytes)
+	p.stats.recordsLoaded.Add(res.recordsLoaded)
+	p.stats.tableChanges(res.tableChanges...)
+	p.metrics.Count("RecordsLoaded", float64(res.recordsLoaded))
+	p.metrics.Count("FilesStaged", float64(res.files))
+	if f, ok := p.dead.(interface{ Flush(context.Context) error }); ok {
+		if err := f.Flush(ctx); err != nil {
+			return fmt.Errorf("batch: dead-letter sink: %w", err)
+		}
+	}
+	p.hook("loaded")
+	if p.progress == nil {
+		return nil
+	}
+	t := time.Now()
+	cp := resilience.Checkpoint{Bucket: obj.Bucket, Key: obj.Key, VersionID: obj.VersionID, ETag: obj.ETag,
+		Size: max(obj.Size, 0), RecordsDone: next.Records, NextOffset: next.Offset, NextLine: next.Line, Done: final}
+	err = p.progress.Commit(ctx, cp)
+	p.stats.addStage(stageCheckpoint, time.Since(t))
+	if err != nil {
+		return fmt.Errorf("batch: checkpoint: %w", err)
+	}
+	p.metrics.Count("Checkpoints", 1)
+	p.hook("committed")
+	return nil
+}

@@ -653,6 +653,8 @@ func (e *Emulator) copyFiles(sr *stageRef, opts map[string]optVal) ([]stageFile,
 type record struct {
 	line   int
 	fields []field
+	off    int64 // decompressed byte offset of the record in its file
+	n      int   // its length in bytes
 }
 
 type field struct {
@@ -714,7 +716,7 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 		return fmt.Sprintf("%s[%s:%d]", quoteIdent(table), quoteIdent(target[k].name), k+1)
 	}
 	fl.tmp = fmt.Sprintf("_sfcopy_%s", randomHex(6))
-	defs := []string{"__row INTEGER", "__line INTEGER", "__chars VARCHAR"}
+	defs := []string{"__row INTEGER", "__line INTEGER", "__chars VARCHAR", "__off BIGINT", "__len INTEGER"}
 	for k := range target {
 		defs = append(defs, fmt.Sprintf("c%d VARCHAR", k+1))
 	}
@@ -740,7 +742,7 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 		if err != nil {
 			return err
 		}
-		args := make([]driver.Value, len(target)+3)
+		args := make([]driver.Value, len(target)+5)
 		vals := make([]*string, len(target))
 		byName, byUpper := make(map[string]int, len(target)), make(map[string]int, len(target))
 		for k, c := range target {
@@ -750,17 +752,18 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 			}
 		}
 		var chars []byte
-		emit := func(ri, line int, chars []byte) error {
+		emit := func(ri, line int, chars []byte, off int64, n int) error {
 			args[0], args[1] = int32(ri), int32(line)
 			args[2] = nil
 			if chars != nil {
 				args[2] = string(chars)
 			}
+			args[3], args[4] = off, int32(n)
 			for k, v := range vals {
 				if v == nil {
-					args[k+3] = nil
+					args[k+5] = nil
 				} else {
-					args[k+3] = *v
+					args[k+5] = *v
 				}
 			}
 			staged++
@@ -772,7 +775,7 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 				if ff.typ == "PARQUET" {
 					pe = sqlErr(errGeneric, "22000", "%s", d.err.msg)
 				}
-				rec := string(d.raw)
+				rec := strings.TrimRight(string(d.raw), "\r\n")
 				fl.errs = append(fl.errs, loadErr{row: ri, line: d.err.line, char: d.err.char, column: quoteIdent(table), err: pe, record: &rec})
 				return nil
 			}
@@ -796,7 +799,7 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 					return nil
 				}
 			}
-			return emit(ri, d.line, nil)
+			return emit(ri, d.line, nil, d.off, len(d.raw))
 		}
 		if ff.typ == "PARQUET" {
 			for ri, d := range docs {
@@ -882,7 +885,8 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 					want = ff.countMismatchN
 				}
 				if len(r.fields) != want && ff.countMismatch {
-					fl.errs = append(fl.errs, loadErr{row: ri, line: r.line, char: 1, column: fmt.Sprintf("%s[%d]", quoteIdent(table), len(r.fields)),
+					rec := strings.TrimRight(string(cr.buf), "\r\n")
+					fl.errs = append(fl.errs, loadErr{row: ri, line: r.line, char: 1, column: fmt.Sprintf("%s[%d]", quoteIdent(table), len(r.fields)), record: &rec,
 						err: sqlErr(errColumnCount, "22000", "Number of columns in file (%d) does not match that of the corresponding table (%d), use file format option error_on_column_count_mismatch=false to ignore this error", len(r.fields), want)})
 					ri++
 					continue
@@ -904,7 +908,7 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 						chars = append(chars, '1')
 					}
 				}
-				if err := emit(ri, r.line, chars); err != nil {
+				if err := emit(ri, r.line, chars, r.off, r.n); err != nil {
 					_ = app.Close()
 					return err
 				}
@@ -961,17 +965,19 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 		}
 		picks = append(picks, fmt.Sprintf("WHEN %d THEN c%d", k+1, k+1))
 	}
-	q := "SELECT __row, __line, __chars, bad, CASE abs(bad) % " + strconv.Itoa(badTooLong) + " " + strings.Join(picks, " ") + " END FROM (SELECT *, CASE " +
+	q := "SELECT __row, __line, __chars, __off, __len, bad, CASE abs(bad) % " + strconv.Itoa(badTooLong) + " " + strings.Join(picks, " ") + " END FROM (SELECT *, CASE " +
 		strings.Join(cases, " ") + " END AS bad FROM temp.main." + fl.tmp + ") WHERE bad IS NOT NULL ORDER BY __row"
 	brows, err := s.conn.QueryContext(ctx, q)
 	if err != nil {
 		return fmt.Errorf("snowflaketest: copy validation: %w", err)
 	}
 	var badRows []int
+	var spans []recordSpan
 	for brows.Next() {
-		var r, line, bad int
+		var r, line, bad, n int
+		var off int64
 		var chars, val sql.NullString
-		if err := brows.Scan(&r, &line, &chars, &bad, &val); err != nil {
+		if err := brows.Scan(&r, &line, &chars, &off, &n, &bad, &val); err != nil {
 			brows.Close()
 			return fmt.Errorf("snowflaketest: copy validation: %w", err)
 		}
@@ -997,6 +1003,7 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 			se = conversionError(target[k].duckType, val.String, nil)
 		}
 		fl.errs = append(fl.errs, loadErr{row: r, line: line, char: char, column: colName(k), err: se})
+		spans = append(spans, recordSpan{err: len(fl.errs) - 1, off: off, n: n})
 	}
 	brows.Close()
 	if err := brows.Err(); err != nil {
@@ -1012,7 +1019,55 @@ func (e *Emulator) stageFile(ctx context.Context, s *session, fl *fileLoad, ff f
 			return fmt.Errorf("snowflaketest: copy validation: %w", err)
 		}
 	}
+	if len(spans) > 0 && ff.typ != "PARQUET" {
+		if err := fillRecords(fl, ff, spans); err != nil {
+			return fmt.Errorf("snowflaketest: copy: rejected records: %w", err)
+		}
+	}
 	sort.SliceStable(fl.errs, func(i, j int) bool { return fl.errs[i].row < fl.errs[j].row })
+	return nil
+}
+
+// recordSpan locates the text of a rejected record in the decompressed
+// file: fl.errs[err] gets it.
+type recordSpan struct {
+	err int
+	off int64
+	n   int
+}
+
+// maxRejectedRecords bounds the rejected records kept per file (VALIDATE's
+// REJECTED_RECORD); later errors have none.
+const maxRejectedRecords = 10000
+
+// fillRecords reads the rejected records' text: the file is read a second
+// time, only when some of its rows were rejected, up to the last one.
+func fillRecords(fl *fileLoad, ff fileFormat, spans []recordSpan) error {
+	sort.Slice(spans, func(i, j int) bool { return spans[i].off < spans[j].off })
+	if len(spans) > maxRejectedRecords {
+		spans = spans[:maxRejectedRecords]
+	}
+	st, err := openStageStream(fl.file.abs, ff.compression)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	var pos int64
+	for _, sp := range spans {
+		if sp.off < pos {
+			continue
+		}
+		if _, err := io.CopyN(io.Discard, st.r, sp.off-pos); err != nil {
+			return err
+		}
+		buf := make([]byte, sp.n)
+		if _, err := io.ReadFull(st.r, buf); err != nil {
+			return err
+		}
+		pos = sp.off + int64(sp.n)
+		rec := strings.TrimRight(string(buf), "\r\n")
+		fl.errs[sp.err].record = &rec
+	}
 	return nil
 }
 

@@ -137,6 +137,24 @@ func TestExternalStage(t *testing.T) {
 	if err := db.QueryRow("SELECT pipe_name FROM TABLE(INFORMATION_SCHEMA.COPY_HISTORY(TABLE_NAME => 'P_T', START_TIME => DATEADD(hours, -1, CURRENT_TIMESTAMP())))").Scan(&pipeName); err != nil || pipeName != "PP" {
 		t.Errorf("COPY_HISTORY of the pipe's load: pipe %q, %v", pipeName, err)
 	}
+	// ALTER PIPE ... REFRESH loads what the stage holds and the table has
+	// not loaded yet.
+	putObject(t, s3c, "data", "pipe/2024/f2.csv", "9,c\n")
+	putObject(t, s3c, "data", "pipe/2023/old.csv", "1,old\n")
+	_, sent := queryAll(t, db, "ALTER PIPE pp REFRESH PREFIX = '2024/'")
+	if len(sent) != 2 || sent[1][0] != "2024/f2.csv" || sent[1][1] != "SENT" {
+		t.Errorf("ALTER PIPE REFRESH = %v, want both 2024 files SENT", sent)
+	}
+	if got := rowsText(t, db, "SELECT id, v FROM p_t ORDER BY id"); got != "7 a,8 b,9 c" {
+		t.Errorf("pipe table after REFRESH = %s, want f2 added once and 2023 untouched", got)
+	}
+	mustExec(t, db, "ALTER PIPE pp SET PIPE_EXECUTION_PAUSED = TRUE")
+	if st := queryOne(t, db, "SELECT SYSTEM$PIPE_STATUS('pp')"); !strings.Contains(st, `"executionState":"PAUSED"`) {
+		t.Errorf("paused pipe status = %s", st)
+	}
+	if code, _ := snowpipeCall(t, srv, "POST", "/v1/data/pipes/TEST_DB.PUBLIC.PP/insertFiles?requestId=r2", `{"files":[{"path":"2023/old.csv"}]}`, tok); code == 200 {
+		t.Errorf("insertFiles to a paused pipe = 200")
+	}
 	_, rm := queryAll(t, db, "REMOVE @ext PATTERN = '.*b[.]csv'")
 	if len(rm) != 1 || rm[0][0] != "s3://data/in/b.csv" {
 		t.Errorf("REMOVE @ext = %v", rm)

@@ -168,6 +168,10 @@ func TestCopyMalformedNDJSON(t *testing.T) {
 	if strings.Join(ns, " ") != `{"n":1} {"n":2} {"n":4} {"n":5} {"n":6}` {
 		t.Errorf("loaded = %v, want documents 1, 2, 4, 5, 6 in file order", ns)
 	}
+	var rejected string
+	if err := db.QueryRow("SELECT rejected_record FROM TABLE(VALIDATE(j, JOB_ID => '_last'))").Scan(&rejected); err != nil || rejected != `{"n":3,` {
+		t.Errorf("VALIDATE rejected record = %q, %v; want the malformed line", rejected, err)
+	}
 	// A bad value after a pretty-printed document reports its own line.
 	mustExec(t, db, "CREATE TABLE m (n NUMBER, s STRING)")
 	content = "{\n \"n\": 1,\n \"s\": \"a\"\n}\n{\"n\": \"x\", \"s\": \"b\"}\n{\"n\": 3, \"s\": \"c\"}\n"
@@ -175,6 +179,9 @@ func TestCopyMalformedNDJSON(t *testing.T) {
 	res, _ = copyInto(t, db, "COPY INTO m FROM @%m FILE_FORMAT = (TYPE = JSON) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = CONTINUE")
 	if r := res[0]; r.parsed != 3 || r.loaded != 2 || r.firstLine.String != "5" || !strings.Contains(r.firstError.String, "'x'") {
 		t.Errorf("COPY = %+v, want 3 parsed, 2 loaded, first error on line 5 about 'x'", r)
+	}
+	if err := db.QueryRow("SELECT rejected_record FROM TABLE(VALIDATE(m, JOB_ID => '_last'))").Scan(&rejected); err != nil || rejected != `{"n": "x", "s": "b"}` {
+		t.Errorf("VALIDATE rejected record = %q, %v; want the document of line 5", rejected, err)
 	}
 	// CSV: a field enclosed across lines moves the next record's line.
 	mustExec(t, db, "CREATE TABLE c (a NUMBER, b STRING)")
@@ -351,9 +358,9 @@ func TestLoaderQueries(t *testing.T) {
 			if err := r.Scan(ptrs...); err != nil {
 				t.Fatal(err)
 			}
-			got = append(got, vals[1].String+":"+vals[2].String+":"+vals[6].String+":"+vals[8].String)
+			got = append(got, vals[1].String+":"+vals[2].String+":"+vals[6].String+":"+vals[8].String+":"+vals[11].String)
 		}
-		if want := `a.csv.gz:2:100038:"T"["ID":1] a.csv.gz:3:100074:"T"["NAME":2]`; strings.Join(got, " ") != want {
+		if want := `a.csv.gz:2:100038:"T"["ID":1]:x,def a.csv.gz:3:100074:"T"["NAME":2]:3,toolong`; strings.Join(got, " ") != want {
 			t.Errorf("%s = %v, want %s", q, got, want)
 		}
 	}

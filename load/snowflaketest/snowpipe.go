@@ -45,6 +45,13 @@ func (e *Emulator) pipeDDL(ctx context.Context, s *session, verb, text string, w
 		})
 		return status(name + " successfully dropped."), nil
 	case "CREATE":
+	case "ALTER":
+		if !exists {
+			return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nPipe '%s' does not exist or not authorized.", key)
+		}
+		var p *pipe
+		e.locked(func() { p = e.pipes[key] })
+		return e.alterPipe(ctx, s, p, key, ws, n, "")
 	default:
 		return nil, unsupported(verb + " PIPE")
 	}
@@ -148,46 +155,63 @@ func snowpipeError(w http.ResponseWriter, status, code int, msg string) {
 // report is complete as soon as insertFiles returns.
 func (e *Emulator) insertFiles(w http.ResponseWriter, r *http.Request, p *pipe, key string) {
 	var body struct {
-		Files []struct {
-			Path string `json:"path"`
-			Size int64  `json:"size"`
-		} `json:"files"`
+		Files []pipeFile `json:"files"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, 16<<20)).Decode(&body); err != nil || len(body.Files) == 0 || len(body.Files) > 5000 {
 		snowpipeError(w, http.StatusBadRequest, 1003, "Invalid insertFiles request: want {\"files\": [{\"path\": ...}]} with 1 to 5000 files.")
 		return
 	}
 	reqID := r.URL.Query().Get("requestId")
-	s, err := e.newSession(r.Context(), "SNOWPIPE", quoteIdent(p.db), quoteIdent(p.sch), "", "")
-	if err != nil {
+	if p.paused {
+		snowpipeError(w, http.StatusBadRequest, 2, "Pipe "+key+" is paused (PIPE_EXECUTION_PAUSED = TRUE).")
+		return
+	}
+	if err := e.pipeLoad(context.WithoutCancel(r.Context()), p, key, body.Files, hostOf(r)); err != nil {
 		snowpipeError(w, http.StatusInternalServerError, errGeneric, "cannot open a session for the pipe")
 		return
+	}
+	writeJSON(w, map[string]any{"requestId": reqID, "responseCode": "SUCCESS"})
+}
+
+// pipeFile is a file handed to a pipe.
+type pipeFile = struct {
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+}
+
+// pipeLoad loads files (stage-relative paths) through the pipe's COPY
+// (ON_ERROR = SKIP_FILE unless the pipe says otherwise) in a session of
+// its own, and adds them to the pipe's report.
+func (e *Emulator) pipeLoad(ctx context.Context, p *pipe, key string, files []pipeFile, host string) error {
+	s, err := e.newSession(ctx, "SNOWPIPE", quoteIdent(p.db), quoteIdent(p.sch), "", "")
+	if err != nil {
+		return err
 	}
 	defer e.endSession(s)
 	s.pipe = key
 	var quoted []string
-	for _, f := range body.Files {
+	for _, f := range files {
 		quoted = append(quoted, quoteString(strings.TrimLeft(f.Path, "/")))
 	}
 	stmt := p.copySQL + " FILES = (" + strings.Join(quoted, ", ") + ")"
 	if !strings.Contains(strings.ToUpper(p.copySQL), "ON_ERROR") {
 		stmt += " ON_ERROR = SKIP_FILE"
 	}
-	res, err := e.execute(context.WithoutCancel(r.Context()), s, &queryRequest{SQLText: stmt}, hostOf(r))
+	res, err := e.execute(ctx, s, &queryRequest{SQLText: stmt}, host)
 	now := e.now().UTC().Format(time.RFC3339Nano)
 	// The report entries are built without the emulator's lock; only the
 	// append below holds it.
 	var entries []map[string]any
 	if err != nil {
 		se := mapDuckError(err)
-		for _, f := range body.Files {
+		for _, f := range files {
 			entries = append(entries, map[string]any{"path": f.Path, "fileSize": f.Size, "timeReceived": now, "lastInsertTime": now,
 				"rowsInserted": 0, "rowsParsed": 0, "errorsSeen": 1, "errorLimit": 1, "firstError": se.Message,
 				"complete": true, "status": "LOAD_FAILED", "stageLocation": ""})
 		}
 	} else if len(res.rowtype) == 10 {
 		for _, row := range res.rowset {
-			entries = append(entries, pipeReportEntry(row, body.Files, now))
+			entries = append(entries, pipeReportEntry(row, files, now))
 		}
 	}
 	e.locked(func() {
@@ -198,7 +222,86 @@ func (e *Emulator) insertFiles(w http.ResponseWriter, r *http.Request, p *pipe, 
 			}
 		}
 	})
-	writeJSON(w, map[string]any{"requestId": reqID, "responseCode": "SUCCESS"})
+	return nil
+}
+
+// alterPipe answers ALTER PIPE p SET PIPE_EXECUTION_PAUSED = TRUE|FALSE
+// and ALTER PIPE p REFRESH [PREFIX = 'path/']: the stage's files (under
+// the prefix) that the table's load metadata does not hold are loaded
+// through the pipe at once; the answer lists them with status SENT.
+func (e *Emulator) alterPipe(ctx context.Context, s *session, p *pipe, key string, ws []token, n int, host string) (*result, error) {
+	_, i := parseName(ws, n)
+	switch {
+	case i < len(ws) && ws[i].is("SET"):
+		opts, _, err := parseOptions(ws, i+1)
+		if err != nil {
+			return nil, err
+		}
+		for k := range opts {
+			switch k {
+			case "PIPE_EXECUTION_PAUSED":
+				on, err := boolOpt(opts, k, false)
+				if err != nil {
+					return nil, err
+				}
+				e.locked(func() { p.paused = on })
+			case "COMMENT":
+			default:
+				return nil, unsupported("ALTER PIPE ... SET " + k)
+			}
+		}
+		return status("Statement executed successfully."), nil
+	case i < len(ws) && ws[i].is("REFRESH"):
+		opts, _, err := parseOptions(ws, i+1)
+		if err != nil {
+			return nil, err
+		}
+		prefix := strings.TrimLeft(opts["PREFIX"].s, "/")
+		cw := words(lex(p.copySQL))
+		var stageTok string
+		for j, w := range cw {
+			if w.is("FROM") && j+1 < len(cw) && cw[j+1].kind == tkStage {
+				stageTok = cw[j+1].text
+			}
+		}
+		if stageTok == "" {
+			return nil, unsupported("ALTER PIPE ... REFRESH of a pipe whose COPY reads no stage")
+		}
+		ps, err := e.newSession(ctx, "SNOWPIPE", quoteIdent(p.db), quoteIdent(p.sch), "", "")
+		if err != nil {
+			return nil, err
+		}
+		sr, err := e.resolveStage(ctx, ps, stageTok, true)
+		e.endSession(ps)
+		if err != nil {
+			return nil, err
+		}
+		all, err := listStage(sr)
+		if err != nil {
+			return nil, err
+		}
+		base := sr.sub
+		if base != "" && !strings.HasSuffix(base, "/") {
+			base += "/"
+		}
+		res := &result{typeID: stmtSelect, rowtype: []rowType{textCol("File"), textCol("Status")}}
+		var files []pipeFile
+		for _, f := range all {
+			rel := strings.TrimPrefix(f.rel, base)
+			if !strings.HasPrefix(rel, prefix) {
+				continue
+			}
+			files = append(files, pipeFile{Path: rel, Size: f.size})
+			res.rowset = append(res.rowset, []*string{strp(rel), strp("SENT")})
+		}
+		for start := 0; start < len(files); start += 1000 {
+			if err := e.pipeLoad(ctx, p, key, files[start:min(start+1000, len(files))], host); err != nil {
+				return nil, err
+			}
+		}
+		return res, nil
+	}
+	return nil, unsupported("this ALTER PIPE form")
 }
 
 // pipeReportEntry turns one COPY result row (file, status, rows_parsed,
@@ -206,10 +309,7 @@ func (e *Emulator) insertFiles(w http.ResponseWriter, r *http.Request, p *pipe, 
 // first_error_character, first_error_column_name) into an insertReport
 // file entry. Any cell may be NULL: a file missing from the stage has a
 // first error but no line, character or column.
-func pipeReportEntry(row []*string, files []struct {
-	Path string `json:"path"`
-	Size int64  `json:"size"`
-}, now string) map[string]any {
+func pipeReportEntry(row []*string, files []pipeFile, now string) map[string]any {
 	cell := func(i int) (string, bool) {
 		if i >= len(row) || row[i] == nil {
 			return "", false

@@ -162,7 +162,8 @@ func hashFile(path string) (string, error) {
 type csvReader struct {
 	br   *bufio.Reader
 	ff   fileFormat
-	line int // line number of the next record
+	line int   // line number of the next record
+	off  int64 // decompressed offset of the next record
 	buf  []byte
 	eof  bool
 }
@@ -208,8 +209,9 @@ func (c *csvReader) next() (record, error) {
 	for {
 		rec, complete := parseCSVRecord(c.buf, c.ff, c.eof)
 		if complete {
-			rec.line = c.line
+			rec.line, rec.off, rec.n = c.line, c.off, len(c.buf)
 			c.line += bytes.Count(c.buf, []byte{'\n'})
+			c.off += int64(len(c.buf))
 			return rec, nil
 		}
 		more, err := c.readLine()
@@ -218,8 +220,9 @@ func (c *csvReader) next() (record, error) {
 		}
 		if !more {
 			rec, _ = parseCSVRecord(c.buf, c.ff, true)
-			rec.line = c.line
+			rec.line, rec.off, rec.n = c.line, c.off, len(c.buf)
 			c.line += bytes.Count(c.buf, []byte{'\n'})
+			c.off += int64(len(c.buf))
 			return rec, nil
 		}
 	}
@@ -323,7 +326,8 @@ type jsonReader struct {
 	started bool
 	done    bool
 	line    int
-	char    int // 1-based character of the next byte on its line
+	char    int   // 1-based character of the next byte on its line
+	off     int64 // decompressed offset of the next byte
 	buf     []byte
 }
 
@@ -342,6 +346,7 @@ func (j *jsonReader) readByte() (byte, error) {
 			return 0, err
 		}
 	}
+	j.off++
 	if c == '\n' {
 		j.line++
 		j.char = 1
@@ -352,6 +357,7 @@ func (j *jsonReader) readByte() (byte, error) {
 }
 
 func (j *jsonReader) unreadByte(c byte) {
+	j.off--
 	j.pending = append([]byte{c}, j.pending...)
 	if c == '\n' {
 		j.line--
@@ -367,6 +373,7 @@ func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c =
 type jsonDoc struct {
 	raw  []byte
 	line int
+	off  int64 // decompressed offset of the document
 	err  *jsonParseErr
 }
 
@@ -411,7 +418,7 @@ func (j *jsonReader) next() (jsonDoc, error) {
 			return j.next()
 		}
 	}
-	line, char := j.line, j.char-1
+	line, char, start := j.line, j.char-1, j.off-1
 	if c == '{' && !j.inArray && len(j.pending) == 0 && char == 1 {
 		// NDJSON fast path: a whole line that is one valid document.
 		rest, err := j.br.ReadSlice('\n')
@@ -424,7 +431,8 @@ func (j *jsonReader) next() (jsonDoc, error) {
 				} else {
 					j.char += len(rest)
 				}
-				return jsonDoc{raw: j.buf, line: line}, nil
+				j.off += int64(len(rest))
+				return jsonDoc{raw: j.buf, line: line, off: start}, nil
 			}
 		} else if err != bufio.ErrBufferFull {
 			return jsonDoc{}, err
@@ -472,7 +480,7 @@ func (j *jsonReader) next() (jsonDoc, error) {
 		}
 	}
 	if json.Valid(j.buf) {
-		return jsonDoc{raw: j.buf, line: line}, nil
+		return jsonDoc{raw: j.buf, line: line, off: start}, nil
 	}
 	var v json.RawMessage
 	perr := json.Unmarshal(j.buf, &v)
@@ -489,6 +497,7 @@ func (j *jsonReader) next() (jsonDoc, error) {
 		// Give back everything after the document's first line.
 		nl := bytes.IndexByte(j.buf, '\n')
 		j.pending = append(append([]byte(nil), j.buf[nl+1:]...), j.pending...)
+		j.off -= int64(len(j.buf) - nl - 1)
 		j.line, j.char = line+1, 1
 		j.buf = j.buf[:nl+1]
 		if off > nl {
@@ -500,7 +509,7 @@ func (j *jsonReader) next() (jsonDoc, error) {
 	if k := bytes.LastIndexByte(j.buf[:off], '\n'); k >= 0 {
 		echar = off - k
 	}
-	return jsonDoc{raw: j.buf, line: line, err: &jsonParseErr{line: eline, char: echar, msg: strings.TrimPrefix(msg, "json: ")}}, nil
+	return jsonDoc{raw: j.buf, line: line, off: start, err: &jsonParseErr{line: eline, char: echar, msg: strings.TrimPrefix(msg, "json: ")}}, nil
 }
 
 // objectMembers calls fn with each top-level member of a JSON object

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -118,7 +119,11 @@ func TestBadRecords(t *testing.T) {
 // skipped, not retried: the summary says so and no error is returned.
 func TestMissingObject(t *testing.T) {
 	f := newFixture(t, modeS3, nil)
-	out, err := f.invoke(t, s3Notification(srcBucket, "deleted.ndjson", `"abc"`))
+	ev, err := os.ReadFile("testdata/s3event.json") // the README's event; its object does not exist here
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.invoke(t, ev)
 	if err != nil {
 		t.Fatalf("Invoke error %v, want none", err)
 	}
@@ -442,4 +447,26 @@ func TestConcurrentInvocations(t *testing.T) {
 	}
 	_, rows := f.stagedRows(t, "staged/events/")
 	sameRows(t, rows, expected(t, all))
+}
+
+// TestUnreadableObject: an object whose bytes cannot be framed as records
+// (a corrupt gzip stream) is dead-lettered whole, raises an alert and is
+// not retried (a retry reads the same bytes); nothing of it is written.
+func TestUnreadableObject(t *testing.T) {
+	f := newFixture(t, modeS3, nil)
+	body := append([]byte{0x1f, 0x8b, 0x08, 0x00}, bytes.Repeat([]byte("not gzip "), 100)...)
+	etag := f.s3.put(t, srcBucket, "corrupt.ndjson.gz", body)
+	if got := f.sqsFailures(t, sqsEvent(queueARN, message{"m1", string(s3Notification(srcBucket, "corrupt.ndjson.gz", etag))})); len(got) != 0 {
+		t.Fatalf("BatchItemFailures = %v, want none (retrying cannot help)", got)
+	}
+	dl := f.deadLetters(t)
+	if len(dl) != 1 || dl[0].Reason != "unreadable-object" || dl[0].Object != "s3://source/corrupt.ndjson.gz" || dl[0].Error == "" {
+		t.Errorf("dead letters = %+v, want one unreadable-object letter for the object", dl)
+	}
+	if len(f.logs("alert")) != 1 || len(f.logs("object rejected")) != 1 {
+		t.Errorf("logs lack the alert and the rejection:\n%s", f.out.String())
+	}
+	if got := f.s3.list(t, dstBucket, ""); len(got) != 0 {
+		t.Errorf("destination holds %v, want nothing", got)
+	}
 }

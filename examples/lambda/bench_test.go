@@ -128,3 +128,23 @@ func stageLatency(out, stage string) float64 {
 	}
 	return sum
 }
+
+// BenchmarkColdStart starts the bootstrap binary under the Runtime
+// Interface Emulator and invokes it once (an s3:TestEvent), reporting the
+// init time the emulator measures (INIT START to INIT REPORT): the cold
+// start the function adds. go test -run '^$' -bench ColdStart -benchtime 5x
+func BenchmarkColdStart(b *testing.B) {
+	env := map[string]string{"FLATPIPE_TABLE": "events", "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_EC2_METADATA_DISABLED": "true",
+		"SNOWFLAKE_ACCOUNT": "acct", "SNOWFLAKE_USER": "u", "SNOWFLAKE_PASSWORD": "p"}
+	var sum float64
+	n := 0
+	for b.Loop() {
+		r := startRIE(b, env)
+		r.invoke(b, []byte(`{"Event":"s3:TestEvent"}`))
+		ms, _ := r.initTimes()
+		sum += ms
+		n++
+	}
+	b.ReportMetric(sum/float64(n), "init-ms")
+}

@@ -53,10 +53,7 @@ func (e *Emulator) streamDDL(ctx context.Context, s *session, d ddlArgs) (*resul
 	switch d.verb {
 	case "DROP":
 		if old == nil {
-			if d.ifExists {
-				return status("Drop statement executed successfully (" + name + " already dropped)."), nil
-			}
-			return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nStream '%s' does not exist or not authorized.", key)
+			return missingObject(d, "Stream", key, name)
 		}
 		if _, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+old.snap); err != nil {
 			return nil, err
@@ -69,10 +66,7 @@ func (e *Emulator) streamDDL(ctx context.Context, s *session, d ddlArgs) (*resul
 		return nil, unsupported("ALTER STREAM")
 	}
 	if old != nil && !d.replace {
-		if d.ifNotExists {
-			return status(name + " already exists, statement succeeded."), nil
-		}
-		return nil, sqlErr(errAlreadyExists, "42710", "SQL compilation error:\nObject '%s' already exists.", name)
+		return objectExists(d, name)
 	}
 	ws := d.ws
 	i := d.end

@@ -620,3 +620,21 @@ func (e *Emulator) inOwnTxn(ctx context.Context, s *session, fn func() (*result,
 	}
 	return res, nil
 }
+
+// missingObject answers DROP of an object that does not exist: success
+// with IF EXISTS, otherwise Snowflake's 002003 naming the object's kind.
+func missingObject(d ddlArgs, kind, key, name string) (*result, error) {
+	if d.ifExists {
+		return status("Drop statement executed successfully (" + name + " already dropped)."), nil
+	}
+	return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\n%s '%s' does not exist or not authorized.", kind, key)
+}
+
+// objectExists answers CREATE without OR REPLACE of an object that exists:
+// success with IF NOT EXISTS, otherwise Snowflake's 002002.
+func objectExists(d ddlArgs, name string) (*result, error) {
+	if d.ifNotExists {
+		return status(name + " already exists, statement succeeded."), nil
+	}
+	return nil, sqlErr(errAlreadyExists, "42710", "SQL compilation error:\nObject '%s' already exists.", name)
+}

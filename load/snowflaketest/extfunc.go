@@ -81,10 +81,7 @@ func (e *Emulator) integrationDDL(_ context.Context, s *session, d ddlArgs) (*re
 	switch d.verb {
 	case "DROP":
 		if old == nil {
-			if d.ifExists {
-				return status("Drop statement executed successfully (" + name + " already dropped)."), nil
-			}
-			return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nIntegration '%s' does not exist or not authorized.", name)
+			return missingObject(d, "Integration", name, name)
 		}
 		e.ext.mu.Lock()
 		delete(e.ext.integrations, name)
@@ -111,10 +108,7 @@ func (e *Emulator) integrationDDL(_ context.Context, s *session, d ddlArgs) (*re
 		return status("Statement executed successfully."), nil
 	}
 	if old != nil && !d.replace {
-		if d.ifNotExists {
-			return status(name + " already exists, statement succeeded."), nil
-		}
-		return nil, sqlErr(errAlreadyExists, "42710", "SQL compilation error:\nObject '%s' already exists.", name)
+		return objectExists(d, name)
 	}
 	opts, end, err := parseOptions(d.ws, d.end)
 	if err != nil {
@@ -292,10 +286,7 @@ func (e *Emulator) extFunctionDDL(ctx context.Context, s *session, d ddlArgs) (*
 	switch d.verb {
 	case "DROP":
 		if old == nil {
-			if d.ifExists {
-				return status("Drop statement executed successfully (" + name + " already dropped)."), nil
-			}
-			return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nFunction '%s' does not exist or not authorized.", key)
+			return missingObject(d, "Function", key, name)
 		}
 		e.ext.mu.Lock()
 		delete(e.ext.functions, key)
@@ -305,10 +296,7 @@ func (e *Emulator) extFunctionDDL(ctx context.Context, s *session, d ddlArgs) (*
 		return nil, unsupported("ALTER FUNCTION")
 	}
 	if old != nil && !d.replace {
-		if d.ifNotExists {
-			return status(name + " already exists, statement succeeded."), nil
-		}
-		return nil, sqlErr(errAlreadyExists, "42710", "SQL compilation error:\nObject '%s' already exists.", name)
+		return objectExists(d, name)
 	}
 	f := &extFunction{key: key, db: db, sch: sch, name: name, created: e.now(), compression: "AUTO"}
 	ws := d.ws

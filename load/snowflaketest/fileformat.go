@@ -33,10 +33,7 @@ func (e *Emulator) fileFormatDDL(ctx context.Context, s *session, d ddlArgs) (*r
 	switch d.verb {
 	case "DROP":
 		if old == nil {
-			if d.ifExists {
-				return status("Drop statement executed successfully (" + name + " already dropped)."), nil
-			}
-			return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nFile format '%s' does not exist or not authorized.", key)
+			return missingObject(d, "File format", key, name)
 		}
 		e.ext.mu.Lock()
 		delete(e.ext.formats, key)
@@ -46,10 +43,7 @@ func (e *Emulator) fileFormatDDL(ctx context.Context, s *session, d ddlArgs) (*r
 		return nil, unsupported("ALTER FILE FORMAT")
 	}
 	if old != nil && !d.replace {
-		if d.ifNotExists {
-			return status(name + " already exists, statement succeeded."), nil
-		}
-		return nil, sqlErr(errAlreadyExists, "42710", "SQL compilation error:\nObject '%s' already exists.", name)
+		return objectExists(d, name)
 	}
 	f := &namedFormat{key: key, db: db, sch: sch, name: name, created: e.now(), owner: s.role}
 	ws := d.ws

@@ -48,10 +48,7 @@ func (e *Emulator) taskDDL(ctx context.Context, s *session, d ddlArgs) (*result,
 	switch d.verb {
 	case "DROP":
 		if old == nil {
-			if d.ifExists {
-				return status("Drop statement executed successfully (" + name + " already dropped)."), nil
-			}
-			return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nTask '%s' does not exist or not authorized.", key)
+			return missingObject(d, "Task", key, name)
 		}
 		e.ext.mu.Lock()
 		delete(e.ext.tasks, key)
@@ -87,10 +84,7 @@ func (e *Emulator) taskDDL(ctx context.Context, s *session, d ddlArgs) (*result,
 		return status("Statement executed successfully."), nil
 	}
 	if old != nil && !d.replace {
-		if d.ifNotExists {
-			return status(name + " already exists, statement succeeded."), nil
-		}
-		return nil, sqlErr(errAlreadyExists, "42710", "SQL compilation error:\nObject '%s' already exists.", name)
+		return objectExists(d, name)
 	}
 	t := &task{key: key, db: db, sch: sch, name: name, owner: s.role, user: s.user, created: e.now(), warehouse: s.warehouse}
 	i := d.end

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -275,4 +276,40 @@ func TestEmbeddedDefault(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "3 already done") || !strings.Contains(out, "table EVENTS holds 4182 row(s)") {
 		t.Errorf("rerun: exit %d, want 0 with everything done and the table kept\n%s%s", code, out, errs)
 	}
+}
+
+// readDeadLetterDir reads every dead letter published under dir (one file
+// per chunk, in sub-directories per table and shard); a spool file left
+// behind is not published and not read.
+func readDeadLetterDir(t *testing.T, dir string) []resilience.DeadLetter {
+	t.Helper()
+	var out []resilience.DeadLetter
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !strings.HasSuffix(p, ".ndjson") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out = append(out, parseDeadLetters(t, b)...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func parseDeadLetters(t *testing.T, b []byte) []resilience.DeadLetter {
+	t.Helper()
+	var out []resilience.DeadLetter
+	r := resilience.NewDeadLetterReader(bytes.NewReader(b), resilience.DeadLetterReaderOptions{})
+	for r.Next() {
+		out = append(out, r.DeadLetter())
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

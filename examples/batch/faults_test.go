@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
-	"github.com/flatpipe/flatpipe/resilience"
 )
 
 // TestFaultsMidRun injects faults into S3 (503 SlowDown on reads) and into
@@ -136,14 +135,9 @@ func TestValidationAndRejectRate(t *testing.T) {
 	if code != 2 {
 		t.Fatalf("exit %d, want 2\n%s%s", code, out, errs)
 	}
-	b, err := os.ReadFile(filepath.Join(dead, "EVENTS.shard-0-of-1.ndjson"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	reasons := map[string]int{}
-	r := resilience.NewDeadLetterReader(bytes.NewReader(b), resilience.DeadLetterReaderOptions{})
-	for r.Next() {
-		reasons[r.DeadLetter().Reason]++
+	for _, d := range readDeadLetterDir(t, dead) {
+		reasons[d.Reason]++
 	}
 	// Clicks with latency_ms > 1500 fail the JSON Schema; the other clicks
 	// fail the contract (type is not "order").

@@ -64,6 +64,12 @@ func newChunkLetters(dir string, client *s3.Client, bucket, prefix, sub, spool s
 		if err := os.MkdirAll(c.dir, 0o755); err != nil {
 			return nil, fmt.Errorf("batch: -dead-letter: %w", err)
 		}
+		// Spool files of a run that was killed: never published, so the
+		// chunks they belong to are redone. The directory is this shard's.
+		old, _ := filepath.Glob(filepath.Join(c.dir, ".dead-letters-*.tmp"))
+		for _, p := range old {
+			os.Remove(p)
+		}
 	}
 	return c, nil
 }

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -207,14 +206,6 @@ func (c *chunkLetters) Close() error {
 	defer c.mu.Unlock()
 	c.discardLocked()
 	return nil
-}
-
-// location describes where the dead letters go, for logs.
-func (c *chunkLetters) location() string {
-	if c.dir != "" {
-		return c.dir
-	}
-	return "s3://" + c.bucket + "/" + strings.TrimSuffix(c.prefix, "/")
 }
 
 func syncDir(dir string) error {

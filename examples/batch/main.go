@@ -78,8 +78,8 @@ func runMain(hook func(point string)) int {
 // run is the whole job; it returns the exit status.
 //
 // hook, when not nil, is called at the points where a crash matters
-// ("claimed", "put", "loaded", "committed"); the crash tests kill the
-// process there.
+// ("claimed", "put", "loaded", "committed", "swapped"); the crash tests
+// kill the process there.
 func run(ctx context.Context, args []string, environ func() []string, stdout, stderr io.Writer, stopping *atomic.Bool, hook func(point string)) int {
 	if hook == nil {
 		hook = func(string) {}

@@ -210,8 +210,6 @@ func withoutLines(inputs map[string][]byte, drop map[string]map[int64]bool) map[
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-var _ = strings.Contains
-
 // TestArraysTables loads an S3 prefix with -arrays tables: the orders'
 // items become the child table EVENTS__ITEMS with _ID, _PARENT_ID and
 // _INDEX; root and child tables are compared cell for cell with the input,
@@ -255,4 +253,13 @@ func TestArraysTables(t *testing.T) {
 		t.Errorf("rerun: exit %d, want 0 with every object done\n%s", code, out)
 	}
 	checkTables(t, te.db, want)
+
+	// Replace swaps the root and the child table in.
+	jan := "orders-2026-01.ndjson.gz"
+	code, out = te.runJob(t, "-table", "events", "-arrays", "tables", "-disposition", "replace", "-chunk-records", "700",
+		"-checkpoint", "s3://"+testBucket+"/cp-replace/", "s3://"+testBucket+"/in/"+jan)
+	if code != 2 || !strings.Contains(out, "EVENTS__ITEMS__FLATPIPE_NEXT swapped in for EVENTS__ITEMS") {
+		t.Fatalf("replace: exit %d\n%s", code, out)
+	}
+	checkTables(t, te.db, expectTables(t, "EVENTS", map[string][]byte{jan: files[jan]}))
 }

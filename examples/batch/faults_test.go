@@ -430,3 +430,54 @@ func tableComments(t *testing.T, te *testEnv) map[string]string {
 	}
 	return out
 }
+
+// TestDeadLettersReplacedOnRedo: with the dead letters in S3, a run whose
+// first chunk's first file COPY rejects whole publishes that file's records
+// as dead letters and is killed before its checkpoint; the rerun redoes the
+// chunk, which now loads and rejects nothing, and removes the stale
+// object: in the end every record is either in the table or in the dead
+// letters, once.
+func TestDeadLettersReplacedOnRedo(t *testing.T) {
+	te := newTestEnv(t)
+	files := sampleFiles()
+	for name, b := range files {
+		te.putObject(t, "in/"+name, gzipBytes(t, b))
+	}
+	te.sf.InjectFault(snowflaketest.Fault{FailFile: ".ndjson.gz"})
+	args := []string{"-table", "events", "-chunk-records", "100", "-checkpoint", "s3://" + testBucket + "/cp/",
+		"-dead-letter", "s3://" + testBucket + "/dead/", "s3://" + testBucket + "/in/"}
+	cmd, out := te.startJob(t, "loaded:1", args...)
+	if code := waitExit(t, cmd); code != -1 {
+		t.Fatalf("exit %d, want killed after the first chunk\n%s", code, out)
+	}
+	published := 0
+	for _, k := range te.keys(t, "dead/") {
+		for _, d := range parseDeadLetters(t, te.getObject(t, k)) {
+			if d.Reason != "load-failed" {
+				t.Errorf("dead letter %+v, want only the failed file's records", d)
+			}
+			published++
+		}
+	}
+	if published == 0 {
+		t.Fatalf("no dead letters published by the killed run\n%s", out)
+	}
+	cmd, out = te.startJob(t, "", args...)
+	if code := waitExit(t, cmd); code != 2 {
+		t.Fatalf("rerun: exit %d, want 2\n%s", code, out)
+	}
+	e := expect(t, files)
+	var dls int
+	for _, k := range te.keys(t, "dead/") {
+		for _, d := range parseDeadLetters(t, te.getObject(t, k)) {
+			if d.Reason == "load-failed" {
+				t.Errorf("stale dead letter %s line %d from the killed run", d.Object, d.Line)
+			}
+			dls++
+		}
+	}
+	if dls != e.bad {
+		t.Errorf("%d dead letters, want the %d bad records", dls, e.bad)
+	}
+	checkTable(t, te.db, "EVENTS", e)
+}

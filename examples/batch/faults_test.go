@@ -382,8 +382,19 @@ func TestReplaceShardsFinalize(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "shard(s) 0/2, 1/2 have not finished") {
 		t.Fatalf("-finalize before the shards: exit %d, want 1 naming both shards\n%s", code, out)
 	}
-	if code, _, errs := runInProcess(nil, "-disposition", "replace", "-shard", "0/2", "-print-config"); code != 1 || !strings.Contains(errs, "needs -checkpoint") {
-		t.Errorf("sharded replace without -checkpoint: exit %d, want a configuration error\n%s", code, errs)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-disposition", "replace", "-shard", "0/2"}, "needs -checkpoint"},
+		{[]string{"-finalize", "2", "-checkpoint", cp}, "needs -disposition replace"},
+		{[]string{"-disposition", "replace", "-finalize", "2"}, "needs -disposition replace and their -checkpoint"},
+		{[]string{"-disposition", "replace", "-finalize", "2", "-checkpoint", cp, "-shard", "1/2"}, "no -shard"},
+		{[]string{"-disposition", "merge", "-key", "id", "-arrays", "tables"}, "merge with -arrays tables is not supported"},
+	} {
+		if code, _, errs := runInProcess(nil, append(c.args, "-print-config")...); code != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, want a configuration error %q\n%s", c.args, code, c.want, errs)
+		}
 	}
 
 	cmds := make([]*bytesCmd, 2)

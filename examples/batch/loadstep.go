@@ -297,8 +297,9 @@ func (c *loadChunk) abort() {
 }
 
 // filePositions returns, per staged file, the records of its rows in row
-// order.
-func (c *loadChunk) filePositions(files []load.File) map[string][]recordPos {
+// order. It fails if the files hold rows the chunk did not trace (a
+// naming mismatch between the chunk and the writer: a bug, not bad data).
+func (c *loadChunk) filePositions(files []load.File) (map[string][]recordPos, error) {
 	out := make(map[string][]recordPos, len(files))
 	if c.rw == nil {
 		i := 0
@@ -307,21 +308,27 @@ func (c *loadChunk) filePositions(files []load.File) map[string][]recordPos {
 			out[f.Name] = c.pos[min(i, len(c.pos)):min(i+n, len(c.pos))]
 			i += n
 		}
-		return out
+		if i != len(c.pos) {
+			return nil, fmt.Errorf("batch: %s: the staged files hold %d rows, the chunk wrote %d records", c.obj, i, len(c.pos))
+		}
+		return out, nil
 	}
 	next := map[string]int{} // rows of each table taken by earlier files
 	for _, f := range files {
 		recs := c.rowRecs[f.Table]
 		i := next[f.Table]
 		n := int(f.Rows)
+		if i+n > len(recs) {
+			return nil, fmt.Errorf("batch: %s: staged file %s holds rows of table %s that the chunk did not trace to records", c.obj, f.Name, f.Table)
+		}
 		ps := make([]recordPos, 0, n)
-		for _, k := range recs[min(i, len(recs)):min(i+n, len(recs))] {
+		for _, k := range recs[i : i+n] {
 			ps = append(ps, c.pos[k])
 		}
 		next[f.Table] = i + n
 		out[f.Name] = ps
 	}
-	return out
+	return out, nil
 }
 
 func (c *loadChunk) finish(ctx context.Context) (chunkResult, error) {
@@ -360,7 +367,10 @@ func (c *loadChunk) finish(ctx context.Context) (chunkResult, error) {
 	slices.SortStableFunc(order, func(a, b string) int {
 		return cmp.Compare(b2i(a != c.d.table), b2i(b != c.d.table))
 	})
-	pos := c.filePositions(files)
+	pos, err := c.filePositions(files)
+	if err != nil {
+		return res, err
+	}
 	t1 := time.Now()
 	defer func() { res.loadTime = time.Since(t1) }()
 	for _, table := range order {

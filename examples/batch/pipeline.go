@@ -33,12 +33,12 @@ var errTooManyRejects = errors.New("batch: too many records rejected")
 //
 // A checkpoint names the last object with loaded records and how many of
 // its records are done; objects sorting before it are done. Records
-// rejected go to the dead-letter sink, which spools them until the chunk is
-// durable; a crash before the next checkpoint makes the rerun redo the
-// chunk is redone, and a chunk's dead letters are published under a name
-// of their own (object and record range) before its checkpoint, replacing
-// what an earlier run published for that chunk: dead letters are exactly
-// once, like the table's rows (see chunkLetters).
+// rejected go to the dead-letter sink, which spools them while the chunk
+// runs and publishes them under a name of their own (object and record
+// range) after its load and before its checkpoint. A crash before the
+// checkpoint makes the rerun redo the chunk, and its dead letters replace
+// what the killed run published: dead letters are exactly once, like the
+// table's rows (see chunkLetters).
 type pipeline struct {
 	cfg      *Config
 	log      *slog.Logger

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flatpipe/flatpipe/schema"
@@ -55,6 +58,7 @@ const (
 	StepMerge    Step = "merge"    // MERGE into the target ran
 	StepSwap     Step = "swap"     // the replacement table was swapped in
 	StepRejected Step = "rejected" // rejected rows were sent to the dead-letter sink
+	StepSession  Step = "session"  // a connection whose session was gone left the pool; its statement runs again
 )
 
 // Event is one step of a load.
@@ -204,6 +208,9 @@ type Loader struct {
 	o     LoaderOptions
 	table string // unquoted, normalised
 	qual  schema.DDLOptions
+
+	ledgerMu    sync.Mutex
+	ledgerReady bool // the ledger table exists with every column
 }
 
 var onErrorRE = regexp.MustCompile(`^(ABORT_STATEMENT|CONTINUE|SKIP_FILE|SKIP_FILE_[0-9]+|SKIP_FILE_[0-9]+%)$`)
@@ -331,14 +338,35 @@ type RowError struct {
 }
 
 // RejectedRow is a row COPY rejected, as VALIDATE reports it.
+//
+// A sink receives each rejected row at least once: exactly once unless the
+// load stops (a crash, a failed ledger update, an error of the sink) after
+// the sink took the file's rows and before the ledger recorded the file as
+// done; the rerun then hands the file's rejected rows again, the same
+// values in the same order (VALIDATE of the same COPY job). Key identifies
+// a row across such repeats, for a sink that must not keep duplicates.
 type RejectedRow struct {
-	Table string
-	File  string // stage file name as COPY reports it
+	Table  string
+	File   string // stage file name as COPY reports it
+	SHA256 string // the file's content hash (File.SHA256)
 	RowError
 	Code     string
 	SQLState string
 	Row      int64  // row number in the file
 	Record   string // the rejected record, where Snowflake keeps it
+	QueryID  string // the COPY job that rejected it (for VALIDATE)
+}
+
+// Key identifies the rejected row: table, file name and content, and row
+// number in the file. Two deliveries of one row have the same Key; two rows
+// of a file have different Keys as long as VALIDATE reports row numbers
+// (Snowflake and the emulator do; without one, the line stands in).
+func (r RejectedRow) Key() string {
+	n := "#" + strconv.FormatInt(r.Row, 10)
+	if r.Row <= 0 {
+		n = "#L" + strconv.FormatInt(r.Line, 10)
+	}
+	return r.Table + "/" + path.Base(r.File) + "@" + r.SHA256 + n
 }
 
 // FileError reports a file that did not load whole. It wraps ErrIncomplete.

@@ -251,44 +251,46 @@ func (l *Loader) put(ctx context.Context, ref string, f File) error {
 	}
 	stmt := fmt.Sprintf("PUT 'file://%s' %s AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = %s OVERWRITE = %s PARALLEL = 1",
 		filepath.ToSlash(abs), ref, sourceCompression(f), overwrite)
-	rows, err := l.db.QueryContext(ctx, stmt)
-	if err != nil {
-		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	n := 0
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
+	return l.stmt(ctx, func(db DB) error {
+		rows, err := db.QueryContext(ctx, stmt)
+		if err != nil {
 			return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 		}
-		n++
-		var status, msg string
-		for i, c := range cols {
-			switch strings.ToLower(c) {
-			case "status":
-				status = vals[i].String
-			case "message":
-				msg = vals[i].String
+		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
+		}
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		n := 0
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
+			}
+			n++
+			var status, msg string
+			for i, c := range cols {
+				switch strings.ToLower(c) {
+				case "status":
+					status = vals[i].String
+				case "message":
+					msg = vals[i].String
+				}
+			}
+			if status != "UPLOADED" && status != "SKIPPED" {
+				return fmt.Errorf("%w: PUT %s: status %q: %s", ErrStatement, f.Name, status, msg)
 			}
 		}
-		if status != "UPLOADED" && status != "SKIPPED" {
-			return fmt.Errorf("%w: PUT %s: status %q: %s", ErrStatement, f.Name, status, msg)
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
-	}
-	if n != 1 {
-		return fmt.Errorf("%w: PUT %s: %d result rows, want 1", ErrStatement, f.Name, n)
-	}
-	return nil
+		if n != 1 {
+			return fmt.Errorf("%w: PUT %s: %d result rows, want 1", ErrStatement, f.Name, n)
+		}
+		return nil
+	})
 }

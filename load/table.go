@@ -104,8 +104,10 @@ func (l *Loader) execScript(ctx context.Context, script string) error {
 			continue
 		}
 		err := l.do(ctx, func(ctx context.Context) error {
-			_, err := l.db.ExecContext(ctx, stmt)
-			return err
+			return l.stmt(ctx, func(db DB) error {
+				_, err := db.ExecContext(ctx, stmt)
+				return err
+			})
 		})
 		if err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrStatement, firstWords(stmt), err)
@@ -129,54 +131,56 @@ func firstWords(stmt string) string {
 // table does not exist.
 func (l *Loader) describe(ctx context.Context, table string) (cols []schema.ExistingColumn, exists bool, err error) {
 	err = l.do(ctx, func(ctx context.Context) error {
-		cols, exists = nil, false
-		rows, err := l.db.QueryContext(ctx, "DESC TABLE "+l.qualified(table))
-		if err != nil {
-			var se *gosnowflake.SnowflakeError
-			if errors.As(err, &se) && se.Number == 2003 {
-				return nil
-			}
-			return err
-		}
-		defer rows.Close()
-		exists = true
-		names, err := rows.Columns()
-		if err != nil {
-			return err
-		}
-		idx := map[string]int{}
-		for i, n := range names {
-			idx[strings.ToLower(n)] = i
-		}
-		for _, need := range []string{"name", "type", "kind"} {
-			if _, ok := idx[need]; !ok {
-				return fmt.Errorf("DESC TABLE result lacks column %q", need)
-			}
-		}
-		vals := make([]sql.NullString, len(names))
-		ptrs := make([]any, len(names))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		get := func(k string) string {
-			if i, ok := idx[k]; ok {
-				return vals[i].String
-			}
-			return ""
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
+		return l.stmt(ctx, func(db DB) error {
+			cols, exists = nil, false
+			rows, err := db.QueryContext(ctx, "DESC TABLE "+l.qualified(table))
+			if err != nil {
+				var se *gosnowflake.SnowflakeError
+				if errors.As(err, &se) && se.Number == 2003 {
+					return nil
+				}
 				return err
 			}
-			c, ok, err := schema.DescRow{Name: get("name"), Type: get("type"), Kind: get("kind"), Null: get("null?"), Comment: get("comment")}.Column()
+			defer rows.Close()
+			exists = true
+			names, err := rows.Columns()
 			if err != nil {
 				return err
 			}
-			if ok {
-				cols = append(cols, c)
+			idx := map[string]int{}
+			for i, n := range names {
+				idx[strings.ToLower(n)] = i
 			}
-		}
-		return rows.Err()
+			for _, need := range []string{"name", "type", "kind"} {
+				if _, ok := idx[need]; !ok {
+					return fmt.Errorf("DESC TABLE result lacks column %q", need)
+				}
+			}
+			vals := make([]sql.NullString, len(names))
+			ptrs := make([]any, len(names))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			get := func(k string) string {
+				if i, ok := idx[k]; ok {
+					return vals[i].String
+				}
+				return ""
+			}
+			for rows.Next() {
+				if err := rows.Scan(ptrs...); err != nil {
+					return err
+				}
+				c, ok, err := schema.DescRow{Name: get("name"), Type: get("type"), Kind: get("kind"), Null: get("null?"), Comment: get("comment")}.Column()
+				if err != nil {
+					return err
+				}
+				if ok {
+					cols = append(cols, c)
+				}
+			}
+			return rows.Err()
+		})
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: DESC TABLE %s: %w", ErrStatement, table, err)

@@ -491,3 +491,75 @@ func TestLoaderVarcharSizing(t *testing.T) {
 		sameRows(t, table, tableRows(t, db, table, []string{"ID", "CODE"}), []string{"ID=1|CODE=ab|", "ID=2|CODE=a much longer code|"})
 	}
 }
+
+// TestLoaderFallbackComment: a fallback column (the path's column cannot
+// change its type in place, 002108) carries a comment that names, after
+// the path, the column and type it stands in for; DESC TABLE shows it, and
+// a later plan still finds the column by its path.
+func TestLoaderFallbackComment(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	l := newLoader(t, db, load.LoaderOptions{Table: "fallback_note"})
+	first := makeBatch(t, t.TempDir(), "num", 1, []string{`{"id":1,"code":5}`})
+	if _, err := l.Load(ctx, first.table, first.files); err != nil {
+		t.Fatal(err)
+	}
+	next := makeBatch(t, t.TempDir(), "text", 1, []string{`{"id":2,"code":"abc"}`})
+	plan, err := l.Prepare(ctx, next.table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fb, orig schema.Column
+	for _, c := range plan.Columns {
+		switch {
+		case c.Name == "CODE":
+			orig = c
+		case strings.HasPrefix(c.Name, "CODE__V_"):
+			fb = c
+		}
+	}
+	if fb.Name == "" || orig.Name == "" {
+		t.Fatalf("plan columns %v: want CODE and a fallback column for it", plan.Columns)
+	}
+	comments := map[string]string{}
+	rows, err := db.QueryContext(ctx, `DESC TABLE fallback_note`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var name, comment string
+		for i, c := range cols {
+			switch strings.ToLower(c) {
+			case "name":
+				name = vals[i].String
+			case "comment":
+				comment = vals[i].String
+			}
+		}
+		comments[name] = comment
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := `code — fallback of column "CODE" ` + orig.Type.String() + ", for the values it cannot take: " + orig.Type.String() + " cannot take "
+	if got := comments[fb.Name]; !strings.HasPrefix(got, want) || !strings.Contains(got, "in place") {
+		t.Errorf("DESC TABLE comment of %s = %q, want it to start %q and say why", fb.Name, got, want)
+	}
+	t.Logf("DESC TABLE comment of %s: %s", fb.Name, comments[fb.Name])
+	if got := comments["CODE"]; got != "code" {
+		t.Errorf("DESC TABLE comment of CODE = %q, want its path %q", got, "code")
+	}
+	again, err := l.Prepare(ctx, next.table)
+	if err != nil || len(again.Changes) != 0 {
+		t.Errorf("Prepare() again = %v, %v; want no change (the fallback column found by the path in its comment)", again, err)
+	}
+}

@@ -18,7 +18,9 @@ import (
 
 // DB is what a Loader needs of a database handle: *sql.DB, *sql.Conn and
 // *sql.Tx (over gosnowflake) satisfy it. PUTs run in parallel only on a
-// *sql.DB; a *sql.Conn or *sql.Tx runs one statement at a time.
+// *sql.DB; a *sql.Conn or *sql.Tx runs one statement at a time. On a
+// *sql.DB each statement runs on a connection of its own, and a connection
+// whose session is gone for good leaves the pool (see StepSession).
 type DB interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -147,7 +149,10 @@ type LoaderOptions struct {
 	// AcceptPartial accepts a file COPY loaded in part
 	// (PARTIALLY_LOADED): its rejected rows, read back with VALIDATE, go
 	// to DeadLetter, which must be set. Without it a file whose loaded
-	// rows are fewer than File.Rows fails the load.
+	// rows are fewer than File.Rows fails the load. The COPY statements
+	// of an Append load carry a query tag of their own
+	// ("flatpipe-copy-…", replacing a session's QUERY_TAG for them), by
+	// which a rerun finds a COPY whose answer a crash lost.
 	AcceptPartial bool
 	// DeadLetter receives rejected rows under AcceptPartial.
 	DeadLetter DeadLetterSink
@@ -315,7 +320,9 @@ type FileResult struct {
 	File File
 	// Status is COPY's status: "LOADED", "PARTIALLY_LOADED",
 	// "LOAD_FAILED", or "LOAD_SKIPPED" for a file COPY skipped because
-	// the ledger shows this name and content loaded before.
+	// the ledger shows this name and content loaded before. A file whose
+	// earlier COPY's answer was lost (see the ledger) has the result of
+	// that COPY, found by its query tag, and its QueryID.
 	Status string
 	// RowsParsed, RowsLoaded, ErrorLimit and ErrorsSeen are COPY's counts
 	// (for a skipped file, RowsLoaded is File.Rows as recorded).

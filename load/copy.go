@@ -403,7 +403,7 @@ func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f File)
 				}
 				seen[rn] = true
 			}
-			rr := RejectedRow{Table: table, File: get("FILE"), SHA256: f.SHA256,
+			rr := RejectedRow{Table: l.table, File: get("FILE"), SHA256: f.SHA256,
 				RowError: RowError{Message: get("ERROR"), Line: atoi("LINE"), Character: atoi("CHARACTER"), Column: get("COLUMN_NAME")},
 				Code:     get("CODE"), SQLState: get("SQL_STATE"), Row: atoi("ROW_NUMBER"), Record: get("REJECTED_RECORD"), QueryID: queryID}
 			if err := l.o.DeadLetter.RejectedRow(ctx, rr); err != nil {

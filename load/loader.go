@@ -431,6 +431,11 @@ func (l *Loader) Load(ctx context.Context, t schema.Table, files []File) (*Resul
 		return res, err
 	}
 	t = mergeTables(t, TableOf(files))
+	ctx, unpin, err := l.pin(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer unpin()
 	plan, err := l.ensureTable(ctx, t, files)
 	if err != nil {
 		return res, err

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 
 	"github.com/snowflakedb/gosnowflake"
 )
@@ -29,6 +30,14 @@ const maxSessionRenewals = 4
 // statements fail with sql.ErrConnDone); with a *sql.Tx nothing can be done
 // but return the error.
 func (l *Loader) stmt(ctx context.Context, fn func(DB) error) error {
+	if c := pinned(ctx); c != nil {
+		// The load's session holds a temporary stage: no other will do.
+		err := fn(c)
+		if sessionGone(err) {
+			discard(c)
+		}
+		return err
+	}
 	p, ok := l.db.(*sql.DB)
 	if !ok {
 		err := fn(l.db)
@@ -53,6 +62,30 @@ func (l *Loader) stmt(ctx context.Context, fn func(DB) error) error {
 			return err
 		}
 	}
+}
+
+// pinKey is the context key of the one connection a Load runs on.
+type pinKey struct{}
+
+// pin returns ctx with the connection every statement of a load must run on
+// (see Stage.Temporary), and a func that returns it to the pool; ctx and a
+// no-op when the load needs no such connection or has one already.
+func (l *Loader) pin(ctx context.Context) (context.Context, func(), error) {
+	p, ok := l.db.(*sql.DB)
+	if !ok || !l.o.Stage.Temporary || pinned(ctx) != nil {
+		return ctx, func() {}, nil
+	}
+	c, err := p.Conn(ctx)
+	if err != nil {
+		return ctx, nil, fmt.Errorf("%w: a connection for the temporary stage: %w", ErrStatement, err)
+	}
+	return context.WithValue(ctx, pinKey{}, c), func() { _ = c.Close() }, nil
+}
+
+// pinned returns the connection pin put in ctx, or nil.
+func pinned(ctx context.Context) *sql.Conn {
+	c, _ := ctx.Value(pinKey{}).(*sql.Conn)
+	return c
 }
 
 // discard makes the pool close c's driver connection instead of keeping it.

@@ -67,7 +67,9 @@ type Stage struct {
 	Path string
 	// Create creates a named stage (CREATE STAGE IF NOT EXISTS) before
 	// the first PUT; Temporary makes it a temporary stage, dropped with
-	// the session.
+	// the session. A temporary stage exists in one session only, so a
+	// Loader on a *sql.DB runs a Load with one connection of the pool,
+	// uploading one file at a time.
 	Create, Temporary bool
 	// S3 uploads the files of an external stage, whose URL must be
 	// s3://<S3.Bucket>/<S3.Prefix>: a file goes to S3.Key(Path, file) and
@@ -186,7 +188,11 @@ func (l *Loader) upload(ctx context.Context, table string, files []File) error {
 func (l *Loader) parallel(ctx context.Context, files []File, fn func(context.Context, File) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sem := make(chan struct{}, l.o.Parallel)
+	n := l.o.Parallel
+	if pinned(ctx) != nil {
+		n = 1 // one session, one statement at a time
+	}
+	sem := make(chan struct{}, n)
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex

@@ -26,8 +26,9 @@ type sessionWatch struct {
 	mu      sync.Mutex
 	logins  int
 	dead    map[string]bool
-	reused  int // statements sent with a dead token
-	logouts int // session deletes with a dead token (the pool closing it)
+	reused  int            // statements sent with a dead token
+	logouts int            // session deletes with a dead token (the pool closing it)
+	tokens  map[string]int // statements per session token
 }
 
 func (w *sessionWatch) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
@@ -41,6 +42,9 @@ func (w *sessionWatch) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.logouts++
 	case dead:
 		w.reused++
+	}
+	if r.URL.Path == "/queries/v1/query-request" {
+		w.tokens[tok]++
 	}
 	w.mu.Unlock()
 	if dead && r.URL.Path == "/queries/v1/query-request" {
@@ -67,19 +71,17 @@ func (r *recordingWriter) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-// TestLoaderSessionExpired: the COPY's session expired for good (390114,
-// injected with a Fault). The Loader drops that connection from the pool
-// (the driver does not), logs in afresh and runs the COPY there; the load
-// completes, every row once, and the dead session is never used again
-// (only closed).
-func TestLoaderSessionExpired(t *testing.T) {
+// watchedEmulator starts an emulator behind a sessionWatch and opens a
+// *sql.DB on it through the real driver.
+func watchedEmulator(t *testing.T) (*snowflaketest.Emulator, *sessionWatch, *sql.DB) {
+	t.Helper()
 	t.Setenv("SNOWFLAKE_DISABLE_PLATFORM_DETECTION", "true")
 	e, err := snowflaketest.New(snowflaketest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.Close() })
-	watch := &sessionWatch{next: e, dead: map[string]bool{}}
+	watch := &sessionWatch{next: e, dead: map[string]bool{}, tokens: map[string]int{}}
 	hs := httptest.NewServer(watch)
 	t.Cleanup(hs.Close)
 	host, port, _ := net.SplitHostPort(hs.Listener.Addr().String())
@@ -87,6 +89,16 @@ func TestLoaderSessionExpired(t *testing.T) {
 	db := sql.OpenDB(gosnowflake.NewConnector(gosnowflake.SnowflakeDriver{}, gosnowflake.Config{Account: "emulator", User: "TEST", Password: "test",
 		Database: "TEST_DB", Schema: "PUBLIC", Protocol: "http", Host: host, Port: p, MaxRetryCount: 2, DisableTelemetry: true}))
 	t.Cleanup(func() { _ = db.Close() })
+	return e, watch, db
+}
+
+// TestLoaderSessionExpired: the COPY's session expired for good (390114,
+// injected with a Fault). The Loader drops that connection from the pool
+// (the driver does not), logs in afresh and runs the COPY there; the load
+// completes, every row once, and the dead session is never used again
+// (only closed).
+func TestLoaderSessionExpired(t *testing.T) {
+	e, watch, db := watchedEmulator(t)
 	db.SetMaxOpenConns(1) // one session at a time: the retry must log in
 
 	b := makeBatch(t, t.TempDir(), "sess", 2, records(1, 12, ""))
@@ -118,4 +130,44 @@ func TestLoaderSessionExpired(t *testing.T) {
 	if n := ev.count(load.StepSession); n != 1 {
 		t.Errorf("%d session events, want 1", n)
 	}
+}
+
+// TestLoaderTemporaryStageOneSession: a temporary stage exists in one
+// session only (the emulator does not scope it, so the test counts
+// sessions): with a *sql.DB whose pool holds several sessions, every
+// statement of a load through a temporary stage runs in one of them.
+func TestLoaderTemporaryStageOneSession(t *testing.T) {
+	_, watch, db := watchedEmulator(t)
+	ctx := context.Background()
+	db.SetMaxIdleConns(4)
+	var conns []*sql.Conn
+	for range 3 { // three idle sessions in the pool
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PingContext(ctx); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	b := makeBatch(t, t.TempDir(), "tmp", 4, records(1, 20, ""))
+	watch.mu.Lock()
+	clear(watch.tokens)
+	watch.mu.Unlock()
+	l := newLoader(t, db, load.LoaderOptions{Table: "tmp_stage", Parallel: 4,
+		Stage: load.Stage{Kind: load.NamedStage, Name: "tmp_landing", Create: true, Temporary: true}})
+	if _, err := l.Load(ctx, b.table, b.files); err != nil {
+		t.Fatal(err)
+	}
+	watch.mu.Lock()
+	sessions := len(watch.tokens)
+	watch.mu.Unlock()
+	if sessions != 1 {
+		t.Errorf("the load ran statements in %d sessions, want 1 (its temporary stage's)", sessions)
+	}
+	sameRows(t, "through a temporary stage", tableRows(t, db, "tmp_stage", colNames(b.table)), rowsOf(b.recs, colNames(b.table)))
 }

@@ -159,9 +159,10 @@
 // lost may have rejected rows: the Loader finds that COPY by its query tag
 // (QUERY_HISTORY_BY_USER), reads its result (RESULT_SCAN) and its rejected
 // rows (VALIDATE), so a crash between COPY and the ledger loses no dead
-// letter. Dead letters are delivered at least once: twice only when the
-// load stops after the sink took a file's rows and before the ledger
-// recorded it, and then with the same values and RejectedRow.Key.
+// letter. Dead letters are delivered at least once (see RejectedRow: twice
+// under Append only when the load stops after the sink took a file's rows
+// and before the ledger recorded it), a repeat with the same
+// RejectedRow.Key.
 // Replace and Merge load into a table rebuilt on
 // every attempt (COPY with FORCE), then SWAP it in or MERGE it, so a rerun
 // is just as safe. The end-to-end tests kill a loading process with

@@ -346,14 +346,17 @@ type RowError struct {
 
 // RejectedRow is a row COPY rejected, as VALIDATE reports it.
 //
-// A sink receives each rejected row at least once: exactly once unless the
-// load stops (a crash, a failed ledger update, an error of the sink) after
-// the sink took the file's rows and before the ledger recorded the file as
-// done; the rerun then hands the file's rejected rows again, the same
-// values in the same order (VALIDATE of the same COPY job). Key identifies
-// a row across such repeats, for a sink that must not keep duplicates.
+// A sink receives each rejected row at least once. Under Append, exactly
+// once unless the load stops (a crash, a failed ledger update, an error of
+// the sink) after the sink took the file's rows and before the ledger
+// recorded the file as done; the rerun then hands the file's rejected rows
+// again, the same values in the same order (VALIDATE of the same COPY job).
+// Under Replace and Merge every run of a Load loads its files again into a
+// rebuilt staging table, so a rerun hands their rejected rows again, with
+// the same values but another QueryID. Key identifies a row across such
+// repeats, for a sink that must not keep duplicates.
 type RejectedRow struct {
-	Table  string
+	Table  string // the Loader's target table
 	File   string // stage file name as COPY reports it
 	SHA256 string // the file's content hash (File.SHA256)
 	RowError

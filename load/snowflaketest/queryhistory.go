@@ -17,7 +17,12 @@ import (
 func init() {
 	tableFuncs["QUERY_HISTORY"] = (*Emulator).queryHistoryFunc
 	tableFuncs["QUERY_HISTORY_BY_USER"] = (*Emulator).queryHistoryFunc
-	tableFuncs["QUERY_HISTORY_BY_SESSION"] = (*Emulator).queryHistoryFunc
+	tableFuncs["QUERY_HISTORY_BY_SESSION"] = func(e *Emulator, ctx context.Context, s *session, a funcArgs) (*vtable, error) {
+		if _, ok := a.named["SESSION_ID"]; !ok {
+			a.named["SESSION_ID"] = "CURRENT_SESSION" // the default
+		}
+		return e.queryHistoryFunc(ctx, s, a)
+	}
 }
 
 // maxQueryHistory bounds the statements kept, like Snowflake's 7 days.

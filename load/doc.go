@@ -108,6 +108,10 @@
 //	l, err := load.NewLoader(db, load.LoaderOptions{Table: "events"})
 //	res, err := l.Load(ctx, inferred, files) // a result per file
 //
+// The whole flow, from nested JSON to rows of a table, runs as Example_loader
+// in load/snowflaketest/loadtest, against the emulator (a module of its own,
+// as the emulator links DuckDB).
+//
 // Before COPY the table exists with the batch's columns: DESC TABLE, then
 // schema.PlanChanges under LoaderOptions.Evolution, then CREATE TABLE IF NOT EXISTS
 // IF NOT EXISTS or ALTER TABLE … ADD COLUMN IF NOT EXISTS / SET DATA TYPE.

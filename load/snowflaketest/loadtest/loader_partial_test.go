@@ -70,3 +70,32 @@ func TestLoaderPartial(t *testing.T) {
 		sameRows(t, "accepted", tableRows(t, db, "accepted", colNames(b.table)), rowsOf(good, colNames(b.table)))
 	})
 }
+
+// TestLoaderPartialDropped: the connection drops after a COPY that loaded
+// a file in part (the server did the work, the answer is lost); the
+// driver sends the COPY again, which skips the file. The Loader finds the
+// first COPY by its query tag, reports its result and hands its rejected
+// row to the dead-letter sink once.
+func TestLoaderPartialDropped(t *testing.T) {
+	srv, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	b, f, good := partialBatch(t, db, "dropped")
+	srv.InjectFault(snowflaketest.Fault{SQL: "COPY INTO", Drop: true})
+	dl := &deadLetters{}
+	l := newLoader(t, db, load.LoaderOptions{Table: "dropped", OnError: "CONTINUE", AcceptPartial: true, DeadLetter: dl})
+	res, err := l.Load(ctx, b.table, []load.File{f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Files[0]; r.Status != "PARTIALLY_LOADED" || r.RowsLoaded != 3 || r.Rejected != 1 || r.QueryID == "" {
+		t.Errorf("result %+v, want the first COPY's: PARTIALLY_LOADED, 3 loaded, 1 rejected, its query id", r)
+	}
+	if len(dl.rows) != 1 || dl.rows[0].Line != 3 || dl.rows[0].QueryID != res.Files[0].QueryID {
+		t.Errorf("dead letters %+v, want the row of line 3 from the first COPY", dl.rows)
+	}
+	sameRows(t, "dropped", tableRows(t, db, "dropped", colNames(b.table)), rowsOf(good, colNames(b.table)))
+	// Loading the file again hands nothing more.
+	if _, err := l.Load(ctx, b.table, []load.File{f}); err != nil || len(dl.rows) != 1 {
+		t.Errorf("second Load() = %v with %d dead letters, want nil and still 1", err, len(dl.rows))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -40,7 +41,7 @@ func (w *sessionWatch) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.logins++
 	case dead && r.URL.Path == "/session":
 		w.logouts++
-	case dead:
+	case dead && strings.HasPrefix(r.URL.Path, "/queries/"):
 		w.reused++
 	}
 	if r.URL.Path == "/queries/v1/query-request" {
@@ -87,7 +88,7 @@ func watchedEmulator(t *testing.T) (*snowflaketest.Emulator, *sessionWatch, *sql
 	host, port, _ := net.SplitHostPort(hs.Listener.Addr().String())
 	p, _ := strconv.Atoi(port)
 	db := sql.OpenDB(gosnowflake.NewConnector(gosnowflake.SnowflakeDriver{}, gosnowflake.Config{Account: "emulator", User: "TEST", Password: "test",
-		Database: "TEST_DB", Schema: "PUBLIC", Protocol: "http", Host: host, Port: p, MaxRetryCount: 2, DisableTelemetry: true}))
+		Database: "TEST_DB", Schema: "PUBLIC", Protocol: "http", Host: host, Port: p, MaxRetryCount: 2}))
 	t.Cleanup(func() { _ = db.Close() })
 	return e, watch, db
 }

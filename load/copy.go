@@ -131,7 +131,7 @@ func (l *Loader) skipped(ctx context.Context, f File, recorded map[string]ledger
 	}
 	if !ok {
 		return FileResult{}, &FileError{Result: done, Reason: "COPY skipped the file as loaded before, but the COPY that loaded it cannot be found " +
-			"(QUERY_HISTORY keeps 7 days, RESULT_SCAN 24 hours), so its rejected rows cannot be recovered"}
+			"(among the user's latest 10,000 statements of QUERY_HISTORY, which keeps 7 days, and RESULT_SCAN, 24 hours), so its rejected rows cannot be recovered"}
 	}
 	return r, nil
 }

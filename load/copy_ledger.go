@@ -40,7 +40,8 @@ import (
 //     reads its per-file result (RESULT_SCAN) and, for a partial load, its
 //     rejected rows (VALIDATE), and goes on as if the answer had arrived: the
 //     dead letters a crash would have lost reach the sink. When that COPY
-//     cannot be found any more (QUERY_HISTORY keeps 7 days, RESULT_SCAN 24
+//     cannot be found any more (QUERY_HISTORY keeps 7 days and is searched
+//     among the user's latest 10,000 statements; RESULT_SCAN keeps 24
 //     hours) the file fails with a *FileError rather than count rows it
 //     cannot vouch for.
 

@@ -3,7 +3,9 @@ package loadtest_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -562,4 +564,67 @@ func TestLoaderFallbackComment(t *testing.T) {
 	if err != nil || len(again.Changes) != 0 {
 		t.Errorf("Prepare() again = %v, %v; want no change (the fallback column found by the path in its comment)", again, err)
 	}
+}
+
+// stageFiles lists the names of the files on a stage.
+func stageFiles(t *testing.T, db *sql.DB, stage string) []string {
+	t.Helper()
+	rows, err := db.Query("LIST " + stage)
+	if err != nil {
+		t.Fatalf("LIST %s: %v", stage, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, vals[0].String)
+	}
+	return out
+}
+
+// TestLoaderPurgeAndSkipFile: Purge removes the loaded files from the
+// stage (COPY's PURGE) and keeps them without it; under ON_ERROR =
+// SKIP_FILE a file with a bad row is skipped whole, which fails the load
+// (never silent) while the good file's rows are in the table.
+func TestLoaderPurgeAndSkipFile(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	for _, purge := range []bool{false, true} {
+		table := fmt.Sprintf("purge_%v", purge)
+		b := makeBatch(t, t.TempDir(), table, 2, records(1, 6, ""))
+		stage := load.Stage{Kind: load.NamedStage, Name: table + "_stage", Create: true}
+		if _, err := newLoader(t, db, load.LoaderOptions{Table: table, Stage: stage, Purge: purge}).Load(ctx, b.table, b.files); err != nil {
+			t.Fatal(err)
+		}
+		want := 2
+		if purge {
+			want = 0
+		}
+		if got := stageFiles(t, db, "@"+strings.ToUpper(table)+"_STAGE"); len(got) != want {
+			t.Errorf("Purge %v: stage holds %v, want %d files", purge, got, want)
+		}
+		sameRows(t, table, tableRows(t, db, table, colNames(b.table)), rowsOf(b.recs, colNames(b.table)))
+	}
+
+	b, bad, _ := partialBatch(t, db, "skip_file")
+	moreRecs := []map[string]any{ // values the table's inferred types take
+		{"ID": json.Number("7"), "NAME": "seven", "AMOUNT": json.Number("5.25")},
+		{"ID": json.Number("8"), "NAME": "eight", "AMOUNT": json.Number("6.50")},
+	}
+	more := writeNDJSON(t, t.TempDir(), "skip_more", b.table, moreRecs, 7, 8)
+	_, err := newLoader(t, db, load.LoaderOptions{Table: "skip_file", OnError: "SKIP_FILE"}).Load(ctx, b.table, []load.File{more, bad})
+	var fe *load.FileError
+	if !errors.As(err, &fe) || fe.Result.File.Name != bad.Name || fe.Result.Status != "LOAD_FAILED" || fe.Result.RowsLoaded != 0 {
+		t.Fatalf("Load() = %v, want a FileError: %s LOAD_FAILED with no row", err, bad.Name)
+	}
+	want := rowsOf(append(append([]map[string]any{}, b.recs...), moreRecs...), colNames(b.table))
+	sameRows(t, "skip_file", tableRows(t, db, "skip_file", colNames(b.table)), want)
 }

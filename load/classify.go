@@ -112,7 +112,7 @@ func (ErrorClassifier) SessionExpired(err error) bool {
 		return false
 	}
 	switch se.Number {
-	case errSessionExpired, errSessionGone, errSessionTokenInvalid, errMasterTokenExpired:
+	case errSessionExpired, errSessionGone, errSessionTokenInvalid, errMasterTokenExpired, gosnowflake.ErrFailedToRenewSession:
 		return true
 	}
 	return false

@@ -4,10 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"errors"
 	"fmt"
-
-	"github.com/snowflakedb/gosnowflake"
 )
 
 // maxSessionRenewals bounds how often one statement is sent again on
@@ -99,12 +96,5 @@ func discard(c *sql.Conn) {
 // sessionGone reports whether err means the session that ran the statement
 // cannot be used again.
 func sessionGone(err error) bool {
-	if err == nil {
-		return false
-	}
-	if ErrorClassifier.SessionExpired(ErrorClassifier{}, err) {
-		return true
-	}
-	var se *gosnowflake.SnowflakeError
-	return errors.As(err, &se) && se.Number == gosnowflake.ErrFailedToRenewSession
+	return err != nil && ErrorClassifier{}.SessionExpired(err)
 }

@@ -142,6 +142,7 @@ type Emulator struct {
 	jobs        map[string]*copyJob // COPY query id → rejected rows, for VALIDATE
 	jobOrder    []string
 	copyHistory []copyHist // every file a COPY or a pipe loaded or failed, for COPY_HISTORY and LOAD_HISTORY
+	queries     queryLog   // statements run, for QUERY_HISTORY (queryhistory.go)
 }
 
 // New opens an emulator. Close releases its DuckDB database and, when it

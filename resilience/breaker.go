@@ -24,19 +24,6 @@ const (
 	StateHalfOpen              // a bounded number of probe calls pass
 )
 
-// String returns "closed", "open" or "half-open".
-func (s State) String() string {
-	switch s {
-	case StateClosed:
-		return "closed"
-	case StateOpen:
-		return "open"
-	case StateHalfOpen:
-		return "half-open"
-	}
-	return "State(?)"
-}
-
 // Outcome is how a Breaker counts a call's result.
 type Outcome uint8
 

@@ -37,16 +37,6 @@ const (
 	Other // a type read from a table that this package does not infer (BINARY, TIME, ...)
 )
 
-var typeKindNames = [...]string{"VARIANT", "BOOLEAN", "NUMBER", "FLOAT", "VARCHAR", "DATE", "TIMESTAMP_NTZ", "TIMESTAMP_TZ", "OBJECT", "ARRAY", "VARIANT", "OTHER"}
-
-// String returns the Snowflake name of k.
-func (k TypeKind) String() string {
-	if int(k) < len(typeKindNames) {
-		return typeKindNames[k]
-	}
-	return "TypeKind(" + strconv.Itoa(int(k)) + ")"
-}
-
 // Type is a column type. It is a plain value, safe for concurrent use.
 type Type struct {
 	Kind      TypeKind

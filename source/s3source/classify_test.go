@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/flatpipe/flatpipe/source"
+	"github.com/flatpipe/flatpipe/source/s3source/s3test"
 )
 
 func TestBucketCheck(t *testing.T) {
@@ -87,7 +88,7 @@ func TestClassifyS3Errors(t *testing.T) {
 		return err
 	}
 	badCreds := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(env.url), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "wrong-secret", "")})
+		Credentials: credentials.NewStaticCredentialsProvider(s3test.AccessKey, "wrong-secret", "")})
 	noBudget := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(env.url), UsePathStyle: true,
 		Credentials: env.client.Options().Credentials,
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {

@@ -1,23 +1,16 @@
 package s3source
 
 import (
-	"bytes"
-	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/rclone/gofakes3"
-	"github.com/rclone/gofakes3/s3mem"
+
+	"github.com/flatpipe/flatpipe/source/s3source/s3test"
 )
 
 // fault is what faultHandler does to one GET of an object.
@@ -61,14 +54,10 @@ func (h *faultHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch f {
 	case slowDown:
-		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`)
+		s3test.WriteError(w, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
 		return
 	case internal:
-		w.Header().Set("Content-Type", "application/xml")
-		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>`)
+		s3test.WriteError(w, http.StatusInternalServerError, "InternalError", "We encountered an internal error.")
 		return
 	case pass:
 		h.next.ServeHTTP(w, r)
@@ -107,49 +96,23 @@ func (h *faultHandler) headers() []http.Header {
 }
 
 type s3env struct {
+	*s3test.Server
 	client *s3.Client
 	faults *faultHandler
 	url    string
 }
 
-// newS3 starts rclone/gofakes3 on loopback (TLS when tls is set) with SigV4
-// verification, behind a fault-injecting handler, and builds a hermetic client.
+// newS3 starts the in-process S3 server (TLS when tls is set) with the
+// bucket "bucket", behind a fault-injecting handler.
 func newS3(t testing.TB, tls bool) *s3env {
 	t.Helper()
-	for _, k := range []string{"AWS_CA_BUNDLE", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
-		t.Setenv(k, "")
-	}
-	fake := gofakes3.New(s3mem.New(), gofakes3.WithV4Auth(map[string]string{"AKIDTEST": "secret-test-key"}))
-	fh := &faultHandler{next: fake.Server()}
-	var ts *httptest.Server
-	if tls {
-		ts = httptest.NewTLSServer(fh)
-	} else {
-		ts = httptest.NewServer(fh)
-	}
-	t.Cleanup(ts.Close)
-	c := s3.New(s3.Options{
-		Region:                     "us-east-1",
-		Credentials:                credentials.NewStaticCredentialsProvider("AKIDTEST", "secret-test-key", ""),
-		BaseEndpoint:               aws.String(ts.URL),
-		UsePathStyle:               true,
-		HTTPClient:                 ts.Client(),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-		// the SDK's own retries, without real sleeps
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-		}),
-	})
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("bucket")}); err != nil {
-		t.Fatalf("CreateBucket: %v", err)
-	}
-	return &s3env{client: c, faults: fh, url: ts.URL}
+	fh := &faultHandler{}
+	srv := s3test.NewServer(t, s3test.Options{Buckets: []string{"bucket"}, TLS: tls,
+		Wrap: func(h http.Handler) http.Handler { fh.next = h; return fh }})
+	return &s3env{Server: srv, client: srv.Client(), faults: fh, url: srv.URL}
 }
 
 func (e *s3env) put(t testing.TB, key string, data []byte) {
 	t.Helper()
-	if _, err := e.client.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("bucket"), Key: aws.String(key), Body: bytes.NewReader(data)}); err != nil {
-		t.Fatalf("PutObject %s: %v", key, err)
-	}
+	e.Put(t, "bucket", key, data)
 }

@@ -502,13 +502,7 @@ func (s *Scanner) scanNDJSON() bool {
 		i := bytes.IndexByte(s.buf[s.scan:s.end], '\n')
 		if i >= 0 {
 			e := s.scan + i
-			rs, re := s.start, e
-			for rs < re && isSpace(s.buf[rs]) {
-				rs++
-			}
-			for re > rs && isSpace(s.buf[re-1]) {
-				re--
-			}
+			rs, re := trimSpace(s.buf, s.start, e)
 			if rs == re {
 				s.start = e + 1
 				s.scan = s.start
@@ -523,13 +517,7 @@ func (s *Scanner) scanNDJSON() bool {
 			if s.readErr != nil {
 				return s.finish()
 			}
-			rs, re := s.start, s.end
-			for rs < re && isSpace(s.buf[rs]) {
-				rs++
-			}
-			for re > rs && isSpace(s.buf[re-1]) {
-				re--
-			}
+			rs, re := trimSpace(s.buf, s.start, s.end)
 			if rs == re {
 				s.lines(s.end)
 				s.start = s.end
@@ -554,19 +542,25 @@ func (s *Scanner) scanDocument() bool {
 	if s.readErr != nil {
 		return s.finish()
 	}
-	rs, re := s.start, s.end
-	for rs < re && isSpace(s.buf[rs]) {
-		rs++
-	}
-	for re > rs && isSpace(s.buf[re-1]) {
-		re--
-	}
+	rs, re := trimSpace(s.buf, s.start, s.end)
 	if rs == re {
 		// A JSON text holds a value: an empty stream is not a document.
 		return s.syntax(re, "empty document")
 	}
 	s.done = true // the one record; the next Scan returns false
 	return s.emit(rs, re, s.end, false)
+}
+
+// trimSpace returns the bounds of buf[start:end] without its leading and
+// trailing whitespace.
+func trimSpace(buf []byte, start, end int) (int, int) {
+	for start < end && isSpace(buf[start]) {
+		start++
+	}
+	for end > start && isSpace(buf[end-1]) {
+		end--
+	}
+	return start, end
 }
 
 func (s *Scanner) syntax(p int, msg string) bool {

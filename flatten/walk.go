@@ -12,30 +12,11 @@ import (
 // run walks doc, appending fields to f.out (and rows to f.rows in tables
 // mode).
 func (f *Flattener) run(doc []byte) error {
-	f.doc = doc
-	f.path = f.path[:0]
-	f.arena = f.arena[:0]
-	f.stack = f.stack[:0]
-	f.rootArray = false
-	f.htGen++
-	if f.htGen == 0 { // wrapped: stale entries could match
-		clear(f.ht)
-		f.htGen = 1
-	}
-	f.htCount = 0
-	f.ksGen++
-	if f.ksGen == 0 {
-		clear(f.ks)
-		f.ksGen = 1
-	}
-	f.ksCount = 0
-	f.serial = 0
-
+	f.reset(doc)
 	i := skipWS(doc, 0)
 	if i >= len(doc) {
 		return f.syntaxErr(i, "unexpected end of input")
 	}
-	f.khs = f.khs[:0]
 	root := frame{root: true, check: f.filtering, serial: f.nextSerial()}
 	rootEmit := true
 	if f.filtering {
@@ -52,47 +33,14 @@ func (f *Flattener) run(doc []byte) error {
 			break
 		}
 		if f.fastOK() {
-			if i, err = f.walkFast(i, false); err == errFallback {
-				return f.runGeneral(doc)
-			}
+			i, err = f.walkFast(i, false)
 			fast = true
 			break
 		}
 		f.stack = append(f.stack, root)
 		i, err = f.walk(i, 0)
 	case '[':
-		switch f.opts.Arrays {
-		case ArraysJSON:
-			i, err = f.leafContainer(i, Array, rootEmit)
-		case ArraysIndex:
-			j := skipWS(doc, i+1)
-			if j < len(doc) && doc[j] == ']' {
-				err = f.emitIf(rootEmit, Array, f.emptyOf('['), i)
-				i = j + 1
-				break
-			}
-			if f.fastOK() {
-				if i, err = f.walkFast(i+1, true); err == errFallback {
-					return f.runGeneral(doc)
-				}
-				fast = true
-				break
-			}
-			root.isArr = true
-			f.stack = append(f.stack, root)
-			i, err = f.walk(i+1, 0)
-		case ArraysTables:
-			f.rootArray = true
-			j := skipWS(doc, i+1)
-			if j < len(doc) && doc[j] == ']' {
-				i = j + 1
-				break
-			}
-			root.isArr, root.tabArr = true, true
-			root.table, root.tabLen = int32(len(f.arena)), 0
-			f.stack = append(f.stack, root)
-			i, err = f.walk(i+1, 0)
-		}
+		i, fast, err = f.runArray(i, root, rootEmit)
 	default:
 		if f.tables {
 			f.path = append(f.path, "value"...)
@@ -101,6 +49,9 @@ func (f *Flattener) run(doc []byte) error {
 			}
 		}
 		i, err = f.leaf(i, rootEmit)
+	}
+	if err == errFallback {
+		return f.runGeneral(doc)
 	}
 	if err != nil {
 		return err
@@ -113,6 +64,65 @@ func (f *Flattener) run(doc []byte) error {
 		return f.syntaxErr(i, "unexpected "+quoteByte(doc[i])+" after top-level value")
 	}
 	return nil
+}
+
+// reset readies f to walk doc: empty path, arena and stack, and fresh
+// generations of the collision and key tables.
+func (f *Flattener) reset(doc []byte) {
+	f.doc = doc
+	f.path = f.path[:0]
+	f.arena = f.arena[:0]
+	f.stack = f.stack[:0]
+	f.khs = f.khs[:0]
+	f.rootArray = false
+	f.htGen++
+	if f.htGen == 0 { // wrapped: stale entries could match
+		clear(f.ht)
+		f.htGen = 1
+	}
+	f.htCount = 0
+	f.ksGen++
+	if f.ksGen == 0 {
+		clear(f.ks)
+		f.ksGen = 1
+	}
+	f.ksCount = 0
+	f.serial = 0
+}
+
+// runArray walks the top-level array at doc[i] in the array mode: whole
+// (ArraysJSON), indexed or as the root table's rows. It reports whether the
+// fast walker ran; its errFallback asks for the general walker.
+func (f *Flattener) runArray(i int, root frame, rootEmit bool) (end int, fast bool, err error) {
+	doc := f.doc
+	switch f.opts.Arrays {
+	case ArraysIndex:
+		j := skipWS(doc, i+1)
+		if j < len(doc) && doc[j] == ']' {
+			return j + 1, false, f.emitIf(rootEmit, Array, f.emptyOf('['), i)
+		}
+		if f.fastOK() {
+			i, err = f.walkFast(i+1, true)
+			return i, true, err
+		}
+		root.isArr = true
+		f.stack = append(f.stack, root)
+		i, err = f.walk(i+1, 0)
+		return i, false, err
+	case ArraysTables:
+		f.rootArray = true
+		j := skipWS(doc, i+1)
+		if j < len(doc) && doc[j] == ']' {
+			return j + 1, false, nil
+		}
+		root.isArr, root.tabArr = true, true
+		root.table, root.tabLen = int32(len(f.arena)), 0
+		f.stack = append(f.stack, root)
+		i, err = f.walk(i+1, 0)
+		return i, false, err
+	}
+	i, err = f.leafContainer(i, Array, rootEmit)
+	return i, false, err
 }
 
 // runGeneral runs doc again with the general walker, after the fast walker
@@ -130,184 +140,196 @@ func (f *Flattener) runGeneral(doc []byte) error {
 // just inside the top container, until the stack is back to bottom frames.
 func (f *Flattener) walk(i, bottom int) (int, error) {
 	doc := f.doc
-	n := len(doc)
-	sep := f.sep
+	var err error
 	for {
 		fr := &f.stack[len(f.stack)-1]
 		i = skipWS(doc, i)
+		if i >= len(doc) {
+			return i, f.syntaxErr(i, "unexpected end of input")
+		}
+		pushed := false
+		switch {
+		case fr.tabArr:
+			i, err = f.tableElement(fr, i)
+		case fr.isArr:
+			f.nextIndex(fr)
+			i, pushed, err = f.memberValue(fr, i)
+		default:
+			if i, err = f.memberKey(fr, i); err == nil {
+				i, pushed, err = f.memberValue(fr, i)
+			}
+		}
+		if err != nil {
+			return i, err
+		}
+		if pushed { // walk the container's members next
+			continue
+		}
+		var done bool
+		if i, done, err = f.memberEnd(i, bottom); err != nil || done {
+			return i, err
+		}
+	}
+}
+
+// memberValue reads the value at doc[i] of the member whose path is f.path,
+// a member of fr: it emits a scalar, or a container kept whole, or pushes a
+// frame for a container whose members are walked next (pushed).
+func (f *Flattener) memberValue(fr *frame, i int) (end int, pushed bool, err error) {
+	doc := f.doc
+	check := fr.check
+	emit := true
+	if check {
+		emit, check = f.classify(f.path[fr.relBase:])
+		if !emit && !check {
+			end, _, err := f.validate(i)
+			return end, false, err
+		}
+	}
+	segs := fr.segs + 1
+	c := doc[i]
+	switch {
+	case c == '{' || (c == '[' && f.opts.Arrays == ArraysIndex):
+		if f.opts.MaxDepth > 0 && int(segs) >= f.opts.MaxDepth {
+			i, err = f.leafContainer(i, kindOf(c), emit)
+			return i, false, err
+		}
+		if len(f.stack) >= f.maxNesting {
+			return i, false, f.nestingErr(i)
+		}
+		j := skipWS(doc, i+1)
+		if j < len(doc) && doc[j] == c+2 { // '{'+2 == '}', '['+2 == ']'
+			if err := f.emitIf(emit, kindOf(c), f.emptyOf(c), i); err != nil {
+				return i, false, err
+			}
+			return j + 1, false, nil
+		}
+		f.stack = append(f.stack, frame{
+			pathLen:  int32(len(f.path)),
+			relBase:  fr.relBase,
+			segs:     segs,
+			row:      fr.row,
+			isArr:    c == '[',
+			check:    check,
+			serial:   f.nextSerial(),
+			keyStart: int32(len(f.khs)),
+		})
+		return i + 1, true, nil
+	case c == '[':
+		if f.tables && !(f.opts.MaxDepth > 0 && int(segs) >= f.opts.MaxDepth) {
+			if i, err = f.openTable(fr, i, emit, check); err != nil {
+				return i, false, err
+			}
+			if i < 0 { // pushed a table frame
+				return ^i, true, nil
+			}
+			return i, false, nil
+		}
+		i, err = f.leafContainer(i, Array, emit)
+		return i, false, err
+	}
+	i, err = f.leaf(i, emit)
+	return i, false, err
+}
+
+// memberKey reads the object member's key at doc[i] and the ':' after it,
+// sets f.path to the member's path and returns the index of its value.
+// Outside slow mode it records the key's hash for the collision check, and
+// returns errSuspect when the key may repeat one of the object's or
+// contains the separator.
+func (f *Flattener) memberKey(fr *frame, i int) (int, error) {
+	doc := f.doc
+	n := len(doc)
+	sep := f.sep
+	if doc[i] != '"' {
+		return i, f.syntaxErr(i, "expected string for object key, found "+quoteByte(doc[i]))
+	}
+	end, fl, kh, msg := scanKey(doc, i, f.sepByte)
+	if end < 0 {
+		return ^end, f.syntaxErr(^end, msg)
+	}
+	key := doc[i+1 : end-1]
+	if fl&strNonASCII != 0 && !validUTF8(key) {
+		return i, f.syntaxErr(i, "invalid UTF-8 in object key")
+	}
+	f.path = f.path[:fr.pathLen]
+	if !fr.root {
+		if len(sep) == 1 {
+			f.path = append(f.path, sep[0])
+		} else {
+			f.path = append(f.path, sep...)
+		}
+	}
+	keyStart := len(f.path)
+	if fl&strEscaped != 0 {
+		f.path = appendUnescaped(f.path, key)
+	} else {
+		f.path = append(f.path, key...)
+	}
+	if !f.slow {
+		if fl&strEscaped != 0 {
+			k := f.path[keyStart:]
+			kh = keyHash(k)
+			if bytes.IndexByte(k, f.sepByte) >= 0 {
+				fl |= strHasSep
+			}
+		}
+		// The first test is dupKey's fast path, inlined.
+		w, bit := bloomBit(uint32(kh))
+		if fr.bloom[w]&bit == 0 && fr.nkeys < smallObject && fl&strHasSep == 0 {
+			fr.bloom[w] |= bit
+			f.khs = append(f.khs, uint32(kh))
+			fr.nkeys++
+		} else if fl&strHasSep != 0 || f.dupKey(fr, uint32(kh)) {
+			return i, errSuspect
+		}
+	}
+	i = skipWS(doc, end)
+	if i >= n || doc[i] != ':' {
 		if i >= n {
 			return i, f.syntaxErr(i, "unexpected end of input")
 		}
-		// Build the member's path.
+		return i, f.syntaxErr(i, "expected ':' after object key, found "+quoteByte(doc[i]))
+	}
+	i = skipWS(doc, i+1)
+	if i >= n {
+		return i, f.syntaxErr(i, "unexpected end of input")
+	}
+	return i, nil
+}
+
+// memberEnd reads what follows a member at doc[i]: a ',' (it returns the
+// index after it) or the close of the top container and of any containers
+// that close right after it, reporting done when the stack is back to its
+// bottom frames.
+func (f *Flattener) memberEnd(i, bottom int) (end int, done bool, err error) {
+	doc := f.doc
+	n := len(doc)
+	for {
+		i = skipWS(doc, i)
+		if i >= n {
+			return i, false, f.syntaxErr(i, "unexpected end of input")
+		}
+		fr := &f.stack[len(f.stack)-1]
+		c := doc[i]
+		if c == ',' {
+			return i + 1, false, nil
+		}
+		if (c == ']' && fr.isArr) || (c == '}' && !fr.isArr) {
+			if !fr.isArr {
+				f.khs = f.khs[:fr.keyStart]
+			}
+			f.stack = f.stack[:len(f.stack)-1]
+			i++
+			if len(f.stack) == bottom {
+				return i, true, nil
+			}
+			continue
+		}
 		if fr.isArr {
-			if fr.tabArr {
-				var err error
-				if i, err = f.tableElement(fr, i); err != nil {
-					return i, err
-				}
-				goto next
-			}
-			f.nextIndex(fr)
-		} else {
-			if doc[i] != '"' {
-				return i, f.syntaxErr(i, "expected string for object key, found "+quoteByte(doc[i]))
-			}
-			end, fl, kh, msg := scanKey(doc, i, f.sepByte)
-			if end < 0 {
-				return ^end, f.syntaxErr(^end, msg)
-			}
-			key := doc[i+1 : end-1]
-			if fl&strNonASCII != 0 && !validUTF8(key) {
-				return i, f.syntaxErr(i, "invalid UTF-8 in object key")
-			}
-			f.path = f.path[:fr.pathLen]
-			if !fr.root {
-				if len(sep) == 1 {
-					f.path = append(f.path, sep[0])
-				} else {
-					f.path = append(f.path, sep...)
-				}
-			}
-			keyStart := len(f.path)
-			if fl&strEscaped != 0 {
-				f.path = appendUnescaped(f.path, key)
-			} else {
-				f.path = append(f.path, key...)
-			}
-			if !f.slow {
-				if fl&strEscaped != 0 {
-					k := f.path[keyStart:]
-					kh = keyHash(k)
-					if bytes.IndexByte(k, f.sepByte) >= 0 {
-						fl |= strHasSep
-					}
-				}
-				// The first test is dupKey's fast path, inlined.
-				w, bit := bloomBit(uint32(kh))
-				if fr.bloom[w]&bit == 0 && fr.nkeys < smallObject && fl&strHasSep == 0 {
-					fr.bloom[w] |= bit
-					f.khs = append(f.khs, uint32(kh))
-					fr.nkeys++
-				} else if fl&strHasSep != 0 || f.dupKey(fr, uint32(kh)) {
-					return i, errSuspect
-				}
-			}
-			i = skipWS(doc, end)
-			if i >= n || doc[i] != ':' {
-				if i >= n {
-					return i, f.syntaxErr(i, "unexpected end of input")
-				}
-				return i, f.syntaxErr(i, "expected ':' after object key, found "+quoteByte(doc[i]))
-			}
-			i = skipWS(doc, i+1)
-			if i >= n {
-				return i, f.syntaxErr(i, "unexpected end of input")
-			}
+			return i, false, f.syntaxErr(i, "expected ',' or ']' after array element, found "+quoteByte(c))
 		}
-		// The member's value at path f.path.
-		{
-			check := fr.check
-			emit := true
-			if check {
-				emit, check = f.classify(f.path[fr.relBase:])
-				if !emit && !check {
-					end, _, err := f.validate(i)
-					if err != nil {
-						return end, err
-					}
-					i = end
-					goto next
-				}
-			}
-			segs := fr.segs + 1
-			c := doc[i]
-			switch {
-			case c == '{' || (c == '[' && f.opts.Arrays == ArraysIndex):
-				if f.opts.MaxDepth > 0 && int(segs) >= f.opts.MaxDepth {
-					var err error
-					if i, err = f.leafContainer(i, kindOf(c), emit); err != nil {
-						return i, err
-					}
-					break
-				}
-				if len(f.stack) >= f.maxNesting {
-					return i, f.nestingErr(i)
-				}
-				j := skipWS(doc, i+1)
-				if j < n && doc[j] == c+2 { // '{'+2 == '}', '['+2 == ']'
-					if emit {
-						if err := f.emit(kindOf(c), f.emptyOf(c), i); err != nil {
-							return i, err
-						}
-					}
-					i = j + 1
-					break
-				}
-				f.stack = append(f.stack, frame{
-					pathLen:  int32(len(f.path)),
-					relBase:  fr.relBase,
-					segs:     segs,
-					row:      fr.row,
-					isArr:    c == '[',
-					check:    check,
-					serial:   f.nextSerial(),
-					keyStart: int32(len(f.khs)),
-				})
-				i++
-				continue
-			case c == '[':
-				if f.tables && !(f.opts.MaxDepth > 0 && int(segs) >= f.opts.MaxDepth) {
-					var err error
-					if i, err = f.openTable(fr, i, emit, check); err != nil {
-						return i, err
-					}
-					if i < 0 { // pushed a table frame
-						i = ^i
-						continue
-					}
-					break
-				}
-				var err error
-				if i, err = f.leafContainer(i, Array, emit); err != nil {
-					return i, err
-				}
-			default:
-				var err error
-				if i, err = f.leaf(i, emit); err != nil {
-					return i, err
-				}
-			}
-		}
-	next:
-		// After a member: ',' or the close of the top container (and of
-		// any containers that close right after it).
-		for {
-			i = skipWS(doc, i)
-			if i >= n {
-				return i, f.syntaxErr(i, "unexpected end of input")
-			}
-			fr := &f.stack[len(f.stack)-1]
-			c := doc[i]
-			if c == ',' {
-				i++
-				break
-			}
-			if (c == ']' && fr.isArr) || (c == '}' && !fr.isArr) {
-				if !fr.isArr {
-					f.khs = f.khs[:fr.keyStart]
-				}
-				f.stack = f.stack[:len(f.stack)-1]
-				i++
-				if len(f.stack) == bottom {
-					return i, nil
-				}
-				continue
-			}
-			if fr.isArr {
-				return i, f.syntaxErr(i, "expected ',' or ']' after array element, found "+quoteByte(c))
-			}
-			return i, f.syntaxErr(i, "expected ',' or '}' after object member, found "+quoteByte(c))
-		}
+		return i, false, f.syntaxErr(i, "expected ',' or '}' after object member, found "+quoteByte(c))
 	}
 }
 

@@ -116,6 +116,28 @@ func TestDependencyWeight(t *testing.T) {
 		"source":     {"github.com/aws/", "github.com/rclone/", module + "/source/"},
 		"resilience": {"."}, // any module path: a dot in the first element
 	}
+	// go mod tidy in an importer also loads the tests of the packages it
+	// imports: their test-only dependencies are downloaded too.
+	testForbidden := map[string][]string{
+		"flatten":         {"github.com/rclone/"},
+		"schema":          {"github.com/rclone/"},
+		"source":          {"github.com/rclone/"},
+		"source/s3source": {"github.com/rclone/"},
+		"source/s3event":  {"github.com/rclone/"},
+	}
+	for pkg, prefixes := range testForbidden {
+		out, err := exec.Command(goCmd, "list", "-deps", "-test", "./"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps -test ./%s: %v", pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, p := range prefixes {
+				if strings.HasPrefix(dep, p) {
+					t.Errorf("%s's tests depend on %s: go mod tidy downloads it for every importer of %s", pkg, dep, pkg)
+				}
+			}
+		}
+	}
 	for pkg, prefixes := range forbidden {
 		out, err := exec.Command(goCmd, "list", "-deps", "./"+pkg).Output()
 		if err != nil {

@@ -14,7 +14,11 @@
 // S3 does, so tests of checkpoint and dead-letter stores can race writers.
 //
 // Only tests should import this package: it links gofakes3. Programs that
-// import s3source do not.
+// import s3source do not, and s3source's own tests against the server live
+// in this directory (package s3test_test) for the same reason: go mod tidy
+// in a module that imports a package also loads that package's tests, so
+// gofakes3 and its dependencies (golang.org/x/tools among them) would
+// otherwise be downloaded by every importer of s3source.
 //
 // # Stability
 //

@@ -138,198 +138,193 @@ func (f *Flattener) runGeneral(doc []byte) error {
 
 // walk processes members of the containers on f.stack, starting at doc[i]
 // just inside the top container, until the stack is back to bottom frames.
+//
+// It is longer than a screen and kept whole: each member goes through its
+// three parts (the key and its path, the value, what follows) in one loop
+// body. Moving them into functions (memberKey, memberValue, memberEnd) cost
+// 5.6-7.5% more instructions in AppendRows on twitter, citm_catalog and
+// github_events (callgrind with GOGC=off, BenchmarkAppend/*/tables), and
+// any two of them 3.1-6.2%.
 func (f *Flattener) walk(i, bottom int) (int, error) {
-	doc := f.doc
-	var err error
-	for {
-		fr := &f.stack[len(f.stack)-1]
-		i = skipWS(doc, i)
-		if i >= len(doc) {
-			return i, f.syntaxErr(i, "unexpected end of input")
-		}
-		pushed := false
-		switch {
-		case fr.tabArr:
-			i, err = f.tableElement(fr, i)
-		case fr.isArr:
-			f.nextIndex(fr)
-			i, pushed, err = f.memberValue(fr, i)
-		default:
-			if i, err = f.memberKey(fr, i); err == nil {
-				i, pushed, err = f.memberValue(fr, i)
-			}
-		}
-		if err != nil {
-			return i, err
-		}
-		if pushed { // walk the container's members next
-			continue
-		}
-		var done bool
-		if i, done, err = f.memberEnd(i, bottom); err != nil || done {
-			return i, err
-		}
-	}
-}
-
-// memberValue reads the value at doc[i] of the member whose path is f.path,
-// a member of fr: it emits a scalar, or a container kept whole, or pushes a
-// frame for a container whose members are walked next (pushed).
-func (f *Flattener) memberValue(fr *frame, i int) (end int, pushed bool, err error) {
-	doc := f.doc
-	check := fr.check
-	emit := true
-	if check {
-		emit, check = f.classify(f.path[fr.relBase:])
-		if !emit && !check {
-			end, _, err := f.validate(i)
-			return end, false, err
-		}
-	}
-	segs := fr.segs + 1
-	c := doc[i]
-	switch {
-	case c == '{' || (c == '[' && f.opts.Arrays == ArraysIndex):
-		if f.opts.MaxDepth > 0 && int(segs) >= f.opts.MaxDepth {
-			i, err = f.leafContainer(i, kindOf(c), emit)
-			return i, false, err
-		}
-		if len(f.stack) >= f.maxNesting {
-			return i, false, f.nestingErr(i)
-		}
-		j := skipWS(doc, i+1)
-		if j < len(doc) && doc[j] == c+2 { // '{'+2 == '}', '['+2 == ']'
-			if err := f.emitIf(emit, kindOf(c), f.emptyOf(c), i); err != nil {
-				return i, false, err
-			}
-			return j + 1, false, nil
-		}
-		f.stack = append(f.stack, frame{
-			pathLen:  int32(len(f.path)),
-			relBase:  fr.relBase,
-			segs:     segs,
-			row:      fr.row,
-			isArr:    c == '[',
-			check:    check,
-			serial:   f.nextSerial(),
-			keyStart: int32(len(f.khs)),
-		})
-		return i + 1, true, nil
-	case c == '[':
-		if f.tables && !(f.opts.MaxDepth > 0 && int(segs) >= f.opts.MaxDepth) {
-			if i, err = f.openTable(fr, i, emit, check); err != nil {
-				return i, false, err
-			}
-			if i < 0 { // pushed a table frame
-				return ^i, true, nil
-			}
-			return i, false, nil
-		}
-		i, err = f.leafContainer(i, Array, emit)
-		return i, false, err
-	}
-	i, err = f.leaf(i, emit)
-	return i, false, err
-}
-
-// memberKey reads the object member's key at doc[i] and the ':' after it,
-// sets f.path to the member's path and returns the index of its value.
-// Outside slow mode it records the key's hash for the collision check, and
-// returns errSuspect when the key may repeat one of the object's or
-// contains the separator.
-func (f *Flattener) memberKey(fr *frame, i int) (int, error) {
 	doc := f.doc
 	n := len(doc)
 	sep := f.sep
-	if doc[i] != '"' {
-		return i, f.syntaxErr(i, "expected string for object key, found "+quoteByte(doc[i]))
-	}
-	end, fl, kh, msg := scanKey(doc, i, f.sepByte)
-	if end < 0 {
-		return ^end, f.syntaxErr(^end, msg)
-	}
-	key := doc[i+1 : end-1]
-	if fl&strNonASCII != 0 && !validUTF8(key) {
-		return i, f.syntaxErr(i, "invalid UTF-8 in object key")
-	}
-	f.path = f.path[:fr.pathLen]
-	if !fr.root {
-		if len(sep) == 1 {
-			f.path = append(f.path, sep[0])
-		} else {
-			f.path = append(f.path, sep...)
-		}
-	}
-	keyStart := len(f.path)
-	if fl&strEscaped != 0 {
-		f.path = appendUnescaped(f.path, key)
-	} else {
-		f.path = append(f.path, key...)
-	}
-	if !f.slow {
-		if fl&strEscaped != 0 {
-			k := f.path[keyStart:]
-			kh = keyHash(k)
-			if bytes.IndexByte(k, f.sepByte) >= 0 {
-				fl |= strHasSep
-			}
-		}
-		// The first test is dupKey's fast path, inlined.
-		w, bit := bloomBit(uint32(kh))
-		if fr.bloom[w]&bit == 0 && fr.nkeys < smallObject && fl&strHasSep == 0 {
-			fr.bloom[w] |= bit
-			f.khs = append(f.khs, uint32(kh))
-			fr.nkeys++
-		} else if fl&strHasSep != 0 || f.dupKey(fr, uint32(kh)) {
-			return i, errSuspect
-		}
-	}
-	i = skipWS(doc, end)
-	if i >= n || doc[i] != ':' {
+	for {
+		fr := &f.stack[len(f.stack)-1]
+		i = skipWS(doc, i)
 		if i >= n {
 			return i, f.syntaxErr(i, "unexpected end of input")
 		}
-		return i, f.syntaxErr(i, "expected ':' after object key, found "+quoteByte(doc[i]))
-	}
-	i = skipWS(doc, i+1)
-	if i >= n {
-		return i, f.syntaxErr(i, "unexpected end of input")
-	}
-	return i, nil
-}
-
-// memberEnd reads what follows a member at doc[i]: a ',' (it returns the
-// index after it) or the close of the top container and of any containers
-// that close right after it, reporting done when the stack is back to its
-// bottom frames.
-func (f *Flattener) memberEnd(i, bottom int) (end int, done bool, err error) {
-	doc := f.doc
-	n := len(doc)
-	for {
-		i = skipWS(doc, i)
-		if i >= n {
-			return i, false, f.syntaxErr(i, "unexpected end of input")
-		}
-		fr := &f.stack[len(f.stack)-1]
-		c := doc[i]
-		if c == ',' {
-			return i + 1, false, nil
-		}
-		if (c == ']' && fr.isArr) || (c == '}' && !fr.isArr) {
-			if !fr.isArr {
-				f.khs = f.khs[:fr.keyStart]
-			}
-			f.stack = f.stack[:len(f.stack)-1]
-			i++
-			if len(f.stack) == bottom {
-				return i, true, nil
-			}
-			continue
-		}
+		// Build the member's path.
 		if fr.isArr {
-			return i, false, f.syntaxErr(i, "expected ',' or ']' after array element, found "+quoteByte(c))
+			if fr.tabArr {
+				var err error
+				if i, err = f.tableElement(fr, i); err != nil {
+					return i, err
+				}
+				goto next
+			}
+			f.nextIndex(fr)
+		} else {
+			if doc[i] != '"' {
+				return i, f.syntaxErr(i, "expected string for object key, found "+quoteByte(doc[i]))
+			}
+			end, fl, kh, msg := scanKey(doc, i, f.sepByte)
+			if end < 0 {
+				return ^end, f.syntaxErr(^end, msg)
+			}
+			key := doc[i+1 : end-1]
+			if fl&strNonASCII != 0 && !validUTF8(key) {
+				return i, f.syntaxErr(i, "invalid UTF-8 in object key")
+			}
+			f.path = f.path[:fr.pathLen]
+			if !fr.root {
+				if len(sep) == 1 {
+					f.path = append(f.path, sep[0])
+				} else {
+					f.path = append(f.path, sep...)
+				}
+			}
+			keyStart := len(f.path)
+			if fl&strEscaped != 0 {
+				f.path = appendUnescaped(f.path, key)
+			} else {
+				f.path = append(f.path, key...)
+			}
+			if !f.slow {
+				if fl&strEscaped != 0 {
+					k := f.path[keyStart:]
+					kh = keyHash(k)
+					if bytes.IndexByte(k, f.sepByte) >= 0 {
+						fl |= strHasSep
+					}
+				}
+				// The first test is dupKey's fast path, inlined.
+				w, bit := bloomBit(uint32(kh))
+				if fr.bloom[w]&bit == 0 && fr.nkeys < smallObject && fl&strHasSep == 0 {
+					fr.bloom[w] |= bit
+					f.khs = append(f.khs, uint32(kh))
+					fr.nkeys++
+				} else if fl&strHasSep != 0 || f.dupKey(fr, uint32(kh)) {
+					return i, errSuspect
+				}
+			}
+			i = skipWS(doc, end)
+			if i >= n || doc[i] != ':' {
+				if i >= n {
+					return i, f.syntaxErr(i, "unexpected end of input")
+				}
+				return i, f.syntaxErr(i, "expected ':' after object key, found "+quoteByte(doc[i]))
+			}
+			i = skipWS(doc, i+1)
+			if i >= n {
+				return i, f.syntaxErr(i, "unexpected end of input")
+			}
 		}
-		return i, false, f.syntaxErr(i, "expected ',' or '}' after object member, found "+quoteByte(c))
+		// The member's value at path f.path.
+		{
+			check := fr.check
+			emit := true
+			if check {
+				emit, check = f.classify(f.path[fr.relBase:])
+				if !emit && !check {
+					end, _, err := f.validate(i)
+					if err != nil {
+						return end, err
+					}
+					i = end
+					goto next
+				}
+			}
+			segs := fr.segs + 1
+			c := doc[i]
+			switch {
+			case c == '{' || (c == '[' && f.opts.Arrays == ArraysIndex):
+				if f.opts.MaxDepth > 0 && int(segs) >= f.opts.MaxDepth {
+					var err error
+					if i, err = f.leafContainer(i, kindOf(c), emit); err != nil {
+						return i, err
+					}
+					break
+				}
+				if len(f.stack) >= f.maxNesting {
+					return i, f.nestingErr(i)
+				}
+				j := skipWS(doc, i+1)
+				if j < n && doc[j] == c+2 { // '{'+2 == '}', '['+2 == ']'
+					if emit {
+						if err := f.emit(kindOf(c), f.emptyOf(c), i); err != nil {
+							return i, err
+						}
+					}
+					i = j + 1
+					break
+				}
+				f.stack = append(f.stack, frame{
+					pathLen:  int32(len(f.path)),
+					relBase:  fr.relBase,
+					segs:     segs,
+					row:      fr.row,
+					isArr:    c == '[',
+					check:    check,
+					serial:   f.nextSerial(),
+					keyStart: int32(len(f.khs)),
+				})
+				i++
+				continue
+			case c == '[':
+				if f.tables && !(f.opts.MaxDepth > 0 && int(segs) >= f.opts.MaxDepth) {
+					var err error
+					if i, err = f.openTable(fr, i, emit, check); err != nil {
+						return i, err
+					}
+					if i < 0 { // pushed a table frame
+						i = ^i
+						continue
+					}
+					break
+				}
+				var err error
+				if i, err = f.leafContainer(i, Array, emit); err != nil {
+					return i, err
+				}
+			default:
+				var err error
+				if i, err = f.leaf(i, emit); err != nil {
+					return i, err
+				}
+			}
+		}
+	next:
+		// After a member: ',' or the close of the top container (and of
+		// any containers that close right after it).
+		for {
+			i = skipWS(doc, i)
+			if i >= n {
+				return i, f.syntaxErr(i, "unexpected end of input")
+			}
+			fr := &f.stack[len(f.stack)-1]
+			c := doc[i]
+			if c == ',' {
+				i++
+				break
+			}
+			if (c == ']' && fr.isArr) || (c == '}' && !fr.isArr) {
+				if !fr.isArr {
+					f.khs = f.khs[:fr.keyStart]
+				}
+				f.stack = f.stack[:len(f.stack)-1]
+				i++
+				if len(f.stack) == bottom {
+					return i, nil
+				}
+				continue
+			}
+			if fr.isArr {
+				return i, f.syntaxErr(i, "expected ',' or ']' after array element, found "+quoteByte(c))
+			}
+			return i, f.syntaxErr(i, "expected ',' or '}' after object member, found "+quoteByte(c))
+		}
 	}
 }
 

@@ -1,0 +1,510 @@
+package snowflaketest
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/duckdb/duckdb-go/v2"
+)
+
+// A COPY reads each file as a stream and moves its records through a
+// staging table in batches of at most stageBatchRows records or
+// stageBatchBytes bytes of input: a batch is appended as text (one row per
+// record, with its record index, line and field positions), the rows whose
+// values do not convert are found and become the file's errors, and the
+// good rows are inserted into the table, converted, in the COPY's
+// transaction. The staging table is then emptied for the next batch, so it
+// never holds more than one batch, whatever the file's size.
+const (
+	stageBatchRows  = 1 << 16
+	stageBatchBytes = 32 << 20
+)
+
+// noRows is fileLoad.before and stager.before until a row went in.
+const noRows = -2
+
+// stager moves the records of one COPY's files into its table.
+type stager struct {
+	e       *Emulator
+	s       *session
+	c       *copyStmt
+	tmp     string // the staging table, in DuckDB's temp catalog
+	preview string // VALIDATION_MODE = RETURN_n_ROWS: the rows as they would load
+	left    int    // rows the preview still takes
+
+	byName, byUpper map[string]int // target column index by name, and by upper-cased name
+	vals            []*string      // the current record's values, by target column
+	args            []driver.Value
+	checkSQL        string // finds the staged rows that do not convert
+	insertSQL       string // moves the staged rows into the table
+
+	app         *duckdb.Appender // open while a batch fills
+	rows, bytes int              // in the current batch
+	fl          *fileLoad        // the file being read
+	spans       []recordSpan     // its rejected records, read back at the end
+	before      int64            // the table's largest rowid before the COPY's first row went in
+	aborted     bool             // ON_ERROR = ABORT_STATEMENT met an error: nothing more goes in
+}
+
+// newStager creates the COPY's staging table (and its preview table in
+// VALIDATION_MODE = RETURN_n_ROWS).
+func (e *Emulator) newStager(ctx context.Context, s *session, c *copyStmt) (*stager, error) {
+	st := &stager{e: e, s: s, c: c, before: noRows,
+		byName: make(map[string]int, len(c.target)), byUpper: make(map[string]int, len(c.target)),
+		vals: make([]*string, len(c.target)), args: make([]driver.Value, len(c.target)+5)}
+	for k, col := range c.target {
+		st.byName[col.name] = k
+		if _, dup := st.byUpper[strings.ToUpper(col.name)]; !dup {
+			st.byUpper[strings.ToUpper(col.name)] = k
+		}
+	}
+	st.tmp = "_sfcopy_" + randomHex(6)
+	defs := []string{"__row INTEGER", "__line INTEGER", "__chars VARCHAR", "__off BIGINT", "__len INTEGER"}
+	cols := make([]string, len(c.target))
+	for k := range c.target {
+		cols[k] = fmt.Sprintf("c%d VARCHAR", k+1)
+	}
+	q := "CREATE TEMP TABLE " + st.tmp + " (" + strings.Join(append(defs, cols...), ", ") + ")"
+	if _, err := s.conn.ExecContext(ctx, q); err != nil {
+		return nil, fmt.Errorf("snowflaketest: copy staging: %w", err)
+	}
+	if m := reReturnRows.FindStringSubmatch(c.validation); m != nil {
+		st.left, _ = strconv.Atoi(m[1])
+		st.preview = st.tmp + "_preview"
+		q := "CREATE TEMP TABLE " + st.preview + " (__f INTEGER, __row INTEGER, " + strings.Join(cols, ", ") + ")"
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
+			st.drop(ctx)
+			return nil, fmt.Errorf("snowflaketest: copy staging: %w", err)
+		}
+	}
+	st.checkSQL = checkQuery(st.tmp, c.target)
+	st.insertSQL = insertQuery(st.tmp, c)
+	return st, nil
+}
+
+// drop removes the staging tables.
+func (st *stager) drop(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	for _, t := range []string{st.tmp, st.preview} {
+		if t != "" {
+			_, _ = st.s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.main."+t)
+		}
+	}
+}
+
+// stageFile reads one file into the table: its records, errors, parsed
+// count and load metadata key (its content hash, computed in the same
+// pass) end up in fl.
+func (st *stager) stageFile(ctx context.Context, fl *fileLoad) error {
+	st.fl, st.spans = fl, st.spans[:0]
+	var err error
+	if st.c.ff.typ == "PARQUET" {
+		err = st.stageParquet(ctx, fl)
+	} else {
+		err = st.stageStream(ctx, fl)
+	}
+	if err != nil {
+		return err
+	}
+	if len(st.spans) > 0 && st.c.ff.typ != "PARQUET" {
+		if err := fillRecords(fl, st.c.ff, st.spans); err != nil {
+			return fmt.Errorf("snowflaketest: copy: rejected records: %w", err)
+		}
+	}
+	sort.SliceStable(fl.errs, func(i, j int) bool { return fl.errs[i].row < fl.errs[j].row })
+	return nil
+}
+
+// readState is where a file's reader is: records read so far, and the
+// error that ended the file early (a decompression or I/O error).
+type readState struct {
+	n    int
+	err  error
+	line int
+}
+
+// stageStream reads a CSV or JSON file: decompressed, parsed and hashed
+// in one pass.
+func (st *stager) stageStream(ctx context.Context, fl *fileLoad) error {
+	ff := st.c.ff
+	in, err := openStageStream(fl.file.abs, ff.compression)
+	if err != nil {
+		if os.IsNotExist(err) || os.IsPermission(err) {
+			return fmt.Errorf("snowflaketest: copy staging: %w", err)
+		}
+		fl.errs = append(fl.errs, loadErr{line: 1, char: 1, err: decompressionError(fl.name, ff.compression, err)})
+		sum, err := hashFile(fl.file.abs)
+		if err != nil {
+			return fmt.Errorf("snowflaketest: copy staging: %w", err)
+		}
+		fl.key = fl.keyPrefix + sum
+		return nil
+	}
+	defer in.close()
+	var rs readState
+	var step func() (bool, error)
+	if ff.typ == "CSV" {
+		step = st.csvRecords(in.r, &rs)
+	} else {
+		step = st.jsonRecords(in.r, &rs)
+	}
+	if err := st.fill(ctx, step); err != nil {
+		return err
+	}
+	fl.parsed = rs.n
+	if rs.err != nil {
+		fl.errs = append(fl.errs, loadErr{row: rs.n, line: max(rs.line, 1), char: 1, err: decompressionError(fl.name, ff.compression, rs.err)})
+		fl.parsed++
+	}
+	sum, err := in.finish()
+	if err != nil {
+		return fmt.Errorf("snowflaketest: copy staging: %w", err)
+	}
+	fl.key = fl.keyPrefix + sum
+	return nil
+}
+
+// fill calls step, which reads one record and appends it (emit) or records
+// its error, until it reports the end of the file; every full batch, and
+// the last, is checked and moved on (flush).
+func (st *stager) fill(ctx context.Context, step func() (bool, error)) error {
+	for more := true; more; {
+		err := st.s.conn.Raw(func(dc any) error {
+			app, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", st.tmp)
+			if err != nil {
+				return err
+			}
+			st.app = app
+			defer func() { st.app = nil }()
+			for more && st.rows < stageBatchRows && st.bytes < stageBatchBytes {
+				if more, err = step(); err != nil {
+					_ = app.Close()
+					return err
+				}
+			}
+			return app.Close()
+		})
+		if err != nil {
+			return fmt.Errorf("snowflaketest: copy staging: %w", err)
+		}
+		if err := st.flush(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emit appends one record to the batch: its index in the file, line,
+// comma-separated field positions (nil for JSON), decompressed offset and
+// length, and vals.
+func (st *stager) emit(ri, line int, chars []byte, off int64, n int, vals []*string) error {
+	a := st.args
+	a[0], a[1] = int32(ri), int32(line)
+	a[2] = nil
+	if chars != nil {
+		a[2] = string(chars)
+	}
+	a[3], a[4] = off, int32(n)
+	for k, v := range vals {
+		if v == nil {
+			a[k+5] = nil
+		} else {
+			a[k+5] = *v
+		}
+	}
+	st.rows++
+	st.bytes += n
+	return st.app.AppendRow(a...)
+}
+
+// flush checks the staged batch, moves its good rows on and empties the
+// staging table.
+func (st *stager) flush(ctx context.Context) error {
+	if st.rows == 0 {
+		return nil
+	}
+	st.rows, st.bytes = 0, 0
+	if err := st.check(ctx); err != nil {
+		return fmt.Errorf("snowflaketest: copy validation: %w", err)
+	}
+	if err := st.move(ctx); err != nil {
+		return err
+	}
+	if _, err := st.s.conn.ExecContext(ctx, "DELETE FROM temp.main."+st.tmp); err != nil {
+		return fmt.Errorf("snowflaketest: copy staging: %w", err)
+	}
+	return nil
+}
+
+// colName is how a COPY error names target column k.
+func (st *stager) colName(k int) string {
+	return fmt.Sprintf("%s[%s:%d]", quoteIdent(st.c.table), quoteIdent(st.c.target[k].name), k+1)
+}
+
+// checkQuery finds the staged rows whose values do not convert, are NULL
+// in a NOT NULL column, or are longer than their VARCHAR(n): row, line,
+// field positions, offset, length, the code of the first bad column (see
+// badCode) and its value.
+func checkQuery(tmp string, target []column) string {
+	var cases, picks []string
+	for k, c := range target {
+		cases = append(cases, fmt.Sprintf("WHEN c%d IS NOT NULL AND %s IS NULL THEN %d", k+1, castExpr(fmt.Sprintf("c%d", k+1), c.duckType, true), k+1))
+		if c.maxLen > 0 {
+			cases = append(cases, fmt.Sprintf("WHEN c%d IS NOT NULL AND length(c%d) > %d THEN %d", k+1, k+1, c.maxLen, badTooLong+k+1))
+		}
+		if c.notNull {
+			cases = append(cases, fmt.Sprintf("WHEN c%d IS NULL THEN %d", k+1, -(k+1)))
+		}
+		picks = append(picks, fmt.Sprintf("WHEN %d THEN c%d", k+1, k+1))
+	}
+	return "SELECT __row, __line, __chars, __off, __len, bad, CASE abs(bad) % " + strconv.Itoa(badTooLong) + " " + strings.Join(picks, " ") + " END FROM (SELECT *, CASE " +
+		strings.Join(cases, " ") + " END AS bad FROM temp.main." + tmp + ") WHERE bad IS NOT NULL ORDER BY __row"
+}
+
+// badTooLong offsets the check code of a value longer than its column's
+// VARCHAR(n); a negative code is a NULL in a NOT NULL column; otherwise
+// the code is the 1-based column of a value that does not convert.
+const badTooLong = 1 << 20
+
+// check runs checkQuery on the batch: each bad row becomes an error of
+// the file and leaves the staging table.
+func (st *stager) check(ctx context.Context) error {
+	rows, err := st.s.conn.QueryContext(ctx, st.checkSQL)
+	if err != nil {
+		return err
+	}
+	var bad []string
+	for rows.Next() {
+		var r, line, code, n int
+		var off int64
+		var chars, val sql.NullString
+		if err := rows.Scan(&r, &line, &chars, &off, &n, &code, &val); err != nil {
+			rows.Close()
+			return err
+		}
+		bad = append(bad, strconv.Itoa(r))
+		st.reject(r, line, chars, off, n, code, val.String)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for start := 0; start < len(bad); start += 1000 {
+		ids := bad[start:min(start+1000, len(bad))]
+		if _, err := st.s.conn.ExecContext(ctx, "DELETE FROM temp.main."+st.tmp+" WHERE __row IN ("+strings.Join(ids, ",")+")"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reject records the error of a row checkQuery found.
+func (st *stager) reject(r, line int, chars sql.NullString, off int64, n, code int, val string) {
+	k := code
+	if k < 0 {
+		k = -k
+	}
+	k = k%badTooLong - 1
+	char := 1
+	if chars.Valid {
+		if parts := strings.Split(chars.String, ","); k < len(parts) {
+			char, _ = strconv.Atoi(parts[k])
+		}
+	}
+	var se *SQLError
+	switch {
+	case code < 0:
+		se = sqlErr(errNotNull, "22000", "NULL result in a non-nullable column")
+	case code > badTooLong:
+		se = tooLongError(st.c.target[k].maxLen, val)
+	default:
+		se = conversionError(st.c.target[k].duckType, val, nil)
+	}
+	fl := st.fl
+	fl.errs = append(fl.errs, loadErr{row: r, line: line, char: char, column: st.colName(k), err: se})
+	st.spans = append(st.spans, recordSpan{err: len(fl.errs) - 1, off: off, n: n})
+}
+
+// inserting reports whether the current file's rows still go in: not
+// after ON_ERROR = ABORT_STATEMENT met an error, nor once a file has as
+// many errors as SKIP_FILE_n allows.
+func (st *stager) inserting() bool {
+	oe, nerr := st.c.oe, len(st.fl.errs)
+	switch {
+	case oe.mode == "ABORT_STATEMENT":
+		return !st.aborted && nerr == 0
+	case oe.mode == "SKIP_FILE" && oe.limit > 0:
+		return nerr < oe.limit
+	}
+	return true
+}
+
+// move inserts the checked batch into the table, converted, or in
+// VALIDATION_MODE into the preview (RETURN_n_ROWS) or nowhere.
+func (st *stager) move(ctx context.Context) error {
+	fl := st.fl
+	switch {
+	case st.preview != "":
+		if st.left <= 0 {
+			return nil
+		}
+		res, err := st.s.conn.ExecContext(ctx, "INSERT INTO temp.main."+st.preview+" SELECT "+strconv.Itoa(fl.idx)+", * EXCLUDE (__line, __chars, __off, __len) FROM temp.main."+st.tmp+" ORDER BY __row LIMIT "+strconv.Itoa(st.left))
+		if err != nil {
+			return fmt.Errorf("snowflaketest: copy validation: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		st.left -= int(n)
+		fl.previewed += int(n)
+		return nil
+	case st.c.validation != "" || !st.inserting():
+		return nil
+	}
+	if fl.before == noRows {
+		if err := st.s.conn.QueryRowContext(ctx, "SELECT COALESCE(MAX(rowid), -1) FROM "+st.c.quotedTable()).Scan(&fl.before); err != nil {
+			return fmt.Errorf("snowflaketest: copy: %w", err)
+		}
+		if st.before == noRows {
+			st.before = fl.before
+		}
+	}
+	if _, err := st.s.conn.ExecContext(ctx, st.insertSQL); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c *copyStmt) quotedTable() string {
+	return quoteIdent(c.db) + "." + quoteIdent(c.sch) + "." + quoteIdent(c.table)
+}
+
+// insertQuery moves the staged rows into the table: VARIANT, OBJECT and
+// ARRAY values minified (as Snowflake stores parsed VARIANT), the others
+// cast.
+func insertQuery(tmp string, c *copyStmt) string {
+	var cols, casts []string
+	for k, col := range c.target {
+		cols = append(cols, quoteIdent(col.name))
+		if strings.EqualFold(col.duckType, "JSON") {
+			casts = append(casts, fmt.Sprintf("json(c%d)", k+1))
+		} else {
+			casts = append(casts, castExpr(fmt.Sprintf("c%d", k+1), col.duckType, false))
+		}
+	}
+	return "INSERT INTO " + c.quotedTable() + " (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(casts, ", ") + " FROM temp.main." + tmp
+}
+
+// undoFile takes a file's rows out of the table (and the preview) again.
+func (st *stager) undoFile(ctx context.Context, fl *fileLoad) error {
+	if fl.previewed > 0 {
+		if _, err := st.s.conn.ExecContext(ctx, "DELETE FROM temp.main."+st.preview+" WHERE __f = "+strconv.Itoa(fl.idx)); err != nil {
+			return fmt.Errorf("snowflaketest: copy: %w", err)
+		}
+		st.left += fl.previewed
+		fl.previewed = 0
+	}
+	if fl.before == noRows {
+		return nil
+	}
+	if _, err := st.s.conn.ExecContext(ctx, "DELETE FROM "+st.c.quotedTable()+" WHERE rowid > "+strconv.FormatInt(fl.before, 10)); err != nil {
+		return fmt.Errorf("snowflaketest: copy: %w", err)
+	}
+	fl.before = noRows
+	return nil
+}
+
+// undoAll takes every row of the COPY out of the table again, for a COPY
+// that fails inside the session's transaction (its own transaction is
+// rolled back anyway).
+func (st *stager) undoAll(ctx context.Context) {
+	if st.before != noRows {
+		_, _ = st.s.conn.ExecContext(context.WithoutCancel(ctx), "DELETE FROM "+st.c.quotedTable()+" WHERE rowid > "+strconv.FormatInt(st.before, 10))
+	}
+}
+
+// recordSpan locates the text of a rejected record in the decompressed
+// file: fl.errs[err] gets it.
+type recordSpan struct {
+	err int
+	off int64
+	n   int
+}
+
+// maxRejectedRecords bounds the rejected records kept per file (VALIDATE's
+// REJECTED_RECORD); later errors have none.
+const maxRejectedRecords = 10000
+
+// fillRecords reads the rejected records' text: the file is read a second
+// time, only when some of its rows were rejected, up to the last one.
+func fillRecords(fl *fileLoad, ff fileFormat, spans []recordSpan) error {
+	sort.Slice(spans, func(i, j int) bool { return spans[i].off < spans[j].off })
+	if len(spans) > maxRejectedRecords {
+		spans = spans[:maxRejectedRecords]
+	}
+	st, err := openStageStream(fl.file.abs, ff.compression)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	var pos int64
+	for _, sp := range spans {
+		if sp.off < pos {
+			continue
+		}
+		if _, err := io.CopyN(io.Discard, st.r, sp.off-pos); err != nil {
+			return err
+		}
+		buf := make([]byte, sp.n)
+		if _, err := io.ReadFull(st.r, buf); err != nil {
+			return err
+		}
+		pos = sp.off + int64(sp.n)
+		rec := strings.TrimRight(string(buf), "\r\n")
+		fl.errs[sp.err].record = &rec
+	}
+	return nil
+}
+
+// castExpr converts the VARCHAR expression col to duckType (TRY_CAST when
+// try is set). DuckDB converts text to a DECIMAL wider than 18 digits
+// about 100 times slower than to one of at most 18, so such casts try the
+// narrow type first and fall back to the wide one only for the values
+// that need it.
+func castExpr(col, duckType string, try bool) string {
+	c := "CAST"
+	if try {
+		c = "TRY_CAST"
+	}
+	if strings.EqualFold(duckType, "JSON") && try {
+		return "CASE WHEN json_valid(" + col + ") THEN " + col + " END"
+	}
+	switch strings.ToUpper(duckType) {
+	case "TIMESTAMP":
+		return "sf_ts_ntz(" + col + ")"
+	case "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE":
+		return "sf_ts_tz(" + col + ")"
+	}
+	if m := reDecimal.FindStringSubmatch(strings.ToUpper(strings.ReplaceAll(duckType, " ", ""))); m != nil {
+		p, _ := strconv.Atoi(m[1])
+		sc, _ := strconv.Atoi(m[2])
+		if p > 18 && sc <= 18 {
+			return fmt.Sprintf("COALESCE(CAST(TRY_CAST(%s AS DECIMAL(18,%d)) AS %s), %s(%s AS %s))", col, sc, duckType, c, col, duckType)
+		}
+	}
+	return c + "(" + col + " AS " + duckType + ")"
+}
+
+// tooLongError is Snowflake's error for a string longer than its column.
+func tooLongError(n int, value string) *SQLError {
+	return sqlErr(errTooLong, "22000", "User character length limit (%d) exceeded by string '%s'", n, value)
+}
+
+func decompressionError(name, comp string, err error) *SQLError {
+	return sqlErr(errDecompress, "22000", "Invalid data encountered during decompression for file: '%s', compression type used: '%s', cause: '%v'", name, comp, err)
+}

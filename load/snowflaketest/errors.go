@@ -74,6 +74,7 @@ var (
 	reColumnMissing = regexp.MustCompile(`Referenced column "?([^" ]+)"? not found`)
 	reNoColumn      = regexp.MustCompile(`does not have a column with name "?([^" ]+)"?|Referenced update column "?([^" ]+)"? not found`)
 	reConversion    = regexp.MustCompile(`Could not convert string ['"](.*)['"] to ([A-Z0-9(), ]+)`)
+	reTimestampBad  = regexp.MustCompile(`Timestamp '(.*)' is not recognized`)
 )
 
 // mapDuckError turns a DuckDB error into a Snowflake-shaped one.
@@ -109,6 +110,9 @@ func mapDuckError(err error) *SQLError {
 		}
 		return &SQLError{Number: errInvalidIdent, SQLState: "42000", Err: err,
 			Message: fmt.Sprintf("SQL compilation error:\ninvalid identifier '%s'", name)}
+	case reTimestampBad.MatchString(first):
+		m := reTimestampBad.FindStringSubmatch(first)
+		return &SQLError{Number: errTimestamp, SQLState: "22007", Err: err, Message: fmt.Sprintf("Timestamp '%s' is not recognized", m[1])}
 	case strings.Contains(first, "Division by zero"):
 		return &SQLError{Number: errDivByZero, SQLState: "22012", Err: err, Message: "Division by zero"}
 	case reConversion.MatchString(first):
@@ -131,10 +135,10 @@ func mapDuckError(err error) *SQLError {
 func conversionError(duckType, value string, cause error) *SQLError {
 	t := strings.ToUpper(duckType)
 	switch {
+	case isTZStruct(t), strings.HasPrefix(t, "TIMESTAMP"), strings.HasPrefix(t, "TIME"):
+		return &SQLError{Number: errTimestamp, SQLState: "22007", Err: cause, Message: fmt.Sprintf("Timestamp '%s' is not recognized", value)}
 	case strings.HasPrefix(t, "DATE"):
 		return &SQLError{Number: errDate, SQLState: "22007", Err: cause, Message: fmt.Sprintf("Date '%s' is not recognized", value)}
-	case strings.HasPrefix(t, "TIMESTAMP"), strings.HasPrefix(t, "TIME"):
-		return &SQLError{Number: errTimestamp, SQLState: "22007", Err: cause, Message: fmt.Sprintf("Timestamp '%s' is not recognized", value)}
 	case strings.HasPrefix(t, "BOOL"):
 		return &SQLError{Number: errBoolean, SQLState: "22018", Err: cause, Message: fmt.Sprintf("Boolean value '%s' is not recognized", value)}
 	case strings.HasPrefix(t, "JSON"):

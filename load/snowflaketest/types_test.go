@@ -271,3 +271,33 @@ func TestTimestampTZCopy(t *testing.T) {
 		{7, utc(35, 4, 5), -8 * 3600},
 	})
 }
+
+// TestErrorNumbersMapped: DuckDB's errors that have a Snowflake
+// counterpart come back under Snowflake's number and wording.
+func TestErrorNumbersMapped(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE e (k INT, v STRING, d NUMBER(4,2))")
+	for _, tc := range []struct {
+		q       string
+		want    int
+		message string
+	}{
+		{"SELECT no_such_function(1)", 2140, "SQL compilation error:\nUnknown function NO_SUCH_FUNCTION"},
+		{"SELECT LENGTH(1, 2)", 1044, "SQL compilation error:\nInvalid argument types for function 'LENGTH': (INTEGER, INTEGER)"},
+		{"SELECT CAST(1000 AS NUMBER(4,2))", 100039, "Numeric value '1000' is out of range"},
+		{"INSERT INTO e (d) VALUES (12345.6)", 100039, "Numeric value '12345.6' is out of range"},
+		{"SELECT k, COUNT(*) FROM e", 1104, "SQL compilation error:\n'K' in select clause is neither an aggregate nor in the group by clause."},
+		{"SELECT k FROM e a JOIN e b ON a.k = b.k", 2028, "SQL compilation error:\nambiguous column name 'K'"},
+		{"SELECT PARSE_JSON('{x')", 100069, "Error parsing JSON: unexpected character"},
+	} {
+		_, err := db.Exec(tc.q)
+		if err == nil {
+			t.Errorf("%s: no error, want %d", tc.q, tc.want)
+			continue
+		}
+		se := snowErr(t, err)
+		if se.Number != tc.want || (tc.message != "" && se.Message != tc.message) {
+			t.Errorf("%s = %d %q, want %d %q", tc.q, se.Number, se.Message, tc.want, tc.message)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package snowflaketest_test
 
 import (
 	"database/sql"
+	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -299,5 +301,29 @@ func TestErrorNumbersMapped(t *testing.T) {
 		if se.Number != tc.want || (tc.message != "" && se.Message != tc.message) {
 			t.Errorf("%s = %d %q, want %d %q", tc.q, se.Number, se.Message, tc.want, tc.message)
 		}
+	}
+}
+
+// TestTimestampTZExternalFunction: a TIMESTAMP_TZ argument reaches an
+// external function as text in its own offset, and a TIMESTAMP_TZ result
+// keeps the offset the service wrote.
+func TestTimestampTZExternalFunction(t *testing.T) {
+	svc := &remoteService{answer: func(args []json.RawMessage) any {
+		var s string
+		_ = json.Unmarshal(args[0], &s)
+		return strings.Replace(s, "03:04:05", "04:05:06", 1)
+	}}
+	_, db := newDB(t, snowflaketest.Options{ExternalServices: map[string]http.Handler{gatewayURL: svc}})
+	mustExec(t, db, "CREATE API INTEGRATION gw API_PROVIDER = aws_api_gateway API_AWS_ROLE_ARN = 'arn:aws:iam::1:role/r' API_ALLOWED_PREFIXES = ('"+gatewayURL+"') ENABLED = TRUE")
+	mustExec(t, db, "CREATE EXTERNAL FUNCTION later(ts TIMESTAMP_TZ) RETURNS TIMESTAMP_TZ API_INTEGRATION = gw AS '"+gatewayURL+"later'")
+	mustExec(t, db, "CREATE TABLE x (n INT, ts TIMESTAMP_TZ)")
+	mustExec(t, db, "INSERT INTO x VALUES (1, '2024-01-02 03:04:05 +05:00')")
+	rows, err := db.Query("SELECT n, later(ts) FROM x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{1, time.Date(2024, 1, 1, 23, 5, 6, 0, time.UTC), 5 * 3600}})
+	if len(svc.requests) != 1 || len(svc.requests[0].rows) != 1 || string(svc.requests[0].rows[0][1]) != `"2024-01-02 03:04:05.000 +0500"` {
+		t.Errorf("service got %+v, want the value in its +05:00 offset", svc.requests)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/snowflakedb/gosnowflake"
 )
 
 // tzWant is one TIMESTAMP_TZ value as the driver must decode it: the
@@ -65,6 +66,8 @@ func TestTimestampTZOffsets(t *testing.T) {
 	mustExec(t, db, `INSERT INTO tz VALUES (1, '2024-01-02 03:04:05 +05:00'), (2, '2024-01-02 03:04:05 -0800'), (3, '2024-01-02T03:04:05Z')`)
 	mustExec(t, db, "INSERT INTO tz (ts, n) SELECT TO_TIMESTAMP_TZ('2024-01-01 20:00:00 -02:30'), 4")
 	mustExec(t, db, "INSERT INTO tz (n) VALUES (5)")
+	// Array binding (one multi-row INSERT).
+	mustExec(t, db, "INSERT INTO tz VALUES (?, ?)", gosnowflake.Array([]int{7, 8}), gosnowflake.Array([]string{"2024-01-02 03:04:05 +05:00", "2024-01-02 03:04:05 -0800"}))
 	mustExec(t, db, "UPDATE tz SET ts = '2024-01-02 00:30:00+01:00' WHERE n = 5")
 	mustExec(t, db, "CREATE TABLE src (n INT, ts VARCHAR)")
 	mustExec(t, db, "INSERT INTO src VALUES (6, '2024-01-02 12:00:00 +09:00'), (3, '2024-01-02 03:04:05 +03:00')")
@@ -82,15 +85,17 @@ func TestTimestampTZOffsets(t *testing.T) {
 	r5 := tzWant{5, utc(23, 30, 0), 3600}      // updated: 2024-01-02 00:30 +01:00
 	r6 := tzWant{6, utc(27, 0, 0), 9 * 3600}   // merged: 2024-01-02 12:00 +09:00
 	// ORDER BY goes by the instant, whatever the offsets.
-	rows, err := db.Query("SELECT n, ts FROM tz ORDER BY ts")
+	rows, err := db.Query("SELECT n, ts FROM tz ORDER BY ts, n")
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkTZ(t, rows, []tzWant{r1, r4, r5, r3, r6, r2})
+	r7, r8 := r1, r2
+	r7.n, r8.n = 7, 8
+	checkTZ(t, rows, []tzWant{r1, r7, r4, r5, r3, r6, r2, r8})
 
 	// Comparisons go by the instant too: 2024-01-02 00:00 UTC written in
 	// another offset.
-	rows, err = db.Query("SELECT n, ts FROM tz WHERE ts >= '2024-01-02 05:00:00 +05:00'::TIMESTAMP_TZ ORDER BY ts DESC")
+	rows, err = db.Query("SELECT n, ts FROM tz WHERE ts >= '2024-01-02 05:00:00 +05:00'::TIMESTAMP_TZ AND n < 7 ORDER BY ts DESC")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,6 +204,7 @@ func TestRefusalInTransaction(t *testing.T) {
 		"UPDATE r SET s = r.s || '!' WHERE r.id = 0",
 		"MERGE INTO r USING (SELECT 1 AS id, 'wxyz' AS s) src ON r.id = src.id WHEN MATCHED THEN UPDATE SET r.s = src.s",
 		"MERGE INTO r t USING (SELECT 5 AS id, 'wxyz' AS s) src ON t.id = src.id WHEN NOT MATCHED THEN INSERT (id, s) VALUES (src.id, src.s)",
+		"INSERT OVERWRITE INTO r VALUES (9, 'toolong')",
 	} {
 		_, err := db.Exec(q)
 		if err == nil {

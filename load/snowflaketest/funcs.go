@@ -576,8 +576,6 @@ var sessionMacros = []string{
 	`CREATE OR REPLACE TEMP MACRO sysdate() AS CAST(timezone('UTC', get_current_timestamp()) AS TIMESTAMP)`,
 	`CREATE OR REPLACE TEMP MACRO uuid_string() AS CAST(uuid() AS VARCHAR)`,
 	`CREATE OR REPLACE TEMP MACRO sf_nz(x) AS (CASE WHEN x = 0 THEN error('Division by zero') ELSE x END)`,
-	`CREATE OR REPLACE TEMP MACRO to_varchar(x) AS CAST(x AS VARCHAR)`,
-	`CREATE OR REPLACE TEMP MACRO to_char(x) AS CAST(x AS VARCHAR)`,
 	`CREATE OR REPLACE TEMP MACRO sf_epoch_us(n) AS (CASE WHEN abs(n) < 31536000000 THEN n * 1000000 WHEN abs(n) < 31536000000000 THEN n * 1000
 		WHEN abs(n) < 31536000000000000 THEN n ELSE n // 1000 END)`,
 	`CREATE OR REPLACE TEMP MACRO sf_is_epoch(s) AS regexp_full_match(s, '[+-]?[0-9]+')`,
@@ -612,6 +610,12 @@ var sessionMacros = []string{
 		ELSE {'sf_instant': sf_ts_tz(t), 'sf_offset': CAST(sf_tz_off(trim(t)) AS SMALLINT)} END)`,
 	`CREATE OR REPLACE TEMP MACRO sf_tzv(x) AS sf_tz_of(CAST(x AS VARCHAR))`,
 	`CREATE OR REPLACE TEMP MACRO sf_tz_strict(x) AS (CASE WHEN x IS NOT NULL AND sf_tzv(x) IS NULL THEN sf_ts_fail(x) ELSE sf_tzv(x) END)`,
+	// TO_VARCHAR renders a TIMESTAMP_TZ in Snowflake's default output
+	// format (YYYY-MM-DD HH24:MI:SS.FF3 TZHTZM), in its own offset.
+	`CREATE OR REPLACE TEMP MACRO sf_tz_text(v) AS (strftime(CAST(timezone('UTC', v.sf_instant) AS TIMESTAMP) + to_minutes(CAST(v.sf_offset AS BIGINT)), '%Y-%m-%d %H:%M:%S.%g')
+		|| (CASE WHEN v.sf_offset < 0 THEN ' -' ELSE ' +' END) || lpad(CAST(abs(v.sf_offset) // 60 AS VARCHAR), 2, '0') || lpad(CAST(abs(v.sf_offset) % 60 AS VARCHAR), 2, '0'))`,
+	`CREATE OR REPLACE TEMP MACRO to_varchar(x) AS (CASE WHEN starts_with(CAST(x AS VARCHAR), '{''sf_instant''') THEN sf_tz_text(sf_tz_of(CAST(x AS VARCHAR))) ELSE CAST(x AS VARCHAR) END)`,
+	`CREATE OR REPLACE TEMP MACRO to_char(x) AS to_varchar(x)`,
 	// MOD and % by zero fail as "/" does (sf_nz).
 	`CREATE OR REPLACE TEMP MACRO sf_mod(a, b) AS (a % sf_nz(b))`,
 }

@@ -110,6 +110,12 @@ func TestTimestampTZOffsets(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkTZ(t, rows, []tzWant{r1, {2, r2.at, r2.offset}, {3, utc(27, 4, 5), 0}, r4})
+	if got := queryOne(t, db, "SELECT TO_VARCHAR(ts) FROM tz WHERE n = 4"); got != "2024-01-01 20:00:00.000 -0230" {
+		t.Errorf("TO_VARCHAR(ts) = %s, want 2024-01-01 20:00:00.000 -0230", got)
+	}
+	if got := queryOne(t, db, "SELECT TO_CHAR(n) || TO_VARCHAR(ts) FROM tz WHERE n = 1"); got != "12024-01-02 03:04:05.000 +0500" {
+		t.Errorf("TO_CHAR(n) || TO_VARCHAR(ts) = %s", got)
+	}
 }
 
 // TestFunctionRefusals: where Snowflake fails or drops a value, so does

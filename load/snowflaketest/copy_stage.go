@@ -437,6 +437,9 @@ func castExpr(col, duckType string, try bool) string {
 	if strings.EqualFold(duckType, "JSON") && try {
 		return "CASE WHEN json_valid(" + col + ") THEN " + col + " END"
 	}
+	if isTZStruct(duckType) {
+		return "sf_tzv(" + col + ")" // TIMESTAMP_TZ keeps the offset in the text
+	}
 	switch strings.ToUpper(duckType) {
 	case "TIMESTAMP":
 		return "sf_ts_ntz(" + col + ")"

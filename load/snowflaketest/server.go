@@ -150,6 +150,7 @@ type Emulator struct {
 	jobs        map[string]*copyJob // COPY query id → rejected rows, for VALIDATE
 	jobOrder    []string
 	copyHistory []copyHist // every file a COPY or a pipe loaded or failed, for COPY_HISTORY and LOAD_HISTORY
+	tableLocks  tableLocks // DDL on one table runs one statement at a time
 }
 
 // New opens an emulator. Close releases its DuckDB database and, when it

@@ -575,23 +575,7 @@ func wrapSets(toks []token, i0 int, tz map[string]bool) []token {
 	if set < 0 {
 		return toks
 	}
-	end, depth := len(toks), 0
-	for k := set + 1; k < len(toks); k++ {
-		switch {
-		case toks[k].text == "(":
-			depth++
-		case toks[k].text == ")":
-			depth--
-			if depth < 0 {
-				end = k
-			}
-		case depth == 0 && (toks[k].is("FROM") || toks[k].is("WHERE") || toks[k].is("RETURNING") || toks[k].is("WHEN")):
-			end = k
-		}
-		if end < len(toks) {
-			break
-		}
-	}
+	end := setListEnd(toks, set+1)
 	out := append([]token(nil), toks[:set+1]...)
 	for n, a := range splitArgs(toks[set+1 : end]) {
 		if n > 0 {
@@ -612,6 +596,27 @@ func wrapSets(toks []token, i0 int, tz map[string]bool) []token {
 		out = append(out, a...)
 	}
 	return append(out, toks[end:]...)
+}
+
+// setListEnd returns the index where a SET list starting at toks[from]
+// ends: a FROM, WHERE, RETURNING or WHEN at its depth, a ")" closing an
+// enclosing parenthesis, or the end of toks.
+func setListEnd(toks []token, from int) int {
+	depth := 0
+	for k := from; k < len(toks); k++ {
+		switch {
+		case toks[k].text == "(":
+			depth++
+		case toks[k].text == ")":
+			if depth == 0 {
+				return k
+			}
+			depth--
+		case depth == 0 && (toks[k].is("FROM") || toks[k].is("WHERE") || toks[k].is("RETURNING") || toks[k].is("WHEN")):
+			return k
+		}
+	}
+	return len(toks)
 }
 
 // wrapMerge wraps the TIMESTAMP_TZ values of MERGE's THEN UPDATE SET and

@@ -221,6 +221,11 @@ func TestRefusalInTransaction(t *testing.T) {
 			t.Errorf("%s = %v, want 100074", q, err)
 		}
 	}
+	// Array binding: one multi-row INSERT, refused as a whole.
+	_, err := db.Exec("INSERT INTO r VALUES (?, ?)", gosnowflake.Array([]int{7, 8}), gosnowflake.Array([]string{"ok", "too long"}))
+	if err == nil || snowErr(t, err).Number != 100074 {
+		t.Errorf("array INSERT with a long value = %v, want 100074", err)
+	}
 	mustExec(t, db, "UPDATE r SET s = 'ab' WHERE id = 1")
 	mustExec(t, db, "INSERT INTO r VALUES (3, 'xy')")
 	mustExec(t, db, "COMMIT")

@@ -99,15 +99,20 @@ func (ErrorClassifier) Throttled(err error) bool {
 }
 
 // SessionExpired reports whether err means the session cannot be used any
-// more: drop the connection and log in again (a *sql.DB does this when the
-// connection is closed; Config keeps sessions alive to make it rare).
+// more: drop the connection and log in again. gosnowflake does not tell the
+// *sql.DB pool that such a connection is dead, so the pool would hand it
+// out again; a Loader on a *sql.DB drops it itself (see LoaderOptions) and
+// sends the statement again on another connection. Code of one's own does
+// the same with a *sql.Conn: Conn.Raw with a callback returning
+// driver.ErrBadConn, then Close. Config keeps sessions alive to make it
+// rare.
 func (ErrorClassifier) SessionExpired(err error) bool {
 	var se *gosnowflake.SnowflakeError
 	if !errors.As(err, &se) {
 		return false
 	}
 	switch se.Number {
-	case errSessionExpired, errSessionGone, errSessionTokenInvalid, errMasterTokenExpired:
+	case errSessionExpired, errSessionGone, errSessionTokenInvalid, errMasterTokenExpired, gosnowflake.ErrFailedToRenewSession:
 		return true
 	}
 	return false

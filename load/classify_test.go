@@ -27,6 +27,8 @@ func TestErrorClassifier(t *testing.T) {
 		{"session expired", sf(390112, "08001"), true, false, true},
 		{"session token gone for good", sf(390114, "08001"), true, false, true},
 		{"master token expired", sf(390115, "08001"), true, false, true},
+		{"session gone", sf(390111, "08001"), true, false, true},
+		{"driver could not renew", sf(gosnowflake.ErrFailedToRenewSession, gosnowflake.SQLStateConnectionFailure), true, false, true},
 		{"lock waiters", sf(625, "57014"), true, true, false},
 		{"driver failed to post", sf(gosnowflake.ErrFailedToPostQuery, gosnowflake.SQLStateConnectionFailure), true, false, false},
 		{"connection exception", sf(250001, "08001"), true, false, false},

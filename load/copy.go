@@ -35,16 +35,18 @@ func (l *Loader) loadAppend(ctx context.Context, files []File, res *Result) erro
 	if err := l.ensureLedger(ctx); err != nil {
 		return err
 	}
-	recorded, err := l.ledgerIntent(ctx, files)
+	tag := copyTag()
+	recorded, err := l.ledgerIntent(ctx, files, tag)
 	if err != nil {
 		return err
 	}
 	results := make(map[string]FileResult, len(files))
+	jobs := &jobFinder{l: l, files: files}
 	for _, group := range copyGroups(files) {
 		var cr copyResult
 		err := l.do(ctx, func(ctx context.Context) error {
 			var err error
-			cr, err = l.copy(ctx, l.table, group, false)
+			cr, err = l.copy(gosnowflake.WithQueryTag(ctx, tag), l.table, group, false)
 			return err
 		})
 		if err != nil {
@@ -55,30 +57,13 @@ func (l *Loader) loadAppend(ctx context.Context, files []File, res *Result) erro
 			if !ok {
 				// COPY skipped the file: this stage path with this content
 				// was loaded into the table before.
-				rec, have := recorded[f.Name]
-				switch {
-				case have && rec.sha == f.SHA256 && rec.status == "PARTIAL":
-					r = FileResult{File: f, Status: "LOAD_SKIPPED", RowsParsed: f.Rows, RowsLoaded: rec.rows}
+				r, err = l.skipped(ctx, f, recorded, tag, jobs)
+				if err != nil {
 					res.Files = collect(files, results)
-					return &FileError{Result: r, Reason: "an earlier load of this file was partial, and COPY will not load it again"}
-				case have && rec.sha != f.SHA256:
-					// The ledger knows this name with other content: the
-					// skip may be that content's (a PUT that kept the old
-					// file), and our rows may be missing.
-					res.Files = collect(files, results)
-					return fmt.Errorf("%w: %s into %s: the ledger %s recorded this name with SHA-256 %s, not %s", ErrNotOurs, f.Name, l.table, l.o.Ledger, rec.sha, f.SHA256)
-				case have:
-					r = FileResult{File: f, Status: "LOAD_SKIPPED", RowsParsed: f.Rows, RowsLoaded: rec.rows}
-				default:
-					// New to the ledger (recorded just now): a COPY of
-					// this run whose answer was lost (the driver retries
-					// a dropped request itself), or the same content
-					// loaded by another loader. Either way the file's
-					// rows are in the table once.
-					r = FileResult{File: f, Status: "LOAD_SKIPPED", RowsParsed: f.Rows, RowsLoaded: f.Rows}
+					return err
 				}
 			}
-			ferr := l.checkFile(ctx, l.table, cr.queryID, &r)
+			ferr := l.checkFile(ctx, l.table, r.QueryID, &r)
 			results[f.Name] = r
 			if ferr != nil {
 				// Record what COPY did (a partial load stays an error on
@@ -98,6 +83,57 @@ func (l *Loader) loadAppend(ctx context.Context, files []File, res *Result) erro
 		res.RowsRejected += r.Rejected
 	}
 	return nil
+}
+
+// wholeFiles reports whether the ON_ERROR policy loads a file whole or not
+// at all, so that a file COPY skips as loaded before has every row in the
+// table.
+func (l *Loader) wholeFiles() bool {
+	return l.o.OnError == "ABORT_STATEMENT" || l.o.OnError == "SKIP_FILE"
+}
+
+// skipped returns the result of a file COPY skipped because load metadata
+// says it was loaded before, judged by the ledger as it was before this
+// load (rec) and, where the earlier COPY's answer was lost, by that COPY's
+// own result, found through its query tag.
+func (l *Loader) skipped(ctx context.Context, f File, recorded map[string]ledgerRecord, tag string, jobs *jobFinder) (FileResult, error) {
+	rec, have := recorded[f.Name]
+	done := FileResult{File: f, Status: "LOAD_SKIPPED", RowsParsed: f.Rows, RowsLoaded: rec.rows}
+	switch {
+	case have && rec.sha != f.SHA256:
+		// The ledger knows this name with other content: the skip may be
+		// that content's (a PUT that kept the old file), and our rows may
+		// be missing.
+		return FileResult{}, fmt.Errorf("%w: %s into %s: the ledger %s recorded this name with SHA-256 %s, not %s", ErrNotOurs, f.Name, l.table, l.o.Ledger, rec.sha, f.SHA256)
+	case have && (rec.status == "LOADED" || rec.status == "ACCEPTED"):
+		// Checked and recorded by an earlier load (its rejected rows, if
+		// any, went to the dead-letter sink then).
+		return done, nil
+	case have && rec.status == "PARTIAL" && !l.o.AcceptPartial:
+		return FileResult{}, &FileError{Result: done, Reason: "an earlier load of this file was partial, and COPY will not load it again"}
+	case l.wholeFiles() && (!have || rec.status == "STAGED"):
+		// A COPY whose answer was lost (a crash after COPY, or a dropped
+		// connection the driver retried), or the same content loaded by
+		// another loader: under this policy it loaded every row.
+		done.RowsLoaded = f.Rows
+		return done, nil
+	}
+	// STAGED (or PARTIAL, now accepted) under a policy that loads files in
+	// part: the COPY that loaded the file may have rejected rows, which
+	// only its own result and VALIDATE can tell.
+	tags := rec.tags
+	if !have {
+		tags = []string{tag}
+	}
+	r, ok, err := jobs.find(ctx, f, tags)
+	if err != nil {
+		return FileResult{}, err
+	}
+	if !ok {
+		return FileResult{}, &FileError{Result: done, Reason: "COPY skipped the file as loaded before, but the COPY that loaded it cannot be found " +
+			"(among the user's latest 10,000 statements of QUERY_HISTORY, which keeps 7 days, and RESULT_SCAN, 24 hours), so its rejected rows cannot be recovered"}
+	}
+	return r, nil
 }
 
 func collect(files []File, m map[string]FileResult) []FileResult {
@@ -157,24 +193,52 @@ func (l *Loader) copy(ctx context.Context, table string, files []File, force boo
 	if force {
 		b.WriteString(" FORCE = TRUE")
 	}
-	qid := make(chan string, 1)
-	rows, err := l.db.QueryContext(gosnowflake.WithQueryIDChan(ctx, qid), b.String())
+	var cr copyResult
+	err = l.stmt(ctx, func(db DB) error {
+		qid := make(chan string, 1)
+		rows, err := db.QueryContext(gosnowflake.WithQueryIDChan(ctx, qid), b.String())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		cr = copyResult{}
+		cr.files, err = readCopyRows(rows, files, true)
+		if err != nil {
+			return err
+		}
+		select {
+		case cr.queryID = <-qid:
+		default:
+		}
+		return nil
+	})
 	if err != nil {
-		return copyResult{}, &CopyError{Table: table, Files: len(files), Err: err}
+		return cr, &CopyError{Table: table, Files: len(files), Err: err}
 	}
-	defer rows.Close()
-	cr := copyResult{files: map[string]FileResult{}}
-	select {
-	case cr.queryID = <-qid:
-	default:
+	for name, r := range cr.files {
+		r.QueryID = cr.queryID
+		cr.files[name] = r
 	}
+	var n int64
+	for _, r := range cr.files {
+		n += r.RowsLoaded
+	}
+	l.event(Event{Step: StepCopy, Files: len(files), Rows: n, Duration: time.Since(start)})
+	return cr, nil
+}
+
+// readCopyRows reads COPY's per-file result rows (from the COPY or from
+// RESULT_SCAN of it) for files, by file name; files absent were skipped. A
+// row of a file not in files is an error when strict, else ignored.
+func readCopyRows(rows *sql.Rows, files []File, strict bool) (map[string]FileResult, error) {
+	out := map[string]FileResult{}
 	byName := make(map[string]File, len(files))
 	for _, f := range files {
 		byName[f.Name] = f
 	}
 	cols, err := rows.Columns()
 	if err != nil {
-		return cr, &CopyError{Table: table, Files: len(files), Err: err}
+		return nil, err
 	}
 	idx := map[string]int{}
 	for i, c := range cols {
@@ -201,19 +265,22 @@ func (l *Loader) copy(ctx context.Context, table string, files []File, force boo
 	_, perFile := idx["file"]
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return cr, &CopyError{Table: table, Files: len(files), Err: err}
+			return nil, err
 		}
 		if !perFile {
 			// "Copy executed with 0 files processed.": every file skipped.
 			if s := get("status").String; !strings.Contains(s, "0 files processed") {
-				return cr, &CopyError{Table: table, Files: len(files), Err: fmt.Errorf("unexpected COPY result %q", s)}
+				return nil, fmt.Errorf("unexpected COPY result %q", s)
 			}
 			continue
 		}
 		name := path.Base(get("file").String)
 		f, ok := byName[name]
+		if !ok && !strict {
+			continue
+		}
 		if !ok {
-			return cr, &CopyError{Table: table, Files: len(files), Err: fmt.Errorf("COPY reported file %q, which was not in FILES", get("file").String)}
+			return nil, fmt.Errorf("COPY reported file %q, which was not in FILES", get("file").String)
 		}
 		r := FileResult{File: f, Status: get("status").String}
 		var errs [6]error
@@ -228,30 +295,12 @@ func (l *Loader) copy(ctx context.Context, table string, files []File, force boo
 		}
 		for _, e := range errs {
 			if e != nil {
-				return cr, &CopyError{Table: table, Files: len(files), Err: fmt.Errorf("COPY result for %s: %w", name, e)}
+				return nil, fmt.Errorf("COPY result for %s: %w", name, e)
 			}
 		}
-		cr.files[name] = r
+		out[name] = r
 	}
-	if err := rows.Err(); err != nil {
-		return cr, &CopyError{Table: table, Files: len(files), Err: err}
-	}
-	if cr.queryID == "" {
-		select {
-		case cr.queryID = <-qid:
-		default:
-		}
-	}
-	for name, r := range cr.files {
-		r.QueryID = cr.queryID
-		cr.files[name] = r
-	}
-	var n int64
-	for _, r := range cr.files {
-		n += r.RowsLoaded
-	}
-	l.event(Event{Step: StepCopy, Files: len(files), Rows: n, Duration: time.Since(start)})
-	return cr, nil
+	return out, rows.Err()
 }
 
 // CopyError reports a COPY statement that failed as a whole (with
@@ -304,61 +353,71 @@ func (l *Loader) checkFile(ctx context.Context, table, queryID string, r *FileRe
 }
 
 // deadLetters reads the rows COPY rejected from file with VALIDATE and sends
-// them to the dead-letter sink.
+// them to the dead-letter sink, in VALIDATE's order, one per rejected row
+// (a row with several errors is reported with its first).
 func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f File) (int64, error) {
 	if queryID == "" {
 		return 0, fmt.Errorf("load: file %s: no query id to VALIDATE the COPY with", f.Name)
 	}
 	start := time.Now()
-	rows, err := l.db.QueryContext(ctx, "SELECT * FROM TABLE(VALIDATE("+l.qualified(table)+", JOB_ID => "+literal(queryID)+"))")
-	if err != nil {
-		return 0, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return 0, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
-	}
-	idx := map[string]int{}
-	for i, c := range cols {
-		idx[strings.ToUpper(c)] = i
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	get := func(k string) string {
-		if i, ok := idx[k]; ok {
-			return vals[i].String
-		}
-		return ""
-	}
-	atoi := func(k string) int64 { n, _ := strconv.ParseInt(get(k), 10, 64); return n }
 	var n int64
-	seen := map[int64]bool{} // a record with several errors is one rejected row
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return n, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
+	var sinkErr error
+	err := l.stmt(ctx, func(db DB) error {
+		n = 0
+		rows, err := db.QueryContext(ctx, "SELECT * FROM TABLE(VALIDATE("+l.qualified(table)+", JOB_ID => "+literal(queryID)+"))")
+		if err != nil {
+			return err
 		}
-		if path.Base(get("FILE")) != f.Name {
-			continue
+		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			return err
 		}
-		if rn := atoi("ROW_NUMBER"); rn > 0 {
-			if seen[rn] {
+		idx := map[string]int{}
+		for i, c := range cols {
+			idx[strings.ToUpper(c)] = i
+		}
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		get := func(k string) string {
+			if i, ok := idx[k]; ok {
+				return vals[i].String
+			}
+			return ""
+		}
+		atoi := func(k string) int64 { n, _ := strconv.ParseInt(get(k), 10, 64); return n }
+		seen := map[int64]bool{} // a record with several errors is one rejected row
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				return err
+			}
+			if path.Base(get("FILE")) != f.Name {
 				continue
 			}
-			seen[rn] = true
+			if rn := atoi("ROW_NUMBER"); rn > 0 {
+				if seen[rn] {
+					continue
+				}
+				seen[rn] = true
+			}
+			rr := RejectedRow{Table: l.table, File: get("FILE"), SHA256: f.SHA256,
+				RowError: RowError{Message: get("ERROR"), Line: atoi("LINE"), Character: atoi("CHARACTER"), Column: get("COLUMN_NAME")},
+				Code:     get("CODE"), SQLState: get("SQL_STATE"), Row: atoi("ROW_NUMBER"), Record: get("REJECTED_RECORD"), QueryID: queryID}
+			if err := l.o.DeadLetter.RejectedRow(ctx, rr); err != nil {
+				sinkErr = fmt.Errorf("load: dead letter for %s line %d: %w", f.Name, rr.Line, err)
+				return nil
+			}
+			n++
 		}
-		rr := RejectedRow{Table: table, File: get("FILE"),
-			RowError: RowError{Message: get("ERROR"), Line: atoi("LINE"), Character: atoi("CHARACTER"), Column: get("COLUMN_NAME")},
-			Code:     get("CODE"), SQLState: get("SQL_STATE"), Row: atoi("ROW_NUMBER"), Record: get("REJECTED_RECORD")}
-		if err := l.o.DeadLetter.RejectedRow(ctx, rr); err != nil {
-			return n, fmt.Errorf("load: dead letter for %s line %d: %w", f.Name, rr.Line, err)
-		}
-		n++
+		return rows.Err()
+	})
+	if sinkErr != nil {
+		return n, sinkErr
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return n, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
 	}
 	l.event(Event{Step: StepRejected, File: f.Name, Rows: n, Duration: time.Since(start)})

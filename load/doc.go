@@ -108,6 +108,10 @@
 //	l, err := load.NewLoader(db, load.LoaderOptions{Table: "events"})
 //	res, err := l.Load(ctx, inferred, files) // a result per file
 //
+// The whole flow, from nested JSON to rows of a table, runs as Example_loader
+// in load/snowflaketest/loadtest, against the emulator (a module of its own,
+// as the emulator links DuckDB).
+//
 // Before COPY the table exists with the batch's columns: DESC TABLE, then
 // schema.PlanChanges under LoaderOptions.Evolution, then CREATE TABLE IF NOT EXISTS
 // IF NOT EXISTS or ALTER TABLE … ADD COLUMN IF NOT EXISTS / SET DATA TYPE.
@@ -115,7 +119,9 @@
 // table both succeed with the union of their columns, and a column another
 // loader added with another type gets its fallback column; files whose
 // columns the table cannot take fail with a *SchemaMismatchError before
-// COPY (Loader.Prepare returns the plan to write files against).
+// COPY (Loader.Prepare returns the plan to write files against). Column
+// comments hold each column's path; a fallback column's comment adds which
+// column and type it stands in for and why, for whoever reads DESC TABLE.
 // New VARCHAR columns are unsized unless LoaderOptions.SizedVarchar. An unquoted
 // LoaderOptions.Table is normalised like a column name ("events" → EVENTS, the
 // table an unquoted SELECT finds); a quoted one is kept as written.
@@ -142,15 +148,26 @@
 // (stage path and content) already loaded into the table, so a rerun of a
 // load after a crash loads only what did not load. Snowflake reports a
 // skipped file by leaving it out of COPY's result ("0 files processed" when
-// all are), so the Loader keeps a ledger table (LoaderOptions.Ledger, default
-// FLATPIPE_LOADS: table, file name, SHA-256, rows, status) written before
-// each COPY ('STAGED') and after its result is checked ('LOADED' or
+// all are), so the Loader keeps a ledger table (LoaderOptions.Ledger,
+// default FLATPIPE_LOADS: table, file name, SHA-256, rows, status, the query
+// tags of the COPYs that may load the file) written before each COPY
+// ('STAGED') and after its result is checked ('LOADED', 'ACCEPTED' for a
+// partial load whose rejected rows reached the dead-letter sink, or
 // 'PARTIAL'). A skipped file counts as loaded when the ledger held its name
-// with its SHA-256 before the load (a crash after COPY), or did not hold the
-// name at all (a COPY of this load whose answer was lost and which the
+// with its SHA-256 before the load (a crash after COPY), or did not hold
+// the name at all (a COPY of this load whose answer was lost and which the
 // driver retried); it fails with ErrNotOurs when the ledger holds the name
 // with other content (the skip may be that content's), and with a
-// *FileError when that load was partial. Replace and Merge load into a table rebuilt on
+// *FileError when that load was partial and not accepted. Under an ON_ERROR
+// that loads files in part (CONTINUE, SKIP_FILE_n), a COPY whose answer was
+// lost may have rejected rows: the Loader finds that COPY by its query tag
+// (QUERY_HISTORY_BY_USER), reads its result (RESULT_SCAN) and its rejected
+// rows (VALIDATE), so a crash between COPY and the ledger loses no dead
+// letter. Dead letters are delivered at least once (see RejectedRow: twice
+// under Append only when the load stops after the sink took a file's rows
+// and before the ledger recorded it), a repeat with the same
+// RejectedRow.Key.
+// Replace and Merge load into a table rebuilt on
 // every attempt (COPY with FORCE), then SWAP it in or MERGE it, so a rerun
 // is just as safe. The end-to-end tests kill a loading process with
 // SIGKILL after PUT, during COPY and before the caller's checkpoint, rerun
@@ -181,6 +198,10 @@
 // package does not import resilience: LoaderOptions.Retry (a Retrier),
 // LoaderOptions.Progress and LoaderOptions.DeadLetter are small interfaces. The driver
 // itself retries HTTP 5xx, 429 and 408 and renews expired session tokens.
+// On a *sql.DB each statement runs on a connection of its own; a session
+// gone for good (390114, 390111, 390115) makes the Loader drop that
+// connection from the pool, which the driver does not do, and send the
+// statement again on another one (StepSession).
 //
 // # Concurrency
 //

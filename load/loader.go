@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flatpipe/flatpipe/schema"
@@ -15,7 +18,9 @@ import (
 
 // DB is what a Loader needs of a database handle: *sql.DB, *sql.Conn and
 // *sql.Tx (over gosnowflake) satisfy it. PUTs run in parallel only on a
-// *sql.DB; a *sql.Conn or *sql.Tx runs one statement at a time.
+// *sql.DB; a *sql.Conn or *sql.Tx runs one statement at a time. On a
+// *sql.DB each statement runs on a connection of its own, and a connection
+// whose session is gone for good leaves the pool (see StepSession).
 type DB interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -55,6 +60,7 @@ const (
 	StepMerge    Step = "merge"    // MERGE into the target ran
 	StepSwap     Step = "swap"     // the replacement table was swapped in
 	StepRejected Step = "rejected" // rejected rows were sent to the dead-letter sink
+	StepSession  Step = "session"  // a connection whose session was gone left the pool; its statement runs again
 )
 
 // Event is one step of a load.
@@ -143,7 +149,10 @@ type LoaderOptions struct {
 	// AcceptPartial accepts a file COPY loaded in part
 	// (PARTIALLY_LOADED): its rejected rows, read back with VALIDATE, go
 	// to DeadLetter, which must be set. Without it a file whose loaded
-	// rows are fewer than File.Rows fails the load.
+	// rows are fewer than File.Rows fails the load. The COPY statements
+	// of an Append load carry a query tag of their own
+	// ("flatpipe-copy-…", replacing a session's QUERY_TAG for them), by
+	// which a rerun finds a COPY whose answer a crash lost.
 	AcceptPartial bool
 	// DeadLetter receives rejected rows under AcceptPartial.
 	DeadLetter DeadLetterSink
@@ -204,6 +213,9 @@ type Loader struct {
 	o     LoaderOptions
 	table string // unquoted, normalised
 	qual  schema.DDLOptions
+
+	ledgerMu    sync.Mutex
+	ledgerReady bool // the ledger table exists with every column
 }
 
 var onErrorRE = regexp.MustCompile(`^(ABORT_STATEMENT|CONTINUE|SKIP_FILE|SKIP_FILE_[0-9]+|SKIP_FILE_[0-9]+%)$`)
@@ -308,7 +320,9 @@ type FileResult struct {
 	File File
 	// Status is COPY's status: "LOADED", "PARTIALLY_LOADED",
 	// "LOAD_FAILED", or "LOAD_SKIPPED" for a file COPY skipped because
-	// the ledger shows this name and content loaded before.
+	// the ledger shows this name and content loaded before. A file whose
+	// earlier COPY's answer was lost (see the ledger) has the result of
+	// that COPY, found by its query tag, and its QueryID.
 	Status string
 	// RowsParsed, RowsLoaded, ErrorLimit and ErrorsSeen are COPY's counts
 	// (for a skipped file, RowsLoaded is File.Rows as recorded).
@@ -331,14 +345,38 @@ type RowError struct {
 }
 
 // RejectedRow is a row COPY rejected, as VALIDATE reports it.
+//
+// A sink receives each rejected row at least once. Under Append, exactly
+// once unless the load stops (a crash, a failed ledger update, an error of
+// the sink) after the sink took the file's rows and before the ledger
+// recorded the file as done; the rerun then hands the file's rejected rows
+// again, the same values in the same order (VALIDATE of the same COPY job).
+// Under Replace and Merge every run of a Load loads its files again into a
+// rebuilt staging table, so a rerun hands their rejected rows again, with
+// the same values but another QueryID. Key identifies a row across such
+// repeats, for a sink that must not keep duplicates.
 type RejectedRow struct {
-	Table string
-	File  string // stage file name as COPY reports it
+	Table  string // the Loader's target table
+	File   string // stage file name as COPY reports it
+	SHA256 string // the file's content hash (File.SHA256)
 	RowError
 	Code     string
 	SQLState string
 	Row      int64  // row number in the file
 	Record   string // the rejected record, where Snowflake keeps it
+	QueryID  string // the COPY job that rejected it (for VALIDATE)
+}
+
+// Key identifies the rejected row: table, file name and content, and row
+// number in the file. Two deliveries of one row have the same Key; two rows
+// of a file have different Keys as long as VALIDATE reports row numbers
+// (Snowflake and the emulator do; without one, the line stands in).
+func (r RejectedRow) Key() string {
+	n := "#" + strconv.FormatInt(r.Row, 10)
+	if r.Row <= 0 {
+		n = "#L" + strconv.FormatInt(r.Line, 10)
+	}
+	return r.Table + "/" + path.Base(r.File) + "@" + r.SHA256 + n
 }
 
 // FileError reports a file that did not load whole. It wraps ErrIncomplete.
@@ -396,6 +434,11 @@ func (l *Loader) Load(ctx context.Context, t schema.Table, files []File) (*Resul
 		return res, err
 	}
 	t = mergeTables(t, TableOf(files))
+	ctx, unpin, err := l.pin(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer unpin()
 	plan, err := l.ensureTable(ctx, t, files)
 	if err != nil {
 		return res, err

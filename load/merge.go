@@ -86,7 +86,11 @@ func (l *Loader) loadVia(ctx context.Context, plan *schema.Plan, files []File, r
 	if l.o.Disposition == Replace {
 		// Never retried: a SWAP whose answer was lost, repeated, would swap
 		// back. A rerun of the whole Load is safe instead.
-		if _, err := l.db.ExecContext(ctx, "ALTER TABLE "+l.qualified(l.table)+" SWAP WITH "+l.qualified(stg)); err != nil {
+		err := l.stmt(ctx, func(db DB) error {
+			_, err := db.ExecContext(ctx, "ALTER TABLE "+l.qualified(l.table)+" SWAP WITH "+l.qualified(stg))
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("%w: replace %s: %w", ErrStatement, l.table, err)
 		}
 		l.event(Event{Step: StepSwap, Rows: res.RowsLoaded, Duration: time.Since(start)})
@@ -134,17 +138,19 @@ func (l *Loader) merge(ctx context.Context, stg string, plan *schema.Plan, res *
 		q := "SELECT COUNT(*) FROM (SELECT " + strings.Join(keys, ", ") + " FROM " + l.qualified(stg) +
 			" GROUP BY " + strings.Join(keys, ", ") + " HAVING COUNT(*) > 1) AS D"
 		err := l.do(ctx, func(ctx context.Context) error {
-			rows, err := l.db.QueryContext(ctx, q)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				if err := rows.Scan(&dup); err != nil {
+			return l.stmt(ctx, func(db DB) error {
+				rows, err := db.QueryContext(ctx, q)
+				if err != nil {
 					return err
 				}
-			}
-			return rows.Err()
+				defer rows.Close()
+				for rows.Next() {
+					if err := rows.Scan(&dup); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			})
 		})
 		if err != nil {
 			return fmt.Errorf("%w: merge %s: %w", ErrStatement, l.table, err)
@@ -200,38 +206,40 @@ func (l *Loader) merge(ctx context.Context, stg string, plan *schema.Plan, res *
 	}
 	b.WriteString(" THEN INSERT (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(vals, ", ") + ")")
 	return l.do(ctx, func(ctx context.Context) error {
-		rows, err := l.db.QueryContext(ctx, b.String())
-		if err != nil {
-			return fmt.Errorf("%w: merge %s: %w", ErrStatement, l.table, err)
-		}
-		defer rows.Close()
-		names, err := rows.Columns()
-		if err != nil {
-			return err
-		}
-		vals := make([]any, len(names))
-		strs := make([]string, len(names))
-		for i := range vals {
-			vals[i] = &strs[i]
-		}
-		res.Inserted, res.Updated, res.Deleted = 0, 0, 0
-		for rows.Next() {
-			if err := rows.Scan(vals...); err != nil {
+		return l.stmt(ctx, func(db DB) error {
+			rows, err := db.QueryContext(ctx, b.String())
+			if err != nil {
+				return fmt.Errorf("%w: merge %s: %w", ErrStatement, l.table, err)
+			}
+			defer rows.Close()
+			names, err := rows.Columns()
+			if err != nil {
 				return err
 			}
-			for i, n := range names {
-				v, _ := strconv.ParseInt(strs[i], 10, 64)
-				switch strings.ToLower(n) {
-				case "number of rows inserted":
-					res.Inserted += v
-				case "number of rows updated":
-					res.Updated += v
-				case "number of rows deleted":
-					res.Deleted += v
+			vals := make([]any, len(names))
+			strs := make([]string, len(names))
+			for i := range vals {
+				vals[i] = &strs[i]
+			}
+			res.Inserted, res.Updated, res.Deleted = 0, 0, 0
+			for rows.Next() {
+				if err := rows.Scan(vals...); err != nil {
+					return err
+				}
+				for i, n := range names {
+					v, _ := strconv.ParseInt(strs[i], 10, 64)
+					switch strings.ToLower(n) {
+					case "number of rows inserted":
+						res.Inserted += v
+					case "number of rows updated":
+						res.Updated += v
+					case "number of rows deleted":
+						res.Deleted += v
+					}
 				}
 			}
-		}
-		return rows.Err()
+			return rows.Err()
+		})
 	})
 }
 

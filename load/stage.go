@@ -67,7 +67,9 @@ type Stage struct {
 	Path string
 	// Create creates a named stage (CREATE STAGE IF NOT EXISTS) before
 	// the first PUT; Temporary makes it a temporary stage, dropped with
-	// the session.
+	// the session. A temporary stage exists in one session only, so a
+	// Loader on a *sql.DB runs a Load with one connection of the pool,
+	// uploading one file at a time.
 	Create, Temporary bool
 	// S3 uploads the files of an external stage, whose URL must be
 	// s3://<S3.Bucket>/<S3.Prefix>: a file goes to S3.Key(Path, file) and
@@ -186,7 +188,11 @@ func (l *Loader) upload(ctx context.Context, table string, files []File) error {
 func (l *Loader) parallel(ctx context.Context, files []File, fn func(context.Context, File) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sem := make(chan struct{}, l.o.Parallel)
+	n := l.o.Parallel
+	if pinned(ctx) != nil {
+		n = 1 // one session, one statement at a time
+	}
+	sem := make(chan struct{}, n)
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -251,44 +257,46 @@ func (l *Loader) put(ctx context.Context, ref string, f File) error {
 	}
 	stmt := fmt.Sprintf("PUT 'file://%s' %s AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = %s OVERWRITE = %s PARALLEL = 1",
 		filepath.ToSlash(abs), ref, sourceCompression(f), overwrite)
-	rows, err := l.db.QueryContext(ctx, stmt)
-	if err != nil {
-		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	n := 0
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
+	return l.stmt(ctx, func(db DB) error {
+		rows, err := db.QueryContext(ctx, stmt)
+		if err != nil {
 			return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 		}
-		n++
-		var status, msg string
-		for i, c := range cols {
-			switch strings.ToLower(c) {
-			case "status":
-				status = vals[i].String
-			case "message":
-				msg = vals[i].String
+		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
+		}
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		n := 0
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
+			}
+			n++
+			var status, msg string
+			for i, c := range cols {
+				switch strings.ToLower(c) {
+				case "status":
+					status = vals[i].String
+				case "message":
+					msg = vals[i].String
+				}
+			}
+			if status != "UPLOADED" && status != "SKIPPED" {
+				return fmt.Errorf("%w: PUT %s: status %q: %s", ErrStatement, f.Name, status, msg)
 			}
 		}
-		if status != "UPLOADED" && status != "SKIPPED" {
-			return fmt.Errorf("%w: PUT %s: status %q: %s", ErrStatement, f.Name, status, msg)
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
-	}
-	if n != 1 {
-		return fmt.Errorf("%w: PUT %s: %d result rows, want 1", ErrStatement, f.Name, n)
-	}
-	return nil
+		if n != 1 {
+			return fmt.Errorf("%w: PUT %s: %d result rows, want 1", ErrStatement, f.Name, n)
+		}
+		return nil
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,8 +93,50 @@ func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) 
 // planSQL writes a plan's statements with IF NOT EXISTS: a column another
 // loader added meanwhile makes our ADD COLUMN a no-op, and the table is read
 // back and planned again, which catches a column added with another type.
+//
+// A fallback column's comment says, after its path, which column and type
+// it stands in for, so that DESC TABLE explains it to a reader; describe
+// reads the path back from it.
 func (l *Loader) planSQL(p *schema.Plan) string {
+	if !p.Create && !l.o.NoColumnComments {
+		q := *p
+		q.Changes = slices.Clone(p.Changes)
+		for i, c := range q.Changes {
+			if note := fallbackNote(p, c); note != "" {
+				q.Changes[i].Column.Path += note
+			}
+		}
+		p = &q
+	}
 	return string(p.AppendSQL(nil, l.ddlOptions()))
+}
+
+// fallbackMark starts the note a fallback column's comment carries after
+// its path.
+const fallbackMark = " — fallback of column "
+
+// fallbackNote returns the note for change c when it adds a fallback
+// column: the column of the same path it stands in for, with its type, and
+// why. "" for any other change.
+func fallbackNote(p *schema.Plan, c schema.Change) string {
+	if c.Kind != schema.ChangeAdd || c.Column.Path == "" || c.Reason == "new path" {
+		return ""
+	}
+	for _, o := range p.Columns {
+		if o.Path == c.Column.Path && o.Name != c.Column.Name {
+			return fallbackMark + string(schema.QuoteIdent(nil, o.Name)) + " " + o.Type.String() + ", for the values it cannot take: " + c.Reason
+		}
+	}
+	return ""
+}
+
+// commentPath returns the path a column comment holds: the comment, without
+// the note of a fallback column.
+func commentPath(comment string) string {
+	if i := strings.LastIndex(comment, fallbackMark); i >= 0 {
+		return comment[:i]
+	}
+	return comment
 }
 
 // execScript runs statements separated by ";\n" (schema writes string
@@ -104,8 +147,10 @@ func (l *Loader) execScript(ctx context.Context, script string) error {
 			continue
 		}
 		err := l.do(ctx, func(ctx context.Context) error {
-			_, err := l.db.ExecContext(ctx, stmt)
-			return err
+			return l.stmt(ctx, func(db DB) error {
+				_, err := db.ExecContext(ctx, stmt)
+				return err
+			})
 		})
 		if err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrStatement, firstWords(stmt), err)
@@ -129,54 +174,56 @@ func firstWords(stmt string) string {
 // table does not exist.
 func (l *Loader) describe(ctx context.Context, table string) (cols []schema.ExistingColumn, exists bool, err error) {
 	err = l.do(ctx, func(ctx context.Context) error {
-		cols, exists = nil, false
-		rows, err := l.db.QueryContext(ctx, "DESC TABLE "+l.qualified(table))
-		if err != nil {
-			var se *gosnowflake.SnowflakeError
-			if errors.As(err, &se) && se.Number == 2003 {
-				return nil
-			}
-			return err
-		}
-		defer rows.Close()
-		exists = true
-		names, err := rows.Columns()
-		if err != nil {
-			return err
-		}
-		idx := map[string]int{}
-		for i, n := range names {
-			idx[strings.ToLower(n)] = i
-		}
-		for _, need := range []string{"name", "type", "kind"} {
-			if _, ok := idx[need]; !ok {
-				return fmt.Errorf("DESC TABLE result lacks column %q", need)
-			}
-		}
-		vals := make([]sql.NullString, len(names))
-		ptrs := make([]any, len(names))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		get := func(k string) string {
-			if i, ok := idx[k]; ok {
-				return vals[i].String
-			}
-			return ""
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
+		return l.stmt(ctx, func(db DB) error {
+			cols, exists = nil, false
+			rows, err := db.QueryContext(ctx, "DESC TABLE "+l.qualified(table))
+			if err != nil {
+				var se *gosnowflake.SnowflakeError
+				if errors.As(err, &se) && se.Number == 2003 {
+					return nil
+				}
 				return err
 			}
-			c, ok, err := schema.DescRow{Name: get("name"), Type: get("type"), Kind: get("kind"), Null: get("null?"), Comment: get("comment")}.Column()
+			defer rows.Close()
+			exists = true
+			names, err := rows.Columns()
 			if err != nil {
 				return err
 			}
-			if ok {
-				cols = append(cols, c)
+			idx := map[string]int{}
+			for i, n := range names {
+				idx[strings.ToLower(n)] = i
 			}
-		}
-		return rows.Err()
+			for _, need := range []string{"name", "type", "kind"} {
+				if _, ok := idx[need]; !ok {
+					return fmt.Errorf("DESC TABLE result lacks column %q", need)
+				}
+			}
+			vals := make([]sql.NullString, len(names))
+			ptrs := make([]any, len(names))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			get := func(k string) string {
+				if i, ok := idx[k]; ok {
+					return vals[i].String
+				}
+				return ""
+			}
+			for rows.Next() {
+				if err := rows.Scan(ptrs...); err != nil {
+					return err
+				}
+				c, ok, err := schema.DescRow{Name: get("name"), Type: get("type"), Kind: get("kind"), Null: get("null?"), Comment: commentPath(get("comment"))}.Column()
+				if err != nil {
+					return err
+				}
+				if ok {
+					cols = append(cols, c)
+				}
+			}
+			return rows.Err()
+		})
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: DESC TABLE %s: %w", ErrStatement, table, err)

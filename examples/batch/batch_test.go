@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flatpipe/flatpipe/load/snowflaketest"
 	"github.com/flatpipe/flatpipe/resilience"
 )
 
@@ -72,31 +74,47 @@ func TestS3EndToEnd(t *testing.T) {
 
 // TestCrashExactlyOnce kills the job (a subprocess, SIGKILL) and reruns it
 // with the same arguments until it finishes, then checks that every record
-// is in the table exactly once, cell for cell.
+// is in the table exactly once, cell for cell, and every rejected record
+// exactly once in the dead letters.
 //
 // Boundaries: every run makes exactly one more chunk durable and dies at
 // the next crash point, cycling through after a PUT before its COPY
 // ("put:2": the second PUT of the run, the first being the chunk it
-// completed), after a COPY before its checkpoint ("loaded:2"), right after
-// a checkpoint ("committed:1") and right after claiming the shard
-// ("claimed:1", no progress), so each of the 17 chunk boundaries is hit by
-// one of them. Random: a second table is loaded by runs killed after a
-// random delay (the seed is logged).
+// completed), after a COPY and the chunk's dead letters before its
+// checkpoint ("loaded:2"), right after a checkpoint ("committed:1") and
+// right after claiming the shard ("claimed:1", no progress), so each of the
+// 17 chunk boundaries is hit by one of them; COPY rejects one staged file
+// whole on its first try (its records are dead-lettered, or loaded when
+// the chunk is redone). Random: a second table is loaded by runs killed
+// after a random delay (the seed is logged). Tables: -arrays tables, the
+// root and child tables of each chunk loaded one after the other, killed
+// at the boundaries too (after the third PUT, as a chunk has two files).
 func TestCrashExactlyOnce(t *testing.T) {
 	te := newTestEnv(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	os.Mkdir(in, 0o755)
 	files := writeSamples(t, in)
-	want := expect(t, files)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 2))
-	for _, phase := range []string{"boundaries", "random"} {
+	for _, phase := range []string{"boundaries", "random", "tables"} {
 		table := "EVENTS_" + strings.ToUpper(phase)
-		args := []string{"-table", table, "-chunk-records", "250", "-checkpoint", filepath.Join(dir, "cp-"+phase),
-			"-dead-letter", filepath.Join(dir, "dead-"+phase), in}
+		dead := filepath.Join(dir, "dead-"+phase)
+		chunk := "250"
+		if phase == "tables" {
+			chunk = "700"
+		}
+		args := []string{"-table", table, "-chunk-records", chunk, "-checkpoint", filepath.Join(dir, "cp-"+phase),
+			"-dead-letter", dead, in}
 		points := []string{"put:2", "loaded:2", "committed:1", "claimed:1"}
+		switch phase {
+		case "boundaries":
+			te.sf.InjectFault(snowflaketest.Fault{FailFile: ".ndjson.gz", Skip: 5})
+		case "tables":
+			args = append([]string{"-arrays", "tables"}, args...)
+			points[0] = "put:3"
+		}
 		kills, finished := map[string]int{}, false
 		for run := 0; run < 100 && !finished; run++ {
 			crash, delay := points[run%len(points)], time.Duration(0)
@@ -118,14 +136,71 @@ func TestCrashExactlyOnce(t *testing.T) {
 				t.Fatalf("%s run %d (%q): exit %d\n%s", phase, run, crash, code, out)
 			}
 		}
+		te.sf.ClearFaults()
 		if !finished {
 			t.Fatalf("%s: the job never finished", phase)
 		}
 		if phase == "boundaries" && kills["put:2"]+kills["loaded:2"]+kills["committed:1"] < 16 {
 			t.Errorf("boundaries: kills %v, want one per chunk boundary", kills)
 		}
+		failed, others := checkDeadLettersOnce(t, dead, files)
+		t.Logf("%s: %d records dead-lettered before loading, %d of files COPY rejected whole", phase, others, countLines(failed))
+		if phase == "tables" {
+			want := expectTables(t, table, withoutLines(files, failed))
+			checkTables(t, te.db, want)
+			if others != want.bad {
+				t.Errorf("%s: %d records dead-lettered, want the %d bad ones", phase, others, want.bad)
+			}
+			continue
+		}
+		want := expect(t, withoutLines(files, failed))
 		checkTable(t, te.db, table, want)
+		if others != want.bad {
+			t.Errorf("%s: %d records dead-lettered, want the %d bad ones", phase, others, want.bad)
+		}
 	}
+}
+
+// checkDeadLettersOnce reads the dead letters under dir: every one is the
+// record of its input line, none is there twice. It returns the records
+// dead-lettered because COPY rejected their file whole (by input file
+// name and line) and how many others there are.
+func checkDeadLettersOnce(t *testing.T, dir string, files map[string][]byte) (map[string]map[int64]bool, int) {
+	t.Helper()
+	seen := map[string]bool{}
+	failed := map[string]map[int64]bool{}
+	others := 0
+	for _, d := range readDeadLetterDir(t, dir) {
+		key := d.Object + "#" + itoa(d.Line)
+		if seen[key] {
+			t.Errorf("record %s dead-lettered twice", key)
+		}
+		seen[key] = true
+		name := filepath.Base(d.Object)
+		if !bytes.Equal(linesOf(files[name])[d.Line], d.Record) {
+			t.Errorf("dead letter %s line %d: record %q is not that line", d.Object, d.Line, d.Record)
+		}
+		if d.Reason == "load-failed" {
+			if !strings.Contains(d.Error, "LOAD_FAILED") {
+				t.Errorf("dead letter %s: error %q does not give COPY's status", key, d.Error)
+			}
+			if failed[name] == nil {
+				failed[name] = map[int64]bool{}
+			}
+			failed[name][d.Line] = true
+			continue
+		}
+		others++
+	}
+	return failed, others
+}
+
+func countLines(m map[string]map[int64]bool) int {
+	n := 0
+	for _, l := range m {
+		n += len(l)
+	}
+	return n
 }
 
 // TestShardsInParallel runs two shards of the same inputs at once: together
@@ -275,4 +350,40 @@ func TestEmbeddedDefault(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "3 already done") || !strings.Contains(out, "table EVENTS holds 4182 row(s)") {
 		t.Errorf("rerun: exit %d, want 0 with everything done and the table kept\n%s%s", code, out, errs)
 	}
+}
+
+// readDeadLetterDir reads every dead letter published under dir (one file
+// per chunk, in sub-directories per table and shard); a spool file left
+// behind is not published and not read.
+func readDeadLetterDir(t *testing.T, dir string) []resilience.DeadLetter {
+	t.Helper()
+	var out []resilience.DeadLetter
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !strings.HasSuffix(p, ".ndjson") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out = append(out, parseDeadLetters(t, b)...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func parseDeadLetters(t *testing.T, b []byte) []resilience.DeadLetter {
+	t.Helper()
+	var out []resilience.DeadLetter
+	r := resilience.NewDeadLetterReader(bytes.NewReader(b), resilience.DeadLetterReaderOptions{})
+	for r.Next() {
+		out = append(out, r.DeadLetter())
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

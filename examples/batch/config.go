@@ -59,6 +59,9 @@ type Config struct {
 	DeadLetter    string  `koanf:"dead_letter"`
 	MaxRejectRate float64 `koanf:"max_reject_rate"`
 	Shard         string  `koanf:"shard"`
+	// Finalize N swaps in the table that the N shards of a replace loaded
+	// into its staging table, once every shard finished.
+	Finalize int `koanf:"finalize"`
 
 	// What the user sees.
 	LogFormat   string `koanf:"log_format"`
@@ -128,6 +131,7 @@ func defaults() map[string]any {
 		"uploads":          4,
 		"max_reject_rate":  0.05,
 		"shard":            "0/1",
+		"finalize":         0,
 		"log_format":       "text",
 		"log_level":        "info",
 		"progress":         "auto",
@@ -170,7 +174,7 @@ type flagDef struct {
 var flagDefs = []flagDef{
 	{"table", "table", "target table `NAME` (normalised like a column name unless quoted)", 's'},
 	{"in", "in", "input framing: ndjson, json (one document per object), array (elements of a top-level array), concat", 's'},
-	{"arrays", "arrays", "array mode: json (keep whole, VARIANT) or index (a.0.b)", 's'},
+	{"arrays", "arrays", "array mode: json (keep whole, VARIANT), index (a.0.b) or tables (child tables with _ID, _PARENT_ID, _INDEX)", 's'},
 	{"sep", "sep", "path separator", 's'},
 	{"max-depth", "max_depth", "maximum path segments; deeper containers are kept whole (0 = no limit)", 'i'},
 	{"max-nesting", "max_nesting", "records nested deeper than this are dead-lettered", 'i'},
@@ -190,6 +194,7 @@ var flagDefs = []flagDef{
 	{"dead-letter", "dead_letter", "dead-letter `DIR` or s3://bucket/prefix/ for rejected records", 's'},
 	{"max-reject-rate", "max_reject_rate", "fraction of records that may be dead-lettered before the job fails", 'f'},
 	{"shard", "shard", "take shard `i/n` of the objects (by hash of the key)", 's'},
+	{"finalize", "finalize", "with -disposition replace: swap in the table that `N` shards (-shard i/N) loaded, once all finished", 'i'},
 	{"log-format", "log_format", "log format: text or json", 's'},
 	{"log-level", "log_level", "log level: debug, info, warn or error", 's'},
 	{"progress", "progress", "progress display: auto (a bar on a terminal, log lines otherwise), bar, log or none", 's'},
@@ -429,7 +434,10 @@ func (c *Config) validate() []error {
 		bad("table: must not be empty")
 	}
 	oneOf("in", c.In, "ndjson", "json", "array", "concat")
-	oneOf("arrays", c.Arrays, "json", "index")
+	oneOf("arrays", c.Arrays, "json", "index", "tables")
+	if c.Arrays == "tables" && c.Disposition == "merge" {
+		bad("arrays: merge with -arrays tables is not supported (child rows have no key to merge by); use append or replace")
+	}
 	if c.Sep == "" {
 		bad("sep: must not be empty")
 	}
@@ -457,11 +465,14 @@ func (c *Config) validate() []error {
 	if c.Uploads < 1 || c.Uploads > 64 {
 		bad("uploads: must be between 1 and 64")
 	}
-	if c.Disposition == "replace" && c.Checkpoint != "" {
-		bad("checkpoint: replace swaps one new table in at the end of the job; a rerun starts over, so it takes no checkpoint")
+	if c.Disposition == "replace" && c.Shard != "0/1" && c.Checkpoint == "" {
+		bad("shard: a replace split into shards needs -checkpoint (each shard records there that it finished; -finalize N then swaps the table in)")
 	}
-	if c.Disposition == "replace" && c.Shard != "0/1" {
-		bad("shard: replace swaps the whole table in; it cannot be split into shards")
+	if c.Finalize < 0 {
+		bad("finalize: must not be negative")
+	}
+	if c.Finalize > 0 && (c.Disposition != "replace" || c.Checkpoint == "" || c.Shard != "0/1" || c.DryRun) {
+		bad("finalize: -finalize N swaps in the table that N shards of a replace loaded: it needs -disposition replace and their -checkpoint, and no -shard or -dry-run")
 	}
 	if c.Stage != "" {
 		name, url, ext := strings.Cut(c.Stage, "=")

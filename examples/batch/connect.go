@@ -109,13 +109,13 @@ func (j *job) connect(ctx context.Context, s3c *s3.Client, stageDir string, brea
 				S3: &load.S3Sink{Client: s3c, Bucket: bucketOf(url), Prefix: prefixOf(url)}}
 		}
 	}
-	d.loader, err = load.NewLoader(c.db, load.LoaderOptions{Table: table, Disposition: disp, MergeKeys: keys, Stage: stage,
+	d.opts = load.LoaderOptions{Table: table, Disposition: disp, MergeKeys: keys, Stage: stage,
 		OnError: "CONTINUE", AcceptPartial: true, DeadLetter: d.dead, Parallel: cfg.Uploads,
 		Plan: schema.PlanOptions{Separator: cfg.Sep}, NoColumnComments: !cfg.ColumnComments,
 		Retry:    &resilience.Policy{Retry: retry, Breaker: breaker, Bulkhead: bulk, Recover: true},
-		Progress: progressEvents{metrics: metrics, hook: j.hook}})
-	if err != nil {
-		return nil, fmt.Errorf("batch: %w", err)
+		Progress: progressEvents{metrics: metrics, hook: j.hook}}
+	if err := d.init(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
-	"github.com/flatpipe/flatpipe/resilience"
 )
 
 // TestFaultsMidRun injects faults into S3 (503 SlowDown on reads) and into
@@ -136,14 +136,9 @@ func TestValidationAndRejectRate(t *testing.T) {
 	if code != 2 {
 		t.Fatalf("exit %d, want 2\n%s%s", code, out, errs)
 	}
-	b, err := os.ReadFile(filepath.Join(dead, "EVENTS.shard-0-of-1.ndjson"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	reasons := map[string]int{}
-	r := resilience.NewDeadLetterReader(bytes.NewReader(b), resilience.DeadLetterReaderOptions{})
-	for r.Next() {
-		reasons[r.DeadLetter().Reason]++
+	for _, d := range readDeadLetterDir(t, dead) {
+		reasons[d.Reason]++
 	}
 	// Clicks with latency_ms > 1500 fail the JSON Schema; the other clicks
 	// fail the contract (type is not "order").
@@ -268,4 +263,232 @@ func TestHealthChecks(t *testing.T) {
 	if code, out := te.runJob(t, "-table", "events", in); code != 2 || !strings.Contains(out, "health: ok") {
 		t.Errorf("healthy run: exit %d\n%s", code, out)
 	}
+}
+
+// TestLoadFailedDeadLetters: COPY rejects one staged file whole
+// (LOAD_FAILED); instead of failing, the job dead-letters every record of
+// that file (read again from the source, with its position and COPY's
+// error), loads the rest, and exits 2 within the allowed rate.
+func TestLoadFailedDeadLetters(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	te.sf.InjectFault(snowflaketest.Fault{FailFile: ".ndjson.gz", Skip: 4})
+	dead := filepath.Join(dir, "dead")
+	code, out := te.runJob(t, "-table", "events", "-chunk-records", "150", "-checkpoint", filepath.Join(dir, "cp"),
+		"-dead-letter", dead, in)
+	if code != 2 || !strings.Contains(out, "load-failed") {
+		t.Fatalf("exit %d, want 2 with load-failed rejects\n%s", code, out)
+	}
+	failed, others := checkDeadLettersOnce(t, dead, files)
+	if len(failed) != 1 {
+		t.Fatalf("records of a failed file in %d inputs, want 1", len(failed))
+	}
+	for name, lines := range failed {
+		// The failed file is one chunk: every good record of one range of
+		// 150 records.
+		var lo, hi int64 = 1 << 62, 0
+		for l := range lines {
+			lo, hi = min(lo, l), max(hi, l)
+		}
+		k := (lo - 1) / 150
+		if (hi-1)/150 != k {
+			t.Errorf("%s: failed records %d-%d span chunks", name, lo, hi)
+		}
+		want := expect(t, map[string][]byte{name: bytes.Join(bytes.Split(files[name], []byte("\n"))[k*150:min((k+1)*150, int64(len(linesOf(files[name]))))], []byte("\n"))})
+		if len(lines) != len(want.rows) {
+			t.Errorf("%s: %d records dead-lettered as load-failed, want the chunk's %d good records", name, len(lines), len(want.rows))
+		}
+	}
+	e := expect(t, withoutLines(files, failed))
+	if others != e.bad {
+		t.Errorf("%d other dead letters, want %d", others, e.bad)
+	}
+	checkTable(t, te.db, "EVENTS", e)
+}
+
+// TestReplaceCheckpointed: replace loads into a staging table with
+// checkpoints; killed after a checkpoint it leaves the old table as it
+// was and resumes; killed right after the swap, the rerun drops what was
+// swapped out without swapping back.
+func TestReplaceCheckpointed(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	if code, out := te.runJob(t, "-table", "events", in); code != 2 {
+		t.Fatalf("append: exit %d\n%s", code, out)
+	}
+	only := filepath.Join(dir, "only")
+	os.Mkdir(only, 0o755)
+	jan := map[string][]byte{"jan": files["orders-2026-01.ndjson.gz"]}
+	os.WriteFile(filepath.Join(only, "jan.ndjson"), jan["jan"], 0o644)
+	args := []string{"-table", "events", "-disposition", "replace", "-chunk-records", "500", "-checkpoint", filepath.Join(dir, "cp"), only}
+
+	cmd, out := te.startJob(t, "committed:2", args...)
+	if code := waitExit(t, cmd); code != -1 {
+		t.Fatalf("exit %d, want killed after the second checkpoint\n%s", code, out)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files)) // untouched until the swap
+
+	cmd, out = te.startJob(t, "swapped:1", args...)
+	if code := waitExit(t, cmd); code != -1 || !strings.Contains(out.String(), "resuming from checkpoint") {
+		t.Fatalf("exit %d, want a resumed run killed after the swap\n%s", code, out)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, jan))
+
+	cmd, out = te.startJob(t, "", args...)
+	if code := waitExit(t, cmd); code != 0 {
+		t.Fatalf("rerun: exit %d, want 0 (everything done)\n%s", code, out)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, jan))
+	if tables := tableComments(t, te); len(tables) != 1 || tables["EVENTS"] != "" {
+		t.Errorf("tables after the replace %v, want EVENTS alone without a marker", tables)
+	}
+}
+
+// TestReplaceShardsFinalize: two shards of a replace load the one staging
+// table in parallel; the target stays as it was until -finalize 2, which
+// refuses while a shard has not finished, then swaps once.
+func TestReplaceShardsFinalize(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old")
+	os.Mkdir(old, 0o755)
+	samples := sampleFiles()
+	jan := map[string][]byte{"jan": samples["orders-2026-01.ndjson.gz"]}
+	os.WriteFile(filepath.Join(old, "jan.ndjson"), jan["jan"], 0o644)
+	if code, out := te.runJob(t, "-table", "events", old); code != 2 {
+		t.Fatalf("append: exit %d\n%s", code, out)
+	}
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := map[string][]byte{}
+	for name, b := range samples {
+		lines := bytes.SplitAfter(b, []byte("\n"))
+		for i := 0; i < 4; i++ {
+			part := bytes.Join(lines[i*len(lines)/4:(i+1)*len(lines)/4], nil)
+			n := strings.Replace(name, ".ndjson.gz", "", 1) + "-" + string(rune('a'+i)) + ".ndjson"
+			files[n] = part
+			os.WriteFile(filepath.Join(in, n), part, 0o644)
+		}
+	}
+	cp := filepath.Join(dir, "cp")
+	base := []string{"-table", "events", "-disposition", "replace", "-checkpoint", cp}
+	code, out := te.runJob(t, append(base, "-finalize", "2")...)
+	if code != 1 || !strings.Contains(out, "shard(s) 0/2, 1/2 have not finished") {
+		t.Fatalf("-finalize before the shards: exit %d, want 1 naming both shards\n%s", code, out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-disposition", "replace", "-shard", "0/2"}, "needs -checkpoint"},
+		{[]string{"-finalize", "2", "-checkpoint", cp}, "needs -disposition replace"},
+		{[]string{"-disposition", "replace", "-finalize", "2"}, "needs -disposition replace and their -checkpoint"},
+		{[]string{"-disposition", "replace", "-finalize", "2", "-checkpoint", cp, "-shard", "1/2"}, "no -shard"},
+		{[]string{"-disposition", "merge", "-key", "id", "-arrays", "tables"}, "merge with -arrays tables is not supported"},
+	} {
+		if code, _, errs := runInProcess(nil, append(c.args, "-print-config")...); code != 1 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, want a configuration error %q\n%s", c.args, code, c.want, errs)
+		}
+	}
+
+	cmds := make([]*bytesCmd, 2)
+	for i := range cmds {
+		c, out := te.startJob(t, "", append(base, "-shard", []string{"0/2", "1/2"}[i], "-chunk-records", "200", in)...)
+		cmds[i] = &bytesCmd{c, out}
+	}
+	for i, c := range cmds {
+		if code := waitExit(t, c.cmd); code != 2 && code != 0 || !strings.Contains(c.out.String(), "-finalize") {
+			t.Fatalf("shard %d: exit %d\n%s", i, code, c.out)
+		}
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, jan)) // not swapped yet
+
+	code, out = te.runJob(t, append(base, "-finalize", "2")...)
+	if code != 0 || !strings.Contains(out, "swapped in for EVENTS") {
+		t.Fatalf("-finalize: exit %d\n%s", code, out)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+	code, out = te.runJob(t, append(base, "-finalize", "2")...)
+	if code != 0 || !strings.Contains(out, "nothing to swap") {
+		t.Errorf("-finalize again: exit %d, want 0 with nothing to swap\n%s", code, out)
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, files))
+}
+
+// tableComments lists the tables of the test schema with their comments.
+func tableComments(t *testing.T, te *testEnv) map[string]string {
+	t.Helper()
+	rows, err := te.db.Query("SELECT TABLE_NAME, COMMENT FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = CURRENT_SCHEMA()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var n, c sql.NullString
+		if err := rows.Scan(&n, &c); err != nil {
+			t.Fatal(err)
+		}
+		if n.String != "FLATPIPE_LOADS" {
+			out[n.String] = c.String
+		}
+	}
+	return out
+}
+
+// TestDeadLettersReplacedOnRedo: with the dead letters in S3, a run whose
+// first chunk's first file COPY rejects whole publishes that file's records
+// as dead letters and is killed before its checkpoint; the rerun redoes the
+// chunk, which now loads and rejects nothing, and removes the stale
+// object: in the end every record is either in the table or in the dead
+// letters, once.
+func TestDeadLettersReplacedOnRedo(t *testing.T) {
+	te := newTestEnv(t)
+	files := sampleFiles()
+	for name, b := range files {
+		te.putObject(t, "in/"+name, gzipBytes(t, b))
+	}
+	te.sf.InjectFault(snowflaketest.Fault{FailFile: ".ndjson.gz"})
+	args := []string{"-table", "events", "-chunk-records", "100", "-checkpoint", "s3://" + testBucket + "/cp/",
+		"-dead-letter", "s3://" + testBucket + "/dead/", "s3://" + testBucket + "/in/"}
+	cmd, out := te.startJob(t, "loaded:1", args...)
+	if code := waitExit(t, cmd); code != -1 {
+		t.Fatalf("exit %d, want killed after the first chunk\n%s", code, out)
+	}
+	published := 0
+	for _, k := range te.keys(t, "dead/") {
+		for _, d := range parseDeadLetters(t, te.getObject(t, k)) {
+			if d.Reason != "load-failed" {
+				t.Errorf("dead letter %+v, want only the failed file's records", d)
+			}
+			published++
+		}
+	}
+	if published == 0 {
+		t.Fatalf("no dead letters published by the killed run\n%s", out)
+	}
+	cmd, out = te.startJob(t, "", args...)
+	if code := waitExit(t, cmd); code != 2 {
+		t.Fatalf("rerun: exit %d, want 2\n%s", code, out)
+	}
+	e := expect(t, files)
+	var dls int
+	for _, k := range te.keys(t, "dead/") {
+		for _, d := range parseDeadLetters(t, te.getObject(t, k)) {
+			if d.Reason == "load-failed" {
+				t.Errorf("stale dead letter %s line %d from the killed run", d.Object, d.Line)
+			}
+			dls++
+		}
+	}
+	if dls != e.bad {
+		t.Errorf("%d dead letters, want the %d bad records", dls, e.bad)
+	}
+	checkTable(t, te.db, "EVENTS", e)
 }

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,10 +24,13 @@ import (
 // this program (reading, checks, checkpoints, dead letters, reporting) is
 // independent of how load is shaped.
 type destination interface {
+	// start prepares the job's load; fresh says that no earlier run of
+	// this shard made progress (replace then clears its staging tables).
+	start(ctx context.Context, fresh bool) error
 	// newChunk starts the chunk of obj whose first record is number first.
 	newChunk(obj source.Object, first int64) (chunk, error)
-	// finish completes the job's load after the last chunk (Replace swaps
-	// the new table in here).
+	// finish completes the job's load after the last chunk (replace swaps
+	// the new tables in here, unless the job is one shard of several).
 	finish(ctx context.Context) (chunkResult, error)
 	// sample returns the table's row count and up to n of its rows, for
 	// the report.
@@ -36,10 +41,11 @@ type destination interface {
 
 // chunk collects the rows of consecutive records of one object.
 type chunk interface {
-	// add adds the flattened record number n.
-	add(n int64, fields []flatten.Field, offset, line int64) error
+	// add adds a flattened record.
+	add(rec flatRecord) error
 	// finish stages the chunk and, unless dry-running, loads it; when it
-	// returns nil the chunk's rows are durable in the table.
+	// returns nil the chunk's rows are durable in the table, except those
+	// of the files it reports as failed.
 	finish(ctx context.Context) (chunkResult, error)
 	// abort drops the chunk's staged files.
 	abort()
@@ -49,57 +55,162 @@ type chunk interface {
 type chunkResult struct {
 	files         int
 	stagedBytes   int64
-	recordsLoaded int64
+	recordsLoaded int64 // rows loaded into the root table
+	childRows     int64 // rows loaded into child tables (-arrays tables)
 	tableChanges  []string
+	failed        []failedFile  // files COPY rejected whole
 	inferTime     time.Duration // part of the time spent in add
 	stageTime     time.Duration
 	loadTime      time.Duration
 }
 
-// loadDest stages chunks with load.Writer and loads them with load.Loader.
+// failedFile is a staged file COPY rejected whole (LOAD_FAILED): none of
+// its rows loaded; its records are dead-lettered.
+type failedFile struct {
+	result load.FileResult
+	err    error       // the *load.FileError, with COPY's first error
+	pos    []recordPos // the records of its rows
+}
+
+// stagingSuffix names the table a replace loads into before it is swapped
+// in: TABLE__FLATPIPE_NEXT (and CHILD__FLATPIPE_NEXT for child tables).
+const stagingSuffix = "__FLATPIPE_NEXT"
+
+// swappedMarker is the comment a staging table carries into the SWAP: a
+// target with it was swapped in and its staging table (now holding the old
+// rows) not yet dropped. Cleared once the swap is complete.
+const swappedMarker = "flatpipe batch: replacement swapped in, cleanup pending"
+
+// loadDest stages chunks with load.Writer (load.RowsWriter with -arrays
+// tables) and loads them with one load.Loader per table.
 //
-// Append and Merge load each chunk as it is finished, so a checkpoint
-// follows every durable load. Replace must swap one new table in for the
-// whole job: its chunks are only staged, and the files are loaded (into a
-// new table, then swapped in) by finish, after the last chunk; a crash
-// before that leaves the old table untouched and the rerun starts over
-// (-checkpoint is refused with replace).
+// Append and merge load each chunk into the target as it is finished, so a
+// checkpoint follows every durable load. Replace loads each chunk the same
+// way (append, with checkpoints) into a staging table, TABLE__FLATPIPE_NEXT,
+// and finish swaps it in at the end (ALTER TABLE ... SWAP WITH, atomic for
+// readers); a killed replace resumes into the same staging table and swaps
+// once (see swapIn). A replace split into shards loads every shard into the
+// one staging table, and -finalize N swaps it in once all N shards finished.
 type loadDest struct {
 	cfg      *Config
-	db       *sql.DB      // nil with -dry-run
-	loader   *load.Loader // nil with -dry-run
+	db       *sql.DB            // nil with -dry-run
+	opts     load.LoaderOptions // set by connect; Table is the target
 	table    string
 	stageDir string
 	name     string
 	hook     func(point string)
 	dead     *rowSink
 
-	mu       sync.Mutex
-	pending  []load.File      // Replace: files staged, not yet loaded
-	inferred *schema.Inferrer // Replace: the whole job's table
+	mu      sync.Mutex
+	loaders map[string]*load.Loader // by target table
 }
 
 func (d *loadDest) describe() string { return d.name }
+
+func (d *loadDest) replace() bool { return d.cfg.Disposition == "replace" }
+
+func (d *loadDest) tablesMode() bool { return d.cfg.Arrays == "tables" }
+
+// init checks the loader options by building the root table's loader.
+func (d *loadDest) init() error {
+	_, err := d.loaderFor(d.table)
+	return err
+}
+
+// loaderFor returns the loader of target table name (root or child):
+// replace loads into its staging table, appending.
+func (d *loadDest) loaderFor(name string) (*load.Loader, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if l, ok := d.loaders[name]; ok {
+		return l, nil
+	}
+	o := d.opts
+	o.Table = string(schema.QuoteIdent(nil, name))
+	if d.replace() {
+		o.Table = string(schema.QuoteIdent(nil, name+stagingSuffix))
+		o.Disposition = load.Append
+	}
+	l, err := load.NewLoader(d.db, o)
+	if err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	if d.loaders == nil {
+		d.loaders = map[string]*load.Loader{}
+	}
+	d.loaders[name] = l
+	return l, nil
+}
+
+func (d *loadDest) loading() bool { return d.db != nil && !d.cfg.DryRun }
+
+func (d *loadDest) start(ctx context.Context, fresh bool) error {
+	_, n, _ := parseShard(d.cfg.Shard)
+	if !d.loading() || !d.replace() || !fresh || n > 1 {
+		return nil
+	}
+	// A fresh replace starts from empty staging tables: what an earlier
+	// run left there (without a checkpoint, or with one deleted since)
+	// is not part of this input.
+	tables, err := d.family(ctx)
+	if err != nil {
+		return err
+	}
+	for name, comment := range tables {
+		switch {
+		case strings.HasSuffix(name, stagingSuffix):
+			if err := d.exec(ctx, "DROP TABLE IF EXISTS "+quoteName(name)); err != nil {
+				return err
+			}
+		case comment == swappedMarker:
+			if err := d.exec(ctx, "COMMENT ON TABLE "+quoteName(name)+" IS ''"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 func (d *loadDest) newChunk(obj source.Object, first int64) (chunk, error) {
 	in, err := schema.NewInferrer(schema.InferOptions{Separator: d.cfg.Sep, Sizing: schema.SizeMax})
 	if err != nil {
 		return nil, err
 	}
-	w, err := load.NewWriter(load.WriterOptions{Dir: d.stageDir, Table: d.table, Format: d.cfg.format(),
-		Compression: d.cfg.compression(), Source: obj.String(), Names: schema.NameOptions{Separator: d.cfg.Sep}})
-	if err != nil {
+	names := schema.NameOptions{Separator: d.cfg.Sep}
+	wo := load.WriterOptions{Dir: d.stageDir, Table: d.table, Format: d.cfg.format(),
+		Compression: d.cfg.compression(), Source: obj.String(), Names: names}
+	c := &loadChunk{d: d, obj: obj, in: in}
+	if d.tablesMode() {
+		if c.rw, err = load.NewRowsWriter(wo, nil); err != nil {
+			return nil, err
+		}
+		// Child tables are named as the RowsWriter names them: a Namer
+		// over the table's paths in order of first appearance.
+		if c.tnames, err = schema.NewNamer(names, d.table); err != nil {
+			return nil, err
+		}
+		c.pathName, c.rowRecs = map[string]string{}, map[string][]int32{}
+		return c, nil
+	}
+	if c.w, err = load.NewWriter(wo); err != nil {
 		return nil, err
 	}
-	return &loadChunk{d: d, obj: obj, w: w, in: in}, nil
+	return c, nil
 }
 
 type loadChunk struct {
 	d   *loadDest
 	obj source.Object
-	w   *load.Writer
+	w   *load.Writer     // -arrays json or index
+	rw  *load.RowsWriter // -arrays tables
 	in  *schema.Inferrer
 	pos []recordPos // written records in file order
+
+	// -arrays tables: per table, the index in pos of each row's record,
+	// in the order the rows were written.
+	rowRecs  map[string][]int32
+	pathName map[string]string
+	tnames   *schema.Namer
 
 	inferTime time.Duration
 }
@@ -107,22 +218,77 @@ type loadChunk struct {
 // recordPos locates a written record in its source.
 type recordPos struct{ number, offset, line int64 }
 
-func (c *loadChunk) add(n int64, fields []flatten.Field, offset, line int64) error {
-	if err := c.w.Write(n, fields); err != nil {
+func (c *loadChunk) add(r flatRecord) error {
+	if c.rw != nil {
+		return c.addRows(r)
+	}
+	if err := c.w.Write(r.number, r.fields); err != nil {
 		if errors.Is(err, load.ErrValue) {
 			return &recordError{reason: "value", err: err}
 		}
 		return err
 	}
 	t := time.Now()
-	c.in.Observe(fields)
+	c.in.Observe(r.fields)
 	c.inferTime += time.Since(t)
-	c.pos = append(c.pos, recordPos{n, offset, line})
+	c.pos = append(c.pos, recordPos{r.number, r.offset, r.line})
 	return nil
 }
 
+// addRows writes a record's rows one by one, so that every row written is
+// traced to its record.
+func (c *loadChunk) addRows(r flatRecord) error {
+	idx := int32(len(c.pos))
+	c.pos = append(c.pos, recordPos{r.number, r.offset, r.line})
+	for i := range r.rows {
+		name := c.tableName(r.rows[i].Table)
+		if err := c.rw.WriteRows(r.number, r.rows[i:i+1]); err != nil {
+			if i == 0 {
+				c.pos = c.pos[:idx]
+			}
+			c.observe(r.rows[:i])
+			if errors.Is(err, load.ErrValue) {
+				// Rows written before it stay written (documented
+				// limit); the record is dead-lettered.
+				return &recordError{reason: "value", err: err}
+			}
+			return err
+		}
+		c.rowRecs[name] = append(c.rowRecs[name], idx)
+	}
+	c.observe(r.rows)
+	return nil
+}
+
+func (c *loadChunk) observe(rows []flatten.Row) {
+	t := time.Now()
+	c.in.ObserveRows(rows)
+	c.inferTime += time.Since(t)
+}
+
+// tableName returns the name of the table of rows at path, as the
+// RowsWriter names it.
+func (c *loadChunk) tableName(path []byte) string {
+	if len(path) == 0 {
+		return c.d.table
+	}
+	if n, ok := c.pathName[string(path)]; ok {
+		return n
+	}
+	n := c.d.table + "__" + c.tnames.Name(string(path))
+	c.pathName[string(path)] = n
+	return n
+}
+
+func (c *loadChunk) close() ([]load.File, error) {
+	if c.rw != nil {
+		return c.rw.Close()
+	}
+	return c.w.Close()
+}
+
 func (c *loadChunk) abort() {
-	files, _ := c.w.Close()
+	files, _ := c.close()
 	if !c.d.cfg.DryRun {
 		for _, f := range files {
 			os.Remove(f.Path)
@@ -130,10 +296,45 @@ func (c *loadChunk) abort() {
 	}
 }
 
+// filePositions returns, per staged file, the records of its rows in row
+// order. It fails if the files hold rows the chunk did not trace (a
+// naming mismatch between the chunk and the writer: a bug, not bad data).
+func (c *loadChunk) filePositions(files []load.File) (map[string][]recordPos, error) {
+	out := make(map[string][]recordPos, len(files))
+	if c.rw == nil {
+		i := 0
+		for _, f := range files {
+			n := int(f.Rows)
+			out[f.Name] = c.pos[min(i, len(c.pos)):min(i+n, len(c.pos))]
+			i += n
+		}
+		if i != len(c.pos) {
+			return nil, fmt.Errorf("batch: %s: the staged files hold %d rows, the chunk wrote %d records", c.obj, i, len(c.pos))
+		}
+		return out, nil
+	}
+	next := map[string]int{} // rows of each table taken by earlier files
+	for _, f := range files {
+		recs := c.rowRecs[f.Table]
+		i := next[f.Table]
+		n := int(f.Rows)
+		if i+n > len(recs) {
+			return nil, fmt.Errorf("batch: %s: staged file %s holds rows of table %s that the chunk did not trace to records", c.obj, f.Name, f.Table)
+		}
+		ps := make([]recordPos, 0, n)
+		for _, k := range recs[i : i+n] {
+			ps = append(ps, c.pos[k])
+		}
+		next[f.Table] = i + n
+		out[f.Name] = ps
+	}
+	return out, nil
+}
+
 func (c *loadChunk) finish(ctx context.Context) (chunkResult, error) {
 	res := chunkResult{inferTime: c.inferTime}
 	t0 := time.Now()
-	files, err := c.w.Close()
+	files, err := c.close()
 	res.stageTime = time.Since(t0)
 	if err != nil {
 		return res, fmt.Errorf("batch: staging %s: %w", c.obj, err)
@@ -142,62 +343,214 @@ func (c *loadChunk) finish(ctx context.Context) (chunkResult, error) {
 		res.files++
 		res.stagedBytes += f.Size
 	}
-	if len(files) == 0 || c.d.loader == nil {
+	if len(files) == 0 || !c.d.loading() {
 		return res, nil
 	}
-	if c.d.cfg.Disposition == "replace" {
-		c.d.mu.Lock()
-		defer c.d.mu.Unlock()
-		c.d.pending = append(c.d.pending, files...)
-		if c.d.inferred == nil {
-			c.d.inferred = c.in
-		} else if err := c.d.inferred.Merge(c.in); err != nil {
-			return res, err
-		}
-		return res, nil
-	}
-	ts, err := c.in.Tables(c.d.table)
+	inferred, err := c.in.Tables(c.d.table)
 	if err != nil {
 		return res, err
 	}
-	c.d.dead.register(files, c.obj.String(), c.pos)
-	defer c.d.dead.unregister(files)
-	t1 := time.Now()
-	r, err := c.d.loader.Load(ctx, ts[0], files)
-	res.loadTime = time.Since(t1)
-	if err != nil {
-		return res, fmt.Errorf("batch: loading %s records %d-%d: %w", c.obj, files[0].FirstRecord, files[len(files)-1].LastRecord, err)
+	byName := map[string]schema.Table{}
+	for _, t := range inferred {
+		byName[t.Name] = t
 	}
-	res.recordsLoaded = r.RowsLoaded
-	res.tableChanges = planChanges(r.Plan)
+	// One load per table, the root table first; the checkpoint after the
+	// chunk covers them all (a redo skips the files already loaded).
+	var order []string
+	groups := map[string][]load.File{}
+	for _, f := range files {
+		if _, ok := groups[f.Table]; !ok {
+			order = append(order, f.Table)
+		}
+		groups[f.Table] = append(groups[f.Table], f)
+	}
+	slices.SortStableFunc(order, func(a, b string) int {
+		return cmp.Compare(b2i(a != c.d.table), b2i(b != c.d.table))
+	})
+	pos, err := c.filePositions(files)
+	if err != nil {
+		return res, err
+	}
+	t1 := time.Now()
+	defer func() { res.loadTime = time.Since(t1) }()
+	for _, table := range order {
+		fs := groups[table]
+		l, err := c.d.loaderFor(table)
+		if err != nil {
+			return res, err
+		}
+		loaded, changes, failed, err := c.load(ctx, l, byName[table], fs, pos)
+		res.tableChanges = append(res.tableChanges, changes...)
+		res.failed = append(res.failed, failed...)
+		if err != nil {
+			return res, fmt.Errorf("batch: loading %s records %d-%d into %s: %w", c.obj, fs[0].FirstRecord, fs[len(fs)-1].LastRecord, table, err)
+		}
+		if table == c.d.table {
+			res.recordsLoaded += loaded
+		} else {
+			res.childRows += loaded
+		}
+	}
 	for _, f := range files {
 		os.Remove(f.Path)
 	}
 	return res, nil
 }
 
-// finish loads a Replace job's files and swaps the new table in.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// load loads one table's files. A file COPY rejects whole (LOAD_FAILED:
+// every row refused, under ON_ERROR = CONTINUE) is set aside with its
+// records for the dead letters, and the rest is loaded again (files
+// already loaded are skipped), until every other file is in.
+func (c *loadChunk) load(ctx context.Context, l *load.Loader, t schema.Table, files []load.File, pos map[string][]recordPos) (loaded int64, changes []string, failed []failedFile, err error) {
+	c.d.dead.register(files, c.obj.String(), pos)
+	defer c.d.dead.unregister(files)
+	for len(files) > 0 {
+		r, err := l.Load(ctx, t, files)
+		if r != nil {
+			changes = append(changes, planChanges(r.Plan)...)
+		}
+		var fe *load.FileError
+		if err == nil || !errors.As(err, &fe) || fe.Result.Status != "LOAD_FAILED" || !slices.ContainsFunc(files, func(f load.File) bool { return f.Name == fe.Result.File.Name }) {
+			if r != nil {
+				loaded = r.RowsLoaded
+			}
+			return loaded, changes, failed, err
+		}
+		failed = append(failed, failedFile{result: fe.Result, err: fe, pos: pos[fe.Result.File.Name]})
+		files = slices.DeleteFunc(slices.Clone(files), func(f load.File) bool { return f.Name == fe.Result.File.Name })
+	}
+	return 0, changes, failed, nil
+}
+
+// finish swaps a replace's staging tables in, unless the job is one shard
+// of several (-finalize N does it then).
 func (d *loadDest) finish(ctx context.Context) (chunkResult, error) {
 	var res chunkResult
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.loader == nil || d.cfg.Disposition != "replace" || len(d.pending) == 0 {
+	_, n, _ := parseShard(d.cfg.Shard)
+	if !d.loading() || !d.replace() || n > 1 {
 		return res, nil
 	}
-	ts, err := d.inferred.Tables(d.table)
-	if err != nil {
-		return res, err
-	}
-	t1 := time.Now()
-	r, err := d.loader.Load(ctx, ts[0], d.pending)
-	res.loadTime = time.Since(t1)
-	if err != nil {
-		return res, fmt.Errorf("batch: replacing %s: %w", d.table, err)
-	}
-	res.recordsLoaded = r.RowsLoaded
-	res.tableChanges = planChanges(r.Plan)
-	return res, nil
+	t := time.Now()
+	changes, err := d.swapIn(ctx)
+	res.loadTime = time.Since(t)
+	res.tableChanges = changes
+	return res, err
 }
+
+// swapIn swaps every staging table of the table (root and child tables)
+// in for its target and drops what it replaced. It can be repeated after a
+// crash at any point and swaps each table once: a staging table that
+// exists while its target does not carry swappedMarker holds the new rows
+// (swap them in); a target carrying the marker was swapped in (drop the
+// staging table, now holding the old rows, then clear the marker). A
+// target that does not exist yet is created by renaming its staging
+// table. The tables are swapped one after another, root first, each
+// atomically; not all at once.
+func (d *loadDest) swapIn(ctx context.Context) ([]string, error) {
+	tables, err := d.family(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var staging []string
+	for name := range tables {
+		if strings.HasSuffix(name, stagingSuffix) {
+			staging = append(staging, name)
+		}
+	}
+	slices.Sort(staging)
+	slices.SortStableFunc(staging, func(a, b string) int {
+		return cmp.Compare(b2i(a != d.table+stagingSuffix), b2i(b != d.table+stagingSuffix))
+	})
+	var changes []string
+	for _, stg := range staging {
+		target := strings.TrimSuffix(stg, stagingSuffix)
+		comment, exists := tables[target]
+		if comment != swappedMarker {
+			if !exists {
+				if err := d.exec(ctx, "ALTER TABLE "+quoteName(stg)+" RENAME TO "+quoteName(target)); err != nil {
+					return changes, err
+				}
+				changes = append(changes, "replace: "+target+" created from "+stg)
+				d.hook("swapped")
+				continue
+			}
+			if err := d.exec(ctx, "COMMENT ON TABLE "+quoteName(stg)+" IS "+string(schema.QuoteString(nil, swappedMarker))); err != nil {
+				return changes, err
+			}
+			// Not retried: a SWAP repeated after a lost answer would
+			// swap back. A rerun finds the marker instead.
+			if _, err := d.db.ExecContext(ctx, "ALTER TABLE "+quoteName(target)+" SWAP WITH "+quoteName(stg)); err != nil {
+				return changes, fmt.Errorf("batch: replace: swapping %s in for %s: %w", stg, target, err)
+			}
+			changes = append(changes, "replace: "+stg+" swapped in for "+target)
+			d.hook("swapped")
+		}
+		if err := d.exec(ctx, "DROP TABLE IF EXISTS "+quoteName(stg)); err != nil {
+			return changes, err
+		}
+		tables[target] = swappedMarker
+	}
+	for name, comment := range tables {
+		if comment == swappedMarker && !strings.HasSuffix(name, stagingSuffix) {
+			if err := d.exec(ctx, "COMMENT ON TABLE "+quoteName(name)+" IS ''"); err != nil {
+				return changes, err
+			}
+		}
+	}
+	return changes, nil
+}
+
+// family returns the tables of the job's table (TABLE, TABLE__… child
+// tables, and their staging tables) in the session's schema, with their
+// comments.
+func (d *loadDest) family(ctx context.Context) (map[string]string, error) {
+	rows, err := d.db.QueryContext(ctx, "SELECT TABLE_NAME, COMMENT FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = CURRENT_SCHEMA()")
+	if err != nil {
+		return nil, fmt.Errorf("batch: listing tables: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, comment sql.NullString
+		if err := rows.Scan(&name, &comment); err != nil {
+			return nil, fmt.Errorf("batch: listing tables: %w", err)
+		}
+		if name.String == d.table || strings.HasPrefix(name.String, d.table+"__") {
+			out[name.String] = comment.String
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("batch: listing tables: %w", err)
+	}
+	return out, nil
+}
+
+// exec runs an idempotent statement through the loader's retry policy.
+func (d *loadDest) exec(ctx context.Context, q string) error {
+	run := func(ctx context.Context) error {
+		_, err := d.db.ExecContext(ctx, q)
+		return err
+	}
+	var err error
+	if d.opts.Retry != nil {
+		err = d.opts.Retry.Do(ctx, run)
+	} else {
+		err = run(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("batch: %s: %w", q, err)
+	}
+	return nil
+}
+
+func quoteName(name string) string { return string(schema.QuoteIdent(nil, name)) }
 
 func planChanges(p *schema.Plan) []string {
 	if p == nil {
@@ -242,17 +595,14 @@ type fileRows struct {
 	pos    []recordPos // the file's rows, in order
 }
 
-func (s *rowSink) register(files []load.File, object string, pos []recordPos) {
+func (s *rowSink) register(files []load.File, object string, pos map[string][]recordPos) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.files == nil {
 		s.files = map[string]fileRows{}
 	}
-	i := 0
 	for _, f := range files {
-		n := int(f.Rows)
-		s.files[f.Name] = fileRows{object: object, pos: pos[i:min(i+n, len(pos))]}
-		i += n
+		s.files[f.Name] = fileRows{object: object, pos: pos[f.Name]}
 	}
 }
 

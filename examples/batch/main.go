@@ -78,8 +78,8 @@ func runMain(hook func(point string)) int {
 // run is the whole job; it returns the exit status.
 //
 // hook, when not nil, is called at the points where a crash matters
-// ("claimed", "put", "loaded", "committed"); the crash tests kill the
-// process there.
+// ("claimed", "put", "loaded", "committed", "swapped"); the crash tests
+// kill the process there.
 func run(ctx context.Context, args []string, environ func() []string, stdout, stderr io.Writer, stopping *atomic.Bool, hook func(point string)) int {
 	if hook == nil {
 		hook = func(string) {}
@@ -255,7 +255,7 @@ func (j *job) execute(ctx context.Context) error {
 		return err
 	}
 	j.dest, j.table = conn.dest, conn.table
-	if len(inputs) == 0 {
+	if len(inputs) == 0 && cfg.Finalize == 0 {
 		if cfg.Snowflake.configured() {
 			return errors.New("batch: no inputs: name files, globs, directories or s3:// prefixes")
 		}
@@ -279,6 +279,10 @@ func (j *job) execute(ctx context.Context) error {
 	_ = rep.WriteText(j.stderr)
 	if err := rep.Err(); err != nil {
 		return fmt.Errorf("batch: health checks failed, nothing done: %w", err)
+	}
+
+	if cfg.Finalize > 0 {
+		return j.finalize(ctx, s3c, conn)
 	}
 
 	// List and shard.
@@ -328,7 +332,7 @@ func (j *job) execute(ctx context.Context) error {
 			j.log.Info("resuming from checkpoint", "name", name, "object", cp.Key, "records_done", cp.RecordsDone, "finished", cp.Done)
 		}
 	}
-	dead, err := j.deadLetterSink(s3c, conn.table, metrics, alert)
+	dead, letters, err := j.deadLetterSink(s3c, conn.table, stageDir, metrics, alert)
 	if err != nil {
 		return err
 	}
@@ -351,11 +355,76 @@ func (j *job) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p = &pipeline{cfg: cfg, log: j.log, reader: rd, dest: conn.dest, progress: progress, dead: dead, alert: alert,
-		stats: j.stats, check: ck, flat: f, stopping: j.stopping, metrics: metrics, hook: j.hook}
+	p = &pipeline{cfg: cfg, log: j.log, reader: rd, dest: conn.dest, progress: progress, dead: dead, letters: letters, alert: alert,
+		stats: j.stats, check: ck, flat: f, stopping: j.stopping, metrics: metrics, hook: j.hook, tables: cfg.Arrays == "tables"}
 	stop := showProgress(ctx, cfg.Progress, j.stderr, j.log, j.stats, 10*time.Second)
 	err = p.run(ctx, objs)
 	stop()
+	if err == nil && cfg.Disposition == "replace" && j.shardN > 1 && !cfg.DryRun {
+		// This shard's part of the replace is in the staging table;
+		// -finalize N swaps it in once every shard has said so.
+		if err = j.markShardFinished(ctx, s3c, conn.table); err == nil {
+			j.log.Info("shard loaded into the staging table; once every shard finished, run the job with -finalize to swap it in",
+				"shard", cfg.Shard, "staging_table", conn.table+stagingSuffix, "finalize", j.shardN)
+		}
+	}
+	return err
+}
+
+// finishedName names the checkpoint that says shard i of n of a replace
+// finished loading into the staging table.
+func finishedName(table string, i, n int) string {
+	return checkpointName(table, i, n) + ".finished"
+}
+
+// markShardFinished records that this shard of a replace loaded all its
+// objects into the staging table.
+func (j *job) markShardFinished(ctx context.Context, s3c *s3.Client, table string) error {
+	store, err := j.checkpointStore(s3c)
+	if err != nil {
+		return err
+	}
+	name := finishedName(table, j.shardI, j.shardN)
+	pr, err := resilience.ResumeProgress(ctx, store, name, nil)
+	if err == nil {
+		err = pr.Commit(ctx, resilience.Checkpoint{Key: "finished", Done: true})
+	}
+	if err != nil {
+		return fmt.Errorf("batch: recording that shard %s finished (%s): %w", j.cfg.Shard, name, err)
+	}
+	return nil
+}
+
+// finalize swaps in the table that cfg.Finalize shards of a replace loaded
+// into its staging table, after checking that every one of them finished.
+// It can be repeated: once the swap is done it finds nothing to swap.
+func (j *job) finalize(ctx context.Context, s3c *s3.Client, conn *connection) error {
+	store, err := j.checkpointStore(s3c)
+	if err != nil {
+		return err
+	}
+	n := j.cfg.Finalize
+	var missing []string
+	for i := range n {
+		pr, err := resilience.ResumeProgress(ctx, store, finishedName(conn.table, i, n), nil)
+		if err != nil {
+			return fmt.Errorf("batch: -finalize: %w", err)
+		}
+		if cp, ok := pr.Checkpoint(); !ok || !cp.Done {
+			missing = append(missing, fmt.Sprintf("%d/%d", i, n))
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("batch: -finalize %d: shard(s) %s have not finished loading into %s; run them (again) with the same arguments first",
+			n, strings.Join(missing, ", "), conn.table+stagingSuffix)
+	}
+	t := time.Now()
+	changes, err := conn.dest.swapIn(ctx)
+	j.stats.addStage(stageLoad, time.Since(t))
+	j.stats.tableChanges(changes...)
+	if err == nil && len(changes) == 0 {
+		j.log.Info("-finalize: nothing to swap: the replacement is already in place", "table", conn.table)
+	}
 	return err
 }
 
@@ -384,8 +453,11 @@ func framing(in string) source.Format {
 
 func flattenOptions(cfg *Config) flatten.Options {
 	o := flatten.Options{Separator: cfg.Sep, MaxDepth: cfg.MaxDepth, MaxNesting: cfg.MaxNesting + 1}
-	if cfg.Arrays == "index" {
+	switch cfg.Arrays {
+	case "index":
 		o.Arrays = flatten.ArraysIndex
+	case "tables":
+		o.Arrays = flatten.ArraysTables
 	}
 	return o
 }
@@ -412,55 +484,31 @@ func prefixOf(u string) string {
 	return p
 }
 
-func (j *job) deadLetterSink(s3c *s3.Client, table string, m resilience.Metrics, alert resilience.AlertFunc) (resilience.DeadLetterSink, error) {
+// deadLetterSink returns the dead-letter sink (nil without -dead-letter):
+// one object per chunk, replaced when a chunk is redone (see chunkLetters),
+// monitored for metrics and alerts.
+func (j *job) deadLetterSink(s3c *s3.Client, table, stageDir string, m resilience.Metrics, alert resilience.AlertFunc) (resilience.DeadLetterSink, *chunkLetters, error) {
 	u := j.cfg.DeadLetter
 	if u == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var sink resilience.DeadLetterSink
+	sub := fmt.Sprintf("%s/shard-%d-of-%d/", sanitize(table), j.shardI, j.shardN)
+	var cl *chunkLetters
+	var err error
 	if b := bucketOf(u); b != "" {
-		st, err := s3adapter.New(s3c)
-		if err != nil {
-			return nil, err
-		}
-		s, err := resilience.NewS3DeadLetterSink(resilience.S3DeadLetterOptions{Client: st, Bucket: b,
-			Prefix: prefixOf(u) + fmt.Sprintf("%s/shard-%d-of-%d/", sanitize(table), j.shardI, j.shardN)})
-		if err != nil {
-			return nil, err
-		}
-		sink = s
-		j.flushers = append(j.flushers, func() error { return s.Flush(context.Background()) })
+		cl, err = newChunkLetters("", s3c, b, prefixOf(u), sub, stageDir)
 	} else {
-		if err := os.MkdirAll(u, 0o755); err != nil {
-			return nil, fmt.Errorf("batch: -dead-letter: %w", err)
-		}
-		s, err := resilience.NewFileDeadLetterSink(resilience.FileDeadLetterOptions{
-			Path: filepath.Join(u, fmt.Sprintf("%s.shard-%d-of-%d.ndjson", sanitize(table), j.shardI, j.shardN)), Sync: true})
-		if err != nil {
-			return nil, err
-		}
-		sink = s
-		j.closers = append(j.closers, s.Close)
+		cl, err = newChunkLetters(u, nil, "", "", sub, "")
 	}
-	ms, err := resilience.NewMonitoredSink(sink, resilience.MonitoredSinkOptions{Name: "dead-letters", Metrics: m, Alert: alert, AlertEvery: 1000})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return flushable{ms, sink}, nil
-}
-
-// flushable is a monitored sink that also forwards Flush to the sink
-// beneath (the S3 sink buffers).
-type flushable struct {
-	*resilience.MonitoredSink
-	inner resilience.DeadLetterSink
-}
-
-func (f flushable) Flush(ctx context.Context) error {
-	if fl, ok := f.inner.(interface{ Flush(context.Context) error }); ok {
-		return fl.Flush(ctx)
+	j.closers = append(j.closers, cl.Close)
+	ms, err := resilience.NewMonitoredSink(cl, resilience.MonitoredSinkOptions{Name: "dead-letters", Metrics: m, Alert: alert, AlertEvery: 1000})
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil
+	return ms, cl, nil
 }
 
 // report prints the final report: text on stdout, also as one JSON log

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -32,9 +33,12 @@ var errTooManyRejects = errors.New("batch: too many records rejected")
 //
 // A checkpoint names the last object with loaded records and how many of
 // its records are done; objects sorting before it are done. Records
-// rejected before loading go to the dead-letter sink at once: a crash
-// between that write and the next checkpoint writes them again when the
-// chunk is redone (dead letters are at least once, the table exactly once).
+// rejected go to the dead-letter sink, which spools them while the chunk
+// runs and publishes them under a name of their own (object and record
+// range) after its load and before its checkpoint. A crash before the
+// checkpoint makes the rerun redo the chunk, and its dead letters replace
+// what the killed run published: dead letters are exactly once, like the
+// table's rows (see chunkLetters).
 type pipeline struct {
 	cfg      *Config
 	log      *slog.Logger
@@ -42,6 +46,7 @@ type pipeline struct {
 	dest     destination
 	progress *resilience.Progress // nil without -checkpoint
 	dead     resilience.DeadLetterSink
+	letters  *chunkLetters // dead letters per chunk; nil without -dead-letter
 	alert    resilience.AlertFunc
 	stats    *stats
 	check    *checker
@@ -50,7 +55,11 @@ type pipeline struct {
 	metrics  resilience.Metrics
 	hook     func(point string)
 
+	tables      bool // -arrays tables: records become rows of a root and child tables
 	fields      []flatten.Field
+	rows        []flatten.Row
+	key         []byte
+	begun       bool        // a chunk was started by this run
 	rateAlerted atomic.Bool // deadLetter may be called from the loader's goroutines
 }
 
@@ -67,6 +76,9 @@ func (p *pipeline) run(ctx context.Context, objs []source.Object) error {
 		cp, haveCP = p.progress.Checkpoint()
 	}
 	p.stats.objects.Store(int64(len(objs)))
+	if err := p.dest.start(ctx, !haveCP || cp.Key == ""); err != nil {
+		return err
+	}
 	for i := range objs {
 		obj := objs[i]
 		var from source.Position
@@ -120,7 +132,7 @@ func (p *pipeline) object(ctx context.Context, obj source.Object, from source.Po
 	C := int64(p.cfg.ChunkRecords)
 	start := from.Records // records before the current chunk
 	end := (start/C + 1) * C
-	ch, err := p.dest.newChunk(obj, start+1)
+	ch, err := p.newChunk(obj, start+1)
 	if err != nil {
 		return err
 	}
@@ -142,7 +154,7 @@ func (p *pipeline) object(ctx context.Context, obj source.Object, from source.Po
 				return errStopped
 			}
 			start, end = end, end+C
-			if ch, err = p.dest.newChunk(obj, start+1); err != nil {
+			if ch, err = p.newChunk(obj, start+1); err != nil {
 				return err
 			}
 		}
@@ -154,6 +166,13 @@ func (p *pipeline) object(ctx context.Context, obj source.Object, from source.Po
 	p.stats.addStage(stageRead, time.Since(readStart)-inner)
 	if err != nil {
 		ch.abort()
+		// What this chunk rejected so far; the rerun redoes the chunk and
+		// replaces them.
+		if p.letters != nil {
+			if perr := p.letters.publish(context.WithoutCancel(ctx)); perr != nil {
+				p.log.Warn("publishing the dead letters of an unfinished chunk", "error", perr)
+			}
+		}
 		if errors.Is(err, errStopped) || stepErr != nil {
 			return err
 		}
@@ -162,6 +181,20 @@ func (p *pipeline) object(ctx context.Context, obj source.Object, from source.Po
 	// The last chunk (possibly empty: the object's end must be recorded).
 	pos.Records = max(pos.Records, lastSeen)
 	return p.finish(ctx, obj, ch, pos, true)
+}
+
+// newChunk starts the chunk of obj whose first record is number first, and
+// its dead letters. The run's first chunk may redo one of an earlier run.
+func (p *pipeline) newChunk(obj source.Object, first int64) (chunk, error) {
+	ch, err := p.dest.newChunk(obj, first)
+	if err != nil {
+		return nil, err
+	}
+	if p.letters != nil {
+		p.letters.begin(obj, first, first+int64(p.cfg.ChunkRecords)-1, !p.begun)
+	}
+	p.begun = true
+	return ch, nil
 }
 
 // record checks, flattens and validates one record, then adds it to the
@@ -176,7 +209,17 @@ func (p *pipeline) record(ctx context.Context, name string, ch chunk, r source.R
 	t1 := time.Now()
 	p.stats.addStage(stageCheck, t1.Sub(t))
 	var err error
-	p.fields, err = p.flat.Append(p.fields[:0], r.Data)
+	rec := flatRecord{number: r.Number, offset: r.Offset, line: r.Line}
+	if p.tables {
+		// Row IDs derive from the record's place, so a redone chunk
+		// writes the same rows.
+		p.key = strconv.AppendInt(append(append(p.key[:0], name...), '#'), r.Number, 10)
+		p.rows, err = p.flat.AppendRowsKey(p.rows[:0], r.Data, p.key)
+		rec.rows = p.rows
+	} else {
+		p.fields, err = p.flat.Append(p.fields[:0], r.Data)
+		rec.fields = p.fields
+	}
 	t2 := time.Now()
 	p.stats.addStage(stageFlatten, t2.Sub(t1))
 	if err != nil {
@@ -186,13 +229,13 @@ func (p *pipeline) record(ctx context.Context, name string, ch chunk, r source.R
 		p.stats.addStage(stageValidate, time.Since(t2))
 		return p.reject(ctx, name, r, "json-schema", err)
 	}
-	if err := p.check.fields(p.fields); err != nil {
+	if err := p.checkFields(rec); err != nil {
 		p.stats.addStage(stageValidate, time.Since(t2))
 		return p.reject(ctx, name, r, "contract", err)
 	}
 	t3 := time.Now()
 	p.stats.addStage(stageValidate, t3.Sub(t2))
-	err = ch.add(r.Number, p.fields, r.Offset, r.Line)
+	err = ch.add(rec)
 	p.stats.addStage(stageStage, time.Since(t3))
 	if err != nil {
 		var re *recordError
@@ -202,6 +245,30 @@ func (p *pipeline) record(ctx context.Context, name string, ch chunk, r source.R
 		return err
 	}
 	return nil
+}
+
+// checkFields checks a flattened record against the contract; with
+// -arrays tables, the rows of the root table (the contract describes the
+// record's top level).
+func (p *pipeline) checkFields(rec flatRecord) error {
+	if !p.tables {
+		return p.check.fields(rec.fields)
+	}
+	for _, row := range rec.rows {
+		if len(row.Table) == 0 {
+			if err := p.check.fields(row.Fields); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flatRecord is one flattened record and its place in the source.
+type flatRecord struct {
+	number, offset, line int64
+	fields               []flatten.Field // -arrays json or index
+	rows                 []flatten.Row   // -arrays tables
 }
 
 // recordError is a chunk's refusal of one record (a schema contract's
@@ -254,7 +321,16 @@ func (p *pipeline) checkRate() {
 // finish makes a chunk durable (stage, load), dead-letters the rows the
 // load rejected, then commits the checkpoint: the records of obj before
 // next are loaded; with final, obj is finished.
-func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, next source.Position, final bool) error {
+func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, next source.Position, final bool) (err error) {
+	defer func() {
+		if err != nil && p.letters != nil {
+			// What the chunk rejected so far; the rerun redoes the chunk
+			// and replaces them.
+			if perr := p.letters.publish(context.WithoutCancel(ctx)); perr != nil {
+				p.log.Warn("publishing the dead letters of an unfinished chunk", "error", perr)
+			}
+		}
+	}()
 	res, err := ch.finish(ctx)
 	p.stats.addStage(stageStage, res.stageTime-res.inferTime)
 	p.stats.addStage(stageInfer, res.inferTime)
@@ -266,12 +342,16 @@ func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, next
 	p.stats.filesStaged.Add(int64(res.files))
 	p.stats.bytesStaged.Add(res.stagedBytes)
 	p.stats.recordsLoaded.Add(res.recordsLoaded)
+	p.stats.childRows.Add(res.childRows)
 	p.stats.tableChanges(res.tableChanges...)
 	p.metrics.Count("RecordsLoaded", float64(res.recordsLoaded))
 	p.metrics.Count("FilesStaged", float64(res.files))
-	if f, ok := p.dead.(interface{ Flush(context.Context) error }); ok {
-		if err := f.Flush(ctx); err != nil {
-			return fmt.Errorf("batch: dead-letter sink: %w", err)
+	if err := p.loadFailed(ctx, obj, res.failed); err != nil {
+		return err
+	}
+	if p.letters != nil {
+		if err := p.letters.publish(ctx); err != nil {
+			return err
 		}
 	}
 	p.hook("loaded")
@@ -288,5 +368,57 @@ func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, next
 	}
 	p.metrics.Count("Checkpoints", 1)
 	p.hook("committed")
+	return nil
+}
+
+// errEnough ends the re-reading of an object once past the records wanted.
+var errEnough = errors.New("batch: records found")
+
+// loadFailed dead-letters every record of the staged files COPY rejected
+// whole (status LOAD_FAILED), each once even when several of its rows'
+// files failed (-arrays tables), with its source position and the COPY's
+// error. The records are read again from the source (the chunk keeps only
+// their positions), from the first of them on.
+func (p *pipeline) loadFailed(ctx context.Context, obj source.Object, failed []failedFile) error {
+	if len(failed) == 0 {
+		return nil
+	}
+	why := map[int64]error{}
+	var first recordPos
+	var last int64
+	for _, f := range failed {
+		p.log.Warn("COPY rejected a staged file whole; its records are dead-lettered", "file", f.result.File.Name,
+			"records", len(f.pos), "error", f.err.Error())
+		for _, rp := range f.pos {
+			if _, ok := why[rp.number]; ok {
+				continue
+			}
+			why[rp.number] = f.err
+			if first.number == 0 || rp.number < first.number {
+				first = rp
+			}
+			last = max(last, rp.number)
+		}
+	}
+	name := obj.String()
+	from := source.Position{Offset: first.offset, Line: first.line, Records: first.number - 1}
+	found := 0
+	_, err := p.reader.ReadObject(ctx, obj, from, func(r source.Record) error {
+		if r.Number > last {
+			return errEnough
+		}
+		cause, ok := why[r.Number]
+		if !ok {
+			return nil
+		}
+		found++
+		return p.deadLetter(ctx, name, r.Offset, r.Line, r.Data, "load-failed", cause)
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return fmt.Errorf("batch: reading %s again for the records of a file COPY rejected: %w", name, err)
+	}
+	if found != len(why) {
+		return fmt.Errorf("batch: %s: found %d of the %d records of the files COPY rejected; has the object changed?", name, found, len(why))
+	}
 	return nil
 }

@@ -35,6 +35,7 @@ var stageNames = [numStages]string{"list", "health", "read", "check", "flatten",
 type stats struct {
 	objects, objectsSkipped, objectsDone atomic.Int64
 	recordsRead, recordsLoaded           atomic.Int64
+	childRows                            atomic.Int64 // -arrays tables: rows loaded into child tables
 	recordsRejected, recordsSkipped      atomic.Int64
 	bytesIn, bytesStaged                 atomic.Int64
 	filesStaged, chunks                  atomic.Int64
@@ -78,6 +79,7 @@ type summary struct {
 	RecordsLoaded   int64            `json:"records_loaded"`
 	RecordsRejected int64            `json:"records_rejected"`
 	RecordsSkipped  int64            `json:"records_skipped_by_checkpoint"`
+	ChildRows       int64            `json:"child_table_rows_loaded,omitempty"`
 	Rejected        map[string]int64 `json:"rejected_by_reason,omitempty"`
 	BytesIn         int64            `json:"bytes_in"`
 	BytesStaged     int64            `json:"bytes_staged"`
@@ -104,6 +106,7 @@ func (s *stats) summary(elapsed time.Duration) summary {
 		RecordsLoaded:   s.recordsLoaded.Load(),
 		RecordsRejected: s.recordsRejected.Load(),
 		RecordsSkipped:  s.recordsSkipped.Load(),
+		ChildRows:       s.childRows.Load(),
 		Rejected:        maps.Clone(s.reasons),
 		BytesIn:         s.bytesIn.Load(),
 		BytesStaged:     s.bytesStaged.Load(),
@@ -135,6 +138,9 @@ func (sm *summary) writeText(w io.Writer) {
 	fmt.Fprintf(tw, "  objects\t%d (%d already done by an earlier run)\n", sm.Objects, sm.ObjectsSkipped)
 	fmt.Fprintf(tw, "  records read\t%d\n", sm.RecordsRead)
 	fmt.Fprintf(tw, "  records loaded\t%d\n", sm.RecordsLoaded)
+	if sm.ChildRows > 0 {
+		fmt.Fprintf(tw, "  child table rows\t%d\n", sm.ChildRows)
+	}
 	fmt.Fprintf(tw, "  records rejected\t%d\n", sm.RecordsRejected)
 	for _, r := range slices.Sorted(maps.Keys(sm.Rejected)) {
 		fmt.Fprintf(tw, "    %s\t%d\n", r, sm.Rejected[r])

@@ -27,7 +27,8 @@
 // files, streamed once per file, with the per-file result rows, load
 // metadata (following the transaction), FORCE, PURGE, FILES, PATTERN,
 // ON_ERROR, VALIDATION_MODE, MATCH_BY_COLUMN_NAME (CSV with PARSE_HEADER);
-// VALIDATE, RESULT_SCAN, LAST_QUERY_ID, COPY_HISTORY and LOAD_HISTORY;
+// VALIDATE, RESULT_SCAN, LAST_QUERY_ID, COPY_HISTORY, LOAD_HISTORY and
+// QUERY_HISTORY (with each statement's QUERY_TAG);
 // MERGE (refusing nondeterministic merges), INSERT OVERWRITE, TRUNCATE,
 // CREATE TABLE ... LIKE and CLONE, ALTER TABLE ... SWAP WITH, ADD COLUMN
 // and column type changes; SHOW TABLES, STAGES and PIPES; asynchronous

@@ -588,8 +588,12 @@ var sessionMacros = []string{
 	`CREATE OR REPLACE TEMP MACRO sf_ts_tz_slow(x) AS (CASE WHEN x IS NULL THEN NULL
 		WHEN sf_is_epoch(trim(CAST(x AS VARCHAR))) THEN timezone('UTC', make_timestamp(CAST(sf_epoch_us(CAST(trim(CAST(x AS VARCHAR)) AS HUGEINT)) AS BIGINT)))
 		ELSE TRY_CAST(regexp_replace(regexp_replace(trim(CAST(x AS VARCHAR)), '\s*([+-][0-9]{2}):?([0-9]{2})$', '\1:\2'), '\s*[Zz]$', '+00:00') AS TIMESTAMPTZ) END)`,
-	`CREATE OR REPLACE TEMP MACRO sf_ts_ntz(x) AS COALESCE(TRY_CAST(x AS TIMESTAMP), sf_ts_ntz_slow(x))`,
-	`CREATE OR REPLACE TEMP MACRO sf_ts_tz(x) AS COALESCE(TRY_CAST(x AS TIMESTAMPTZ), sf_ts_tz_slow(x))`,
+	// DuckDB's own cast takes an offset after a space, or one without a
+	// colon, for a time zone name and looks it up (milliseconds a value):
+	// those forms go to the slow path at once.
+	`CREATE OR REPLACE TEMP MACRO sf_ts_zoned(x) AS regexp_matches(CAST(x AS VARCHAR), '(\s[+-][0-9]{2}(:?[0-9]{2})?|[+-][0-9]{4}|\s[Zz])\s*$')`,
+	`CREATE OR REPLACE TEMP MACRO sf_ts_ntz(x) AS (CASE WHEN sf_ts_zoned(x) THEN sf_ts_ntz_slow(x) ELSE COALESCE(TRY_CAST(x AS TIMESTAMP), sf_ts_ntz_slow(x)) END)`,
+	`CREATE OR REPLACE TEMP MACRO sf_ts_tz(x) AS (CASE WHEN sf_ts_zoned(x) THEN sf_ts_tz_slow(x) ELSE COALESCE(TRY_CAST(x AS TIMESTAMPTZ), sf_ts_tz_slow(x)) END)`,
 	// TO_TIMESTAMP_* fail on what they cannot parse (TRY_TO_TIMESTAMP_*
 	// are sf_ts_ntz, sf_ts_tz and sf_tzv, NULL there).
 	`CREATE OR REPLACE TEMP MACRO sf_ts_fail(x) AS error('Timestamp ''' || CAST(x AS VARCHAR) || ''' is not recognized')`,

@@ -101,7 +101,10 @@ func (e *Emulator) handleQuery(w http.ResponseWriter, r *http.Request) {
 				return failureBody(sqlErr(604, "57014", "SQL execution canceled"), qid)
 			}
 		}
-		return e.runRequest(ctx, s, &req, qid, host)
+		start := e.now()
+		body := e.runRequest(ctx, s, &req, qid, host)
+		e.logQuery(s, &req, qid, start, body) // queryhistory.go
+		return body
 	}
 	if req.AsyncExec {
 		st := e.storeResult(qid)

@@ -151,6 +151,7 @@ type Emulator struct {
 	jobOrder    []string
 	copyHistory []copyHist // every file a COPY or a pipe loaded or failed, for COPY_HISTORY and LOAD_HISTORY
 	tableLocks  tableLocks // DDL on one table runs one statement at a time
+	queries     queryLog   // statements run, for QUERY_HISTORY (queryhistory.go)
 }
 
 // New opens an emulator. Close releases its DuckDB database and, when it

@@ -412,10 +412,16 @@ func retryConflict[T any](ctx context.Context, s *session, run func() (T, error)
 	}
 }
 
+// valueMacros are the session macros that convert a value written into a
+// timestamp column, by the column's DuckDB type: Snowflake's input
+// formats (an offset after a space or without a colon, epoch strings),
+// which DuckDB's own casts refuse, and for TIMESTAMP_TZ the STRUCT of
+// instant and offset (tzStruct), which DuckDB cannot cast to at all.
+var valueMacros = map[string]string{"TIMESTAMP": "SF_TS_NTZ_STRICT", "TIMESTAMP WITH TIME ZONE": "SF_TS_TZ_STRICT", "TIMESTAMPTZ": "SF_TS_TZ_STRICT"}
+
 // wrapTZValues makes the values an INSERT, UPDATE or MERGE writes into
-// TIMESTAMP_TZ columns go through sf_tz_strict, which builds the stored
-// value (instant and offset, tzStruct) from a timestamp's text: DuckDB
-// cannot cast text or a TIMESTAMPTZ to that STRUCT by itself.
+// timestamp columns go through the column's valueMacros entry (and
+// sf_tz_strict for TIMESTAMP_TZ).
 func (e *Emulator) wrapTZValues(ctx context.Context, s *session, toks, ws []token) []token {
 	names := dmlTarget(ws)
 	if len(names) == 0 {
@@ -429,12 +435,14 @@ func (e *Emulator) wrapTZValues(ctx context.Context, s *session, toks, ws []toke
 	if err != nil {
 		return toks
 	}
-	tz := map[string]bool{}
+	tz := map[string]string{}
 	all := make([]string, len(cols))
 	for i, c := range cols {
 		all[i] = strings.ToUpper(c.name)
 		if isTZStruct(c.duckType) {
-			tz[all[i]] = true
+			tz[all[i]] = "SF_TZ_STRICT"
+		} else if m, ok := valueMacros[strings.ToUpper(c.duckType)]; ok {
+			tz[all[i]] = m
 		}
 	}
 	if len(tz) == 0 {
@@ -476,23 +484,23 @@ func tokIndex(toks []token, pos int) int {
 	return len(toks)
 }
 
-// tzCall wraps expression tokens in sf_tz_strict(...).
-func tzCall(expr []token) []token {
-	out := []token{{kind: tkWord, text: "SF_TZ_STRICT"}, {kind: tkPunct, text: "("}}
+// wrapCall wraps expression tokens in fn(...).
+func wrapCall(fn string, expr []token) []token {
+	out := []token{{kind: tkWord, text: fn}, {kind: tkPunct, text: "("}}
 	out = append(out, expr...)
 	return append(out, token{kind: tkPunct, text: ")"})
 }
 
 // wrapTuple wraps the elements of the tuple toks[open:closeIdx+1] that
-// go into TIMESTAMP_TZ columns.
-func wrapTuple(toks []token, tz map[string]bool, cols []string) []token {
+// go into the columns of tz.
+func wrapTuple(toks []token, tz map[string]string, cols []string) []token {
 	out := []token{toks[0]}
 	for n, arg := range splitArgs(toks[1 : len(toks)-1]) {
 		if n > 0 {
 			out = append(out, token{kind: tkPunct, text: ","})
 		}
-		if n < len(cols) && tz[cols[n]] {
-			arg = tzCall(arg)
+		if n < len(cols) && tz[cols[n]] != "" {
+			arg = wrapCall(tz[cols[n]], arg)
 		}
 		out = append(out, arg...)
 	}
@@ -524,7 +532,7 @@ func insertColumns(toks []token, j int, all []string) ([]string, int) {
 
 // wrapInsert rewrites INSERT ... [(cols)] VALUES (...), ... or
 // INSERT ... [(cols)] <query> from toks[i0] on.
-func wrapInsert(toks []token, i0 int, tz map[string]bool, all []string) []token {
+func wrapInsert(toks []token, i0 int, tz map[string]string, all []string) []token {
 	cols, j := insertColumns(toks, nextNonSpace(toks, i0), all)
 	if j < 0 {
 		return toks
@@ -551,8 +559,8 @@ func wrapInsert(toks []token, i0 int, tz map[string]bool, all []string) []token 
 	for n, c := range cols {
 		a := fmt.Sprintf("__sf_c%d", n+1)
 		alias = append(alias, a)
-		if tz[c] {
-			a = "SF_TZ_STRICT(" + a + ")"
+		if fn := tz[c]; fn != "" {
+			a = fn + "(" + a + ")"
 		}
 		sel = append(sel, a)
 	}
@@ -561,10 +569,10 @@ func wrapInsert(toks []token, i0 int, tz map[string]bool, all []string) []token 
 	return append(out, token{kind: tkPunct, text: ") AS __sf_src(" + strings.Join(alias, ", ") + ")"})
 }
 
-// wrapSets wraps the right sides of SET a = x, ... that assign
-// TIMESTAMP_TZ columns, from the SET after toks[i0] to a FROM, WHERE,
+// wrapSets wraps the right sides of SET a = x, ... that assign the
+// columns of tz, from the SET after toks[i0] to a FROM, WHERE,
 // RETURNING or WHEN at the same depth.
-func wrapSets(toks []token, i0 int, tz map[string]bool) []token {
+func wrapSets(toks []token, i0 int, tz map[string]string) []token {
 	set := -1
 	for k := i0; k < len(toks); k++ {
 		if toks[k].is("SET") {
@@ -575,23 +583,7 @@ func wrapSets(toks []token, i0 int, tz map[string]bool) []token {
 	if set < 0 {
 		return toks
 	}
-	end, depth := len(toks), 0
-	for k := set + 1; k < len(toks); k++ {
-		switch {
-		case toks[k].text == "(":
-			depth++
-		case toks[k].text == ")":
-			depth--
-			if depth < 0 {
-				end = k
-			}
-		case depth == 0 && (toks[k].is("FROM") || toks[k].is("WHERE") || toks[k].is("RETURNING") || toks[k].is("WHEN")):
-			end = k
-		}
-		if end < len(toks) {
-			break
-		}
-	}
+	end := setListEnd(toks, set+1)
 	out := append([]token(nil), toks[:set+1]...)
 	for n, a := range splitArgs(toks[set+1 : end]) {
 		if n > 0 {
@@ -605,8 +597,9 @@ func wrapSets(toks []token, i0 int, tz map[string]bool) []token {
 			}
 		}
 		if eq > 0 {
-			if w := words(a[:eq]); len(w) > 0 && tz[strings.ToUpper(identName(w[len(w)-1]))] {
-				a = append(append(append([]token(nil), a[:eq+1]...), tzCall(a[eq+1:])...), token{kind: tkSpace, text: " "})
+			if w := words(a[:eq]); len(w) > 0 && tz[strings.ToUpper(identName(w[len(w)-1]))] != "" {
+				fn := tz[strings.ToUpper(identName(w[len(w)-1]))]
+				a = append(append(append([]token(nil), a[:eq+1]...), wrapCall(fn, a[eq+1:])...), token{kind: tkSpace, text: " "})
 			}
 		}
 		out = append(out, a...)
@@ -614,9 +607,30 @@ func wrapSets(toks []token, i0 int, tz map[string]bool) []token {
 	return append(out, toks[end:]...)
 }
 
-// wrapMerge wraps the TIMESTAMP_TZ values of MERGE's THEN UPDATE SET and
+// setListEnd returns the index where a SET list starting at toks[from]
+// ends: a FROM, WHERE, RETURNING or WHEN at its depth, a ")" closing an
+// enclosing parenthesis, or the end of toks.
+func setListEnd(toks []token, from int) int {
+	depth := 0
+	for k := from; k < len(toks); k++ {
+		switch {
+		case toks[k].text == "(":
+			depth++
+		case toks[k].text == ")":
+			if depth == 0 {
+				return k
+			}
+			depth--
+		case depth == 0 && (toks[k].is("FROM") || toks[k].is("WHERE") || toks[k].is("RETURNING") || toks[k].is("WHEN")):
+			return k
+		}
+	}
+	return len(toks)
+}
+
+// wrapMerge wraps the timestamp values of MERGE's THEN UPDATE SET and
 // THEN INSERT [(cols)] VALUES (...) clauses.
-func wrapMerge(toks []token, i0 int, tz map[string]bool, all []string) []token {
+func wrapMerge(toks []token, i0 int, tz map[string]string, all []string) []token {
 	for k := i0; k < len(toks); k++ {
 		if !toks[k].is("THEN") {
 			continue

@@ -221,6 +221,11 @@ func TestRefusalInTransaction(t *testing.T) {
 			t.Errorf("%s = %v, want 100074", q, err)
 		}
 	}
+	// Array binding: one multi-row INSERT, refused as a whole.
+	_, err := db.Exec("INSERT INTO r VALUES (?, ?)", gosnowflake.Array([]int{7, 8}), gosnowflake.Array([]string{"ok", "too long"}))
+	if err == nil || snowErr(t, err).Number != 100074 {
+		t.Errorf("array INSERT with a long value = %v, want 100074", err)
+	}
 	mustExec(t, db, "UPDATE r SET s = 'ab' WHERE id = 1")
 	mustExec(t, db, "INSERT INTO r VALUES (3, 'xy')")
 	mustExec(t, db, "COMMIT")
@@ -337,5 +342,50 @@ func TestTimestampTZExternalFunction(t *testing.T) {
 	checkTZ(t, rows, []tzWant{{1, time.Date(2024, 1, 1, 23, 5, 6, 0, time.UTC), 5 * 3600}})
 	if len(svc.requests) != 1 || len(svc.requests[0].rows) != 1 || string(svc.requests[0].rows[0][1]) != `"2024-01-02 03:04:05.000 +0500"` {
 		t.Errorf("service got %+v, want the value in its +05:00 offset", svc.requests)
+	}
+}
+
+// TestTimestampInsertFormats: INSERT, UPDATE and MERGE take timestamps in
+// Snowflake's input formats for TIMESTAMP_NTZ and TIMESTAMP_LTZ columns
+// too (an offset after a space or without a colon, epoch strings), and
+// refuse text that is no timestamp with 100035.
+func TestTimestampInsertFormats(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE f (n INT, ntz TIMESTAMP_NTZ, ltz TIMESTAMP_LTZ)")
+	mustExec(t, db, "INSERT INTO f VALUES (1, '2024-01-02 03:04:05 +05:00', '2024-01-02 03:04:05 +05:00'), (2, '1704164645', '2024-01-02 03:04:05 -0800')")
+	mustExec(t, db, "INSERT INTO f (n, ltz) SELECT 3, '2024-01-02T03:04:05Z'")
+	mustExec(t, db, "UPDATE f SET ntz = '2024-01-02 03:04:05 -0800' WHERE n = 3")
+	mustExec(t, db, "MERGE INTO f USING (SELECT 4 AS n, '1704164645000' AS v) s ON f.n = s.n WHEN NOT MATCHED THEN INSERT (n, ntz, ltz) VALUES (s.n, s.v, s.v)")
+	want := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	rows, err := db.Query("SELECT n, ntz, ltz FROM f ORDER BY n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	wantLTZ := []time.Time{want.Add(-5 * time.Hour), want.Add(8 * time.Hour), want, want}
+	i := 0
+	for rows.Next() {
+		var n int
+		var ntz, ltz time.Time
+		if err := rows.Scan(&n, &ntz, &ltz); err != nil {
+			t.Fatal(err)
+		}
+		if !ntz.Equal(want) || !ltz.Equal(wantLTZ[i]) {
+			t.Errorf("row %d = %v %v, want %v %v", n, ntz, ltz, want, wantLTZ[i])
+		}
+		i++
+	}
+	if i != 4 {
+		t.Errorf("rows = %d, want 4", i)
+	}
+	for _, q := range []string{"INSERT INTO f (n, ntz) VALUES (5, 'not a time')", "UPDATE f SET ltz = 'never' WHERE n = 1"} {
+		_, err := db.Exec(q)
+		if err == nil {
+			t.Errorf("%s: no error, want 100035", q)
+			continue
+		}
+		if se := snowErr(t, err); se.Number != 100035 {
+			t.Errorf("%s = %v, want 100035", q, err)
+		}
 	}
 }

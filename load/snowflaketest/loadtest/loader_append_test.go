@@ -3,7 +3,9 @@ package loadtest_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -490,4 +492,139 @@ func TestLoaderVarcharSizing(t *testing.T) {
 		}
 		sameRows(t, table, tableRows(t, db, table, []string{"ID", "CODE"}), []string{"ID=1|CODE=ab|", "ID=2|CODE=a much longer code|"})
 	}
+}
+
+// TestLoaderFallbackComment: a fallback column (the path's column cannot
+// change its type in place, 002108) carries a comment that names, after
+// the path, the column and type it stands in for; DESC TABLE shows it, and
+// a later plan still finds the column by its path.
+func TestLoaderFallbackComment(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	l := newLoader(t, db, load.LoaderOptions{Table: "fallback_note"})
+	first := makeBatch(t, t.TempDir(), "num", 1, []string{`{"id":1,"code":5}`})
+	if _, err := l.Load(ctx, first.table, first.files); err != nil {
+		t.Fatal(err)
+	}
+	next := makeBatch(t, t.TempDir(), "text", 1, []string{`{"id":2,"code":"abc"}`})
+	plan, err := l.Prepare(ctx, next.table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fb, orig schema.Column
+	for _, c := range plan.Columns {
+		switch {
+		case c.Name == "CODE":
+			orig = c
+		case strings.HasPrefix(c.Name, "CODE__V_"):
+			fb = c
+		}
+	}
+	if fb.Name == "" || orig.Name == "" {
+		t.Fatalf("plan columns %v: want CODE and a fallback column for it", plan.Columns)
+	}
+	comments := map[string]string{}
+	rows, err := db.QueryContext(ctx, `DESC TABLE fallback_note`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var name, comment string
+		for i, c := range cols {
+			switch strings.ToLower(c) {
+			case "name":
+				name = vals[i].String
+			case "comment":
+				comment = vals[i].String
+			}
+		}
+		comments[name] = comment
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := `code — fallback of column "CODE" ` + orig.Type.String() + ", for the values it cannot take: " + orig.Type.String() + " cannot take "
+	if got := comments[fb.Name]; !strings.HasPrefix(got, want) || !strings.Contains(got, "in place") {
+		t.Errorf("DESC TABLE comment of %s = %q, want it to start %q and say why", fb.Name, got, want)
+	}
+	t.Logf("DESC TABLE comment of %s: %s", fb.Name, comments[fb.Name])
+	if got := comments["CODE"]; got != "code" {
+		t.Errorf("DESC TABLE comment of CODE = %q, want its path %q", got, "code")
+	}
+	again, err := l.Prepare(ctx, next.table)
+	if err != nil || len(again.Changes) != 0 {
+		t.Errorf("Prepare() again = %v, %v; want no change (the fallback column found by the path in its comment)", again, err)
+	}
+}
+
+// stageFiles lists the names of the files on a stage.
+func stageFiles(t *testing.T, db *sql.DB, stage string) []string {
+	t.Helper()
+	rows, err := db.Query("LIST " + stage)
+	if err != nil {
+		t.Fatalf("LIST %s: %v", stage, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, vals[0].String)
+	}
+	return out
+}
+
+// TestLoaderPurgeAndSkipFile: Purge removes the loaded files from the
+// stage (COPY's PURGE) and keeps them without it; under ON_ERROR =
+// SKIP_FILE a file with a bad row is skipped whole, which fails the load
+// (never silent) while the good file's rows are in the table.
+func TestLoaderPurgeAndSkipFile(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	for _, purge := range []bool{false, true} {
+		table := fmt.Sprintf("purge_%v", purge)
+		b := makeBatch(t, t.TempDir(), table, 2, records(1, 6, ""))
+		stage := load.Stage{Kind: load.NamedStage, Name: table + "_stage", Create: true}
+		if _, err := newLoader(t, db, load.LoaderOptions{Table: table, Stage: stage, Purge: purge}).Load(ctx, b.table, b.files); err != nil {
+			t.Fatal(err)
+		}
+		want := 2
+		if purge {
+			want = 0
+		}
+		if got := stageFiles(t, db, "@"+strings.ToUpper(table)+"_STAGE"); len(got) != want {
+			t.Errorf("Purge %v: stage holds %v, want %d files", purge, got, want)
+		}
+		sameRows(t, table, tableRows(t, db, table, colNames(b.table)), rowsOf(b.recs, colNames(b.table)))
+	}
+
+	b, bad, _ := partialBatch(t, db, "skip_file")
+	moreRecs := []map[string]any{ // values the table's inferred types take
+		{"ID": json.Number("7"), "NAME": "seven", "AMOUNT": json.Number("5.25")},
+		{"ID": json.Number("8"), "NAME": "eight", "AMOUNT": json.Number("6.50")},
+	}
+	more := writeNDJSON(t, t.TempDir(), "skip_more", b.table, moreRecs, 7, 8)
+	_, err := newLoader(t, db, load.LoaderOptions{Table: "skip_file", OnError: "SKIP_FILE"}).Load(ctx, b.table, []load.File{more, bad})
+	var fe *load.FileError
+	if !errors.As(err, &fe) || fe.Result.File.Name != bad.Name || fe.Result.Status != "LOAD_FAILED" || fe.Result.RowsLoaded != 0 {
+		t.Fatalf("Load() = %v, want a FileError: %s LOAD_FAILED with no row", err, bad.Name)
+	}
+	want := rowsOf(append(append([]map[string]any{}, b.recs...), moreRecs...), colNames(b.table))
+	sameRows(t, "skip_file", tableRows(t, db, "skip_file", colNames(b.table)), want)
 }

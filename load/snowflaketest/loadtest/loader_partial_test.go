@@ -70,3 +70,81 @@ func TestLoaderPartial(t *testing.T) {
 		sameRows(t, "accepted", tableRows(t, db, "accepted", colNames(b.table)), rowsOf(good, colNames(b.table)))
 	})
 }
+
+// TestLoaderPartialDropped: the connection drops after a COPY that loaded
+// a file in part (the server did the work, the answer is lost); the
+// driver sends the COPY again, which skips the file. The Loader finds the
+// first COPY by its query tag, reports its result and hands its rejected
+// row to the dead-letter sink once.
+func TestLoaderPartialDropped(t *testing.T) {
+	srv, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	b, f, good := partialBatch(t, db, "dropped")
+	srv.InjectFault(snowflaketest.Fault{SQL: "COPY INTO", Drop: true})
+	dl := &deadLetters{}
+	l := newLoader(t, db, load.LoaderOptions{Table: "dropped", OnError: "CONTINUE", AcceptPartial: true, DeadLetter: dl})
+	res, err := l.Load(ctx, b.table, []load.File{f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Files[0]; r.Status != "PARTIALLY_LOADED" || r.RowsLoaded != 3 || r.Rejected != 1 || r.QueryID == "" {
+		t.Errorf("result %+v, want the first COPY's: PARTIALLY_LOADED, 3 loaded, 1 rejected, its query id", r)
+	}
+	if len(dl.rows) != 1 || dl.rows[0].Line != 3 || dl.rows[0].QueryID != res.Files[0].QueryID {
+		t.Errorf("dead letters %+v, want the row of line 3 from the first COPY", dl.rows)
+	}
+	sameRows(t, "dropped", tableRows(t, db, "dropped", colNames(b.table)), rowsOf(good, colNames(b.table)))
+	// Loading the file again hands nothing more.
+	if _, err := l.Load(ctx, b.table, []load.File{f}); err != nil || len(dl.rows) != 1 {
+		t.Errorf("second Load() = %v with %d dead letters, want nil and still 1", err, len(dl.rows))
+	}
+}
+
+// failingSink refuses every rejected row.
+type failingSink struct{}
+
+func (failingSink) RejectedRow(context.Context, load.RejectedRow) error {
+	return errors.New("dead-letter store unavailable")
+}
+
+// TestLoaderPartialSinkFails: the dead-letter sink fails after a partial
+// COPY, so the load fails and the ledger keeps the file 'STAGED'; the next
+// Load finds that COPY by its tag and hands the rejected row to the sink.
+// When the COPY cannot be found (here: a ledger row without tags, as an
+// older ledger or an expired history leaves it), the file fails instead of
+// counting rows nobody checked.
+func TestLoaderPartialSinkFails(t *testing.T) {
+	_, db := emulator(t, snowflaketest.Options{})
+	ctx := context.Background()
+	for _, lost := range []bool{false, true} {
+		name := "sink_fails"
+		if lost {
+			name = "sink_fails_lost"
+		}
+		t.Run(name, func(t *testing.T) {
+			b, f, good := partialBatch(t, db, name)
+			o := load.LoaderOptions{Table: name, OnError: "CONTINUE", AcceptPartial: true, DeadLetter: failingSink{}}
+			if _, err := newLoader(t, db, o).Load(ctx, b.table, []load.File{f}); err == nil || !strings.Contains(err.Error(), "unavailable") {
+				t.Fatalf("Load() with a failing sink = %v, want its error", err)
+			}
+			if lost {
+				if _, err := db.ExecContext(ctx, "UPDATE FLATPIPE_LOADS SET COPY_TAGS = NULL WHERE FILE_NAME = ?", f.Name); err != nil {
+					t.Fatal(err)
+				}
+			}
+			dl := &deadLetters{}
+			o.DeadLetter = dl
+			res, err := newLoader(t, db, o).Load(ctx, b.table, []load.File{f})
+			var fe *load.FileError
+			switch {
+			case lost && (!errors.As(err, &fe) || !strings.Contains(err.Error(), "cannot be found")):
+				t.Errorf("Load() without the COPY's tag = %v, want a FileError: the COPY cannot be found", err)
+			case !lost && err != nil:
+				t.Fatalf("Load() after the sink recovered = %v", err)
+			case !lost && (res.Files[0].Status != "PARTIALLY_LOADED" || res.Files[0].RowsLoaded != 3 || len(dl.rows) != 1 || dl.rows[0].Line != 3):
+				t.Errorf("result %+v, dead letters %+v; want the first COPY's partial load and its row of line 3", res.Files[0], dl.rows)
+			}
+			sameRows(t, name, tableRows(t, db, name, colNames(b.table)), rowsOf(good, colNames(b.table)))
+		})
+	}
+}

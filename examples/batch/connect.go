@@ -18,6 +18,34 @@ import (
 	"github.com/flatpipe/flatpipe/schema"
 )
 
+// embeddedOptions sizes the embedded emulator for the job's memory goal:
+// DuckDB on disk (in -emulator-dir, else with a local -checkpoint so that a
+// rerun finds the table and load history the checkpoint refers to, else in a
+// temporary directory removed at exit) and capped at -emulator-memory,
+// spilling past it, so that the job's memory does not grow with the table.
+func (j *job) embeddedOptions() (snowflaketest.Options, error) {
+	cfg := j.cfg
+	opts := snowflaketest.Options{MemoryLimit: cfg.EmulatorMemory}
+	dir := cfg.EmulatorDir
+	if dir == "" && cfg.Checkpoint != "" && bucketOf(cfg.Checkpoint) == "" {
+		dir = cfg.Checkpoint
+	}
+	if dir == "" {
+		d, err := os.MkdirTemp("", "flatpipe-batch-emulator-")
+		if err != nil {
+			return opts, fmt.Errorf("batch: embedded emulator: %w", err)
+		}
+		// Closers run in reverse order: the directory goes after the
+		// emulator has closed its files.
+		j.closers = append(j.closers, func() error { return os.RemoveAll(d) })
+		dir = d
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return opts, fmt.Errorf("batch: embedded emulator directory: %w", err)
+	}
+	opts.DBPath = filepath.Join(dir, "emulator.duckdb")
+	return opts, nil
+}
+
 // connection is the destination and what the health checks need of it.
 type connection struct {
 	dest     *loadDest
@@ -51,16 +79,9 @@ func (j *job) connect(ctx context.Context, s3c *s3.Client, stageDir string, brea
 		d.name = "dry run: files staged in " + stageDir
 		return c, nil
 	case !cfg.Snowflake.configured():
-		// DuckDB spills past this instead of growing with the table, so the
-		// job with its embedded emulator stays within a small footprint.
-		opts := snowflaketest.Options{MemoryLimit: "48MB"}
-		if cfg.Checkpoint != "" && bucketOf(cfg.Checkpoint) == "" {
-			// Keep the emulator's tables and load history with the
-			// checkpoint, so that a rerun resumes consistently.
-			if err := os.MkdirAll(cfg.Checkpoint, 0o755); err != nil {
-				return nil, fmt.Errorf("batch: -checkpoint: %w", err)
-			}
-			opts.DBPath = filepath.Join(cfg.Checkpoint, "emulator.duckdb")
+		opts, err := j.embeddedOptions()
+		if err != nil {
+			return nil, err
 		}
 		srv, err := snowflaketest.NewServer(opts)
 		if err != nil {
@@ -72,7 +93,7 @@ func (j *job) connect(ctx context.Context, s3c *s3.Client, stageDir string, brea
 			Schema: sc.Schema, Host: sc.Host, Port: sc.Port, Protocol: sc.Protocol, DisableTelemetry: true}
 		c.embedded = true
 		d.name = "embedded Snowflake emulator at " + srv.URL
-		if opts.DBPath != "" {
+		if cfg.EmulatorDir != "" || cfg.Checkpoint != "" && bucketOf(cfg.Checkpoint) == "" {
 			d.name += " (database " + opts.DBPath + ")"
 		}
 	default:

@@ -531,6 +531,10 @@ func (c *Config) validate() []error {
 		if sf.Port < 0 || sf.Port > 65535 {
 			bad("snowflake.port: %d is out of range", sf.Port)
 		}
+	} else if sf != (SnowflakeConfig{}) {
+		// Loading into a throwaway emulator when the account was forgotten
+		// would look like success.
+		bad("snowflake.account: SNOWFLAKE_ACCOUNT is required with the other Snowflake settings given (without any, the job starts its embedded emulator)")
 	}
 	return p
 }

@@ -25,6 +25,12 @@ type column struct {
 	decl     string // declared Snowflake type; "" when not known
 }
 
+// isVariant reports whether the column is a VARIANT (not an OBJECT or an
+// ARRAY, which DuckDB also stores as JSON).
+func (c column) isVariant() bool {
+	return strings.EqualFold(c.duckType, "JSON") && (c.decl == "" || strings.EqualFold(c.decl, "VARIANT"))
+}
+
 func (e *Emulator) tableColumns(ctx context.Context, s *session, db, sch, table string) ([]column, error) {
 	rows, err := s.conn.QueryContext(ctx, `SELECT column_name, data_type, NOT is_nullable, coalesce(comment, '') FROM duckdb_columns()
 		WHERE lower(database_name) = lower(?) AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?)

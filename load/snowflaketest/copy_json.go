@@ -93,6 +93,9 @@ func (st *stager) jsonRow(ri int, d jsonDoc) error {
 	clear(st.vals)
 	if c.match == "" {
 		v := string(d.raw)
+		if c.ff.stripNulls {
+			v = string(stripJSONNulls(nil, d.raw))
+		}
 		st.vals[0] = &v
 		return st.emit(ri, d.line, nil, d.off, len(d.raw), st.vals)
 	}
@@ -115,17 +118,85 @@ func (st *stager) jsonRow(ri int, d jsonDoc) error {
 
 // jsonCell renders a member's value for its column: VARIANT, OBJECT and
 // ARRAY columns get the JSON text, other columns get strings unquoted and
-// scalars as written.
+// scalars as written. A JSON null is SQL NULL, except in a VARIANT column
+// loaded from a JSON file, where Snowflake keeps it as a VARIANT null
+// (JSON null, not SQL NULL) unless STRIP_NULL_VALUES = TRUE drops the
+// member. Parquet has no such null: its nulls are SQL NULL.
 func (st *stager) jsonCell(v []byte, col column) *string {
 	v = bytes.TrimSpace(v)
 	isJSON := strings.EqualFold(col.duckType, "JSON")
 	if string(v) == "null" {
+		if col.isVariant() && st.c.ff.typ == "JSON" && !st.c.ff.stripNulls {
+			s := "null"
+			return &s
+		}
 		return nil
 	}
 	if len(v) > 0 && v[0] == '"' && !isJSON {
 		s := jsonString(v)
 		return &s
 	}
+	if isJSON && st.c.ff.stripNulls {
+		v = stripJSONNulls(nil, v)
+	}
 	t := string(v)
 	return &t
+}
+
+// stripJSONNulls appends v (valid JSON) to dst without the object members
+// and array elements that are null, at every depth (STRIP_NULL_VALUES).
+func stripJSONNulls(dst, v []byte) []byte {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 || (v[0] != '{' && v[0] != '[') {
+		return append(dst, v...)
+	}
+	first := true
+	sep := func() {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+	}
+	if v[0] == '{' {
+		dst = append(dst, '{')
+		objectMembers(v, func(key, val []byte) {
+			if string(val) != "null" {
+				sep()
+				dst = append(append(dst, key...), ':')
+				dst = stripJSONNulls(dst, val)
+			}
+		})
+		return append(dst, '}')
+	}
+	dst = append(dst, '[')
+	arrayElements(v, func(val []byte) {
+		if string(val) != "null" {
+			sep()
+			dst = stripJSONNulls(dst, val)
+		}
+	})
+	return append(dst, ']')
+}
+
+// arrayElements calls fn with each element of a JSON array (already known
+// to be valid JSON).
+func arrayElements(doc []byte, fn func(val []byte)) {
+	i := skipJSONSpace(doc, 0)
+	if i >= len(doc) || doc[i] != '[' {
+		return
+	}
+	i++
+	for {
+		i = skipJSONSpace(doc, i)
+		if i >= len(doc) || doc[i] == ']' {
+			return
+		}
+		if doc[i] == ',' {
+			i++
+			continue
+		}
+		vs := i
+		i = skipJSONValue(doc, i)
+		fn(doc[vs:i])
+	}
 }

@@ -73,10 +73,10 @@ type Config struct {
 	// (schema maps paths back to columns by them).
 	ColumnComments bool `koanf:"column_comments"`
 
-	// The embedded emulator (no Snowflake settings): where its DuckDB
-	// database lives (default: with a local -checkpoint, else a temporary
-	// directory removed at exit) and DuckDB's memory limit, past which it
-	// spills to that directory ("" leaves DuckDB's default, 80% of RAM).
+	// The embedded emulator (no Snowflake settings): where to keep its
+	// DuckDB database (default: with a local -checkpoint, else in memory,
+	// gone at exit) and DuckDB's memory limit, past which it spills to a
+	// temporary directory ("" leaves the emulator's default).
 	EmulatorDir    string `koanf:"emulator_dir"`
 	EmulatorMemory string `koanf:"emulator_memory"`
 
@@ -205,8 +205,8 @@ var flagDefs = []flagDef{
 	{"metrics", "metrics", "metrics: none, emf (CloudWatch Embedded Metric Format on stdout) or prometheus", 's'},
 	{"metrics-addr", "metrics_addr", "with -metrics prometheus, serve /metrics on this `ADDR`", 's'},
 	{"show-rows", "show_rows", "rows queried back from the table for the report", 'i'},
-	{"emulator-dir", "emulator_dir", "without SNOWFLAKE_* settings, keep the embedded emulator's database in `DIR` (default: with a local -checkpoint, else a temporary directory removed at exit)", 's'},
-	{"emulator-memory", "emulator_memory", "the embedded emulator's DuckDB memory limit (e.g. 32MB, 1GB; it spills past it; \"\" for DuckDB's default of 80% of RAM)", 's'},
+	{"emulator-dir", "emulator_dir", "without SNOWFLAKE_* settings, keep the embedded emulator's database in `DIR` (default: with a local -checkpoint, else in memory)", 's'},
+	{"emulator-memory", "emulator_memory", "the embedded emulator's DuckDB memory limit (e.g. 32MB, 1GB); it spills to disk past it", 's'},
 	{"s3-path-style", "s3.path_style", "address S3 buckets path-style, as S3-compatible servers need", 'b'},
 }
 

@@ -3,25 +3,22 @@ package snowflaketest
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"io"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/duckdb/duckdb-go/v2"
 )
 
-// A COPY reads each file as a stream and moves its records through a
-// staging table in batches of at most stageBatchRows records or
-// stageBatchBytes bytes of input: a batch is appended as text (one row per
-// record, with its record index, line and field positions), the rows whose
-// values do not convert are found and become the file's errors, and the
-// good rows are inserted into the table, converted, in the COPY's
-// transaction. The staging table is then emptied for the next batch, so it
-// never holds more than one batch, whatever the file's size.
+// A COPY reads each file as a stream and moves its records on in batches
+// of at most stageBatchRows records or stageBatchBytes bytes of input: a
+// batch is kept in Go as text (one row per record, with its record index,
+// line and field positions) and read by DuckDB through sf_copy_batch (see
+// copyBatch); the rows whose values do not convert are found and become
+// the file's errors, and the good rows are inserted into the table,
+// converted, in the COPY's transaction. Memory for staging is one batch,
+// whatever the file's size.
 const (
 	stageBatchRows  = 1 << 16
 	stageBatchBytes = 32 << 20
@@ -35,67 +32,59 @@ type stager struct {
 	e       *Emulator
 	s       *session
 	c       *copyStmt
-	tmp     string // the staging table, in DuckDB's temp catalog
-	preview string // VALIDATION_MODE = RETURN_n_ROWS: the rows as they would load
-	left    int    // rows the preview still takes
+	id      string     // the batch's name for sf_copy_batch
+	batch   *copyBatch // the records being staged
+	preview string     // VALIDATION_MODE = RETURN_n_ROWS: the rows as they would load
+	left    int        // rows the preview still takes
 
 	byName, byUpper map[string]int // target column index by name, and by upper-cased name
 	vals            []*string      // the current record's values, by target column
-	args            []driver.Value
-	checkSQL        string // finds the staged rows that do not convert
-	insertSQL       string // moves the staged rows into the table
+	checkSQL        string         // finds the staged rows that do not convert
+	insertSQL       string         // moves the staged rows into the table
 
-	app         *duckdb.Appender // open while a batch fills
-	rows, bytes int              // in the current batch
-	fl          *fileLoad        // the file being read
-	spans       []recordSpan     // its rejected records, read back at the end
-	before      int64            // the table's largest rowid before the COPY's first row went in
-	aborted     bool             // ON_ERROR = ABORT_STATEMENT met an error: nothing more goes in
+	bytes   int          // input bytes in the current batch
+	fl      *fileLoad    // the file being read
+	spans   []recordSpan // its rejected records, read back at the end
+	before  int64        // the table's largest rowid before the COPY's first row went in
+	aborted bool         // ON_ERROR = ABORT_STATEMENT met an error: nothing more goes in
 }
 
-// newStager creates the COPY's staging table (and its preview table in
+// newStager registers the COPY's batch (and creates its preview table in
 // VALIDATION_MODE = RETURN_n_ROWS).
 func (e *Emulator) newStager(ctx context.Context, s *session, c *copyStmt) (*stager, error) {
-	st := &stager{e: e, s: s, c: c, before: noRows,
+	st := &stager{e: e, s: s, c: c, before: noRows, id: randomHex(8), batch: &copyBatch{ncols: len(c.target)},
 		byName: make(map[string]int, len(c.target)), byUpper: make(map[string]int, len(c.target)),
-		vals: make([]*string, len(c.target)), args: make([]driver.Value, len(c.target)+5)}
+		vals: make([]*string, len(c.target))}
 	for k, col := range c.target {
 		st.byName[col.name] = k
 		if _, dup := st.byUpper[strings.ToUpper(col.name)]; !dup {
 			st.byUpper[strings.ToUpper(col.name)] = k
 		}
 	}
-	st.tmp = "_sfcopy_" + randomHex(6)
-	defs := []string{"__row INTEGER", "__line INTEGER", "__chars VARCHAR", "__off BIGINT", "__len INTEGER"}
-	cols := make([]string, len(c.target))
-	for k := range c.target {
-		cols[k] = fmt.Sprintf("c%d VARCHAR", k+1)
-	}
-	q := "CREATE TEMP TABLE " + st.tmp + " (" + strings.Join(append(defs, cols...), ", ") + ")"
-	if _, err := s.conn.ExecContext(ctx, q); err != nil {
-		return nil, fmt.Errorf("snowflaketest: copy staging: %w", err)
-	}
 	if m := reReturnRows.FindStringSubmatch(c.validation); m != nil {
 		st.left, _ = strconv.Atoi(m[1])
-		st.preview = st.tmp + "_preview"
+		st.preview = "_sfcopy_" + st.id
+		cols := make([]string, len(c.target))
+		for k := range c.target {
+			cols[k] = fmt.Sprintf("c%d VARCHAR", k+1)
+		}
 		q := "CREATE TEMP TABLE " + st.preview + " (__f INTEGER, __row INTEGER, " + strings.Join(cols, ", ") + ")"
 		if _, err := s.conn.ExecContext(ctx, q); err != nil {
-			st.drop(ctx)
 			return nil, fmt.Errorf("snowflaketest: copy staging: %w", err)
 		}
 	}
-	st.checkSQL = checkQuery(st.tmp, c.target)
-	st.insertSQL = insertQuery(st.tmp, c)
+	from := copyBatchFunc + "(" + quoteString(st.id) + ")"
+	st.checkSQL = checkQuery(from, c.target)
+	st.insertSQL = insertQuery(from, c)
+	e.batches.Store(st.id, st.batch)
 	return st, nil
 }
 
-// drop removes the staging tables.
+// drop forgets the batch and removes the preview table.
 func (st *stager) drop(ctx context.Context) {
-	ctx = context.WithoutCancel(ctx)
-	for _, t := range []string{st.tmp, st.preview} {
-		if t != "" {
-			_, _ = st.s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.main."+t)
-		}
+	st.e.batches.Delete(st.id)
+	if st.preview != "" {
+		_, _ = st.s.conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp.main."+st.preview)
 	}
 }
 
@@ -171,28 +160,16 @@ func (st *stager) stageStream(ctx context.Context, fl *fileLoad) error {
 	return nil
 }
 
-// fill calls step, which reads one record and appends it (emit) or records
-// its error, until it reports the end of the file; every full batch, and
-// the last, is checked and moved on (flush).
+// fill calls step, which reads one record and adds it to the batch (emit)
+// or records its error, until it reports the end of the file; every full
+// batch, and the last, is checked and moved on (flush).
 func (st *stager) fill(ctx context.Context, step func() (bool, error)) error {
 	for more := true; more; {
-		err := st.s.conn.Raw(func(dc any) error {
-			app, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", st.tmp)
-			if err != nil {
-				return err
+		for more && len(st.batch.meta) < stageBatchRows && st.bytes < stageBatchBytes {
+			var err error
+			if more, err = step(); err != nil {
+				return fmt.Errorf("snowflaketest: copy staging: %w", err)
 			}
-			st.app = app
-			defer func() { st.app = nil }()
-			for more && st.rows < stageBatchRows && st.bytes < stageBatchBytes {
-				if more, err = step(); err != nil {
-					_ = app.Close()
-					return err
-				}
-			}
-			return app.Close()
-		})
-		if err != nil {
-			return fmt.Errorf("snowflaketest: copy staging: %w", err)
 		}
 		if err := st.flush(ctx); err != nil {
 			return err
@@ -201,46 +178,28 @@ func (st *stager) fill(ctx context.Context, step func() (bool, error)) error {
 	return nil
 }
 
-// emit appends one record to the batch: its index in the file, line,
+// emit adds one record to the batch: its index in the file, line,
 // comma-separated field positions (nil for JSON), decompressed offset and
-// length, and vals.
+// length, and vals (the pointers are kept: each must be a new string).
 func (st *stager) emit(ri, line int, chars []byte, off int64, n int, vals []*string) error {
-	a := st.args
-	a[0], a[1] = int32(ri), int32(line)
-	a[2] = nil
-	if chars != nil {
-		a[2] = string(chars)
-	}
-	a[3], a[4] = off, int32(n)
-	for k, v := range vals {
-		if v == nil {
-			a[k+5] = nil
-		} else {
-			a[k+5] = *v
-		}
-	}
-	st.rows++
+	st.batch.add(ri, line, chars, off, n, vals)
 	st.bytes += n
-	return st.app.AppendRow(a...)
+	return nil
 }
 
-// flush checks the staged batch, moves its good rows on and empties the
-// staging table.
+// flush checks the batch, moves its good rows on and empties it.
 func (st *stager) flush(ctx context.Context) error {
-	if st.rows == 0 {
+	if len(st.batch.meta) == 0 {
 		return nil
 	}
-	st.rows, st.bytes = 0, 0
+	defer func() {
+		st.batch.reset()
+		st.bytes = 0
+	}()
 	if err := st.check(ctx); err != nil {
 		return fmt.Errorf("snowflaketest: copy validation: %w", err)
 	}
-	if err := st.move(ctx); err != nil {
-		return err
-	}
-	if _, err := st.s.conn.ExecContext(ctx, "DELETE FROM temp.main."+st.tmp); err != nil {
-		return fmt.Errorf("snowflaketest: copy staging: %w", err)
-	}
-	return nil
+	return st.move(ctx)
 }
 
 // colName is how a COPY error names target column k.
@@ -252,7 +211,7 @@ func (st *stager) colName(k int) string {
 // in a NOT NULL column, or are longer than their VARCHAR(n): row, line,
 // field positions, offset, length, the code of the first bad column (see
 // badCode) and its value.
-func checkQuery(tmp string, target []column) string {
+func checkQuery(from string, target []column) string {
 	var cases, picks []string
 	for k, c := range target {
 		cases = append(cases, fmt.Sprintf("WHEN c%d IS NOT NULL AND %s IS NULL THEN %d", k+1, castExpr(fmt.Sprintf("c%d", k+1), c.duckType, true), k+1))
@@ -265,7 +224,7 @@ func checkQuery(tmp string, target []column) string {
 		picks = append(picks, fmt.Sprintf("WHEN %d THEN c%d", k+1, k+1))
 	}
 	return "SELECT __row, __line, __chars, __off, __len, bad, CASE abs(bad) % " + strconv.Itoa(badTooLong) + " " + strings.Join(picks, " ") + " END FROM (SELECT *, CASE " +
-		strings.Join(cases, " ") + " END AS bad FROM temp.main." + tmp + ") WHERE bad IS NOT NULL ORDER BY __row"
+		strings.Join(cases, " ") + " END AS bad FROM " + from + ") WHERE bad IS NOT NULL ORDER BY __row"
 }
 
 // badTooLong offsets the check code of a value longer than its column's
@@ -274,13 +233,13 @@ func checkQuery(tmp string, target []column) string {
 const badTooLong = 1 << 20
 
 // check runs checkQuery on the batch: each bad row becomes an error of
-// the file and leaves the staging table.
+// the file and is marked bad, so that the insert skips it.
 func (st *stager) check(ctx context.Context) error {
 	rows, err := st.s.conn.QueryContext(ctx, st.checkSQL)
 	if err != nil {
 		return err
 	}
-	var bad []string
+	meta := st.batch.meta
 	for rows.Next() {
 		var r, line, code, n int
 		var off int64
@@ -289,20 +248,13 @@ func (st *stager) check(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
-		bad = append(bad, strconv.Itoa(r))
+		if i := sort.Search(len(meta), func(i int) bool { return int(meta[i].row) >= r }); i < len(meta) {
+			st.batch.bad[i] = true
+		}
 		st.reject(r, line, chars, off, n, code, val.String)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for start := 0; start < len(bad); start += 1000 {
-		ids := bad[start:min(start+1000, len(bad))]
-		if _, err := st.s.conn.ExecContext(ctx, "DELETE FROM temp.main."+st.tmp+" WHERE __row IN ("+strings.Join(ids, ",")+")"); err != nil {
-			return err
-		}
-	}
-	return nil
+	return rows.Err()
 }
 
 // reject records the error of a row checkQuery found.
@@ -355,7 +307,8 @@ func (st *stager) move(ctx context.Context) error {
 		if st.left <= 0 {
 			return nil
 		}
-		res, err := st.s.conn.ExecContext(ctx, "INSERT INTO temp.main."+st.preview+" SELECT "+strconv.Itoa(fl.idx)+", * EXCLUDE (__line, __chars, __off, __len) FROM temp.main."+st.tmp+" ORDER BY __row LIMIT "+strconv.Itoa(st.left))
+		res, err := st.s.conn.ExecContext(ctx, "INSERT INTO temp.main."+st.preview+" SELECT "+strconv.Itoa(fl.idx)+", * EXCLUDE (__line, __chars, __off, __len) FROM "+
+			copyBatchFunc+"("+quoteString(st.id)+") ORDER BY __row LIMIT "+strconv.Itoa(st.left))
 		if err != nil {
 			return fmt.Errorf("snowflaketest: copy validation: %w", err)
 		}
@@ -387,7 +340,7 @@ func (c *copyStmt) quotedTable() string {
 // insertQuery moves the staged rows into the table: VARIANT, OBJECT and
 // ARRAY values minified (as Snowflake stores parsed VARIANT), the others
 // cast.
-func insertQuery(tmp string, c *copyStmt) string {
+func insertQuery(from string, c *copyStmt) string {
 	var cols, casts []string
 	for k, col := range c.target {
 		cols = append(cols, quoteIdent(col.name))
@@ -397,7 +350,7 @@ func insertQuery(tmp string, c *copyStmt) string {
 			casts = append(casts, castExpr(fmt.Sprintf("c%d", k+1), col.duckType, false))
 		}
 	}
-	return "INSERT INTO " + c.quotedTable() + " (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(casts, ", ") + " FROM temp.main." + tmp
+	return "INSERT INTO " + c.quotedTable() + " (" + strings.Join(cols, ", ") + ") SELECT " + strings.Join(casts, ", ") + " FROM " + from
 }
 
 // undoFile takes a file's rows out of the table (and the preview) again.
@@ -483,6 +436,9 @@ func castExpr(col, duckType string, try bool) string {
 	}
 	if strings.EqualFold(duckType, "JSON") && try {
 		return "CASE WHEN json_valid(" + col + ") THEN " + col + " END"
+	}
+	if isTZStruct(duckType) {
+		return "sf_tzv(" + col + ")" // TIMESTAMP_TZ keeps the offset in the text
 	}
 	switch strings.ToUpper(duckType) {
 	case "TIMESTAMP":

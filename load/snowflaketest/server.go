@@ -145,10 +145,12 @@ type Emulator struct {
 	pipes     map[string]*pipe // by DB.SCHEMA.PIPE
 	ext       extState         // streams, tasks, external functions, file formats (ext.go)
 
+	batches     sync.Map            // COPY batch id → *copyBatch, read by sf_copy_batch
 	hashes      hashCache           // content hashes of stage files
 	jobs        map[string]*copyJob // COPY query id → rejected rows, for VALIDATE
 	jobOrder    []string
 	copyHistory []copyHist // every file a COPY or a pipe loaded or failed, for COPY_HISTORY and LOAD_HISTORY
+	tableLocks  tableLocks // DDL on one table runs one statement at a time
 }
 
 // New opens an emulator. Close releases its DuckDB database and, when it
@@ -225,6 +227,11 @@ func New(opts Options) (*Emulator, error) {
 			e.cleanupStage()
 			return nil, fmt.Errorf("snowflaketest: MemoryLimit: %w", err)
 		}
+	}
+	if err := e.registerCopyBatch(db); err != nil {
+		_ = db.Close()
+		e.cleanupStage()
+		return nil, fmt.Errorf("snowflaketest: open duckdb: %w", err)
 	}
 	if err := db.QueryRow("SELECT current_database()").Scan(&e.homeCatalog); err != nil {
 		_ = db.Close()

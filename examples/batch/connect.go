@@ -6,8 +6,10 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -39,8 +41,21 @@ func (j *job) embeddedOptions() (snowflaketest.Options, error) {
 		}
 		opts.DBPath = filepath.Join(dir, "emulator.duckdb")
 	}
+	// The emulator's COPY allocates its batches faster than the collector
+	// keeps up with at the default GOGC (the heap peaked at 96 MiB for
+	// 12 MiB live); a soft limit makes it collect sooner. Unless GOMEMLIMIT
+	// set one, it holds while the job runs.
+	if prev := debug.SetMemoryLimit(-1); prev == math.MaxInt64 {
+		debug.SetMemoryLimit(embeddedGoMemoryLimit)
+		j.closers = append(j.closers, func() error { debug.SetMemoryLimit(prev); return nil })
+	}
 	return opts, nil
 }
+
+// embeddedGoMemoryLimit is the Go heap's soft limit with the embedded
+// emulator: measured, 27 MiB less peak RSS loading 400,000 records at the
+// same speed (32 MiB: 41 MiB less at half the speed).
+const embeddedGoMemoryLimit = 64 << 20
 
 // connection is the destination and what the health checks need of it.
 type connection struct {

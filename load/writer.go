@@ -122,9 +122,10 @@ type column struct {
 	name   string
 	path   string
 	typ    schema.Type
-	quoted []byte // the name as a JSON string, for NDJSON
-	pos    int    // position in the current file, -1 if not in it
-	class  uint8  // encoding class of typ in the current file
+	ftyp   schema.Type // the type of the column in the open file (File.Schema)
+	quoted []byte      // the name as a JSON string, for NDJSON
+	pos    int         // position in the current file, -1 if not in it
+	class  uint8       // encoding class of typ in the current file
 	system bool
 }
 
@@ -199,7 +200,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 }
 
 func (w *Writer) addColumn(key, name string, t schema.Type, system bool) *column {
-	c := &column{name: name, path: key, typ: t, pos: -1, system: system}
+	c := &column{name: name, path: key, typ: t, ftyp: t, pos: -1, system: system}
 	c.quoted = appendJSONString(nil, []byte(name))
 	w.byPath[key] = len(w.cols)
 	w.cols = append(w.cols, c)
@@ -247,7 +248,11 @@ func (w *Writer) Write(record int64, fields []flatten.Field) error {
 		if f.Kind == flatten.String && c.typ.Kind == schema.Varchar {
 			continue // unsized VARCHAR; a sized one is the table's business
 		}
-		if c.typ.Kind != schema.Unknown && c.typ.Accepts(f.Kind, f.Value, false) {
+		if tk := timeKindOf(c.typ); tk != notTime {
+			if f.Kind == flatten.String && timeFits(tk, f.Value, w.o.Format == Parquet) {
+				continue
+			}
+		} else if c.typ.Kind != schema.Unknown && c.typ.Accepts(f.Kind, f.Value, false) {
 			continue
 		}
 		if f.Kind == flatten.Number && !validNumber(f.Value) {
@@ -255,7 +260,9 @@ func (w *Writer) Write(record int64, fields []flatten.Field) error {
 		}
 		c.typ = w.widen(c.typ, f.Kind, f.Value)
 		if w.open && c.pos >= 0 && w.enc.class(c.typ) != c.class {
-			w.rotate = true
+			w.rotate = true // the open file keeps c.ftyp
+		} else {
+			c.ftyp = c.typ
 		}
 	}
 	if w.rotate {
@@ -353,6 +360,11 @@ func (w *Writer) newType(k flatten.Kind, v []byte) schema.Type {
 // NUMBER precisions rounded up to 18 or 38 digits so that later values
 // rarely change a file's physical types.
 func (w *Writer) widen(t schema.Type, k flatten.Kind, v []byte) schema.Type {
+	if timeKindOf(t) != notTime {
+		// A value that is not a time of the column's kind (or, in
+		// Parquet, outside TIMESTAMP(NANOS)) makes the file's column text.
+		return schema.Type{Kind: schema.Varchar, Length: schema.MaxVarcharLength}
+	}
 	vt := schema.ValueType(k, v, false)
 	if vt.Kind == schema.Number && t.Kind == schema.Unknown {
 		vt.Precision = roundPrecision(vt.Precision, vt.Scale)
@@ -447,6 +459,9 @@ func (w *Writer) openFile(record int64) error {
 			c.class = w.enc.class(c.typ)
 		}
 	}
+	for _, c := range w.cols {
+		c.ftyp = c.typ
+	}
 	w.open, w.rotate = true, false
 	w.rows, w.first, w.last = 0, record, record
 	if err := w.enc.begin(w); err != nil {
@@ -490,7 +505,7 @@ func (w *Writer) closeFile() error {
 	}
 	for _, c := range w.fileCols {
 		file.Columns = append(file.Columns, c.name)
-		file.Schema = append(file.Schema, schema.Column{Name: c.name, Path: pathOf(c), Type: c.typ, Nullable: true, System: c.system})
+		file.Schema = append(file.Schema, schema.Column{Name: c.name, Path: pathOf(c), Type: c.ftyp, Nullable: true, System: c.system})
 	}
 	file.Name = fmt.Sprintf("%s_%s_%d-%d_%s%s", safeName(w.o.Table, 64), w.srcID, w.first, w.last, sum[:16], w.ext())
 	file.Path = filepath.Join(w.o.Dir, file.Name)

@@ -181,6 +181,15 @@ func buildFormat(o map[string]optVal) (fileFormat, error) {
 			if on, err := boolOpt(o, k, true); err != nil || !on {
 				return f, unsupported("BINARY_AS_TEXT = FALSE")
 			}
+		case "USE_LOGICAL_TYPE":
+			// DuckDB's read_parquet always reads DATE and TIMESTAMP
+			// logical types as such.
+			if f.typ != "PARQUET" {
+				return f, unsupported("file format option USE_LOGICAL_TYPE for " + f.typ)
+			}
+			if on, err := boolOpt(o, k, false); err != nil || !on {
+				return f, unsupported("USE_LOGICAL_TYPE = FALSE")
+			}
 		case "STRIP_OUTER_ARRAY":
 			f.stripOuterArray, err = boolOpt(o, k, false)
 		case "PARSE_HEADER":

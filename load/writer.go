@@ -2,6 +2,7 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -93,6 +94,14 @@ type Writer struct {
 	scratch []byte
 	fcol    []int32 // per field of the current row: its column index
 
+	// subtree columns (schema.Column.Subtree): prefix → column index, and
+	// the record's fields with each subtree's members joined into one
+	subtrees map[string]int
+	sep      string
+	sepB     []byte
+	joined   []flatten.Field
+	subBuf   []byte
+
 	// rows held for discovery (fixed-column formats)
 	held     []byte
 	heldRecs []int64
@@ -123,6 +132,7 @@ type column struct {
 	path   string
 	typ    schema.Type
 	ftyp   schema.Type // the type of the column in the open file (File.Schema)
+	pathB  []byte      // path as bytes, for subtree columns
 	quoted []byte      // the name as a JSON string, for NDJSON
 	pos    int         // position in the current file, -1 if not in it
 	class  uint8       // encoding class of typ in the current file
@@ -186,7 +196,19 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 			t.Kind = schema.Variant // a column only seen null is VARIANT in the DDL
 		}
 		w.addColumn(key, c.Name, t, c.System)
+		if c.Subtree && !c.System && c.Path != "" {
+			if w.subtrees == nil {
+				w.subtrees = make(map[string]int)
+			}
+			w.subtrees[c.Path] = len(w.cols) - 1
+			w.cols[len(w.cols)-1].pathB = []byte(c.Path)
+		}
 	}
+	w.sep = o.Names.Separator
+	if w.sep == "" {
+		w.sep = "."
+	}
+	w.sepB = []byte(w.sep)
 	w.srcID = sourceID(o.Source)
 	switch o.Format {
 	case NDJSON:
@@ -215,6 +237,9 @@ func (w *Writer) addColumn(key, name string, t schema.Type, system bool) *column
 func (w *Writer) Write(record int64, fields []flatten.Field) error {
 	if w.err != nil {
 		return w.err
+	}
+	if len(w.subtrees) > 0 {
+		fields = w.joinSubtrees(fields)
 	}
 	// Resolve columns and types first: a new column or a change of
 	// encoding closes the current file before the row is written.
@@ -278,6 +303,98 @@ func (w *Writer) Write(record int64, fields []flatten.Field) error {
 		return nil
 	}
 	return w.writeRow(record, fields)
+}
+
+// joinSubtrees returns fields with the members of each subtree column (the
+// fields below its path, and one at its path) replaced by one field at its
+// path holding the object they make (schema.AppendSubtree), where the first
+// of them was. A record without fields below a subtree column's path is
+// returned as it is (a value at the path itself goes to the column as any
+// value does). The result is valid until the next call.
+func (w *Writer) joinSubtrees(fields []flatten.Field) []flatten.Field {
+	first := -1
+	for i := range fields {
+		if _, below := w.subtreeOf(fields[i].Path); below {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return fields
+	}
+	var spansArr [8]subSpan
+	spans := spansArr[:0]
+	for i := first; i < len(fields); i++ {
+		if ci, below := w.subtreeOf(fields[i].Path); below && !hasSpan(spans, ci) {
+			spans = append(spans, subSpan{col: ci, at: -1})
+		}
+	}
+	out := w.joined[:0]
+	buf := w.subBuf[:0]
+	for i := range fields {
+		ci, below := w.subtreeOf(fields[i].Path)
+		if !below {
+			ci = -1
+			if c, ok := w.subtrees[string(fields[i].Path)]; ok {
+				ci = c // the value at the path itself, joined if members follow
+			}
+		}
+		k := -1
+		for j := range spans {
+			if spans[j].col == ci {
+				k = j
+			}
+		}
+		if k < 0 {
+			out = append(out, fields[i])
+			continue
+		}
+		if spans[k].at >= 0 {
+			continue // joined at the first of them
+		}
+		c := w.cols[ci]
+		start := len(buf)
+		buf = schema.AppendSubtree(buf, fields, c.path, w.sep)
+		spans[k].at, spans[k].start, spans[k].end = len(out), start, len(buf)
+		out = append(out, flatten.Field{Path: c.pathB, Kind: flatten.Object})
+	}
+	// buf may have moved while it grew: point the values into it now.
+	for _, sp := range spans {
+		out[sp.at].Value = buf[sp.start:sp.end]
+	}
+	w.joined, w.subBuf = out, buf
+	return out
+}
+
+// subSpan is a subtree column's joined value in joinSubtrees: the
+// column, the position of its field in the output and its bytes.
+type subSpan struct{ col, at, start, end int }
+
+func hasSpan(spans []subSpan, col int) bool {
+	for _, sp := range spans {
+		if sp.col == col {
+			return true
+		}
+	}
+	return false
+}
+
+// subtreeOf returns the subtree column above path: the one at a proper
+// prefix of path on a separator boundary, shallowest first. It does not
+// allocate.
+func (w *Writer) subtreeOf(path []byte) (int, bool) {
+	off := 0
+	for {
+		j := bytes.Index(path[off:], w.sepB)
+		if j < 0 {
+			return 0, false
+		}
+		off += j
+		if ci, ok := w.subtrees[string(path[:off])]; ok {
+			return ci, true
+		}
+		off += len(w.sep)
+	}
 }
 
 // maxHeld bounds the bytes of rows held for discovery.

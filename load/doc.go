@@ -66,11 +66,14 @@
 // with the table, the source's base name and 8 hex digits of a hash of the
 // whole source identity, the first and last record numbers, 16 hex digits
 // of the SHA-256 of the file's bytes (File.SHA256), and the extension
-// (.ndjson.gz, .csv.zst, .parquet, ...). The same input written with the
-// same options gives the same names, so a replayed batch stages files
-// under the names it used before and COPY's load metadata refuses to load
-// them twice. Files are written under a temporary name in the same
-// directory and renamed when complete.
+// (.ndjson.gz, .csv.zst, .parquet, ...). Names are unique: Parallel's
+// workers add their number (…_SHA16_w2.ext), and a writer whose file would
+// take a name it already gave (records with equal numbers and content, as
+// records all numbered 0 or replayed duplicates make) adds _2, _3, ... The
+// same input written with the same options gives the same names, so a
+// replayed batch stages files under the names it used before and COPY's
+// load metadata refuses to load them twice. Files are written under a
+// temporary name in the same directory and renamed when complete.
 //
 // # Memory and speed
 //

@@ -3,6 +3,7 @@ package load
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/flatpipe/flatpipe/flatten"
@@ -35,7 +36,11 @@ type ParallelOptions struct {
 // workers. Records are dealt to the workers in batches of BatchRecords,
 // round robin, so each file holds whole batches and the rows of a file keep
 // the order of the input. Files are named as Writer names them; with more
-// than one worker a file's record range spans the batches it holds.
+// than one worker a file's record range spans the batches it holds, and the
+// worker's number follows the content hash (TABLE_SOURCE-h8_FIRST-LAST_SHA16_wN.ext),
+// so two workers never name two files alike, even for records with equal
+// numbers and content. Names stay deterministic: the same input with the
+// same Workers and BatchRecords gives the same names.
 //
 // New paths are named by each worker's own schema.Namer: two paths whose
 // names collide (a.b and a_b) may be named differently in the files of
@@ -82,11 +87,15 @@ func NewParallel(o ParallelOptions) (*Parallel, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrOptions, err)
 		}
+		wo := o.Writer
+		if o.Workers > 1 {
+			wo.worker = "w" + strconv.Itoa(i+1)
+		}
 		var w stagedWriter
 		if o.Flatten.Arrays == flatten.ArraysTables {
-			w, err = NewRowsWriter(o.Writer, o.Tables)
+			w, err = NewRowsWriter(wo, o.Tables)
 		} else {
-			w, err = NewWriter(o.Writer)
+			w, err = NewWriter(wo)
 		}
 		if err != nil {
 			return nil, err

@@ -76,6 +76,10 @@ type WriterOptions struct {
 	// Names are the naming options of new columns; they must be those of
 	// the table's DDL (the same Separator as the flattener).
 	Names schema.NameOptions
+
+	// worker is the part of file names that sets apart the files of one
+	// of Parallel's workers ("w1", "w2", ...; "" with one worker).
+	worker string
 }
 
 // Writer writes flattened records of one table to staged files in
@@ -90,7 +94,8 @@ type Writer struct {
 	srcID   string
 	enc     encoder
 	files   []File
-	err     error // sticky
+	names   map[string]int // file names without extension → files given them
+	err     error          // sticky
 	scratch []byte
 	fcol    []int32 // per field of the current row: its column index
 
@@ -179,7 +184,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrOptions, err)
 	}
-	w := &Writer{o: o, namer: namer, byPath: make(map[string]int)}
+	w := &Writer{o: o, namer: namer, byPath: make(map[string]int), names: make(map[string]int)}
 	for _, c := range o.Columns {
 		if c.Name == "" {
 			return nil, fmt.Errorf("%w: a column without a name", ErrOptions)
@@ -624,7 +629,19 @@ func (w *Writer) closeFile() error {
 		file.Columns = append(file.Columns, c.name)
 		file.Schema = append(file.Schema, schema.Column{Name: c.name, Path: pathOf(c), Type: c.ftyp, Nullable: true, System: c.system})
 	}
-	file.Name = fmt.Sprintf("%s_%s_%d-%d_%s%s", safeName(w.o.Table, 64), w.srcID, w.first, w.last, sum[:16], w.ext())
+	base := fmt.Sprintf("%s_%s_%d-%d_%s", safeName(w.o.Table, 64), w.srcID, w.first, w.last, sum[:16])
+	if w.o.worker != "" {
+		base += "_" + w.o.worker
+	}
+	// Two files of this writer with one name would be one file on the
+	// stage: the same record numbers and content twice (records numbered
+	// 0, replayed duplicates) get _2, _3, ... in the order they close.
+	file.Name = base
+	if n := w.names[base]; n > 0 {
+		file.Name = fmt.Sprintf("%s_%d", base, n+1)
+	}
+	w.names[base]++
+	file.Name += w.ext()
 	file.Path = filepath.Join(w.o.Dir, file.Name)
 	if err := os.Rename(w.tmpPath, file.Path); err != nil {
 		os.Remove(w.tmpPath)

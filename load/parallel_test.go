@@ -21,7 +21,7 @@ func TestParallel(t *testing.T) {
 		Writer:       WriterOptions{Dir: t.TempDir(), Table: "T", Compression: Zstd, MaxRows: 700},
 		Workers:      2,
 		BatchRecords: 100,
-		Reject:       func(_ string, rec int64, _ error) { rejected = append(rejected, rec) },
+		Reject:       func(e *RecordError) { rejected = append(rejected, e.Record) },
 	})
 	if err != nil {
 		t.Fatal(err)

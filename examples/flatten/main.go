@@ -159,7 +159,7 @@ type printer struct {
 func (p *printer) done() bool { return false }
 
 // record writes one record's output line(s), or nothing on error.
-func (p *printer) record(name string, n int64, doc []byte) error {
+func (p *printer) record(name string, n, _, _ int64, doc []byte) error {
 	line := p.line[:0]
 	if p.tables {
 		p.key = strconv.AppendInt(append(append(p.key[:0], name...), '#'), n, 10)

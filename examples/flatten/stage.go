@@ -59,10 +59,10 @@ type stager struct {
 
 func (s *stager) done() bool { return s.err != nil }
 
-func (s *stager) record(name string, n int64, doc []byte) error {
+func (s *stager) record(name string, n, line, off int64, doc []byte) error {
 	s.records++
 	s.bytesIn += int64(len(doc)) + 1
-	if err := s.p.Add(name, n, doc); err != nil {
+	if err := s.p.AddAt(name, n, line, off, doc); err != nil {
 		s.err = err
 	}
 	return nil
@@ -95,9 +95,10 @@ func runStage(c *config, stdin io.Reader, stderr io.Writer) int {
 	var rejected int64
 	p, err := load.NewParallel(load.ParallelOptions{
 		Writer: o, Flatten: c.opts, Workers: *sc.workers,
-		Reject: func(src string, rec int64, err error) {
+		Reject: func(e *load.RecordError) {
+			// The same line as a bad record without -o (readAll's report).
 			rejected++
-			fmt.Fprintf(stderr, "flatten: %s: record %d: %v\n", src, rec, err)
+			fmt.Fprintf(stderr, "flatten: %s: record %d (line %d, offset %d): %s\n", e.Source, e.Record, e.Line, e.Offset, message(e.Err))
 		},
 	})
 	if err != nil {

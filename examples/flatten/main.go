@@ -60,6 +60,9 @@ Inputs: none (standard input), files, globs ("logs/*.ndjson"), directories
 environment: AWS_REGION, credentials, AWS_ENDPOINT_URL_S3). gzip and zstd
 are detected by content.
 
+With -o, unless GOMEMLIMIT is set, the command sets a soft memory limit of
+40 MiB per worker, which keeps its peak memory near the writers' live heap.
+
 Flags:
 `
 

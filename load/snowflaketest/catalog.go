@@ -3,7 +3,9 @@ package snowflaketest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // snowTypeSQL is a SQL CASE expression mapping a DuckDB data_type column
@@ -17,6 +19,7 @@ const snowTypeSQL = `CASE
 	WHEN data_type = 'BLOB' THEN 'BINARY(8388608)'
 	WHEN data_type = 'TIMESTAMP' THEN 'TIMESTAMP_NTZ(9)'
 	WHEN data_type = 'TIMESTAMP WITH TIME ZONE' THEN 'TIMESTAMP_LTZ(9)'
+	WHEN data_type LIKE 'STRUCT(sf_instant %' THEN 'TIMESTAMP_TZ(9)'
 	WHEN data_type = 'TIME' THEN 'TIME(9)'
 	ELSE data_type END`
 
@@ -29,6 +32,7 @@ const snowDataTypeSQL = `CASE
 	WHEN data_type = 'BLOB' THEN 'BINARY'
 	WHEN data_type = 'TIMESTAMP' THEN 'TIMESTAMP_NTZ'
 	WHEN data_type = 'TIMESTAMP WITH TIME ZONE' THEN 'TIMESTAMP_LTZ'
+	WHEN data_type LIKE 'STRUCT(sf_instant %' THEN 'TIMESTAMP_TZ'
 	ELSE data_type END`
 
 // descTable answers DESC[RIBE] TABLE name.
@@ -379,7 +383,7 @@ func (e *Emulator) alterColumnType(ctx context.Context, s *session, ws []token) 
 		return nil, true, err
 	}
 	stmts := []string{"COMMENT ON COLUMN " + qn + "." + quoteIdent(old.name) + " IS " + quoteString(encodeDecl(newDecl, comment))}
-	if nt := duckTypeOf(newDecl); !strings.EqualFold(strings.ReplaceAll(nt, " ", ""), strings.ReplaceAll(old.duckType, " ", "")) {
+	if nt := duckTypeOf(newDecl); !strings.EqualFold(strings.ReplaceAll(nt, " ", ""), strings.ReplaceAll(old.duckType, " ", "")) && !(isTZStruct(nt) && isTZStruct(old.duckType)) {
 		stmts = append([]string{"ALTER TABLE " + qn + " ALTER COLUMN " + quoteIdent(old.name) + " SET DATA TYPE " + nt}, stmts...)
 	}
 	if err := e.execDDL(ctx, s, stmts); err != nil {
@@ -441,6 +445,70 @@ func snowTypeName(duckType string) string {
 		return "TIMESTAMP_NTZ(9)"
 	case t == "TIMESTAMPWITHTIMEZONE", t == "TIMESTAMPTZ":
 		return "TIMESTAMP_LTZ(9)"
+	case isTZStruct(t):
+		return "TIMESTAMP_TZ(9)"
 	}
 	return t
+}
+
+// tableLocks serialize DDL on a table, as Snowflake makes a statement
+// wait for the table's lock: two sessions evolving one table (ADD COLUMN
+// IF NOT EXISTS, type changes, CREATE ... IF NOT EXISTS) run one after
+// the other, each seeing what the other committed, instead of meeting
+// in a DuckDB write-write conflict. The zero value is ready to use.
+type tableLocks struct {
+	mu sync.Mutex
+	m  map[string]chan struct{} // by DB.SCHEMA.TABLE; a token in the channel is the lock
+}
+
+// lock takes the locks of keys in order (so two statements that lock the
+// same tables cannot deadlock), waiting at most until ctx is done.
+func (l *tableLocks) lock(ctx context.Context, keys []string) (unlock func(), err error) {
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	var held []chan struct{}
+	unlock = func() {
+		for _, c := range held {
+			<-c
+		}
+	}
+	for _, k := range keys {
+		l.mu.Lock()
+		if l.m == nil {
+			l.m = map[string]chan struct{}{}
+		}
+		c, ok := l.m[k]
+		if !ok {
+			c = make(chan struct{}, 1)
+			l.m[k] = c
+		}
+		l.mu.Unlock()
+		select {
+		case c <- struct{}{}:
+			held = append(held, c)
+		case <-ctx.Done():
+			unlock()
+			return nil, ctx.Err()
+		}
+	}
+	return unlock, nil
+}
+
+// lockTables takes the DDL locks of the table a CREATE, ALTER or DROP
+// TABLE names (and of the other table of ALTER TABLE ... SWAP WITH).
+func (e *Emulator) lockTables(ctx context.Context, s *session, ws []token, names []string) (func(), error) {
+	var keys []string
+	add := func(names []string) {
+		if db, sch, t, err := s.qualify(names); err == nil {
+			keys = append(keys, strings.ToUpper(db+"."+sch+"."+t))
+		}
+	}
+	add(names)
+	for i := 0; i+2 < len(ws); i++ {
+		if ws[i].is("SWAP") && ws[i+1].is("WITH") {
+			other, _ := parseName(ws, i+2)
+			add(other)
+		}
+	}
+	return e.tableLocks.lock(ctx, keys)
 }

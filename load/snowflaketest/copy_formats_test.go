@@ -122,3 +122,48 @@ func TestCopyParquet(t *testing.T) {
 		t.Errorf("COPY of a corrupt Parquet file = %+v, want LOAD_FAILED", res)
 	}
 }
+
+// TestCopyJSONNulls: with MATCH_BY_COLUMN_NAME a JSON null loads into a
+// VARIANT column as a VARIANT null (not SQL NULL: IS NULL is FALSE, the
+// text is null), into other columns (OBJECT, ARRAY, VARCHAR, NUMBER) as SQL
+// NULL, and a missing member as SQL NULL. STRIP_NULL_VALUES = TRUE drops
+// null members and array elements at every depth, so the VARIANT column
+// gets SQL NULL.
+func TestCopyJSONNulls(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	content := `{"id":1,"v":null,"o":null,"a":null,"s":null}` + "\n" +
+		`{"id":2,"v":{"x":null,"y":[1,null,{"z":null}]},"s":"q"}` + "\n" +
+		`{"id":3}` + "\n"
+	path := writeFile(t, dir, "n.json", content)
+	for _, tt := range []struct {
+		format string
+		want   string
+	}{
+		{"TYPE = JSON",
+			`[[1 0 null <nil> <nil> <nil>] [2 0 {"x":null,"y":[1,null,{"z":null}]} <nil> <nil> q] [3 1 <nil> <nil> <nil> <nil>]]`},
+		{"TYPE = JSON STRIP_NULL_VALUES = TRUE",
+			`[[1 1 <nil> <nil> <nil> <nil>] [2 0 {"y":[1,{}]} <nil> <nil> q] [3 1 <nil> <nil> <nil> <nil>]]`},
+	} {
+		t.Run(tt.format, func(t *testing.T) {
+			mustExec(t, db, "CREATE OR REPLACE TABLE n (id NUMBER, v VARIANT, o OBJECT, a ARRAY, s VARCHAR)")
+			mustExec(t, db, "PUT file://"+path+" @%n OVERWRITE = TRUE")
+			res, _ := copyInto(t, db, "COPY INTO n FROM @%n FILE_FORMAT = ("+tt.format+") MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE FORCE = TRUE")
+			if len(res) != 1 || res[0].status != "LOADED" || res[0].loaded != 3 {
+				t.Fatalf("COPY = %+v, want 3 rows LOADED", res)
+			}
+			_, rows := queryAll(t, db, "SELECT id, v IS NULL, v, o, a, s FROM n ORDER BY id")
+			if got := fmt.Sprint(rows); got != tt.want {
+				t.Errorf("rows =\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+	// One VARIANT column: STRIP_NULL_VALUES strips the whole document.
+	mustExec(t, db, "CREATE TABLE raw (v VARIANT)")
+	mustExec(t, db, "PUT file://"+path+" @%raw")
+	copyInto(t, db, "COPY INTO raw FROM @%raw FILE_FORMAT = (TYPE = JSON STRIP_NULL_VALUES = TRUE)")
+	_, rows := queryAll(t, db, "SELECT v FROM raw")
+	if got, want := fmt.Sprint(rows), `[[{"id":1}] [{"id":2,"v":{"y":[1,{}]},"s":"q"}] [{"id":3}]]`; got != want {
+		t.Errorf("raw rows = %s, want %s", got, want)
+	}
+}

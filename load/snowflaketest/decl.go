@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Declared types. DuckDB stores fewer types than Snowflake declares
@@ -104,8 +103,10 @@ func duckTypeOf(decl string) string {
 		return "TIME"
 	case "TIMESTAMP_NTZ":
 		return "TIMESTAMP"
-	case "TIMESTAMP_LTZ", "TIMESTAMP_TZ":
+	case "TIMESTAMP_LTZ":
 		return "TIMESTAMPTZ"
+	case "TIMESTAMP_TZ":
+		return tzStruct
 	case "VARIANT", "OBJECT", "ARRAY":
 		return "JSON"
 	case "BINARY":
@@ -354,21 +355,11 @@ func (e *Emulator) createTable(ctx context.Context, s *session, ws []token, k in
 	return status("Table " + table + " successfully created."), true, nil
 }
 
-// execDDL runs DDL statements atomically, retrying when a concurrent
-// session changed the same table first (DuckDB's write-write conflict on
-// the catalog entry): Snowflake serializes DDL, so both succeed there.
+// execDDL runs DDL statements atomically. Concurrent DDL on one table
+// does not meet here: ddl holds the table's lock (tableLocks) for the
+// whole statement, as Snowflake makes it wait for the table.
 func (e *Emulator) execDDL(ctx context.Context, s *session, stmts []string) error {
-	for attempt := 0; ; attempt++ {
-		err := e.execAtomic(ctx, s, stmts)
-		if err == nil || s.inTxn || attempt >= 100 || !strings.Contains(strings.ToLower(err.Error()), "conflict") {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(time.Duration(1+attempt%10) * 2 * time.Millisecond):
-		}
-	}
+	return e.execAtomic(ctx, s, stmts)
 }
 
 // execAtomic runs statements in one transaction (the session's, when one

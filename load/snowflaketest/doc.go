@@ -76,10 +76,12 @@
 // # Limits
 //
 // Results are returned in one JSON rowset, without chunking. Request
-// bodies are limited to 1 GiB. COPY keeps Go memory bounded by the longest
-// record; the rows themselves live in DuckDB (in memory unless
-// Options.DBPath is set; Options.MemoryLimit caps DuckDB's memory). The last 10 000 results are kept for
-// /queries/<id>/result. Load metadata is kept in memory, and in the DuckDB
+// bodies are limited to 1 GiB. COPY streams each file into the table in
+// batches, keeping Go memory bounded by the longest record and a batch;
+// the rows themselves live in DuckDB (in memory unless Options.DBPath is
+// set), whose memory Options.MemoryLimit caps (DefaultMemoryLimit, 512MB,
+// when empty): beyond it DuckDB spills to disk. The last 10 000 results
+// are kept for /queries/<id>/result. Load metadata is kept in memory, and in the DuckDB
 // file when Options.DBPath is set.
 //
 // # Errors

@@ -56,6 +56,11 @@ const (
 	errInvalidJob            = 100000 // emulator: VALIDATE of an unknown job (Snowflake's number unverified)
 	errNondeterministicMerge = 100090 // duplicate row detected during DML action
 	errDecompress            = 100000 // emulator: a file that does not decompress (Snowflake's number unverified)
+	errUnknownFunction       = 2140   // unknown function
+	errArgTypes              = 1044   // invalid argument types for function
+	errOutOfRange            = 100039 // numeric value out of range
+	errNotGrouped            = 1104   // neither an aggregate nor in the group by clause
+	errAmbiguous             = 2028   // ambiguous column name
 )
 
 func sqlErr(num int, state, format string, args ...any) *SQLError {
@@ -74,6 +79,13 @@ var (
 	reColumnMissing = regexp.MustCompile(`Referenced column "?([^" ]+)"? not found`)
 	reNoColumn      = regexp.MustCompile(`does not have a column with name "?([^" ]+)"?|Referenced update column "?([^" ]+)"? not found`)
 	reConversion    = regexp.MustCompile(`Could not convert string ['"](.*)['"] to ([A-Z0-9(), ]+)`)
+	reTimestampBad  = regexp.MustCompile(`Timestamp '(.*)' is not recognized`)
+	reNoFunction    = regexp.MustCompile(`Scalar Function with name "?([^" ]+)"? does not exist`)
+	reArgTypes      = regexp.MustCompile(`No function matches the given name and argument types '([^(']+)\(([^']*)\)'`)
+	reOutOfRange    = regexp.MustCompile(`Could not cast value "?([^" ]+)"? to DECIMAL|Casting value "([^"]+)" to type DECIMAL\([0-9, ]+\) failed: value is out of range`)
+	reNotGrouped    = regexp.MustCompile(`column "?([^"]+)"? must appear in the GROUP BY clause`)
+	reAmbiguous     = regexp.MustCompile(`Ambiguous reference to column name "?([^" ]+)"?`)
+	reBadJSON       = regexp.MustCompile(`Malformed JSON.*?: (.*?)\.?\s+Input:`)
 )
 
 // mapDuckError turns a DuckDB error into a Snowflake-shaped one.
@@ -109,6 +121,29 @@ func mapDuckError(err error) *SQLError {
 		}
 		return &SQLError{Number: errInvalidIdent, SQLState: "42000", Err: err,
 			Message: fmt.Sprintf("SQL compilation error:\ninvalid identifier '%s'", name)}
+	case reNoFunction.MatchString(first):
+		m := reNoFunction.FindStringSubmatch(first)
+		return &SQLError{Number: errUnknownFunction, SQLState: "42601", Err: err, Message: "SQL compilation error:\nUnknown function " + strings.ToUpper(m[1])}
+	case reArgTypes.MatchString(first):
+		m := reArgTypes.FindStringSubmatch(first)
+		return &SQLError{Number: errArgTypes, SQLState: "42P13", Err: err,
+			Message: fmt.Sprintf("SQL compilation error:\nInvalid argument types for function '%s': (%s)", strings.ToUpper(m[1]), strings.ReplaceAll(m[2], "_LITERAL", ""))}
+	case reOutOfRange.MatchString(first):
+		m := reOutOfRange.FindStringSubmatch(first)
+		return &SQLError{Number: errOutOfRange, SQLState: "22003", Err: err, Message: fmt.Sprintf("Numeric value '%s' is out of range", m[1]+m[2])}
+	case reNotGrouped.MatchString(first):
+		m := reNotGrouped.FindStringSubmatch(first)
+		return &SQLError{Number: errNotGrouped, SQLState: "42601", Err: err,
+			Message: fmt.Sprintf("SQL compilation error:\n'%s' in select clause is neither an aggregate nor in the group by clause.", strings.ToUpper(m[1]))}
+	case reAmbiguous.MatchString(first):
+		m := reAmbiguous.FindStringSubmatch(first)
+		return &SQLError{Number: errAmbiguous, SQLState: "42601", Err: err, Message: fmt.Sprintf("SQL compilation error:\nambiguous column name '%s'", strings.ToUpper(m[1]))}
+	case reBadJSON.MatchString(first):
+		m := reBadJSON.FindStringSubmatch(first)
+		return &SQLError{Number: errJSON, SQLState: "22P02", Err: err, Message: "Error parsing JSON: " + m[1]}
+	case reTimestampBad.MatchString(first):
+		m := reTimestampBad.FindStringSubmatch(first)
+		return &SQLError{Number: errTimestamp, SQLState: "22007", Err: err, Message: fmt.Sprintf("Timestamp '%s' is not recognized", m[1])}
 	case strings.Contains(first, "Division by zero"):
 		return &SQLError{Number: errDivByZero, SQLState: "22012", Err: err, Message: "Division by zero"}
 	case reConversion.MatchString(first):
@@ -131,10 +166,10 @@ func mapDuckError(err error) *SQLError {
 func conversionError(duckType, value string, cause error) *SQLError {
 	t := strings.ToUpper(duckType)
 	switch {
+	case isTZStruct(t), strings.HasPrefix(t, "TIMESTAMP"), strings.HasPrefix(t, "TIME"):
+		return &SQLError{Number: errTimestamp, SQLState: "22007", Err: cause, Message: fmt.Sprintf("Timestamp '%s' is not recognized", value)}
 	case strings.HasPrefix(t, "DATE"):
 		return &SQLError{Number: errDate, SQLState: "22007", Err: cause, Message: fmt.Sprintf("Date '%s' is not recognized", value)}
-	case strings.HasPrefix(t, "TIMESTAMP"), strings.HasPrefix(t, "TIME"):
-		return &SQLError{Number: errTimestamp, SQLState: "22007", Err: cause, Message: fmt.Sprintf("Timestamp '%s' is not recognized", value)}
 	case strings.HasPrefix(t, "BOOL"):
 		return &SQLError{Number: errBoolean, SQLState: "22018", Err: cause, Message: fmt.Sprintf("Boolean value '%s' is not recognized", value)}
 	case strings.HasPrefix(t, "JSON"):

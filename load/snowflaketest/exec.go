@@ -177,6 +177,13 @@ func (e *Emulator) ddl(ctx context.Context, s *session, text string, toks, ws []
 			return e.alterSession(ws, s)
 		}
 	}
+	if kind == "TABLE" {
+		unlock, err := e.lockTables(ctx, s, ws, names)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	if verb == "CREATE" && kind == "TABLE" {
 		if res, handled, err := e.createTable(ctx, s, ws, k, replace, ifNotExists); handled {
 			return res, err
@@ -365,8 +372,9 @@ func (e *Emulator) runDuck(ctx context.Context, s *session, toks, ws []token, re
 	case "TRUNCATE":
 		return e.truncate(ctx, s, ws)
 	case "INSERT", "UPDATE", "DELETE", "MERGE":
+		toks = e.wrapTZValues(ctx, s, toks, ws)
 		return retryConflict(ctx, s, func() (*result, error) {
-			return e.guardDML(ctx, s, ws, func() (*result, error) { return e.dml(ctx, s, toks, ws, rows, first) })
+			return e.guardDML(ctx, s, toks, ws, func(toks, ws []token) (*result, error) { return e.dml(ctx, s, toks, ws, rows, first) })
 		})
 	}
 	if _, err := translateAndExec(ctx, s, toks, firstRow(rows)); err != nil {

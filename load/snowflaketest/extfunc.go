@@ -716,6 +716,11 @@ func toJSONArg(v driver.Value, typ string) json.RawMessage {
 		return str(x.UTC().Format("2006-01-02 15:04:05.000"))
 	case []byte:
 		return str(strings.ToUpper(hex.EncodeToString(x)))
+	case map[string]any:
+		if at, ok := x["sf_instant"].(time.Time); ok { // a TIMESTAMP_TZ (tzStruct)
+			off, _ := x["sf_offset"].(int16)
+			return str(at.In(time.FixedZone("", int(off)*60)).Format("2006-01-02 15:04:05.000 -0700"))
+		}
 	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
 		return json.RawMessage(fmt.Sprint(x))
 	}

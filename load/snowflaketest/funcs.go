@@ -261,7 +261,11 @@ func (e *Emulator) rewriteCalls(ctx context.Context, s *session, toks []token) (
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, token{kind: tkPunct, text: vt.sql(), pos: toks[start].pos})
+		if toks[j].is("COPY_HISTORY") {
+			out = append(out, timeRange(vt, namedArgToks(toks[open+1:closeIdx]), toks[start].pos)...)
+		} else {
+			out = append(out, token{kind: tkPunct, text: vt.sql(), pos: toks[start].pos})
+		}
 		i = end
 	}
 	return rewriteLoadHistory(e, s, out)
@@ -424,8 +428,7 @@ func historyStatus(s string) string {
 
 // copyHistoryFunc answers INFORMATION_SCHEMA.COPY_HISTORY(TABLE_NAME =>
 // 't', START_TIME => ...): the files loaded into the table, bulk and
-// Snowpipe. START_TIME and END_TIME are not evaluated (every entry is
-// returned; see FIDELITY.md).
+// Snowpipe. rewriteCalls applies START_TIME and END_TIME (timeRange).
 func (e *Emulator) copyHistoryFunc(ctx context.Context, s *session, a funcArgs) (*vtable, error) {
 	name, ok := a.named["TABLE_NAME"]
 	if !ok {
@@ -573,8 +576,6 @@ var sessionMacros = []string{
 	`CREATE OR REPLACE TEMP MACRO sysdate() AS CAST(timezone('UTC', get_current_timestamp()) AS TIMESTAMP)`,
 	`CREATE OR REPLACE TEMP MACRO uuid_string() AS CAST(uuid() AS VARCHAR)`,
 	`CREATE OR REPLACE TEMP MACRO sf_nz(x) AS (CASE WHEN x = 0 THEN error('Division by zero') ELSE x END)`,
-	`CREATE OR REPLACE TEMP MACRO to_varchar(x) AS CAST(x AS VARCHAR)`,
-	`CREATE OR REPLACE TEMP MACRO to_char(x) AS CAST(x AS VARCHAR)`,
 	`CREATE OR REPLACE TEMP MACRO sf_epoch_us(n) AS (CASE WHEN abs(n) < 31536000000 THEN n * 1000000 WHEN abs(n) < 31536000000000 THEN n * 1000
 		WHEN abs(n) < 31536000000000000 THEN n ELSE n // 1000 END)`,
 	`CREATE OR REPLACE TEMP MACRO sf_is_epoch(s) AS regexp_full_match(s, '[+-]?[0-9]+')`,
@@ -589,15 +590,58 @@ var sessionMacros = []string{
 		ELSE TRY_CAST(regexp_replace(regexp_replace(trim(CAST(x AS VARCHAR)), '\s*([+-][0-9]{2}):?([0-9]{2})$', '\1:\2'), '\s*[Zz]$', '+00:00') AS TIMESTAMPTZ) END)`,
 	`CREATE OR REPLACE TEMP MACRO sf_ts_ntz(x) AS COALESCE(TRY_CAST(x AS TIMESTAMP), sf_ts_ntz_slow(x))`,
 	`CREATE OR REPLACE TEMP MACRO sf_ts_tz(x) AS COALESCE(TRY_CAST(x AS TIMESTAMPTZ), sf_ts_tz_slow(x))`,
+	// TO_TIMESTAMP_* fail on what they cannot parse (TRY_TO_TIMESTAMP_*
+	// are sf_ts_ntz, sf_ts_tz and sf_tzv, NULL there).
+	`CREATE OR REPLACE TEMP MACRO sf_ts_fail(x) AS error('Timestamp ''' || CAST(x AS VARCHAR) || ''' is not recognized')`,
+	`CREATE OR REPLACE TEMP MACRO sf_ts_ntz_strict(x) AS (CASE WHEN x IS NOT NULL AND sf_ts_ntz(x) IS NULL THEN sf_ts_fail(x) ELSE sf_ts_ntz(x) END)`,
+	`CREATE OR REPLACE TEMP MACRO sf_ts_tz_strict(x) AS (CASE WHEN x IS NOT NULL AND sf_ts_tz(x) IS NULL THEN sf_ts_fail(x) ELSE sf_ts_tz(x) END)`,
+	// TIMESTAMP_TZ values are a STRUCT of the instant and the offset in
+	// minutes (tzStruct). sf_tzv converts any value through its text: a
+	// TIMESTAMP_TZ's own text, or a timestamp in Snowflake's input
+	// formats (the offset written in it, else UTC, the session's zone).
+	`CREATE OR REPLACE TEMP MACRO sf_tz_off(t) AS (CASE WHEN regexp_matches(t, '` + reTZOffset + `')
+		THEN (CASE WHEN regexp_extract(t, '` + reTZOffset + `', 3) = '-' THEN -1 ELSE 1 END)
+			* (CAST(regexp_extract(t, '` + reTZOffset + `', 4) AS INTEGER) * 60 + COALESCE(TRY_CAST(regexp_extract(t, '` + reTZOffset + `', 5) AS INTEGER), 0))
+		ELSE 0 END)`,
+	`CREATE OR REPLACE TEMP MACRO sf_tz_of(t) AS (CASE WHEN t IS NULL THEN NULL
+		WHEN starts_with(t, '{''sf_instant''') THEN {'sf_instant': TRY_CAST(regexp_extract(t, '''sf_instant'': ''?([^'',]+)', 1) AS TIMESTAMPTZ),
+			'sf_offset': TRY_CAST(regexp_extract(t, '''sf_offset'': (-?[0-9]+)', 1) AS SMALLINT)}
+		WHEN sf_ts_tz(t) IS NULL THEN NULL
+		ELSE {'sf_instant': sf_ts_tz(t), 'sf_offset': CAST(sf_tz_off(trim(t)) AS SMALLINT)} END)`,
+	`CREATE OR REPLACE TEMP MACRO sf_tzv(x) AS sf_tz_of(CAST(x AS VARCHAR))`,
+	`CREATE OR REPLACE TEMP MACRO sf_tz_strict(x) AS (CASE WHEN x IS NOT NULL AND sf_tzv(x) IS NULL THEN sf_ts_fail(x) ELSE sf_tzv(x) END)`,
+	// TO_VARCHAR renders a TIMESTAMP_TZ in Snowflake's default output
+	// format (YYYY-MM-DD HH24:MI:SS.FF3 TZHTZM), in its own offset.
+	`CREATE OR REPLACE TEMP MACRO sf_tz_text(v) AS (strftime(CAST(timezone('UTC', v.sf_instant) AS TIMESTAMP) + to_minutes(CAST(v.sf_offset AS BIGINT)), '%Y-%m-%d %H:%M:%S.%g')
+		|| (CASE WHEN v.sf_offset < 0 THEN ' -' ELSE ' +' END) || lpad(CAST(abs(v.sf_offset) // 60 AS VARCHAR), 2, '0') || lpad(CAST(abs(v.sf_offset) % 60 AS VARCHAR), 2, '0'))`,
+	`CREATE OR REPLACE TEMP MACRO to_varchar(x) AS (CASE WHEN starts_with(CAST(x AS VARCHAR), '{''sf_instant''') THEN sf_tz_text(sf_tz_of(CAST(x AS VARCHAR))) ELSE CAST(x AS VARCHAR) END)`,
+	`CREATE OR REPLACE TEMP MACRO to_char(x) AS to_varchar(x)`,
+	// MOD and % by zero fail as "/" does (sf_nz).
+	`CREATE OR REPLACE TEMP MACRO sf_mod(a, b) AS (a % sf_nz(b))`,
+}
+
+// reTZOffset finds the offset at the end of a timestamp's text: group 3
+// is its sign, 4 its hours, 5 its minutes (if any). It needs a time of
+// day before it, so a date's "-02" is not taken for one.
+const reTZOffset = `[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)?\s*([+-])([0-9]{2}):?([0-9]{2})?$`
+
+// tzStruct is the DuckDB type that stores TIMESTAMP_TZ: the instant and
+// the offset in minutes east of UTC.
+const tzStruct = "STRUCT(sf_instant TIMESTAMPTZ, sf_offset SMALLINT)"
+
+// isTZStruct reports whether a DuckDB type name is tzStruct.
+func isTZStruct(duckType string) bool {
+	return strings.Contains(strings.ToLower(duckType), "sf_instant")
 }
 
 // argRewrites restructure calls whose arguments DuckDB takes in another
 // form; args are the argument token slices (already rewritten).
 var argRewrites = map[string]func(args [][]token) (string, bool){
-	"DATEADD":       dateAdd,
-	"TIMESTAMPADD":  dateAdd,
-	"DATEDIFF":      dateDiff,
-	"TIMESTAMPDIFF": dateDiff,
+	"OBJECT_CONSTRUCT": objectConstruct,
+	"DATEADD":          dateAdd,
+	"TIMESTAMPADD":     dateAdd,
+	"DATEDIFF":         dateDiff,
+	"TIMESTAMPDIFF":    dateDiff,
 }
 
 // dateParts maps Snowflake date part names and abbreviations to DuckDB's.
@@ -720,4 +764,67 @@ func rewriteArgCalls(toks []token) []token {
 		i = closeIdx
 	}
 	return out
+}
+
+// objectConstruct: OBJECT_CONSTRUCT(k1, v1, ...) → a JSON object without
+// the pairs whose value is SQL NULL, as Snowflake builds it (a JSON null,
+// PARSE_JSON('null'), stays). OBJECT_CONSTRUCT(*) is left to DuckDB.
+func objectConstruct(args [][]token) (string, bool) {
+	if len(args) == 1 && len(words(args[0])) == 0 {
+		return "CAST('{}' AS JSON)", true
+	}
+	if len(args)%2 != 0 {
+		return "", false
+	}
+	var pairs []string
+	for i := 0; i < len(args); i += 2 {
+		k, v := tokText(args[i]), tokText(args[i+1])
+		if strings.TrimSpace(k) == "*" {
+			return "", false
+		}
+		pairs = append(pairs, "CASE WHEN ("+v+") IS NULL THEN NULL ELSE CAST(to_json(CAST(("+k+") AS VARCHAR)) AS VARCHAR) || ':' || CAST(to_json("+v+") AS VARCHAR) END")
+	}
+	return "CAST('{' || concat_ws(',', " + strings.Join(pairs, ", ") + ") || '}' AS JSON)", true
+}
+
+// namedArgToks returns the NAME => expression arguments of a call (the
+// tokens between its parentheses) by upper-case name.
+func namedArgToks(toks []token) map[string][]token {
+	out := map[string][]token{}
+	for _, part := range splitArgs(toks) {
+		w := words(part)
+		if len(w) < 3 || w[1].text != "=>" {
+			continue
+		}
+		for k, t := range part {
+			if t.pos == w[1].pos && t.text == "=>" {
+				out[w[0].upper()] = part[k+1:]
+				break
+			}
+		}
+	}
+	return out
+}
+
+// timeRange renders COPY_HISTORY's virtual table restricted to
+// START_TIME <= LAST_LOAD_TIME <= END_TIME. The bounds stay tokens, so
+// translate renders them (functions, placeholders) with the statement.
+func timeRange(vt *vtable, named map[string][]token, pos int) []token {
+	start, hasStart := named["START_TIME"]
+	end, hasEnd := named["END_TIME"]
+	if !hasStart && !hasEnd {
+		return []token{{kind: tkPunct, text: vt.sql(), pos: pos}}
+	}
+	out := []token{{kind: tkPunct, text: "(SELECT * FROM " + vt.sql() + " AS __sf_h WHERE TRUE", pos: pos}}
+	if hasStart {
+		out = append(out, token{kind: tkPunct, text: " AND __sf_h.LAST_LOAD_TIME >= sf_ts_tz_strict(("})
+		out = append(out, start...)
+		out = append(out, token{kind: tkPunct, text: "))"})
+	}
+	if hasEnd {
+		out = append(out, token{kind: tkPunct, text: " AND __sf_h.LAST_LOAD_TIME <= sf_ts_tz_strict(("})
+		out = append(out, end...)
+		out = append(out, token{kind: tkPunct, text: "))"})
+	}
+	return append(out, token{kind: tkPunct, text: ")"})
 }

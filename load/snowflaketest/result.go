@@ -82,6 +82,8 @@ func snowType(name, duckType string) rowType {
 		rt.Type, rt.Scale = "timestamp_ntz", 9
 	case t == "TIMESTAMP WITH TIME ZONE", t == "TIMESTAMPTZ":
 		rt.Type, rt.Scale = "timestamp_ltz", 9
+	case isTZStruct(t):
+		rt.Type, rt.Scale = "timestamp_tz", 9
 	case t == "JSON":
 		rt.Type = "variant"
 	case t == "BLOB":
@@ -205,13 +207,25 @@ func formatValue(v any, typ string) *string {
 		}
 	case duckdb.UUID:
 		s = x.String()
-	default:
-		b, err := json.Marshal(x)
-		if err != nil {
-			s = fmt.Sprint(x)
-		} else {
-			s = string(b)
+	case map[string]any:
+		if typ != "timestamp_tz" {
+			return formatJSON(x)
 		}
+		at, _ := x["sf_instant"].(time.Time)
+		off, _ := x["sf_offset"].(int16)
+		s = fmt.Sprintf("%d.%09d %d", at.Unix(), at.Nanosecond(), int(off)+1440)
+	default:
+		return formatJSON(x)
+	}
+	return &s
+}
+
+// formatJSON renders a composite value as JSON text.
+func formatJSON(x any) *string {
+	b, err := json.Marshal(x)
+	s := string(b)
+	if err != nil {
+		s = fmt.Sprint(x)
 	}
 	return &s
 }

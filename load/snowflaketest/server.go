@@ -47,6 +47,11 @@ const (
 // many values go through the driver's temporary bind stage.
 const DefaultArrayBindingThreshold = 65280
 
+// DefaultMemoryLimit is DuckDB's memory limit when Options.MemoryLimit is
+// empty: the emulator's tables, COPY's staging batches and query results
+// together; more spills to disk.
+const DefaultMemoryLimit = "512MB"
+
 // Options configure an Emulator. The zero value is a working in-memory
 // emulator that accepts any user and password.
 type Options struct {
@@ -72,10 +77,12 @@ type Options struct {
 	Now func() time.Time
 	// PutMode selects how PUT is answered; the zero value is PutPresigned.
 	PutMode PutMode
-	// MemoryLimit caps DuckDB's memory (DuckDB syntax, e.g. "512MB");
-	// beyond it DuckDB spills to a temporary directory under the stage
-	// directory, so big COPYs run in bounded memory. Empty leaves DuckDB's
-	// default (80% of RAM).
+	// MemoryLimit caps DuckDB's memory (DuckDB syntax, e.g. "2GB"); beyond
+	// it DuckDB spills tables and intermediate results to a temporary
+	// directory under the stage directory (StageDir()/_duckdb_tmp, removed
+	// by Close), so a COPY of any size runs in bounded memory. Empty means
+	// DefaultMemoryLimit. Loads larger than the limit run slower (they
+	// spill); raise it for speed.
 	MemoryLimit string
 	// S3 configures the endpoint and credentials external stages read
 	// from (CREATE STAGE ... URL = 's3://...').
@@ -138,10 +145,12 @@ type Emulator struct {
 	pipes     map[string]*pipe // by DB.SCHEMA.PIPE
 	ext       extState         // streams, tasks, external functions, file formats (ext.go)
 
+	batches     sync.Map            // COPY batch id → *copyBatch, read by sf_copy_batch
 	hashes      hashCache           // content hashes of stage files
 	jobs        map[string]*copyJob // COPY query id → rejected rows, for VALIDATE
 	jobOrder    []string
 	copyHistory []copyHist // every file a COPY or a pipe loaded or failed, for COPY_HISTORY and LOAD_HISTORY
+	tableLocks  tableLocks // DDL on one table runs one statement at a time
 }
 
 // New opens an emulator. Close releases its DuckDB database and, when it
@@ -208,15 +217,21 @@ func New(opts Options) (*Emulator, error) {
 		return nil, fmt.Errorf("snowflaketest: open duckdb: %w", err)
 	}
 	e.db = db
-	if opts.MemoryLimit != "" {
-		tmp := filepath.Join(e.stageRoot, "_duckdb_tmp")
-		for _, q := range []string{"SET memory_limit = " + quoteString(opts.MemoryLimit), "SET temp_directory = " + quoteString(tmp)} {
-			if _, err := db.Exec(q); err != nil {
-				_ = db.Close()
-				e.cleanupStage()
-				return nil, fmt.Errorf("snowflaketest: MemoryLimit: %w", err)
-			}
+	limit := opts.MemoryLimit
+	if limit == "" {
+		limit = DefaultMemoryLimit
+	}
+	for _, q := range []string{"SET memory_limit = " + quoteString(limit), "SET temp_directory = " + quoteString(e.spillDir())} {
+		if _, err := db.Exec(q); err != nil {
+			_ = db.Close()
+			e.cleanupStage()
+			return nil, fmt.Errorf("snowflaketest: MemoryLimit: %w", err)
 		}
+	}
+	if err := e.registerCopyBatch(db); err != nil {
+		_ = db.Close()
+		e.cleanupStage()
+		return nil, fmt.Errorf("snowflaketest: open duckdb: %w", err)
 	}
 	if err := db.QueryRow("SELECT current_database()").Scan(&e.homeCatalog); err != nil {
 		_ = db.Close()
@@ -234,8 +249,13 @@ func New(opts Options) (*Emulator, error) {
 func (e *Emulator) cleanupStage() {
 	if e.ownStage {
 		_ = os.RemoveAll(e.stageRoot)
+	} else {
+		_ = os.RemoveAll(e.spillDir())
 	}
 }
+
+// spillDir is where DuckDB spills beyond the memory limit.
+func (e *Emulator) spillDir() string { return filepath.Join(e.stageRoot, "_duckdb_tmp") }
 
 // restore re-attaches the databases of a persistent emulator.
 func (e *Emulator) restore(ctx context.Context) error {

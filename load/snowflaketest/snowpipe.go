@@ -35,10 +35,7 @@ func (e *Emulator) pipeDDL(ctx context.Context, s *session, verb, text string, w
 	switch verb {
 	case "DROP":
 		if !exists {
-			if ifExists {
-				return status("Drop statement executed successfully (" + name + " already dropped)."), nil
-			}
-			return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nPipe '%s' does not exist or not authorized.", key)
+			return missingObject(ddlArgs{ifExists: ifExists}, "Pipe", key, name)
 		}
 		e.locked(func() {
 			delete(e.pipes, key)
@@ -47,7 +44,7 @@ func (e *Emulator) pipeDDL(ctx context.Context, s *session, verb, text string, w
 	case "CREATE":
 	case "ALTER":
 		if !exists {
-			return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nPipe '%s' does not exist or not authorized.", key)
+			return missingObject(ddlArgs{}, "Pipe", key, name)
 		}
 		var p *pipe
 		e.locked(func() { p = e.pipes[key] })
@@ -72,10 +69,7 @@ func (e *Emulator) pipeDDL(ctx context.Context, s *session, verb, text string, w
 		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: CREATE PIPE needs AS COPY INTO")
 	}
 	if exists && !replace {
-		if ifNotExists {
-			return status(name + " already exists, statement succeeded."), nil
-		}
-		return nil, sqlErr(errAlreadyExists, "42710", "SQL compilation error:\nObject '%s' already exists.", name)
+		return objectExists(ddlArgs{ifNotExists: ifNotExists}, name)
 	}
 	copySQL := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(text[ws[asIdx+1].pos:]), ";"))
 	for _, w := range words(lex(copySQL)) {

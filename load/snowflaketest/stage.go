@@ -243,10 +243,7 @@ func (e *Emulator) stageDDL(ctx context.Context, s *session, verb string, ws []t
 	switch verb {
 	case "DROP":
 		if !exists {
-			if ifExists {
-				return status("Drop statement executed successfully (" + sr.name + " already dropped)."), nil
-			}
-			return nil, sqlErr(errDoesNotExist, "02000", "SQL compilation error:\nStage '%s.%s.%s' does not exist or not authorized.", sr.db, sr.sch, sr.name)
+			return missingObject(ddlArgs{ifExists: ifExists}, "Stage", sr.db+"."+sr.sch+"."+sr.name, sr.name)
 		}
 		if err := os.RemoveAll(sr.dir); err != nil {
 			return nil, fmt.Errorf("snowflaketest: drop stage: %w", err)
@@ -277,10 +274,7 @@ func (e *Emulator) stageDDL(ctx context.Context, s *session, verb string, ws []t
 			return nil, err
 		}
 		if exists && !replace {
-			if ifNotExists {
-				return status(sr.name + " already exists, statement succeeded."), nil
-			}
-			return nil, sqlErr(errAlreadyExists, "42710", "SQL compilation error:\nObject '%s' already exists.", sr.name)
+			return objectExists(ddlArgs{ifNotExists: ifNotExists}, sr.name)
 		}
 		if exists {
 			if err := os.RemoveAll(sr.dir); err != nil {

@@ -388,28 +388,15 @@ func (j *jsonReader) next() (jsonDoc, error) {
 	if j.done {
 		return jsonDoc{}, io.EOF
 	}
-	// Skip white space (and, inside an outer array, the separators).
-	var c byte
-	var err error
-	for {
-		c, err = j.readByte()
-		if err != nil {
-			if err == io.EOF {
-				j.done = true
-				if j.inArray {
-					return jsonDoc{line: j.line, err: &jsonParseErr{line: j.line, char: j.char, msg: "unexpected end of JSON input (outer array not closed)"}}, nil
-				}
+	c, err := j.skipToDoc()
+	if err != nil {
+		if err == io.EOF {
+			j.done = true
+			if j.inArray {
+				return jsonDoc{line: j.line, err: &jsonParseErr{line: j.line, char: j.char, msg: "unexpected end of JSON input (outer array not closed)"}}, nil
 			}
-			return jsonDoc{}, err
 		}
-		if isJSONSpace(c) || (j.inArray && c == ',') {
-			continue
-		}
-		if j.inArray && c == ']' {
-			j.inArray = false
-			continue
-		}
-		break
+		return jsonDoc{}, err
 	}
 	if !j.started {
 		j.started = true
@@ -420,25 +407,71 @@ func (j *jsonReader) next() (jsonDoc, error) {
 	}
 	line, char, start := j.line, j.char-1, j.off-1
 	if c == '{' && !j.inArray && len(j.pending) == 0 && char == 1 {
-		// NDJSON fast path: a whole line that is one valid document.
-		rest, err := j.br.ReadSlice('\n')
-		if err == nil || err == io.EOF {
-			j.buf = append(append(j.buf[:0], c), rest...)
-			if json.Valid(j.buf) {
-				if len(rest) > 0 && rest[len(rest)-1] == '\n' {
-					j.line++
-					j.char = 1
-				} else {
-					j.char += len(rest)
-				}
-				j.off += int64(len(rest))
-				return jsonDoc{raw: j.buf, line: line, off: start}, nil
-			}
-		} else if err != bufio.ErrBufferFull {
-			return jsonDoc{}, err
+		d, ok, err := j.wholeLine(c, line, start)
+		if ok || err != nil {
+			return d, err
 		}
-		j.pending = append(j.pending[:0], rest...)
 	}
+	multiLine, err := j.scanDoc(c)
+	if err != nil {
+		return jsonDoc{}, err
+	}
+	if json.Valid(j.buf) {
+		return jsonDoc{raw: j.buf, line: line, off: start}, nil
+	}
+	return j.docError(line, char, start, multiLine), nil
+}
+
+// skipToDoc skips white space (and, inside an outer array, the
+// separators) and returns the first byte of the next document.
+func (j *jsonReader) skipToDoc() (byte, error) {
+	for {
+		c, err := j.readByte()
+		if err != nil {
+			return 0, err
+		}
+		if isJSONSpace(c) || (j.inArray && c == ',') {
+			continue
+		}
+		if j.inArray && c == ']' {
+			j.inArray = false
+			continue
+		}
+		return c, nil
+	}
+}
+
+// wholeLine is the NDJSON fast path: a whole line, starting with c, that
+// is one valid document. When it is not (ok false), the line's bytes are
+// given back for scanDoc.
+func (j *jsonReader) wholeLine(c byte, line int, start int64) (d jsonDoc, ok bool, err error) {
+	rest, err := j.br.ReadSlice('\n')
+	if err != nil && err != io.EOF {
+		if err == bufio.ErrBufferFull {
+			j.pending = append(j.pending[:0], rest...)
+			return jsonDoc{}, false, nil
+		}
+		return jsonDoc{}, false, err
+	}
+	j.buf = append(append(j.buf[:0], c), rest...)
+	if !json.Valid(j.buf) {
+		j.pending = append(j.pending[:0], rest...)
+		return jsonDoc{}, false, nil
+	}
+	if len(rest) > 0 && rest[len(rest)-1] == '\n' {
+		j.line++
+		j.char = 1
+	} else {
+		j.char += len(rest)
+	}
+	j.off += int64(len(rest))
+	return jsonDoc{raw: j.buf, line: line, off: start}, true, nil
+}
+
+// scanDoc reads into j.buf the document that starts with c: up to its
+// closing bracket or quote, or for a scalar up to a delimiter. It reports
+// whether the document spans lines.
+func (j *jsonReader) scanDoc(c byte) (multiLine bool, err error) {
 	j.buf = append(j.buf[:0], c)
 	depth, inStr, esc := 0, false, false
 	switch c {
@@ -447,13 +480,12 @@ func (j *jsonReader) next() (jsonDoc, error) {
 	case '"':
 		inStr = true
 	}
-	multiLine := false
 	scalar := depth == 0 && !inStr
 	for depth > 0 || inStr || scalar {
 		c, err = j.readByte()
 		if err != nil {
 			if err != io.EOF {
-				return jsonDoc{}, err
+				return false, err
 			}
 			break
 		}
@@ -479,9 +511,14 @@ func (j *jsonReader) next() (jsonDoc, error) {
 			depth--
 		}
 	}
-	if json.Valid(j.buf) {
-		return jsonDoc{raw: j.buf, line: line, off: start}, nil
-	}
+	return multiLine, nil
+}
+
+// docError is the document in j.buf that does not parse, with the line
+// and character of the error. A bad document spanning lines outside an
+// outer array keeps only its first line: the rest is read again, so that
+// the documents after it still load.
+func (j *jsonReader) docError(line, char int, start int64, multiLine bool) jsonDoc {
 	var v json.RawMessage
 	perr := json.Unmarshal(j.buf, &v)
 	off := len(j.buf)
@@ -509,7 +546,7 @@ func (j *jsonReader) next() (jsonDoc, error) {
 	if k := bytes.LastIndexByte(j.buf[:off], '\n'); k >= 0 {
 		echar = off - k
 	}
-	return jsonDoc{raw: j.buf, line: line, off: start, err: &jsonParseErr{line: eline, char: echar, msg: strings.TrimPrefix(msg, "json: ")}}, nil
+	return jsonDoc{raw: j.buf, line: line, off: start, err: &jsonParseErr{line: eline, char: echar, msg: strings.TrimPrefix(msg, "json: ")}}
 }
 
 // objectMembers calls fn with each top-level member of a JSON object

@@ -153,15 +153,16 @@ var typeMap = map[string]string{
 	"STRING": "VARCHAR", "TEXT": "VARCHAR", "NVARCHAR": "VARCHAR", "NCHAR": "VARCHAR", "NVARCHAR2": "VARCHAR", "CHAR VARYING": "VARCHAR",
 	"VARIANT": "JSON", "OBJECT": "JSON", "ARRAY": "JSON",
 	"TIMESTAMP": "TIMESTAMP()", "TIMESTAMP_NTZ": "TIMESTAMP()", "DATETIME": "TIMESTAMP()",
-	"TIMESTAMP_LTZ": "TIMESTAMPTZ()", "TIMESTAMP_TZ": "TIMESTAMPTZ()",
+	"TIMESTAMP_LTZ": "TIMESTAMPTZ()", "TIMESTAMP_TZ": tzStruct + "()",
 	"BINARY": "BLOB()", "VARBINARY": "BLOB()",
 }
 
 // funcMap renames Snowflake functions that DuckDB spells differently.
 var funcMap = map[string]string{"NVL": "COALESCE", "IFF": "IF", "PARSE_JSON": "JSON",
 	"OBJECT_CONSTRUCT": "JSON_OBJECT", "OBJECT_CONSTRUCT_KEEP_NULL": "JSON_OBJECT", "ARRAY_CONSTRUCT": "JSON_ARRAY",
-	"TO_TIMESTAMP": "SF_TS_NTZ", "TO_TIMESTAMP_NTZ": "SF_TS_NTZ", "TO_TIMESTAMP_LTZ": "SF_TS_TZ", "TO_TIMESTAMP_TZ": "SF_TS_TZ",
-	"TRY_TO_TIMESTAMP": "SF_TS_NTZ", "TRY_TO_TIMESTAMP_NTZ": "SF_TS_NTZ", "TRY_TO_TIMESTAMP_LTZ": "SF_TS_TZ", "TRY_TO_TIMESTAMP_TZ": "SF_TS_TZ",
+	"TO_TIMESTAMP": "SF_TS_NTZ_STRICT", "TO_TIMESTAMP_NTZ": "SF_TS_NTZ_STRICT", "TO_TIMESTAMP_LTZ": "SF_TS_TZ_STRICT", "TO_TIMESTAMP_TZ": "SF_TZ_STRICT",
+	"TRY_TO_TIMESTAMP": "SF_TS_NTZ", "TRY_TO_TIMESTAMP_NTZ": "SF_TS_NTZ", "TRY_TO_TIMESTAMP_LTZ": "SF_TS_TZ", "TRY_TO_TIMESTAMP_TZ": "SF_TZV",
+	"MOD":               "SF_MOD",
 	"CURRENT_TIMESTAMP": "GET_CURRENT_TIMESTAMP", "LOCALTIMESTAMP": "GET_CURRENT_TIMESTAMP", "GETDATE": "GET_CURRENT_TIMESTAMP",
 	"SYSTIMESTAMP": "GET_CURRENT_TIMESTAMP"}
 
@@ -223,7 +224,7 @@ func translate(toks []token, binds []bindValue) (string, error) {
 	}
 	if !ddl {
 		// Not in DDL: a view or a default must not call a session macro.
-		toks = wrapDivisors(toks)
+		toks = rewriteTZCasts(wrapDivisors(toks))
 	}
 	var b strings.Builder
 	next := 0
@@ -330,7 +331,7 @@ func countParams(toks []token) int {
 }
 
 // wrapDivisors makes division by zero an error, as in Snowflake (DuckDB
-// answers NULL or infinity): the right operand of every "/" becomes
+// answers NULL or infinity): the right operand of every "/" and "%" becomes
 // sf_nz(operand), a session macro that fails on zero. The operand is a
 // primary expression: an optional sign, then a literal, a placeholder, a
 // (possibly qualified) name or call, or a parenthesized expression, with
@@ -340,7 +341,7 @@ func wrapDivisors(toks []token) []token {
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		out = append(out, t)
-		if t.kind != tkPunct || t.text != "/" {
+		if t.kind != tkPunct || (t.text != "/" && t.text != "%") {
 			continue
 		}
 		j := nextNonSpace(toks, i+1)
@@ -412,6 +413,140 @@ func operandEnd(toks []token, j int) int {
 			if c := matchingParenToks(toks, p); c > 0 {
 				end = c
 			}
+		}
+	}
+}
+
+// rewriteTZCasts turns casts to TIMESTAMP_TZ (CAST(x AS TIMESTAMP_TZ),
+// TRY_CAST(...), x::TIMESTAMP_TZ) into calls of the session macros that
+// build a TIMESTAMP_TZ value (tzStruct), keeping the offset written in
+// the text: DuckDB has no cast from text to that STRUCT.
+func rewriteTZCasts(toks []token) []token {
+	var out []token
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if t.is("CAST") || t.is("TRY_CAST") {
+			if open := nextNonSpace(toks, i+1); open > 0 && toks[open].text == "(" {
+				if closeIdx := matchingParenToks(toks, open); closeIdx > 0 {
+					if as := tzCastAs(toks[open+1 : closeIdx]); as >= 0 {
+						fn := "SF_TZ_STRICT"
+						if t.is("TRY_CAST") {
+							fn = "SF_TZV"
+						}
+						out = append(out, token{kind: tkWord, text: fn, pos: t.pos}, token{kind: tkPunct, text: "("})
+						out = append(out, rewriteTZCasts(toks[open+1:open+1+as])...)
+						out = append(out, token{kind: tkPunct, text: ")"})
+						i = closeIdx
+						continue
+					}
+				}
+			}
+		}
+		if t.text == "::" {
+			if j := nextNonSpace(toks, i+1); j > 0 && toks[j].is("TIMESTAMP_TZ") {
+				if start := operandStart(out); start >= 0 {
+					operand := append([]token(nil), out[start:]...)
+					out = append(out[:start], token{kind: tkWord, text: "SF_TZ_STRICT"}, token{kind: tkPunct, text: "("})
+					out = append(out, operand...)
+					out = append(out, token{kind: tkPunct, text: ")"})
+					i = j
+					if p := nextNonSpace(toks, j+1); p > 0 && toks[p].text == "(" {
+						if c := matchingParenToks(toks, p); c > 0 {
+							i = c
+						}
+					}
+					continue
+				}
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// tzCastAs returns the index in inner (a CAST's arguments) of the
+// top-level AS when the cast is to TIMESTAMP_TZ[(n)], else -1.
+func tzCastAs(inner []token) int {
+	depth := 0
+	for k, t := range inner {
+		switch {
+		case t.text == "(":
+			depth++
+		case t.text == ")":
+			depth--
+		case depth == 0 && t.is("AS"):
+			rest := words(inner[k+1:])
+			if len(rest) > 0 && rest[0].is("TIMESTAMP_TZ") && (len(rest) == 1 || rest[1].text == "(") {
+				return k
+			}
+			return -1
+		}
+	}
+	return -1
+}
+
+// operatorWords are keywords that may stand before a parenthesized
+// operand (which is then not a call).
+var operatorWords = map[string]bool{"SELECT": true, "WHERE": true, "AND": true, "OR": true, "NOT": true, "ON": true, "WHEN": true,
+	"THEN": true, "ELSE": true, "IN": true, "AS": true, "BY": true, "VALUES": true, "SET": true, "HAVING": true, "IS": true,
+	"LIKE": true, "BETWEEN": true, "CASE": true, "DISTINCT": true, "EXISTS": true, "RETURNING": true, "QUALIFY": true}
+
+// operandStart returns the index in toks of the first token of the
+// primary expression that ends toks (a literal, a placeholder, a
+// possibly qualified name or call, a parenthesized expression, with any
+// "::type" casts), or -1.
+func operandStart(toks []token) int {
+	end := lastNonSpace(toks)
+	if end < 0 {
+		return -1
+	}
+	start := -1
+	switch t := toks[end]; {
+	case t.text == ")":
+		depth := 0
+		for k := end; k >= 0; k-- {
+			if toks[k].text == ")" {
+				depth++
+			} else if toks[k].text == "(" {
+				depth--
+				if depth == 0 {
+					start = k
+					break
+				}
+			}
+		}
+		if start < 0 {
+			return -1
+		}
+		if p := lastNonSpace(toks[:start]); p >= 0 && (toks[p].kind == tkQuoted || (toks[p].kind == tkWord && !operatorWords[toks[p].upper()])) {
+			start = p // a call
+		}
+	case t.kind == tkWord, t.kind == tkQuoted, t.kind == tkNumber, t.kind == tkString, t.kind == tkParam:
+		start = end
+	default:
+		return -1
+	}
+	// Qualifiers (a.b.c) and earlier casts (x::VARCHAR).
+	for {
+		p := lastNonSpace(toks[:start])
+		if p < 0 {
+			return start
+		}
+		switch toks[p].text {
+		case ".":
+			q := lastNonSpace(toks[:p])
+			if q < 0 || (toks[q].kind != tkWord && toks[q].kind != tkQuoted) {
+				return start
+			}
+			start = q
+		case "::":
+			s := operandStart(toks[:p])
+			if s < 0 {
+				return start
+			}
+			start = s
+		default:
+			return start
 		}
 	}
 }

@@ -162,27 +162,30 @@ func (e *Emulator) checkLengths(ctx context.Context, s *session, qn string, cols
 	return nil
 }
 
-// guardDML runs a DML statement so that Snowflake's after-the-fact checks
-// (VARCHAR(n) lengths) can undo it: in its own transaction unless the
-// session has one open.
-func (e *Emulator) guardDML(ctx context.Context, s *session, ws []token, run func() (*result, error)) (*result, error) {
+// guardDML runs a DML statement so that a refusal by Snowflake's checks
+// (VARCHAR(n) lengths) leaves the table as it was: in its own transaction
+// (undone on refusal) unless the session has one open. DuckDB has no
+// savepoints and aborts a transaction on any error, so inside an open
+// one the statement first runs on a scratch copy of the table (dryRun)
+// and writes the table only if the copy passes the checks.
+func (e *Emulator) guardDML(ctx context.Context, s *session, toks, ws []token, run func(toks, ws []token) (*result, error)) (*result, error) {
 	qn, bounded := e.boundedColumns(ctx, s, dmlTarget(ws))
 	if len(bounded) == 0 {
-		return run()
+		return run(toks, ws)
 	}
-	own := !s.inTxn
-	if own {
-		if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+	if s.inTxn {
+		if err := e.dryRun(ctx, s, qn, bounded, toks, ws, run); err != nil {
 			return nil, err
 		}
-		s.inTxn = true
+		return run(toks, ws)
 	}
-	res, err := run()
+	if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return nil, err
+	}
+	s.inTxn = true
+	res, err := run(toks, ws)
 	if err == nil {
 		err = e.checkLengths(ctx, s, qn, bounded)
-	}
-	if !own {
-		return res, err
 	}
 	s.inTxn = false
 	if err != nil {
@@ -407,4 +410,292 @@ func retryConflict[T any](ctx context.Context, s *session, run func() (T, error)
 		case <-time.After(time.Duration(1+attempt%10) * 2 * time.Millisecond):
 		}
 	}
+}
+
+// wrapTZValues makes the values an INSERT, UPDATE or MERGE writes into
+// TIMESTAMP_TZ columns go through sf_tz_strict, which builds the stored
+// value (instant and offset, tzStruct) from a timestamp's text: DuckDB
+// cannot cast text or a TIMESTAMPTZ to that STRUCT by itself.
+func (e *Emulator) wrapTZValues(ctx context.Context, s *session, toks, ws []token) []token {
+	names := dmlTarget(ws)
+	if len(names) == 0 {
+		return toks
+	}
+	db, sch, table, err := s.qualify(names)
+	if err != nil {
+		return toks
+	}
+	cols, err := e.tableColumns(ctx, s, db, sch, table)
+	if err != nil {
+		return toks
+	}
+	tz := map[string]bool{}
+	all := make([]string, len(cols))
+	for i, c := range cols {
+		all[i] = strings.ToUpper(c.name)
+		if isTZStruct(c.duckType) {
+			tz[all[i]] = true
+		}
+	}
+	if len(tz) == 0 {
+		return toks
+	}
+	// The index in toks after the target's name.
+	_, after := parseName(ws, targetIndex(ws))
+	i0 := len(toks)
+	if after < len(ws) {
+		i0 = tokIndex(toks, ws[after].pos)
+	}
+	switch ws[0].upper() {
+	case "INSERT":
+		return wrapInsert(toks, i0, tz, all)
+	case "UPDATE":
+		return wrapSets(toks, i0, tz)
+	case "MERGE":
+		return wrapMerge(toks, i0, tz, all)
+	}
+	return toks
+}
+
+// targetIndex is the index in ws of the name dmlTarget reads.
+func targetIndex(ws []token) int {
+	i := 1
+	for i < len(ws) && (ws[i].is("OVERWRITE") || ws[i].is("INTO")) {
+		i++
+	}
+	return i
+}
+
+// tokIndex returns the index of the token at byte position pos.
+func tokIndex(toks []token, pos int) int {
+	for i, t := range toks {
+		if t.pos == pos && t.kind != tkSpace {
+			return i
+		}
+	}
+	return len(toks)
+}
+
+// tzCall wraps expression tokens in sf_tz_strict(...).
+func tzCall(expr []token) []token {
+	out := []token{{kind: tkWord, text: "SF_TZ_STRICT"}, {kind: tkPunct, text: "("}}
+	out = append(out, expr...)
+	return append(out, token{kind: tkPunct, text: ")"})
+}
+
+// wrapTuple wraps the elements of the tuple toks[open:closeIdx+1] that
+// go into TIMESTAMP_TZ columns.
+func wrapTuple(toks []token, tz map[string]bool, cols []string) []token {
+	out := []token{toks[0]}
+	for n, arg := range splitArgs(toks[1 : len(toks)-1]) {
+		if n > 0 {
+			out = append(out, token{kind: tkPunct, text: ","})
+		}
+		if n < len(cols) && tz[cols[n]] {
+			arg = tzCall(arg)
+		}
+		out = append(out, arg...)
+	}
+	return append(out, toks[len(toks)-1])
+}
+
+// insertColumns reads an optional column list at toks[j]; it returns the
+// columns and the index after the list.
+func insertColumns(toks []token, j int, all []string) ([]string, int) {
+	if j < 0 || j >= len(toks) || toks[j].text != "(" {
+		return all, j
+	}
+	if k := nextNonSpace(toks, j+1); k > 0 && (toks[k].is("SELECT") || toks[k].is("WITH") || toks[k].text == "(") {
+		return all, j
+	}
+	c := matchingParenToks(toks, j)
+	if c < 0 {
+		return all, j
+	}
+	var cols []string
+	for _, part := range splitArgs(toks[j+1 : c]) {
+		w := words(part)
+		if len(w) > 0 {
+			cols = append(cols, strings.ToUpper(identName(w[len(w)-1])))
+		}
+	}
+	return cols, nextNonSpace(toks, c+1)
+}
+
+// wrapInsert rewrites INSERT ... [(cols)] VALUES (...), ... or
+// INSERT ... [(cols)] <query> from toks[i0] on.
+func wrapInsert(toks []token, i0 int, tz map[string]bool, all []string) []token {
+	cols, j := insertColumns(toks, nextNonSpace(toks, i0), all)
+	if j < 0 {
+		return toks
+	}
+	out := append([]token(nil), toks[:j]...)
+	if toks[j].is("VALUES") {
+		out = append(out, toks[j])
+		for k := j + 1; k < len(toks); k++ {
+			if toks[k].text != "(" {
+				out = append(out, toks[k])
+				continue
+			}
+			c := matchingParenToks(toks, k)
+			if c < 0 {
+				return toks
+			}
+			out = append(out, wrapTuple(toks[k:c+1], tz, cols)...)
+			k = c
+		}
+		return out
+	}
+	// A query: its columns are renamed and wrapped.
+	var sel, alias []string
+	for n, c := range cols {
+		a := fmt.Sprintf("__sf_c%d", n+1)
+		alias = append(alias, a)
+		if tz[c] {
+			a = "SF_TZ_STRICT(" + a + ")"
+		}
+		sel = append(sel, a)
+	}
+	out = append(out, token{kind: tkPunct, text: "SELECT " + strings.Join(sel, ", ") + " FROM ("})
+	out = append(out, toks[j:]...)
+	return append(out, token{kind: tkPunct, text: ") AS __sf_src(" + strings.Join(alias, ", ") + ")"})
+}
+
+// wrapSets wraps the right sides of SET a = x, ... that assign
+// TIMESTAMP_TZ columns, from the SET after toks[i0] to a FROM, WHERE,
+// RETURNING or WHEN at the same depth.
+func wrapSets(toks []token, i0 int, tz map[string]bool) []token {
+	set := -1
+	for k := i0; k < len(toks); k++ {
+		if toks[k].is("SET") {
+			set = k
+			break
+		}
+	}
+	if set < 0 {
+		return toks
+	}
+	end, depth := len(toks), 0
+	for k := set + 1; k < len(toks); k++ {
+		switch {
+		case toks[k].text == "(":
+			depth++
+		case toks[k].text == ")":
+			depth--
+			if depth < 0 {
+				end = k
+			}
+		case depth == 0 && (toks[k].is("FROM") || toks[k].is("WHERE") || toks[k].is("RETURNING") || toks[k].is("WHEN")):
+			end = k
+		}
+		if end < len(toks) {
+			break
+		}
+	}
+	out := append([]token(nil), toks[:set+1]...)
+	for n, a := range splitArgs(toks[set+1 : end]) {
+		if n > 0 {
+			out = append(out, token{kind: tkPunct, text: ","})
+		}
+		eq := -1
+		for k, t := range a {
+			if t.text == "=" {
+				eq = k
+				break
+			}
+		}
+		if eq > 0 {
+			if w := words(a[:eq]); len(w) > 0 && tz[strings.ToUpper(identName(w[len(w)-1]))] {
+				a = append(append(append([]token(nil), a[:eq+1]...), tzCall(a[eq+1:])...), token{kind: tkSpace, text: " "})
+			}
+		}
+		out = append(out, a...)
+	}
+	return append(out, toks[end:]...)
+}
+
+// wrapMerge wraps the TIMESTAMP_TZ values of MERGE's THEN UPDATE SET and
+// THEN INSERT [(cols)] VALUES (...) clauses.
+func wrapMerge(toks []token, i0 int, tz map[string]bool, all []string) []token {
+	for k := i0; k < len(toks); k++ {
+		if !toks[k].is("THEN") {
+			continue
+		}
+		j := nextNonSpace(toks, k+1)
+		if j < 0 {
+			break
+		}
+		switch {
+		case toks[j].is("UPDATE"):
+			toks = wrapSets(toks, j, tz)
+		case toks[j].is("INSERT"):
+			cols, v := insertColumns(toks, nextNonSpace(toks, j+1), all)
+			if v < 0 || !toks[v].is("VALUES") {
+				continue
+			}
+			open := nextNonSpace(toks, v+1)
+			if open < 0 || toks[open].text != "(" {
+				continue
+			}
+			c := matchingParenToks(toks, open)
+			if c < 0 {
+				continue
+			}
+			tuple := wrapTuple(toks[open:c+1], tz, cols)
+			toks = append(append(append([]token(nil), toks[:open]...), tuple...), toks[c+1:]...)
+			k = open + len(tuple) - 1
+		}
+	}
+	return toks
+}
+
+// dryTable is the session's scratch copy of a DML statement's target.
+const dryTable = `temp.main."__sf_dry"`
+
+// dryRun runs a DML statement on a scratch copy of its target table qn
+// (without rows for INSERT) and checks the copy's VARCHAR(n) columns.
+func (e *Emulator) dryRun(ctx context.Context, s *session, qn string, bounded []column, toks, ws []token, run func(toks, ws []token) (*result, error)) error {
+	dt, dws, ok := retarget(toks, ws)
+	if !ok {
+		return nil // the check after the statement still applies
+	}
+	q := "CREATE OR REPLACE TEMP TABLE \"__sf_dry\" AS SELECT * FROM " + qn
+	if ws[0].is("INSERT") {
+		q += " LIMIT 0"
+	}
+	if _, err := s.conn.ExecContext(ctx, q); err != nil {
+		return err
+	}
+	defer func() { _, _ = s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+dryTable) }()
+	if _, err := run(dt, dws); err != nil {
+		return err
+	}
+	return e.checkLengths(ctx, s, dryTable, bounded)
+}
+
+// retarget replaces the target table of an INSERT, UPDATE or MERGE with
+// dryTable, under the target's name as its alias (UPDATE and MERGE refer
+// to it) unless the statement gives one.
+func retarget(toks, ws []token) ([]token, []token, bool) {
+	ti := targetIndex(ws)
+	names, after := parseName(ws, ti)
+	if len(names) == 0 || after <= ti {
+		return nil, nil, false
+	}
+	i, j := tokIndex(toks, ws[ti].pos), tokIndex(toks, ws[after-1].pos)
+	if i >= len(toks) || j >= len(toks) {
+		return nil, nil, false
+	}
+	pos := toks[i].pos
+	repl := []token{{kind: tkWord, text: "temp", pos: pos}, {kind: tkPunct, text: ".", pos: pos}, {kind: tkWord, text: "main", pos: pos},
+		{kind: tkPunct, text: ".", pos: pos}, {kind: tkQuoted, text: `"__sf_dry"`, pos: pos}}
+	aliased := after < len(ws) && (ws[after].is("AS") || ws[after].kind == tkQuoted ||
+		(ws[after].kind == tkWord && !isClauseWord(ws[after].upper()) && !ws[after].is("SET") && !ws[after].is("USING") &&
+			!ws[after].is("VALUES") && !ws[after].is("SELECT") && !ws[after].is("WITH") && !ws[after].is("FROM")))
+	if !ws[0].is("INSERT") && !aliased {
+		repl = append(repl, token{kind: tkSpace, text: " ", pos: pos}, token{kind: tkWord, text: "AS", pos: pos},
+			token{kind: tkSpace, text: " ", pos: pos}, token{kind: tkQuoted, text: quoteIdent(names[len(names)-1]), pos: pos})
+	}
+	out := append(append(append([]token(nil), toks[:i]...), repl...), toks[j+1:]...)
+	return out, words(out), true
 }

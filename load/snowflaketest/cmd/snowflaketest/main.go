@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	putMode := fs.String("put", "presigned", "PUT mode: presigned (HTTP upload URL) or localfs (client writes the stage directory)")
 	threshold := fs.Int("array-binding-threshold", 0, "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD sent at login (0: Snowflake's default 65280; negative: always inline)")
 	verbose := fs.Bool("v", false, "log every request")
-	memLimit := fs.String("memory-limit", "", "cap DuckDB's memory, e.g. 512MB (spills to disk beyond it)")
+	memLimit := fs.String("memory-limit", "", "cap DuckDB's memory, e.g. 2GB (default 512MB; spills to disk beyond it)")
 	s3Endpoint := fs.String("s3-endpoint", "", "S3 endpoint external stages read from (default: AWS); credentials for STORAGE_INTEGRATION stages come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
 	s3Region := fs.String("s3-region", "", "S3 region (default us-east-1)")
 	users := userFlags{}

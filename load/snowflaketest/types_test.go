@@ -1,0 +1,341 @@
+package snowflaketest_test
+
+import (
+	"database/sql"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/snowflakedb/gosnowflake"
+)
+
+// tzWant is one TIMESTAMP_TZ value as the driver must decode it: the
+// instant and the offset in seconds east of UTC.
+type tzWant struct {
+	n      int
+	at     time.Time
+	offset int
+}
+
+// checkTZ reads n, ts ordered as q says and compares instants and zone
+// offsets with want.
+func checkTZ(t *testing.T, rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+	Close() error
+}, want []tzWant) {
+	t.Helper()
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		var n int
+		var ts time.Time
+		if err := rows.Scan(&n, &ts); err != nil {
+			t.Fatal(err)
+		}
+		if i >= len(want) {
+			t.Errorf("extra row %d %v", n, ts)
+			continue
+		}
+		_, off := ts.Zone()
+		if w := want[i]; n != w.n || !ts.Equal(w.at) || off != w.offset {
+			t.Errorf("row %d = %d %v (offset %d), want %d %v (offset %d)", i, n, ts, off, w.n, w.at, w.offset)
+		}
+		i++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if i != len(want) {
+		t.Errorf("rows = %d, want %d", i, len(want))
+	}
+}
+
+// TestTimestampTZOffsets: a TIMESTAMP_TZ value keeps the offset it was
+// written with, through INSERT, INSERT ... SELECT, UPDATE, MERGE and
+// casts; the driver decodes it in that offset; comparisons and ORDER BY
+// go by the instant.
+func TestTimestampTZOffsets(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE tz (n INT, ts TIMESTAMP_TZ)")
+	mustExec(t, db, `INSERT INTO tz VALUES (1, '2024-01-02 03:04:05 +05:00'), (2, '2024-01-02 03:04:05 -0800'), (3, '2024-01-02T03:04:05Z')`)
+	mustExec(t, db, "INSERT INTO tz (ts, n) SELECT TO_TIMESTAMP_TZ('2024-01-01 20:00:00 -02:30'), 4")
+	mustExec(t, db, "INSERT INTO tz (n) VALUES (5)")
+	// Array binding (one multi-row INSERT).
+	mustExec(t, db, "INSERT INTO tz VALUES (?, ?)", gosnowflake.Array([]int{7, 8}), gosnowflake.Array([]string{"2024-01-02 03:04:05 +05:00", "2024-01-02 03:04:05 -0800"}))
+	mustExec(t, db, "UPDATE tz SET ts = '2024-01-02 00:30:00+01:00' WHERE n = 5")
+	mustExec(t, db, "CREATE TABLE src (n INT, ts VARCHAR)")
+	mustExec(t, db, "INSERT INTO src VALUES (6, '2024-01-02 12:00:00 +09:00'), (3, '2024-01-02 03:04:05 +03:00')")
+	mustExec(t, db, `MERGE INTO tz USING src ON tz.n = src.n
+		WHEN MATCHED THEN UPDATE SET tz.ts = src.ts
+		WHEN NOT MATCHED THEN INSERT (n, ts) VALUES (src.n, src.ts)`)
+
+	utc := func(h, m, s int) time.Time {
+		return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
+	}
+	r1 := tzWant{1, utc(22, 4, 5), 5 * 3600}   // 2024-01-02 03:04:05 +05:00
+	r2 := tzWant{2, utc(35, 4, 5), -8 * 3600}  // 2024-01-02 03:04:05 -08:00
+	r3 := tzWant{3, utc(24, 4, 5), 3 * 3600}   // merged: 2024-01-02 03:04:05 +03:00
+	r4 := tzWant{4, utc(22, 30, 0), -150 * 60} // 2024-01-01 20:00 -02:30
+	r5 := tzWant{5, utc(23, 30, 0), 3600}      // updated: 2024-01-02 00:30 +01:00
+	r6 := tzWant{6, utc(27, 0, 0), 9 * 3600}   // merged: 2024-01-02 12:00 +09:00
+	// ORDER BY goes by the instant, whatever the offsets.
+	rows, err := db.Query("SELECT n, ts FROM tz ORDER BY ts, n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r7, r8 := r1, r2
+	r7.n, r8.n = 7, 8
+	checkTZ(t, rows, []tzWant{r1, r7, r4, r5, r3, r6, r2, r8})
+
+	// Comparisons go by the instant too: 2024-01-02 00:00 UTC written in
+	// another offset.
+	rows, err = db.Query("SELECT n, ts FROM tz WHERE ts >= '2024-01-02 05:00:00 +05:00'::TIMESTAMP_TZ AND n < 7 ORDER BY ts DESC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{r2, r6, r3})
+
+	// Casts and TO_TIMESTAMP_TZ answer the offset they were given.
+	rows, err = db.Query(`SELECT 1, '2024-01-02 03:04:05 +05:00'::TIMESTAMP_TZ
+		UNION ALL SELECT 2, CAST('2024-01-02 03:04:05 -0800' AS TIMESTAMP_TZ)
+		UNION ALL SELECT 3, TRY_CAST('2024-01-02T03:04:05Z' AS TIMESTAMP_TZ)
+		UNION ALL SELECT 4, TO_TIMESTAMP_TZ('2024-01-01 20:00:00 -02:30') ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{r1, {2, r2.at, r2.offset}, {3, utc(27, 4, 5), 0}, r4})
+	if got := queryOne(t, db, "SELECT TO_VARCHAR(ts) FROM tz WHERE n = 4"); got != "2024-01-01 20:00:00.000 -0230" {
+		t.Errorf("TO_VARCHAR(ts) = %s, want 2024-01-01 20:00:00.000 -0230", got)
+	}
+	if got := queryOne(t, db, "SELECT TO_CHAR(n) || TO_VARCHAR(ts) FROM tz WHERE n = 1"); got != "12024-01-02 03:04:05.000 +0500" {
+		t.Errorf("TO_CHAR(n) || TO_VARCHAR(ts) = %s", got)
+	}
+}
+
+// TestFunctionRefusals: where Snowflake fails or drops a value, so does
+// the emulator: "%" and MOD by zero (100051), TO_TIMESTAMP* of text that
+// is no timestamp (100035, TRY_TO_TIMESTAMP* give NULL), OBJECT_CONSTRUCT
+// without the keys whose value is SQL NULL.
+func TestFunctionRefusals(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	for _, tc := range []struct {
+		q    string
+		want int
+	}{
+		{"SELECT 7 % 0", 100051},
+		{"SELECT MOD(7, 0)", 100051},
+		{"SELECT 7.5 % (2 - 2)", 100051},
+		{"SELECT TO_TIMESTAMP('not a time')", 100035},
+		{"SELECT TO_TIMESTAMP_NTZ('2024-13-45')", 100035},
+		{"SELECT TO_TIMESTAMP_LTZ('x')", 100035},
+		{"SELECT TO_TIMESTAMP_TZ('x')", 100035},
+		{"SELECT 'x'::TIMESTAMP_TZ", 100035},
+	} {
+		_, err := db.Exec(tc.q)
+		if err == nil {
+			t.Errorf("%s: no error, want %d", tc.q, tc.want)
+			continue
+		}
+		if se := snowErr(t, err); se.Number != tc.want {
+			t.Errorf("%s = %v, want %d", tc.q, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ q, want string }{
+		{"SELECT 7 % 3", "1"},
+		{"SELECT MOD(7, 4)", "3"},
+		{"SELECT TRY_TO_TIMESTAMP('not a time')", "<nil>"},
+		{"SELECT TRY_TO_TIMESTAMP_TZ('not a time')", "<nil>"},
+		{"SELECT TRY_CAST('x' AS TIMESTAMP_TZ)", "<nil>"},
+		{"SELECT OBJECT_CONSTRUCT('a', 1, 'b', NULL, 'c', 'x')", `{"a":1,"c":"x"}`},
+		{"SELECT OBJECT_CONSTRUCT('a', NULL)", `{}`},
+		{"SELECT OBJECT_CONSTRUCT('a', PARSE_JSON('null'))", `{"a":null}`},
+		{"SELECT OBJECT_CONSTRUCT_KEEP_NULL('a', 1, 'b', NULL)", `{"a":1,"b":null}`},
+	} {
+		if got := queryOne(t, db, tc.q); got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.q, got, tc.want)
+		}
+	}
+}
+
+// TestCopyHistoryTimeRange: COPY_HISTORY returns the loads between
+// START_TIME and END_TIME (by the emulator's clock, Options.Now).
+func TestCopyHistoryTimeRange(t *testing.T) {
+	t0 := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	now := t0
+	_, db := newDB(t, snowflaketest.Options{Now: func() time.Time { return now }})
+	mustExec(t, db, "CREATE TABLE h (n INT)")
+	dir := t.TempDir()
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "early.csv", "1\n")+" @%h")
+	copyInto(t, db, "COPY INTO h FROM @%h")
+	now = t0.Add(2 * time.Hour)
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "late.csv", "2\n")+" @%h")
+	copyInto(t, db, "COPY INTO h FROM @%h")
+	for _, tc := range []struct{ args, want string }{
+		{"START_TIME => '2024-03-01 09:00:00 +00:00'", "early.csv.gz late.csv.gz"},
+		{"START_TIME => '2024-03-01 11:00:00 +00:00'", "late.csv.gz"},
+		{"START_TIME => '2024-03-01 09:00:00 +00:00', END_TIME => '2024-03-01 11:00:00 +00:00'", "early.csv.gz"},
+		{"START_TIME => DATEADD(hours, -1, '2024-03-01 12:30:00'::TIMESTAMP_LTZ)", "late.csv.gz"},
+		{"START_TIME => '2024-03-01 13:00:00 +00:00'", ""},
+	} {
+		_, rows := queryAll(t, db, "SELECT file_name FROM TABLE(INFORMATION_SCHEMA.COPY_HISTORY(TABLE_NAME => 'H', "+tc.args+")) ORDER BY file_name")
+		var got []string
+		for _, r := range rows {
+			got = append(got, r[0])
+		}
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("COPY_HISTORY(%s) = %q, want %q", tc.args, g, tc.want)
+		}
+	}
+}
+
+// TestRefusalInTransaction: a statement refused with 100074 inside
+// BEGIN ... COMMIT leaves the table as it was before the statement, and
+// the transaction goes on.
+func TestRefusalInTransaction(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE r (id INT, s VARCHAR(3))")
+	mustExec(t, db, "INSERT INTO r VALUES (0, 'old')")
+	mustExec(t, db, "BEGIN")
+	mustExec(t, db, "INSERT INTO r VALUES (1, 'abc')")
+	for _, q := range []string{
+		"INSERT INTO r VALUES (2, 'abcd')",
+		"INSERT INTO r SELECT id + 10, s || 'x' FROM r",
+		"UPDATE r SET s = 'toolong' WHERE id = 1",
+		"UPDATE r SET s = r.s || '!' WHERE r.id = 0",
+		"MERGE INTO r USING (SELECT 1 AS id, 'wxyz' AS s) src ON r.id = src.id WHEN MATCHED THEN UPDATE SET r.s = src.s",
+		"MERGE INTO r t USING (SELECT 5 AS id, 'wxyz' AS s) src ON t.id = src.id WHEN NOT MATCHED THEN INSERT (id, s) VALUES (src.id, src.s)",
+		"INSERT OVERWRITE INTO r VALUES (9, 'toolong')",
+	} {
+		_, err := db.Exec(q)
+		if err == nil {
+			t.Errorf("%s: no error, want 100074", q)
+			continue
+		}
+		if se := snowErr(t, err); se.Number != 100074 {
+			t.Errorf("%s = %v, want 100074", q, err)
+		}
+	}
+	mustExec(t, db, "UPDATE r SET s = 'ab' WHERE id = 1")
+	mustExec(t, db, "INSERT INTO r VALUES (3, 'xy')")
+	mustExec(t, db, "COMMIT")
+	_, rows := queryAll(t, db, "SELECT id, s FROM r ORDER BY id")
+	var got []string
+	for _, r := range rows {
+		got = append(got, r[0]+"="+r[1])
+	}
+	if g, want := strings.Join(got, " "), "0=old 1=ab 3=xy"; g != want {
+		t.Errorf("table after COMMIT = %s, want %s", g, want)
+	}
+}
+
+// TestTimestampTZCopy: COPY keeps the offsets of TIMESTAMP_TZ values
+// from CSV, JSON and Parquet files, and rejects text that is no
+// timestamp (100035).
+func TestTimestampTZCopy(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	mustExec(t, db, "CREATE TABLE c (n INT, ts TIMESTAMP_TZ)")
+	csv := "1,2024-01-02 03:04:05 +05:00\n2,2024-01-02 03:04:05 -0800\n3,2024-01-02T03:04:05Z\n4,not a time\n"
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "tz.csv", csv)+" @%c")
+	res, _ := copyInto(t, db, "COPY INTO c FROM @%c ON_ERROR = CONTINUE")
+	if len(res) != 1 || res[0].loaded != 3 || res[0].firstLine.String != "4" || res[0].firstError.String != "Timestamp 'not a time' is not recognized" {
+		t.Fatalf("COPY CSV = %+v, want 3 loaded and line 4 rejected", res)
+	}
+	mustExec(t, db, "CREATE TABLE j (n INT, ts TIMESTAMP_TZ)")
+	ndjson := `{"n": 5, "ts": "2024-01-02T12:00:00+09:00"}` + "\n" + `{"n": 6, "ts": "2024-01-01 20:00:00 -02:30"}` + "\n"
+	mustExec(t, db, "PUT file://"+writeFile(t, dir, "tz.json", ndjson)+" @%j")
+	res, _ = copyInto(t, db, "COPY INTO j FROM @%j FILE_FORMAT = (TYPE = JSON) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE")
+	if len(res) != 1 || res[0].loaded != 2 {
+		t.Fatalf("COPY JSON = %+v, want 2 loaded", res)
+	}
+	pq := filepath.Join(dir, "tz.parquet")
+	duck, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer duck.Close()
+	if _, err := duck.Exec(`COPY (SELECT * FROM (VALUES (7, '2024-01-02 03:04:05 -0800')) v(n, ts)) TO '` + pq + `' (FORMAT parquet)`); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, "PUT file://"+pq+" @%j")
+	res, _ = copyInto(t, db, "COPY INTO j FROM @%j FILES = ('tz.parquet') FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE")
+	if len(res) != 1 || res[0].loaded != 1 {
+		t.Fatalf("COPY PARQUET = %+v, want 1 loaded", res)
+	}
+	mustExec(t, db, "INSERT INTO c SELECT * FROM j")
+	utc := func(h, m, s int) time.Time {
+		return time.Date(2024, 1, 1, h, m, s, 0, time.UTC)
+	}
+	rows, err := db.Query("SELECT n, ts FROM c ORDER BY ts, n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{
+		{1, utc(22, 4, 5), 5 * 3600},
+		{6, utc(22, 30, 0), -150 * 60},
+		{5, utc(27, 0, 0), 9 * 3600},
+		{3, utc(27, 4, 5), 0},
+		{2, utc(35, 4, 5), -8 * 3600},
+		{7, utc(35, 4, 5), -8 * 3600},
+	})
+}
+
+// TestErrorNumbersMapped: DuckDB's errors that have a Snowflake
+// counterpart come back under Snowflake's number and wording.
+func TestErrorNumbersMapped(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE e (k INT, v STRING, d NUMBER(4,2))")
+	for _, tc := range []struct {
+		q       string
+		want    int
+		message string
+	}{
+		{"SELECT no_such_function(1)", 2140, "SQL compilation error:\nUnknown function NO_SUCH_FUNCTION"},
+		{"SELECT LENGTH(1, 2)", 1044, "SQL compilation error:\nInvalid argument types for function 'LENGTH': (INTEGER, INTEGER)"},
+		{"SELECT CAST(1000 AS NUMBER(4,2))", 100039, "Numeric value '1000' is out of range"},
+		{"INSERT INTO e (d) VALUES (12345.6)", 100039, "Numeric value '12345.6' is out of range"},
+		{"SELECT k, COUNT(*) FROM e", 1104, "SQL compilation error:\n'K' in select clause is neither an aggregate nor in the group by clause."},
+		{"SELECT k FROM e a JOIN e b ON a.k = b.k", 2028, "SQL compilation error:\nambiguous column name 'K'"},
+		{"SELECT PARSE_JSON('{x')", 100069, "Error parsing JSON: unexpected character"},
+	} {
+		_, err := db.Exec(tc.q)
+		if err == nil {
+			t.Errorf("%s: no error, want %d", tc.q, tc.want)
+			continue
+		}
+		se := snowErr(t, err)
+		if se.Number != tc.want || (tc.message != "" && se.Message != tc.message) {
+			t.Errorf("%s = %d %q, want %d %q", tc.q, se.Number, se.Message, tc.want, tc.message)
+		}
+	}
+}
+
+// TestTimestampTZExternalFunction: a TIMESTAMP_TZ argument reaches an
+// external function as text in its own offset, and a TIMESTAMP_TZ result
+// keeps the offset the service wrote.
+func TestTimestampTZExternalFunction(t *testing.T) {
+	svc := &remoteService{answer: func(args []json.RawMessage) any {
+		var s string
+		_ = json.Unmarshal(args[0], &s)
+		return strings.Replace(s, "03:04:05", "04:05:06", 1)
+	}}
+	_, db := newDB(t, snowflaketest.Options{ExternalServices: map[string]http.Handler{gatewayURL: svc}})
+	mustExec(t, db, "CREATE API INTEGRATION gw API_PROVIDER = aws_api_gateway API_AWS_ROLE_ARN = 'arn:aws:iam::1:role/r' API_ALLOWED_PREFIXES = ('"+gatewayURL+"') ENABLED = TRUE")
+	mustExec(t, db, "CREATE EXTERNAL FUNCTION later(ts TIMESTAMP_TZ) RETURNS TIMESTAMP_TZ API_INTEGRATION = gw AS '"+gatewayURL+"later'")
+	mustExec(t, db, "CREATE TABLE x (n INT, ts TIMESTAMP_TZ)")
+	mustExec(t, db, "INSERT INTO x VALUES (1, '2024-01-02 03:04:05 +05:00')")
+	rows, err := db.Query("SELECT n, later(ts) FROM x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{1, time.Date(2024, 1, 1, 23, 5, 6, 0, time.UTC), 5 * 3600}})
+	if len(svc.requests) != 1 || len(svc.requests[0].rows) != 1 || string(svc.requests[0].rows[0][1]) != `"2024-01-02 03:04:05.000 +0500"` {
+		t.Errorf("service got %+v, want the value in its +05:00 offset", svc.requests)
+	}
+}

@@ -71,7 +71,10 @@ type WriterOptions struct {
 	// whose path is a column's Path goes to that column, under its name and
 	// with its type. Other paths get new columns named by a schema.Namer
 	// (with Names, and every name in Columns reserved) and typed by their
-	// values (see the package documentation).
+	// values (see the package documentation). A Subtree column takes every
+	// field below its path, joined into one JSON object; DATE and
+	// TIMESTAMP_* columns take times in Snowflake's AUTO forms (package
+	// documentation, "Wide objects" and "Dates and timestamps").
 	Columns []schema.Column
 	// Names are the naming options of new columns; they must be those of
 	// the table's DDL (the same Separator as the flattener).

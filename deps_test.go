@@ -24,9 +24,11 @@ var allowed = map[string][]string{
 	// s3test: an in-process S3 server for tests (links gofakes3); no library
 	// package imports it.
 	"source/s3source/s3test": {},
-	"load":                   {"flatten", "schema", "internal/enumtext"},
-	"resilience":             {"internal/enumtext"},
-	"internal/enumtext":      {},
+	"load":                   {"flatten", "schema", "load/stagefile", "internal/enumtext"},
+	// stagefile: the staged-file writers, without the Snowflake driver.
+	"load/stagefile":    {"flatten", "schema", "internal/enumtext"},
+	"resilience":        {"internal/enumtext"},
+	"internal/enumtext": {},
 }
 
 // pure packages do no I/O: they may not import these.
@@ -102,8 +104,10 @@ func TestNoInit(t *testing.T) {
 
 // TestDependencyWeight keeps each library package's third-party
 // dependencies to its job, so that importers pay only for what they use:
-// framing links no AWS SDK, schema links no JSON Schema library, resilience
-// links nothing outside the standard library. It asks the go command for
+// framing links no AWS SDK, schema links no JSON Schema library, the
+// staged-file writers link neither database/sql nor the Snowflake driver
+// (with its Arrow and Azure SDK) nor the AWS SDK, resilience links nothing
+// outside the standard library. It asks the go command for
 // every package each one needs.
 func TestDependencyWeight(t *testing.T) {
 	goCmd, err := exec.LookPath("go")
@@ -115,6 +119,8 @@ func TestDependencyWeight(t *testing.T) {
 		"schema":     {"github.com/aws/", "github.com/santhosh-tekuri/"},
 		"source":     {"github.com/aws/", "github.com/rclone/", module + "/source/"},
 		"resilience": {"."}, // any module path: a dot in the first element
+		"load/stagefile": {"github.com/snowflakedb/", "github.com/aws/",
+			"github.com/apache/arrow", "github.com/Azure/"},
 	}
 	// go mod tidy in an importer also loads the tests of the packages it
 	// imports: their test-only dependencies are downloaded too.
@@ -125,7 +131,8 @@ func TestDependencyWeight(t *testing.T) {
 		"source/s3source": {"github.com/rclone/"},
 		"source/s3event":  {"github.com/rclone/"},
 		// load's S3Sink tests live in load/s3sinktest for this reason.
-		"load": {"github.com/rclone/"},
+		"load":           {"github.com/rclone/"},
+		"load/stagefile": {"github.com/rclone/"},
 	}
 	for pkg, prefixes := range testForbidden {
 		out, err := exec.Command(goCmd, "list", "-deps", "-test", "./"+pkg).Output()

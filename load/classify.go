@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/snowflakedb/gosnowflake"
 )
 
@@ -47,7 +48,7 @@ func (ErrorClassifier) Retryable(err error) bool {
 	}
 	var fe *FileError
 	var ce *ConfigError
-	if errors.As(err, &fe) || errors.As(err, &ce) || errors.Is(err, ErrNotOurs) || errors.Is(err, ErrOptions) || errors.Is(err, ErrPassphrase) {
+	if errors.As(err, &fe) || errors.As(err, &ce) || errors.Is(err, ErrNotOurs) || errors.Is(err, ErrOptions) || errors.Is(err, stagefile.ErrOptions) || errors.Is(err, ErrPassphrase) {
 		return false
 	}
 	var pe *SnowpipeError

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/snowflakedb/gosnowflake"
 )
 
@@ -49,6 +50,7 @@ func TestErrorClassifier(t *testing.T) {
 		{"file error", &FileError{}, false, false, false},
 		{"not ours", ErrNotOurs, false, false, false},
 		{"options", ErrOptions, false, false, false},
+		{"writer options over EOF", fmt.Errorf("%w: %w", stagefile.ErrOptions, io.EOF), false, false, false},
 		{"snowpipe 429", &SnowpipeError{Status: 429}, true, true, false},
 		{"snowpipe 503", &SnowpipeError{Status: 503}, true, false, false},
 		{"snowpipe 401", &SnowpipeError{Status: 401}, false, false, false},

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/snowflakedb/gosnowflake"
 )
 
@@ -24,7 +25,7 @@ type copyResult struct {
 
 // loadAppend uploads files, COPYs them into the target and checks each
 // file's result against the ledger.
-func (l *Loader) loadAppend(ctx context.Context, files []File, res *Result) error {
+func (l *Loader) loadAppend(ctx context.Context, files []stagefile.File, res *Result) error {
 	start := time.Now()
 	if err := l.upload(ctx, l.table, files); err != nil {
 		return err
@@ -96,7 +97,7 @@ func (l *Loader) wholeFiles() bool {
 // says it was loaded before, judged by the ledger as it was before this
 // load (rec) and, where the earlier COPY's answer was lost, by that COPY's
 // own result, found through its query tag.
-func (l *Loader) skipped(ctx context.Context, f File, recorded map[string]ledgerRecord, tag string, jobs *jobFinder) (FileResult, error) {
+func (l *Loader) skipped(ctx context.Context, f stagefile.File, recorded map[string]ledgerRecord, tag string, jobs *jobFinder) (FileResult, error) {
 	rec, have := recorded[f.Name]
 	done := FileResult{File: f, Status: "LOAD_SKIPPED", RowsParsed: f.Rows, RowsLoaded: rec.rows}
 	switch {
@@ -136,7 +137,7 @@ func (l *Loader) skipped(ctx context.Context, f File, recorded map[string]ledger
 	return r, nil
 }
 
-func collect(files []File, m map[string]FileResult) []FileResult {
+func collect(files []stagefile.File, m map[string]FileResult) []FileResult {
 	out := make([]FileResult, 0, len(m))
 	for _, f := range files {
 		if r, ok := m[f.Name]; ok {
@@ -148,8 +149,8 @@ func collect(files []File, m map[string]FileResult) []FileResult {
 
 // copyGroups splits files into COPY statements: files with the same file
 // format and copy options, at most maxCopyFiles each, in input order.
-func copyGroups(files []File) [][]File {
-	var groups [][]File
+func copyGroups(files []stagefile.File) [][]stagefile.File {
+	var groups [][]stagefile.File
 	idx := map[string]int{}
 	for _, f := range files {
 		k := f.FileFormat() + "\x00" + f.CopyOptions()
@@ -166,7 +167,7 @@ func copyGroups(files []File) [][]File {
 
 // copy runs one COPY INTO table of files (same format) with QueryContext
 // and reads its per-file result rows.
-func (l *Loader) copy(ctx context.Context, table string, files []File, force bool) (copyResult, error) {
+func (l *Loader) copy(ctx context.Context, table string, files []stagefile.File, force bool) (copyResult, error) {
 	start := time.Now()
 	ref, err := l.stageRef(table)
 	if err != nil {
@@ -230,9 +231,9 @@ func (l *Loader) copy(ctx context.Context, table string, files []File, force boo
 // readCopyRows reads COPY's per-file result rows (from the COPY or from
 // RESULT_SCAN of it) for files, by file name; files absent were skipped. A
 // row of a file not in files is an error when strict, else ignored.
-func readCopyRows(rows *sql.Rows, files []File, strict bool) (map[string]FileResult, error) {
+func readCopyRows(rows *sql.Rows, files []stagefile.File, strict bool) (map[string]FileResult, error) {
 	out := map[string]FileResult{}
-	byName := make(map[string]File, len(files))
+	byName := make(map[string]stagefile.File, len(files))
 	for _, f := range files {
 		byName[f.Name] = f
 	}
@@ -355,7 +356,7 @@ func (l *Loader) checkFile(ctx context.Context, table, queryID string, r *FileRe
 // deadLetters reads the rows COPY rejected from file with VALIDATE and sends
 // them to the dead-letter sink, in VALIDATE's order, one per rejected row
 // (a row with several errors is reported with its first).
-func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f File) (int64, error) {
+func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f stagefile.File) (int64, error) {
 	if queryID == "" {
 		return 0, fmt.Errorf("load: file %s: no query id to VALIDATE the COPY with", f.Name)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/flatpipe/flatpipe/load/stagefile"
 )
 
 // The ledger is a small table in the target's schema (LoaderOptions.Ledger,
@@ -72,7 +74,7 @@ func copyTag() string { return "flatpipe-copy-" + strings.ToLower(rand.Text()) }
 
 // ledgerLookup returns the ledger's rows for files, by file name; a row with
 // the file's SHA-256 wins over others.
-func (l *Loader) ledgerLookup(ctx context.Context, files []File) (map[string]ledgerRecord, error) {
+func (l *Loader) ledgerLookup(ctx context.Context, files []stagefile.File) (map[string]ledgerRecord, error) {
 	out := map[string]ledgerRecord{}
 	want := map[string]string{}
 	for _, f := range files {
@@ -122,13 +124,13 @@ func (l *Loader) ledgerLookup(ctx context.Context, files []File) (map[string]led
 // ledgerIntent records files about to be COPYed with the COPYs' query tag:
 // a new row for a file the ledger does not hold with its content, the tag
 // added to a 'STAGED' row. It returns the ledger's records from before.
-func (l *Loader) ledgerIntent(ctx context.Context, files []File, tag string) (map[string]ledgerRecord, error) {
+func (l *Loader) ledgerIntent(ctx context.Context, files []stagefile.File, tag string) (map[string]ledgerRecord, error) {
 	rec, err := l.ledgerLookup(ctx, files)
 	if err != nil {
 		return nil, err
 	}
 	now := l.o.Now().UTC().Format(time.RFC3339Nano)
-	var fresh []File
+	var fresh []stagefile.File
 	var staged []any
 	for _, f := range files {
 		r, ok := rec[f.Name]
@@ -187,7 +189,7 @@ func (l *Loader) ledgerExec(ctx context.Context, q string, args ...any) error {
 // sink took, 'PARTIAL' for partial loads the policy does not accept. A
 // partial load whose dead letters did not all reach the sink stays
 // 'STAGED', so a rerun hands them again.
-func (l *Loader) ledgerDone(ctx context.Context, files []File, results map[string]FileResult) error {
+func (l *Loader) ledgerDone(ctx context.Context, files []stagefile.File, results map[string]FileResult) error {
 	now := l.o.Now().UTC().Format(time.RFC3339Nano)
 	var loaded []any
 	for _, f := range files {
@@ -232,7 +234,7 @@ func (l *Loader) ledgerDone(ctx context.Context, files []File, results map[strin
 // caches what one load looked up.
 type jobFinder struct {
 	l       *Loader
-	files   []File                           // the load's files, to read COPY results with
+	files   []stagefile.File                 // the load's files, to read COPY results with
 	ids     map[string][]string              // tag → COPY query ids, oldest first
 	results map[string]map[string]FileResult // query id → its per-file results
 }
@@ -240,7 +242,7 @@ type jobFinder struct {
 // find returns the result of the COPY that loaded f (LOADED or
 // PARTIALLY_LOADED), with that COPY's query id, or false when no COPY of
 // tags can be found that did.
-func (j *jobFinder) find(ctx context.Context, f File, tags []string) (FileResult, bool, error) {
+func (j *jobFinder) find(ctx context.Context, f stagefile.File, tags []string) (FileResult, bool, error) {
 	for _, tag := range tags {
 		ids, err := j.copies(ctx, tag)
 		if err != nil {

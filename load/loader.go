@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flatpipe/flatpipe/internal/enumtext"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -303,7 +304,7 @@ func TableName(name string) (string, error) {
 // FileResult is what COPY did with one file.
 type FileResult struct {
 	// File is the staged file.
-	File File
+	File stagefile.File
 	// Status is COPY's status: "LOADED", "PARTIALLY_LOADED",
 	// "LOAD_FAILED", or "LOAD_SKIPPED" for a file COPY skipped because
 	// the ledger shows this name and content loaded before. A file whose
@@ -411,7 +412,7 @@ type Result struct {
 // A Load can be repeated after a crash or an error with the same files:
 // files already loaded are skipped (append), or the staging table is
 // rebuilt (replace, merge), so every row lands once.
-func (l *Loader) Load(ctx context.Context, t schema.Table, files []File) (*Result, error) {
+func (l *Loader) Load(ctx context.Context, t schema.Table, files []stagefile.File) (*Result, error) {
 	res := &Result{Table: l.table}
 	if len(files) == 0 {
 		return res, nil
@@ -439,7 +440,7 @@ func (l *Loader) Load(ctx context.Context, t schema.Table, files []File) (*Resul
 	return res, err
 }
 
-func (l *Loader) checkFiles(files []File) error {
+func (l *Loader) checkFiles(files []stagefile.File) error {
 	seen := make(map[string]bool, len(files))
 	for i, f := range files {
 		switch {
@@ -525,7 +526,7 @@ func mergeTables(t, u schema.Table) schema.Table {
 // TableOf returns the table a set of files needs: the columns of their
 // File.Schema, in order of first appearance, each with a type that covers
 // every file's type for it (schema.Widen).
-func TableOf(files []File) schema.Table {
+func TableOf(files []stagefile.File) schema.Table {
 	var t schema.Table
 	idx := map[string]int{}
 	for _, f := range files {

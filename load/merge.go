@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -19,7 +20,7 @@ var ErrDuplicateKey = errors.New("load: duplicate merge key in batch and no Merg
 
 // batchID names a batch by its files, so a rerun of the same batch reuses
 // (and replaces) the same staging table.
-func batchID(files []File) string {
+func batchID(files []stagefile.File) string {
 	h := sha256.New()
 	for _, f := range files {
 		h.Write([]byte(f.Name + "\x00" + f.SHA256 + "\x00"))
@@ -31,7 +32,7 @@ func batchID(files []File) string {
 // merges it into the target (Merge). The fresh table is rebuilt from scratch
 // on every attempt, and its COPY uses FORCE (its rows are new by
 // construction), so an attempt whose answer was lost is simply redone.
-func (l *Loader) loadVia(ctx context.Context, plan *schema.Plan, files []File, res *Result) error {
+func (l *Loader) loadVia(ctx context.Context, plan *schema.Plan, files []stagefile.File, res *Result) error {
 	var stg string
 	transient := l.o.Disposition == Merge
 	if transient {

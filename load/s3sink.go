@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 )
 
 // S3API is the part of *s3.Client an S3Sink uses.
@@ -68,7 +69,7 @@ type S3Object struct {
 }
 
 // Key returns the object key of f under dir ("" for none).
-func (s *S3Sink) Key(dir string, f File) string {
+func (s *S3Sink) Key(dir string, f stagefile.File) string {
 	p := s.Prefix
 	if p != "" && !strings.HasSuffix(p, "/") {
 		p += "/"
@@ -80,7 +81,7 @@ func (s *S3Sink) Key(dir string, f File) string {
 }
 
 // Put uploads the local file f under dir.
-func (s *S3Sink) Put(ctx context.Context, dir string, f File) (S3Object, error) {
+func (s *S3Sink) Put(ctx context.Context, dir string, f stagefile.File) (S3Object, error) {
 	key := s.Key(dir, f)
 	obj := S3Object{Key: key}
 	if s.Client == nil || s.Bucket == "" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flatpipe/flatpipe/internal/enumtext"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 )
 
 // StageKind says which kind of stage files go through. Its text form
@@ -135,12 +136,12 @@ func (l *Loader) createStage(ctx context.Context) error {
 
 // upload stages files for a COPY into table: PUT of each local file
 // (bounded parallelism), or an S3 upload for an external stage.
-func (l *Loader) upload(ctx context.Context, table string, files []File) error {
+func (l *Loader) upload(ctx context.Context, table string, files []stagefile.File) error {
 	if l.o.Stage.Kind == ExternalStage {
 		if l.o.Stage.S3 == nil {
 			return nil
 		}
-		return l.parallel(ctx, files, func(ctx context.Context, f File) error {
+		return l.parallel(ctx, files, func(ctx context.Context, f stagefile.File) error {
 			start := time.Now()
 			err := l.do(ctx, func(ctx context.Context) error {
 				_, err := l.o.Stage.S3.Put(ctx, strings.Trim(l.o.Stage.Path, "/"), f)
@@ -159,7 +160,7 @@ func (l *Loader) upload(ctx context.Context, table string, files []File) error {
 	if err != nil {
 		return err
 	}
-	return l.parallel(ctx, files, func(ctx context.Context, f File) error {
+	return l.parallel(ctx, files, func(ctx context.Context, f stagefile.File) error {
 		start := time.Now()
 		err := l.do(ctx, func(ctx context.Context) error { return l.put(ctx, ref, f) })
 		if err == nil {
@@ -171,7 +172,7 @@ func (l *Loader) upload(ctx context.Context, table string, files []File) error {
 
 // parallel runs fn for each file, at most LoaderOptions.Parallel at once; the
 // first error cancels the others and is returned.
-func (l *Loader) parallel(ctx context.Context, files []File, fn func(context.Context, File) error) error {
+func (l *Loader) parallel(ctx context.Context, files []stagefile.File, fn func(context.Context, stagefile.File) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	n := l.o.Parallel
@@ -214,14 +215,14 @@ func (l *Loader) parallel(ctx context.Context, files []File, fn func(context.Con
 }
 
 // sourceCompression is PUT's SOURCE_COMPRESSION for f.
-func sourceCompression(f File) string {
-	if f.Format == Parquet {
+func sourceCompression(f stagefile.File) string {
+	if f.Format == stagefile.Parquet {
 		return "NONE"
 	}
 	switch f.Compression {
-	case Zstd:
+	case stagefile.Zstd:
 		return "ZSTD"
-	case Uncompressed:
+	case stagefile.Uncompressed:
 		return "NONE"
 	}
 	return "GZIP"
@@ -229,7 +230,7 @@ func sourceCompression(f File) string {
 
 // put uploads one local file with PUT (a regular file: the driver's stream
 // PUT is avoided) and checks the driver's per-file result.
-func (l *Loader) put(ctx context.Context, ref string, f File) error {
+func (l *Loader) put(ctx context.Context, ref string, f stagefile.File) error {
 	abs, err := filepath.Abs(f.Path)
 	if err != nil {
 		return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)

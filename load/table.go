@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 	"github.com/snowflakedb/gosnowflake"
 )
@@ -27,7 +28,7 @@ func (l *Loader) ddlOptions() schema.DDLOptions {
 
 // ensureTable creates or evolves the target table for the batch and checks
 // that every file column is a table column.
-func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []File) (*schema.Plan, error) {
+func (l *Loader) ensureTable(ctx context.Context, t schema.Table, files []stagefile.File) (*schema.Plan, error) {
 	start := time.Now()
 	inferred := t
 	inferred.Name = l.table
@@ -276,7 +277,7 @@ func (e *SchemaMismatchError) Unwrap() error { return ErrSchemaMismatch }
 // checkColumns checks that every file column is a table column whose type
 // covers the file's (File.Schema, else the batch's table). VARCHAR lengths
 // are not compared: files are written with unsized VARCHAR.
-func (l *Loader) checkColumns(plan *schema.Plan, batch schema.Table, files []File) error {
+func (l *Loader) checkColumns(plan *schema.Plan, batch schema.Table, files []stagefile.File) error {
 	cols := make(map[string]schema.Type, len(plan.Columns))
 	for _, c := range plan.Columns {
 		cols[c.Name] = c.Type

@@ -14,6 +14,7 @@ import (
 
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/resilience"
 	"github.com/flatpipe/flatpipe/schema"
 	"github.com/flatpipe/flatpipe/source"
@@ -81,7 +82,7 @@ const stagingSuffix = "__FLATPIPE_NEXT"
 // rows) not yet dropped. Cleared once the swap is complete.
 const swappedMarker = "flatpipe batch: replacement swapped in, cleanup pending"
 
-// loadDest stages chunks with load.Writer (load.RowsWriter with -arrays
+// loadDest stages chunks with stagefile.Writer (stagefile.RowsWriter with -arrays
 // tables) and loads them with one load.Loader per table.
 //
 // Append and merge load each chunk into the target as it is finished, so a
@@ -177,11 +178,11 @@ func (d *loadDest) newChunk(obj source.Object, first int64) (chunk, error) {
 		return nil, err
 	}
 	names := schema.NameOptions{Separator: d.cfg.Sep}
-	wo := load.WriterOptions{Dir: d.stageDir, Table: d.table, Format: d.cfg.format(),
+	wo := stagefile.WriterOptions{Dir: d.stageDir, Table: d.table, Format: d.cfg.format(),
 		Compression: d.cfg.compression(), Source: obj.String(), Names: names}
 	c := &loadChunk{d: d, obj: obj, in: in}
 	if d.tablesMode() {
-		if c.rw, err = load.NewRowsWriter(wo, nil); err != nil {
+		if c.rw, err = stagefile.NewRowsWriter(wo, nil); err != nil {
 			return nil, err
 		}
 		// Child tables are named as the RowsWriter names them: a Namer
@@ -192,7 +193,7 @@ func (d *loadDest) newChunk(obj source.Object, first int64) (chunk, error) {
 		c.pathName, c.rowRecs = map[string]string{}, map[string][]int32{}
 		return c, nil
 	}
-	if c.w, err = load.NewWriter(wo); err != nil {
+	if c.w, err = stagefile.NewWriter(wo); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -201,8 +202,8 @@ func (d *loadDest) newChunk(obj source.Object, first int64) (chunk, error) {
 type loadChunk struct {
 	d   *loadDest
 	obj source.Object
-	w   *load.Writer     // -arrays json or index
-	rw  *load.RowsWriter // -arrays tables
+	w   *stagefile.Writer     // -arrays json or index
+	rw  *stagefile.RowsWriter // -arrays tables
 	in  *schema.Inferrer
 	pos []recordPos // written records in file order
 
@@ -223,7 +224,7 @@ func (c *loadChunk) add(r flatRecord) error {
 		return c.addRows(r)
 	}
 	if err := c.w.Write(r.number, r.fields); err != nil {
-		if errors.Is(err, load.ErrValue) {
+		if errors.Is(err, stagefile.ErrValue) {
 			return &recordError{reason: "value", err: err}
 		}
 		return err
@@ -247,7 +248,7 @@ func (c *loadChunk) addRows(r flatRecord) error {
 				c.pos = c.pos[:idx]
 			}
 			c.observe(r.rows[:i])
-			if errors.Is(err, load.ErrValue) {
+			if errors.Is(err, stagefile.ErrValue) {
 				// Rows written before it stay written (documented
 				// limit); the record is dead-lettered.
 				return &recordError{reason: "value", err: err}
@@ -280,7 +281,7 @@ func (c *loadChunk) tableName(path []byte) string {
 	return n
 }
 
-func (c *loadChunk) close() ([]load.File, error) {
+func (c *loadChunk) close() ([]stagefile.File, error) {
 	if c.rw != nil {
 		return c.rw.Close()
 	}
@@ -299,7 +300,7 @@ func (c *loadChunk) abort() {
 // filePositions returns, per staged file, the records of its rows in row
 // order. It fails if the files hold rows the chunk did not trace (a
 // naming mismatch between the chunk and the writer: a bug, not bad data).
-func (c *loadChunk) filePositions(files []load.File) (map[string][]recordPos, error) {
+func (c *loadChunk) filePositions(files []stagefile.File) (map[string][]recordPos, error) {
 	out := make(map[string][]recordPos, len(files))
 	if c.rw == nil {
 		i := 0
@@ -357,7 +358,7 @@ func (c *loadChunk) finish(ctx context.Context) (chunkResult, error) {
 	// One load per table, the root table first; the checkpoint after the
 	// chunk covers them all (a redo skips the files already loaded).
 	var order []string
-	groups := map[string][]load.File{}
+	groups := map[string][]stagefile.File{}
 	for _, f := range files {
 		if _, ok := groups[f.Table]; !ok {
 			order = append(order, f.Table)
@@ -408,7 +409,7 @@ func b2i(b bool) int {
 // every row refused, under ON_ERROR = CONTINUE) is set aside with its
 // records for the dead letters, and the rest is loaded again (files
 // already loaded are skipped), until every other file is in.
-func (c *loadChunk) load(ctx context.Context, l *load.Loader, t schema.Table, files []load.File, pos map[string][]recordPos) (loaded int64, changes []string, failed []failedFile, err error) {
+func (c *loadChunk) load(ctx context.Context, l *load.Loader, t schema.Table, files []stagefile.File, pos map[string][]recordPos) (loaded int64, changes []string, failed []failedFile, err error) {
 	c.d.dead.register(files, c.obj.String(), pos)
 	defer c.d.dead.unregister(files)
 	for len(files) > 0 {
@@ -417,14 +418,14 @@ func (c *loadChunk) load(ctx context.Context, l *load.Loader, t schema.Table, fi
 			changes = append(changes, planChanges(r.Plan)...)
 		}
 		var fe *load.FileError
-		if err == nil || !errors.As(err, &fe) || fe.Result.Status != "LOAD_FAILED" || !slices.ContainsFunc(files, func(f load.File) bool { return f.Name == fe.Result.File.Name }) {
+		if err == nil || !errors.As(err, &fe) || fe.Result.Status != "LOAD_FAILED" || !slices.ContainsFunc(files, func(f stagefile.File) bool { return f.Name == fe.Result.File.Name }) {
 			if r != nil {
 				loaded = r.RowsLoaded
 			}
 			return loaded, changes, failed, err
 		}
 		failed = append(failed, failedFile{result: fe.Result, err: fe, pos: pos[fe.Result.File.Name]})
-		files = slices.DeleteFunc(slices.Clone(files), func(f load.File) bool { return f.Name == fe.Result.File.Name })
+		files = slices.DeleteFunc(slices.Clone(files), func(f stagefile.File) bool { return f.Name == fe.Result.File.Name })
 	}
 	return 0, changes, failed, nil
 }
@@ -568,14 +569,14 @@ func planChanges(p *schema.Plan) []string {
 	return out
 }
 
-func (c *Config) format() load.Format {
-	var f load.Format
+func (c *Config) format() stagefile.Format {
+	var f stagefile.Format
 	_ = f.UnmarshalText([]byte(c.Format))
 	return f
 }
 
-func (c *Config) compression() load.Compression {
-	var z load.Compression
+func (c *Config) compression() stagefile.Compression {
+	var z stagefile.Compression
 	_ = z.UnmarshalText([]byte(c.Compression))
 	return z
 }
@@ -595,7 +596,7 @@ type fileRows struct {
 	pos    []recordPos // the file's rows, in order
 }
 
-func (s *rowSink) register(files []load.File, object string, pos map[string][]recordPos) {
+func (s *rowSink) register(files []stagefile.File, object string, pos map[string][]recordPos) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.files == nil {
@@ -606,7 +607,7 @@ func (s *rowSink) register(files []load.File, object string, pos map[string][]re
 	}
 }
 
-func (s *rowSink) unregister(files []load.File) {
+func (s *rowSink) unregister(files []stagefile.File) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range files {

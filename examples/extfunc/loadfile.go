@@ -17,6 +17,7 @@ import (
 	"github.com/flatpipe/flatpipe/examples/internal/lambdaenv"
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/resilience"
 	"github.com/flatpipe/flatpipe/schema"
 	"github.com/flatpipe/flatpipe/source"
@@ -44,7 +45,7 @@ type loadFileFn struct {
 	log     *slog.Logger
 	metrics *lambdaenv.Metrics
 	reader  *source.Reader
-	wo      load.WriterOptions
+	wo      stagefile.WriterOptions
 	loader  *load.Loader // mode snowflake
 	sink    *load.S3Sink // mode s3
 	db      *sql.DB      // mode snowflake, closed by close
@@ -127,7 +128,7 @@ func (l *loadFileFn) load(ctx context.Context, obj source.Object) (loadAnswer, e
 	wo := l.wo
 	wo.Dir = dir
 	wo.Source = obj.Bucket + "/" + obj.Key
-	w, err := load.NewWriter(wo)
+	w, err := stagefile.NewWriter(wo)
 	if err != nil {
 		return ans, err
 	}
@@ -144,7 +145,7 @@ func (l *loadFileFn) load(ctx context.Context, obj source.Object) (loadAnswer, e
 			return nil
 		}
 		if err := w.Write(rec.Number, fields); err != nil {
-			if errors.Is(err, load.ErrValue) {
+			if errors.Is(err, stagefile.ErrValue) {
 				ans.Rejected++
 				return nil
 			}
@@ -196,7 +197,7 @@ func (l *loadFileFn) load(ctx context.Context, obj source.Object) (loadAnswer, e
 
 // tableOf is the table the files were written for: the union of their
 // columns, each with the type of the last file holding it.
-func tableOf(name string, files []load.File) schema.Table {
+func tableOf(name string, files []stagefile.File) schema.Table {
 	t := schema.Table{Name: name}
 	at := map[string]int{}
 	for _, f := range files {

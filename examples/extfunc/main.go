@@ -35,6 +35,7 @@ import (
 
 	"github.com/flatpipe/flatpipe/examples/internal/lambdaenv"
 	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 	"github.com/flatpipe/flatpipe/source"
 	"github.com/flatpipe/flatpipe/source/s3source"
@@ -96,7 +97,7 @@ func newService(ctx context.Context, lookup lambdaenv.LookupFunc, stdout io.Writ
 		return nil, nil, fmt.Errorf("extfunc: %w", err)
 	}
 	lf := &loadFileFn{cfg: cfg, log: log, metrics: metrics, reader: reader}
-	wo := load.WriterOptions{Table: cfg.Table, Names: schema.NameOptions{Separator: cfg.Flatten.Separator}}
+	wo := stagefile.WriterOptions{Table: cfg.Table, Names: schema.NameOptions{Separator: cfg.Flatten.Separator}}
 	if err := wo.Format.UnmarshalText([]byte(cfg.Format)); err != nil {
 		return nil, nil, err
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -30,7 +30,7 @@ func stageFlags(fs *flag.FlagSet) stageConfig {
 		dir:      fs.String("o", "", "write staged files for Snowflake's COPY INTO into directory `DIR` instead of printing records"),
 		format:   fs.String("format", "ndjson", "with -o, file format: ndjson, csv or parquet"),
 		compress: fs.String("compress", "gzip", "with -o, compression: gzip, zstd or none (Parquet compresses its pages with it)"),
-		fileSize: fs.Int64("file-size", load.DefaultFileSize>>20, "with -o, target size of a file as stored, in `MB`"),
+		fileSize: fs.Int64("file-size", stagefile.DefaultFileSize>>20, "with -o, target size of a file as stored, in `MB`"),
 		workers:  fs.Int("workers", 1, "with -o, number of workers, each writing its own files"),
 	}
 }
@@ -51,9 +51,9 @@ func tableName(s string) (string, error) {
 	return string(schema.Normalize(nil, s, schema.NameOptions{})), nil
 }
 
-// stager is the recordSink of -o: it hands records to a load.Parallel.
+// stager is the recordSink of -o: it hands records to a stagefile.Parallel.
 type stager struct {
-	p       *load.Parallel
+	p       *stagefile.Parallel
 	records int64
 	bytesIn int64
 	err     error
@@ -74,7 +74,7 @@ func (s *stager) record(name string, n, line, off int64, doc []byte) error {
 // stderr. It returns the exit status.
 func runStage(c *config, stdin io.Reader, stderr io.Writer) int {
 	sc := c.stage
-	var o load.WriterOptions
+	var o stagefile.WriterOptions
 	if err := o.Format.UnmarshalText([]byte(*sc.format)); err != nil {
 		fmt.Fprintln(stderr, "flatten: -format:", err)
 		return 2
@@ -96,9 +96,9 @@ func runStage(c *config, stdin io.Reader, stderr io.Writer) int {
 	setMemoryLimit(*sc.workers)
 	o.Names = schema.NameOptions{Separator: c.opts.Separator}
 	var rejected int64
-	p, err := load.NewParallel(load.ParallelOptions{
+	p, err := stagefile.NewParallel(stagefile.ParallelOptions{
 		Writer: o, Flatten: c.opts, Workers: *sc.workers,
-		Reject: func(e *load.RecordError) {
+		Reject: func(e *stagefile.RecordError) {
 			// The same line as a bad record without -o (readAll's report).
 			rejected++
 			fmt.Fprintf(stderr, "flatten: %s: record %d (line %d, offset %d): %s\n", e.Source, e.Record, e.Line, e.Offset, message(e.Err))

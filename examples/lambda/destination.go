@@ -16,6 +16,7 @@ import (
 	"github.com/flatpipe/flatpipe/examples/internal/lambdaenv"
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/resilience"
 	"github.com/flatpipe/flatpipe/schema"
 	"github.com/flatpipe/flatpipe/source"
@@ -23,7 +24,7 @@ import (
 )
 
 // loadFile is one staged file of an object.
-type loadFile = load.File
+type loadFile = stagefile.File
 
 // destination is where an object's flattened rows go.
 type destination interface {
@@ -48,7 +49,7 @@ type stagedWriter interface {
 }
 
 // rejected reports a write error that concerns the record, not the files.
-func rejected(err error) bool { return errors.Is(err, load.ErrValue) }
+func rejected(err error) bool { return errors.Is(err, stagefile.ErrValue) }
 
 // delivered says what deliver did.
 type delivered struct {
@@ -76,7 +77,7 @@ func snowflakeConfig(key lambdaenv.Key) (load.Config, error) {
 // newDestination builds the destination of cfg.Mode. Opening the *sql.DB
 // does not connect: the first load logs in.
 func newDestination(cfg *Config, key lambdaenv.Key, s3c s3Client) (destination, error) {
-	wo := load.WriterOptions{Table: cfg.Table}
+	wo := stagefile.WriterOptions{Table: cfg.Table}
 	if err := wo.Format.UnmarshalText([]byte(cfg.Format)); err != nil {
 		return nil, err
 	}
@@ -129,15 +130,15 @@ func newDestination(cfg *Config, key lambdaenv.Key, s3c s3Client) (destination, 
 	}
 }
 
-// fileWriter is a load.Writer for one object.
-type fileWriter struct{ w *load.Writer }
+// fileWriter is a stagefile.Writer for one object.
+type fileWriter struct{ w *stagefile.Writer }
 
-func newFileWriter(wo load.WriterOptions, dir string, obj source.Object) (*fileWriter, error) {
+func newFileWriter(wo stagefile.WriterOptions, dir string, obj source.Object) (*fileWriter, error) {
 	wo.Dir = dir
 	// The source identity is part of every staged name: the same object
 	// (and content) always stages under the same names.
 	wo.Source = obj.Bucket + "/" + obj.Key
-	w, err := load.NewWriter(wo)
+	w, err := stagefile.NewWriter(wo)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +153,7 @@ func (f *fileWriter) close() ([]loadFile, error) { return f.w.Close() }
 
 // tableDest stages and COPYs into the target table (mode snowflake).
 type tableDest struct {
-	wo     load.WriterOptions
+	wo     stagefile.WriterOptions
 	db     *sql.DB
 	loader *load.Loader
 }
@@ -186,7 +187,7 @@ func (d *tableDest) deliver(ctx context.Context, _ source.Object, files []loadFi
 // Snowpipe: auto-ingest, or insertFiles on FLATPIPE_PIPE, whose stage
 // location must be FLATPIPE_DESTINATION (the paths sent are relative to it).
 type s3Dest struct {
-	wo   load.WriterOptions
+	wo   stagefile.WriterOptions
 	sink *load.S3Sink
 	pipe *load.Snowpipe // nil: auto-ingest
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/source/s3source/s3test"
 )
 
@@ -70,14 +71,14 @@ func newS3(t *testing.T) (*s3test.Server, *countingHandler) {
 	return srv, h
 }
 
-func stagedFile(t *testing.T, dir, name string, data []byte) load.File {
+func stagedFile(t *testing.T, dir, name string, data []byte) stagefile.File {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(data)
-	return load.File{Path: p, Name: name, Size: int64(len(data)), Rows: 3, SHA256: hex.EncodeToString(sum[:])}
+	return stagefile.File{Path: p, Name: name, Size: int64(len(data)), Rows: 3, SHA256: hex.EncodeToString(sum[:])}
 }
 
 func TestS3Sink(t *testing.T) {
@@ -94,7 +95,7 @@ func TestS3Sink(t *testing.T) {
 	}
 	large := stagedFile(t, dir, "large.ndjson.gz", big)
 
-	for _, f := range []load.File{small, large} {
+	for _, f := range []stagefile.File{small, large} {
 		obj, err := sink.Put(ctx, "2026/12/03", f)
 		if err != nil {
 			t.Fatalf("Put(%s): %v", f.Name, err)
@@ -121,7 +122,7 @@ func TestS3Sink(t *testing.T) {
 	}
 	// A replay uploads nothing.
 	puts := h.count("PUT") + h.count("PUT part")
-	for _, f := range []load.File{small, large} {
+	for _, f := range []stagefile.File{small, large} {
 		obj, err := sink.Put(ctx, "2026/12/03", f)
 		if err != nil || !obj.Skipped {
 			t.Errorf("replayed Put(%s) = %+v, %v; want skipped", f.Name, obj, err)

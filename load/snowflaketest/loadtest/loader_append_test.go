@@ -13,6 +13,7 @@ import (
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 	"github.com/snowflakedb/gosnowflake"
 )
@@ -283,7 +284,7 @@ func TestLoaderOptions(t *testing.T) {
 	}
 	nosum := b.files[0]
 	nosum.SHA256 = ""
-	if _, err := l.Load(context.Background(), b.table, []load.File{nosum}); !errors.Is(err, load.ErrOptions) || !strings.Contains(err.Error(), "SHA-256") {
+	if _, err := l.Load(context.Background(), b.table, []stagefile.File{nosum}); !errors.Is(err, load.ErrOptions) || !strings.Contains(err.Error(), "SHA-256") {
 		t.Errorf("Load() of a file without SHA-256 = %v, want ErrOptions", err)
 	}
 }
@@ -295,12 +296,12 @@ func TestLoaderWriterFiles(t *testing.T) {
 	recs := records(1, 40, "")
 	want := makeBatch(t, t.TempDir(), "w", 1, recs)
 	for _, tc := range []struct {
-		format load.Format
-		comp   load.Compression
-	}{{load.NDJSON, load.Gzip}, {load.NDJSON, load.Zstd}, {load.NDJSON, load.Uncompressed}, {load.CSV, load.Gzip}, {load.Parquet, load.Zstd}} {
+		format stagefile.Format
+		comp   stagefile.Compression
+	}{{stagefile.NDJSON, stagefile.Gzip}, {stagefile.NDJSON, stagefile.Zstd}, {stagefile.NDJSON, stagefile.Uncompressed}, {stagefile.CSV, stagefile.Gzip}, {stagefile.Parquet, stagefile.Zstd}} {
 		format := tc.format
 		t.Run(format.String()+"/"+tc.comp.String(), func(t *testing.T) {
-			w, err := load.NewWriter(load.WriterOptions{Dir: t.TempDir(), Table: "T", Format: format, Compression: tc.comp, MaxRows: 15})
+			w, err := stagefile.NewWriter(stagefile.WriterOptions{Dir: t.TempDir(), Table: "T", Format: format, Compression: tc.comp, MaxRows: 15})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -620,7 +621,7 @@ func TestLoaderPurgeAndSkipFile(t *testing.T) {
 		{"ID": json.Number("8"), "NAME": "eight", "AMOUNT": json.Number("6.50")},
 	}
 	more := writeNDJSON(t, t.TempDir(), "skip_more", b.table, moreRecs, 7, 8)
-	_, err := newLoader(t, db, load.LoaderOptions{Table: "skip_file", OnError: "SKIP_FILE"}).Load(ctx, b.table, []load.File{more, bad})
+	_, err := newLoader(t, db, load.LoaderOptions{Table: "skip_file", OnError: "SKIP_FILE"}).Load(ctx, b.table, []stagefile.File{more, bad})
 	var fe *load.FileError
 	if !errors.As(err, &fe) || fe.Result.File.Name != bad.Name || fe.Result.Status != "LOAD_FAILED" || fe.Result.RowsLoaded != 0 {
 		t.Fatalf("Load() = %v, want a FileError: %s LOAD_FAILED with no row", err, bad.Name)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -36,7 +37,7 @@ type crashJob struct {
 	Table       string
 	Disposition load.Disposition
 	Schema      schema.Table
-	Batches     [][]load.File
+	Batches     [][]stagefile.File
 	Checkpoint  string // file holding the number of batches done
 	CrashBatch  int    // batch at which to crash, -1 for none
 	CrashAt     string // "put": after the uploads, before COPY; "checkpoint": after Load, before the checkpoint;
@@ -210,7 +211,7 @@ func TestLoaderCrash(t *testing.T) {
 				// Three batches of two files; records 1..30.
 				all := records(1, 30, "")
 				b := makeBatch(t, dir, "all", 1, all)
-				var batches [][]load.File
+				var batches [][]stagefile.File
 				var want []map[string]any
 				for i := 0; i < 3; i++ {
 					part := makeBatch(t, dir, fmt.Sprintf("b%d", i), 2, all[i*10:(i+1)*10])
@@ -320,7 +321,7 @@ func TestLoaderPartialCrash(t *testing.T) {
 			dir := t.TempDir()
 			all := records(1, 30, "")
 			b := makeBatch(t, dir, "all", 1, all)
-			var batches [][]load.File
+			var batches [][]stagefile.File
 			var good []map[string]any
 			badRecord := map[string]string{} // Key suffix (file#row) → the record as written
 			for i := 0; i < 3; i++ {

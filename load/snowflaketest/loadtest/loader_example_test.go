@@ -11,6 +11,7 @@ import (
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -52,7 +53,7 @@ func Example_loader() {
 
 	dir, _ := os.MkdirTemp("", "staged")
 	defer os.RemoveAll(dir)
-	w, err := load.NewWriter(load.WriterOptions{Dir: dir, Table: tables[0].Name, Columns: tables[0].Columns})
+	w, err := stagefile.NewWriter(stagefile.WriterOptions{Dir: dir, Table: tables[0].Name, Columns: tables[0].Columns})
 	if err != nil {
 		log.Fatal(err)
 	}

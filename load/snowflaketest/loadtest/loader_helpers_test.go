@@ -20,6 +20,7 @@ import (
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -42,7 +43,7 @@ func emulator(t testing.TB, o snowflaketest.Options) (*snowflaketest.Server, *sq
 // column name) from flat JSON records, with the table inferred from them.
 type batch struct {
 	table schema.Table
-	files []load.File
+	files []stagefile.File
 	recs  []map[string]any // the records, keyed by column name
 }
 
@@ -99,7 +100,7 @@ func makeBatch(t testing.TB, dir, prefix string, nfiles int, records []string) b
 }
 
 // writeNDJSON writes recs as a gzip NDJSON staged file.
-func writeNDJSON(t testing.TB, dir, stem string, tab schema.Table, recs []map[string]any, first, last int64) load.File {
+func writeNDJSON(t testing.TB, dir, stem string, tab schema.Table, recs []map[string]any, first, last int64) stagefile.File {
 	t.Helper()
 	var raw bytes.Buffer
 	for _, r := range recs {
@@ -125,7 +126,7 @@ func writeNDJSON(t testing.TB, dir, stem string, tab schema.Table, recs []map[st
 	for _, c := range tab.Columns {
 		cols = append(cols, c.Name)
 	}
-	return load.File{Path: p, Name: name, Table: "T", Format: load.NDJSON, Compression: load.Gzip, Columns: cols,
+	return stagefile.File{Path: p, Name: name, Table: "T", Format: stagefile.NDJSON, Compression: stagefile.Gzip, Columns: cols,
 		Rows: int64(len(recs)), Source: "test", FirstRecord: first, LastRecord: last,
 		Size: int64(gz.Len()), RawSize: int64(raw.Len()), SHA256: hexsum}
 }

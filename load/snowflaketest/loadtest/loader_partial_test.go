@@ -9,11 +9,12 @@ import (
 
 	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 )
 
 // partialBatch creates table name with a first batch and returns a file of
 // four rows whose third has a text id, which the NUMBER column rejects.
-func partialBatch(t *testing.T, db load.DB, name string) (batch, load.File, []map[string]any) {
+func partialBatch(t *testing.T, db load.DB, name string) (batch, stagefile.File, []map[string]any) {
 	t.Helper()
 	b := makeBatch(t, t.TempDir(), name, 1, records(1, 3, ""))
 	if _, err := newLoader(t, db, load.LoaderOptions{Table: name}).Load(context.Background(), b.table, b.files); err != nil {
@@ -41,12 +42,12 @@ func TestLoaderPartial(t *testing.T) {
 	t.Run("not accepted", func(t *testing.T) {
 		b, f, good := partialBatch(t, db, "partial")
 		l := newLoader(t, db, load.LoaderOptions{Table: "partial", OnError: "CONTINUE"})
-		_, err := l.Load(ctx, b.table, []load.File{f})
+		_, err := l.Load(ctx, b.table, []stagefile.File{f})
 		var fe *load.FileError
 		if !errors.As(err, &fe) || fe.Result.Status != "PARTIALLY_LOADED" || fe.Result.RowsLoaded != 3 || fe.Result.FirstError == nil || fe.Result.FirstError.Line != 3 {
 			t.Fatalf("Load() = %v, want a FileError: PARTIALLY_LOADED, 3 rows, first error on line 3", err)
 		}
-		_, err = l.Load(ctx, b.table, []load.File{f})
+		_, err = l.Load(ctx, b.table, []stagefile.File{f})
 		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "partial") {
 			t.Fatalf("rerun: Load() = %v, want a FileError about the earlier partial load", err)
 		}
@@ -57,7 +58,7 @@ func TestLoaderPartial(t *testing.T) {
 		b, f, good := partialBatch(t, db, "accepted")
 		dl := &deadLetters{}
 		l := newLoader(t, db, load.LoaderOptions{Table: "accepted", OnError: "CONTINUE", AcceptPartial: true, DeadLetter: dl})
-		res, err := l.Load(ctx, b.table, []load.File{f})
+		res, err := l.Load(ctx, b.table, []stagefile.File{f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +84,7 @@ func TestLoaderPartialDropped(t *testing.T) {
 	srv.InjectFault(snowflaketest.Fault{SQL: "COPY INTO", Drop: true})
 	dl := &deadLetters{}
 	l := newLoader(t, db, load.LoaderOptions{Table: "dropped", OnError: "CONTINUE", AcceptPartial: true, DeadLetter: dl})
-	res, err := l.Load(ctx, b.table, []load.File{f})
+	res, err := l.Load(ctx, b.table, []stagefile.File{f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestLoaderPartialDropped(t *testing.T) {
 	}
 	sameRows(t, "dropped", tableRows(t, db, "dropped", colNames(b.table)), rowsOf(good, colNames(b.table)))
 	// Loading the file again hands nothing more.
-	if _, err := l.Load(ctx, b.table, []load.File{f}); err != nil || len(dl.rows) != 1 {
+	if _, err := l.Load(ctx, b.table, []stagefile.File{f}); err != nil || len(dl.rows) != 1 {
 		t.Errorf("second Load() = %v with %d dead letters, want nil and still 1", err, len(dl.rows))
 	}
 }
@@ -124,7 +125,7 @@ func TestLoaderPartialSinkFails(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			b, f, good := partialBatch(t, db, name)
 			o := load.LoaderOptions{Table: name, OnError: "CONTINUE", AcceptPartial: true, DeadLetter: failingSink{}}
-			if _, err := newLoader(t, db, o).Load(ctx, b.table, []load.File{f}); err == nil || !strings.Contains(err.Error(), "unavailable") {
+			if _, err := newLoader(t, db, o).Load(ctx, b.table, []stagefile.File{f}); err == nil || !strings.Contains(err.Error(), "unavailable") {
 				t.Fatalf("Load() with a failing sink = %v, want its error", err)
 			}
 			if lost {
@@ -134,7 +135,7 @@ func TestLoaderPartialSinkFails(t *testing.T) {
 			}
 			dl := &deadLetters{}
 			o.DeadLetter = dl
-			res, err := newLoader(t, db, o).Load(ctx, b.table, []load.File{f})
+			res, err := newLoader(t, db, o).Load(ctx, b.table, []stagefile.File{f})
 			var fe *load.FileError
 			switch {
 			case lost && (!errors.As(err, &fe) || !strings.Contains(err.Error(), "cannot be found")):

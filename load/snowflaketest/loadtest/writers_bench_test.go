@@ -16,7 +16,7 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/flatpipe/flatpipe/flatten"
-	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/source"
 )
 
@@ -113,15 +113,15 @@ var benchCorpora = []string{"github_events.ndjson", "twitter_statuses.ndjson"}
 // MB/s is input bytes per wall second; cpu-MB/s per CPU second of the
 // process (what "per core" means with 2 workers); cores is CPU seconds per
 // wall second. workers=1 writes on the reading goroutine with a Writer,
-// workers=2 through load.Parallel: the 2-worker speed-up is the ratio of
+// workers=2 through stagefile.Parallel: the 2-worker speed-up is the ratio of
 // their MB/s, honest only when the workers=2 run got two cores (see
 // load/BENCHMARKS.md for the command and the figures).
 func BenchmarkStage(b *testing.B) {
 	for _, corpus := range benchCorpora {
 		for _, fc := range []struct {
-			f load.Format
-			c load.Compression
-		}{{load.NDJSON, load.Gzip}, {load.NDJSON, load.Zstd}, {load.CSV, load.Gzip}, {load.CSV, load.Zstd}, {load.Parquet, load.Zstd}, {load.Parquet, load.Gzip}} {
+			f stagefile.Format
+			c stagefile.Compression
+		}{{stagefile.NDJSON, stagefile.Gzip}, {stagefile.NDJSON, stagefile.Zstd}, {stagefile.CSV, stagefile.Gzip}, {stagefile.CSV, stagefile.Zstd}, {stagefile.Parquet, stagefile.Zstd}, {stagefile.Parquet, stagefile.Gzip}} {
 			for _, workers := range []int{1, 2} {
 				b.Run(fmt.Sprintf("%s/%v-%v/workers=%d", corpus, fc.f, fc.c, workers), func(b *testing.B) {
 					in := input(b, corpus)
@@ -132,7 +132,7 @@ func BenchmarkStage(b *testing.B) {
 					for b.Loop() {
 						dir := b.TempDir()
 						c0 := cpuTime()
-						rows = stageFile(b, in.path, load.WriterOptions{Dir: dir, Table: "BENCH", Format: fc.f, Compression: fc.c}, workers)
+						rows = stageFile(b, in.path, stagefile.WriterOptions{Dir: dir, Table: "BENCH", Format: fc.f, Compression: fc.c}, workers)
 						cpu += cpuTime() - c0
 						os.RemoveAll(dir)
 					}
@@ -180,8 +180,8 @@ func BenchmarkStage(b *testing.B) {
 }
 
 // stageFile writes the records of path with o: inline on this goroutine
-// with one worker, through load.Parallel with more.
-func stageFile(b *testing.B, path string, o load.WriterOptions, workers int) int64 {
+// with one worker, through stagefile.Parallel with more.
+func stageFile(b *testing.B, path string, o stagefile.WriterOptions, workers int) int64 {
 	f, err := os.Open(path)
 	if err != nil {
 		b.Fatal(err)
@@ -192,10 +192,10 @@ func stageFile(b *testing.B, path string, o load.WriterOptions, workers int) int
 		b.Fatal(err)
 	}
 	defer sc.Close()
-	var files []load.File
+	var files []stagefile.File
 	if workers == 1 {
 		fl, _ := flatten.New(flatten.Options{})
-		w, err := load.NewWriter(o)
+		w, err := stagefile.NewWriter(o)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -212,7 +212,7 @@ func stageFile(b *testing.B, path string, o load.WriterOptions, workers int) int
 			b.Fatal(err)
 		}
 	} else {
-		p, err := load.NewParallel(load.ParallelOptions{Writer: o, Workers: workers})
+		p, err := stagefile.NewParallel(stagefile.ParallelOptions{Writer: o, Workers: workers})
 		if err != nil {
 			b.Fatal(err)
 		}

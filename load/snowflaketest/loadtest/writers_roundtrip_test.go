@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/flatpipe/flatpipe/flatten"
-	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -61,8 +61,8 @@ func TestWritersRoundTrip(t *testing.T) {
 	}
 	table := tables[0]
 
-	for _, format := range []load.Format{load.NDJSON, load.CSV, load.Parquet} {
-		for _, comp := range []load.Compression{load.Gzip, load.Zstd, load.Uncompressed} {
+	for _, format := range []stagefile.Format{stagefile.NDJSON, stagefile.CSV, stagefile.Parquet} {
+		for _, comp := range []stagefile.Compression{stagefile.Gzip, stagefile.Zstd, stagefile.Uncompressed} {
 			// declared: the table's columns are given; held: columns found
 			// in rows held before the first file opens; rotated: no
 			// holding, so each new key or type starts a new file.
@@ -76,7 +76,7 @@ func TestWritersRoundTrip(t *testing.T) {
 					if _, err := db.ExecContext(ctx, schema.CreateTable(tb, schema.DDLOptions{NoComments: true})); err != nil {
 						t.Fatal(err)
 					}
-					o := load.WriterOptions{Dir: t.TempDir(), Table: tname, Format: format, Compression: comp, Source: "s3://bucket/in/events.ndjson", MaxRows: 3}
+					o := stagefile.WriterOptions{Dir: t.TempDir(), Table: tname, Format: format, Compression: comp, Source: "s3://bucket/in/events.ndjson", MaxRows: 3}
 					switch mode {
 					case "declared":
 						o.Columns = table.Columns
@@ -94,7 +94,7 @@ func TestWritersRoundTrip(t *testing.T) {
 					}
 					// A JSON null in a VARIANT column may load as SQL NULL in
 					// two cases, both explained at variantNullAsSQLNull.
-					lenient := format != load.CSV || mode != "declared"
+					lenient := format != stagefile.CSV || mode != "declared"
 					compareTable(t, db, tb, roundTripDocs, lenient)
 				})
 			}
@@ -103,13 +103,13 @@ func TestWritersRoundTrip(t *testing.T) {
 }
 
 // writeAll flattens docs and writes them with o.
-func writeAll(t *testing.T, o load.WriterOptions, docs []string) []load.File {
+func writeAll(t *testing.T, o stagefile.WriterOptions, docs []string) []stagefile.File {
 	t.Helper()
 	fl, err := flatten.New(flatten.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := load.NewWriter(o)
+	w, err := stagefile.NewWriter(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func writeAll(t *testing.T, o load.WriterOptions, docs []string) []load.File {
 
 // copyFile PUTs f into the table stage of table and COPYs it with the
 // options the file states, checking COPY's per-file result.
-func copyFile(t *testing.T, db *sql.DB, table string, f load.File) {
+func copyFile(t *testing.T, db *sql.DB, table string, f stagefile.File) {
 	t.Helper()
 	put := fmt.Sprintf("PUT 'file://%s' @%%%s AUTO_COMPRESS = FALSE", f.Path, table)
 	if _, err := db.Exec(put); err != nil {
@@ -351,8 +351,8 @@ func TestWritersCSVPositional(t *testing.T) {
 	if _, err := db.Exec(schema.CreateTable(tb, schema.DDLOptions{NoComments: true})); err != nil {
 		t.Fatal(err)
 	}
-	for _, comp := range []load.Compression{load.Gzip, load.Zstd, load.Uncompressed} {
-		files := writeAll(t, load.WriterOptions{Dir: t.TempDir(), Table: tb.Name, Format: load.CSV, Compression: comp, Columns: tb.Columns}, roundTripDocs)
+	for _, comp := range []stagefile.Compression{stagefile.Gzip, stagefile.Zstd, stagefile.Uncompressed} {
+		files := writeAll(t, stagefile.WriterOptions{Dir: t.TempDir(), Table: tb.Name, Format: stagefile.CSV, Compression: comp, Columns: tb.Columns}, roundTripDocs)
 		if _, err := db.Exec("DELETE FROM CSVPOS"); err != nil {
 			t.Fatal(err)
 		}

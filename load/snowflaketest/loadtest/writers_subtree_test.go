@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/flatpipe/flatpipe/flatten"
-	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -63,7 +63,7 @@ func TestWritersSubtreeRoundTrip(t *testing.T) {
 	for _, c := range table.Columns {
 		names[c.Name] = true
 	}
-	for _, format := range []load.Format{load.NDJSON, load.CSV, load.Parquet} {
+	for _, format := range []stagefile.Format{stagefile.NDJSON, stagefile.CSV, stagefile.Parquet} {
 		for _, mode := range []string{"held", "rotated"} {
 			t.Run(fmt.Sprintf("%v/%s", format, mode), func(t *testing.T) {
 				tb := table
@@ -71,7 +71,7 @@ func TestWritersSubtreeRoundTrip(t *testing.T) {
 				if _, err := db.ExecContext(ctx, schema.CreateTable(tb, schema.DDLOptions{NoComments: true})); err != nil {
 					t.Fatal(err)
 				}
-				o := load.WriterOptions{Dir: t.TempDir(), Table: tb.Name, Format: format, Compression: load.Zstd, Columns: table.Columns}
+				o := stagefile.WriterOptions{Dir: t.TempDir(), Table: tb.Name, Format: format, Compression: stagefile.Zstd, Columns: table.Columns}
 				if mode == "rotated" {
 					o.DiscoverRows, o.MaxRows = -1, 2
 				}

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/flatpipe/flatpipe/flatten"
-	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -59,7 +59,7 @@ func TestWritersTablesRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, format := range []load.Format{load.NDJSON, load.Parquet} {
+	for _, format := range []stagefile.Format{stagefile.NDJSON, stagefile.Parquet} {
 		for _, declared := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%v/declared=%v", format, declared), func(t *testing.T) {
 				prefix := fmt.Sprintf("T%v%v_", format, declared)
@@ -73,12 +73,12 @@ func TestWritersTablesRoundTrip(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				o := load.WriterOptions{Dir: t.TempDir(), Table: prefix + "ORDERS", Format: format, Compression: load.Zstd}
-				var w *load.RowsWriter
+				o := stagefile.WriterOptions{Dir: t.TempDir(), Table: prefix + "ORDERS", Format: format, Compression: stagefile.Zstd}
+				var w *stagefile.RowsWriter
 				if declared {
-					w, err = load.NewRowsWriter(o, decl)
+					w, err = stagefile.NewRowsWriter(o, decl)
 				} else {
-					w, err = load.NewRowsWriter(o, nil)
+					w, err = stagefile.NewRowsWriter(o, nil)
 				}
 				if err != nil {
 					t.Fatal(err)

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flatpipe/flatpipe/load"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -87,27 +87,27 @@ func TestWritersTimeRoundTrip(t *testing.T) {
 		{Name: "LTZ", Path: "ltz", Type: schema.Type{Kind: schema.Other, Raw: "TIMESTAMP_LTZ(9)"}, Nullable: true},
 		{Name: "TZ", Path: "tz", Type: schema.Type{Kind: schema.TimestampTZ}, Nullable: true},
 	}
-	for _, format := range []load.Format{load.NDJSON, load.CSV, load.Parquet} {
-		for _, comp := range []load.Compression{load.Gzip, load.Zstd, load.Uncompressed} {
+	for _, format := range []stagefile.Format{stagefile.NDJSON, stagefile.CSV, stagefile.Parquet} {
+		for _, comp := range []stagefile.Compression{stagefile.Gzip, stagefile.Zstd, stagefile.Uncompressed} {
 			t.Run(fmt.Sprintf("%v/%v", format, comp), func(t *testing.T) {
 				tname := strings.ToUpper(fmt.Sprintf("TS_%v_%v", format, comp))
 				ddl := fmt.Sprintf("CREATE TABLE %s (ID NUMBER(38,0), D DATE, NTZ TIMESTAMP_NTZ(9), LTZ TIMESTAMP_LTZ(9), TZ TIMESTAMP_TZ(9))", tname)
 				if _, err := db.ExecContext(ctx, ddl); err != nil {
 					t.Fatal(err)
 				}
-				files := writeAll(t, load.WriterOptions{Dir: t.TempDir(), Table: tname, Format: format, Compression: comp, Columns: cols}, timeDocs)
+				files := writeAll(t, stagefile.WriterOptions{Dir: t.TempDir(), Table: tname, Format: format, Compression: comp, Columns: cols}, timeDocs)
 				for _, f := range files {
 					for _, c := range f.Schema {
 						if c.Type != cols[colIndex(cols, c.Name)].Type {
 							t.Errorf("file %s: column %s has type %s, want %s (no value may make it text)", f.Name, c.Name, c.Type, cols[colIndex(cols, c.Name)].Type)
 						}
 					}
-					if format == load.Parquet && !strings.Contains(f.FileFormat(), "USE_LOGICAL_TYPE = TRUE") {
+					if format == stagefile.Parquet && !strings.Contains(f.FileFormat(), "USE_LOGICAL_TYPE = TRUE") {
 						t.Errorf("file format %q lacks USE_LOGICAL_TYPE = TRUE", f.FileFormat())
 					}
 					copyFile(t, db, tname, f)
 				}
-				compareTimes(t, db, tname, keepsOffsets && format != load.Parquet)
+				compareTimes(t, db, tname, keepsOffsets && format != stagefile.Parquet)
 			})
 		}
 	}

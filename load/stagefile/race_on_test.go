@@ -1,5 +1,5 @@
 //go:build race
 
-package load
+package stagefile
 
 const raceEnabled = true

@@ -1,4 +1,4 @@
-package load_test
+package stagefile_test
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/flatpipe/flatpipe/flatten"
-	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/load/stagefile"
 )
 
 // A Writer turns flattened records into staged files whose columns are the
@@ -21,7 +21,7 @@ func ExampleWriter() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	w, err := load.NewWriter(load.WriterOptions{Dir: dir, Table: "EVENTS", Format: load.CSV, Compression: load.Uncompressed, Source: "s3://bucket/in/events.ndjson"})
+	w, err := stagefile.NewWriter(stagefile.WriterOptions{Dir: dir, Table: "EVENTS", Format: stagefile.CSV, Compression: stagefile.Uncompressed, Source: "s3://bucket/in/events.ndjson"})
 	if err != nil {
 		log.Fatal(err)
 	}

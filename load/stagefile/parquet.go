@@ -1,4 +1,4 @@
-package load
+package stagefile
 
 import (
 	"bytes"
@@ -202,7 +202,7 @@ func (e *parquetEncoder) begin(w *Writer) error {
 	clear(e.opts) // the writer keeps no reference to its options
 	e.cws = e.pw.ColumnWriters()
 	if len(e.cws) != n {
-		return fmt.Errorf("load: parquet schema has %d columns, want %d", len(e.cws), n)
+		return fmt.Errorf("stagefile: parquet schema has %d columns, want %d", len(e.cws), n)
 	}
 	if cap(e.vals) < n {
 		e.vals = make([][]parquet.Value, n)

@@ -1,14 +1,15 @@
-package load
+package stagefile
 
 import "github.com/flatpipe/flatpipe/schema"
 
 // File describes one staged file: a compressed file of flattened rows on the
 // local disk, written for one target table, with everything the loader needs
 // to PUT it (or upload it to an external stage) and to COPY it without
-// guessing. Writers produce Files; Loaders consume them. A File is a plain
-// value, safe for concurrent use while nobody modifies it.
+// guessing. Writers produce Files; package load's Loader and S3Sink
+// consume them. A File is a plain value, safe for concurrent use while
+// nobody modifies it.
 //
-// The contract between the two halves of the package:
+// The contract between the writers and package load:
 //   - Name is deterministic: the same source, record range and content give
 //     the same name, so a replayed batch stages files under the names it used
 //     before and COPY's load metadata (keyed by stage path and content)

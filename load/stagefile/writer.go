@@ -1,4 +1,4 @@
-package load
+package stagefile
 
 import (
 	"bufio"
@@ -32,7 +32,7 @@ const (
 
 // ErrValue is wrapped by the error of a row the writer cannot encode (a
 // field of an unknown kind, a number literal that is not a number).
-var ErrValue = errors.New("load: value cannot be written")
+var ErrValue = errors.New("stagefile: value cannot be written")
 
 // WriterOptions configures a Writer. Zero fields mean the documented
 // defaults; Dir and Table are required.
@@ -522,7 +522,7 @@ func (w *Writer) fail(err error) error {
 func (w *Writer) openFile(record int64) error {
 	f, err := os.CreateTemp(w.o.Dir, "."+safeName(w.o.Table, 64)+".*.tmp")
 	if err != nil {
-		return w.fail(fmt.Errorf("load: creating staged file: %w", err))
+		return w.fail(fmt.Errorf("stagefile: creating staged file: %w", err))
 	}
 	w.f, w.tmpPath = f, f.Name()
 	if w.fbuf == nil {
@@ -620,7 +620,7 @@ func (w *Writer) closeFile() error {
 	}
 	if err != nil {
 		os.Remove(w.tmpPath)
-		return w.fail(fmt.Errorf("load: writing staged file: %w", err))
+		return w.fail(fmt.Errorf("stagefile: writing staged file: %w", err))
 	}
 	sum := hex.EncodeToString(w.sum.h.Sum(w.scratch[:0]))
 	file := File{
@@ -648,7 +648,7 @@ func (w *Writer) closeFile() error {
 	file.Path = filepath.Join(w.o.Dir, file.Name)
 	if err := os.Rename(w.tmpPath, file.Path); err != nil {
 		os.Remove(w.tmpPath)
-		return w.fail(fmt.Errorf("load: naming staged file: %w", err))
+		return w.fail(fmt.Errorf("stagefile: naming staged file: %w", err))
 	}
 	w.files = append(w.files, file)
 	return nil

@@ -1,4 +1,4 @@
-package load
+package stagefile
 
 import "github.com/flatpipe/flatpipe/internal/enumtext"
 

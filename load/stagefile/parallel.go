@@ -1,4 +1,4 @@
-package load
+package stagefile
 
 import (
 	"errors"
@@ -47,9 +47,9 @@ type RecordError struct {
 
 func (e *RecordError) Error() string {
 	if e.Line == 0 {
-		return fmt.Sprintf("load: %s: record %d: %v", e.Source, e.Record, e.Err)
+		return fmt.Sprintf("stagefile: %s: record %d: %v", e.Source, e.Record, e.Err)
 	}
-	return fmt.Sprintf("load: %s: record %d (line %d, offset %d): %v", e.Source, e.Record, e.Line, e.Offset, e.Err)
+	return fmt.Sprintf("stagefile: %s: record %d (line %d, offset %d): %v", e.Source, e.Record, e.Line, e.Offset, e.Err)
 }
 
 // Unwrap returns the flatten or writer error.

@@ -1,4 +1,4 @@
-package load
+package stagefile
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 // timer starts) on the corpus's NDJSON files, per format and compression.
 func BenchmarkWrite(b *testing.B) {
 	for _, corpus := range []string{"github_events.ndjson", "twitter_statuses.ndjson"} {
-		data, err := os.ReadFile(filepath.Join("..", "testdata", "corpus", corpus))
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "corpus", corpus))
 		if err != nil {
 			b.Skip(err)
 		}

@@ -144,7 +144,7 @@ func runStage(c *config, stdin io.Reader, stderr io.Writer) int {
 // nothing, so the collector runs rarely and the limit costs little CPU; it
 // keeps the heap from growing to twice its live size before a collection
 // (GOGC's default), which was most of the difference between the live heap
-// and the peak RSS. See load/BENCHMARKS.md.
+// and the peak RSS. See load/stagefile/BENCHMARKS.md.
 const memoryPerWorker = 40 << 20
 
 // setMemoryLimit sets the process's soft memory limit for staging with

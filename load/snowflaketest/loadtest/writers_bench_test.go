@@ -115,7 +115,7 @@ var benchCorpora = []string{"github_events.ndjson", "twitter_statuses.ndjson"}
 // wall second. workers=1 writes on the reading goroutine with a Writer,
 // workers=2 through stagefile.Parallel: the 2-worker speed-up is the ratio of
 // their MB/s, honest only when the workers=2 run got two cores (see
-// load/BENCHMARKS.md for the command and the figures).
+// load/stagefile/BENCHMARKS.md for the command and the figures).
 func BenchmarkStage(b *testing.B) {
 	for _, corpus := range benchCorpora {
 		for _, fc := range []struct {

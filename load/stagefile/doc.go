@@ -89,7 +89,7 @@
 // # Wide objects
 //
 // A column with schema.Column.Subtree (an object with more than
-// InferOptions.MaxObjectKeys keys, kept whole in one VARIANT column) takes
+// schema.InferOptions.MaxObjectKeys keys, kept whole in one VARIANT column) takes
 // every field below its path: the writer joins a record's fields below the
 // path back into one JSON object (schema.AppendSubtree, WriterOptions.Names'
 // Separator splitting the paths), written where the first of them was, so

@@ -66,7 +66,7 @@
 // and loaded, errors seen, first error with line, character and column);
 // RowsAffected is never used.
 //
-// Nothing is silent: a file whose loaded rows differ from File.Rows fails
+// Nothing is silent: a file whose loaded rows differ from stagefile.File.Rows fails
 // the load with a *FileError, unless LoaderOptions.AcceptPartial lets a
 // PARTIALLY_LOADED file through after its rejected rows (VALIDATE(…,
 // JOB_ID => …)) went to LoaderOptions.DeadLetter and add up. A COPY that fails as

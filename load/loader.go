@@ -136,7 +136,7 @@ type LoaderOptions struct {
 	// AcceptPartial accepts a file COPY loaded in part
 	// (PARTIALLY_LOADED): its rejected rows, read back with VALIDATE, go
 	// to DeadLetter, which must be set. Without it a file whose loaded
-	// rows are fewer than File.Rows fails the load. The COPY statements
+	// rows are fewer than stagefile.File.Rows fails the load. The COPY statements
 	// of an Append load carry a query tag of their own
 	// ("flatpipe-copy-…", replacing a session's QUERY_TAG for them), by
 	// which a rerun finds a COPY whose answer a crash lost.
@@ -312,7 +312,7 @@ type FileResult struct {
 	// that COPY, found by its query tag, and its QueryID.
 	Status string
 	// RowsParsed, RowsLoaded, ErrorLimit and ErrorsSeen are COPY's counts
-	// (for a skipped file, RowsLoaded is File.Rows as recorded).
+	// (for a skipped file, RowsLoaded is stagefile.File.Rows as recorded).
 	RowsParsed, RowsLoaded, ErrorLimit, ErrorsSeen int64
 	// FirstError is COPY's first error in the file, if any.
 	FirstError *RowError
@@ -524,7 +524,7 @@ func mergeTables(t, u schema.Table) schema.Table {
 }
 
 // TableOf returns the table a set of files needs: the columns of their
-// File.Schema, in order of first appearance, each with a type that covers
+// stagefile.File.Schema, in order of first appearance, each with a type that covers
 // every file's type for it (schema.Widen).
 func TableOf(files []stagefile.File) schema.Table {
 	var t schema.Table

@@ -40,7 +40,7 @@ const metaSHA256 = "flatpipe-sha256"
 
 // S3Sink writes staged files to an S3 prefix, for an external stage or for
 // Snowpipe auto-ingest. Keys are deterministic: Prefix + dir + "/" +
-// File.Name, so a replayed batch writes the same keys. Every object carries
+// stagefile.File.Name, so a replayed batch writes the same keys. Every object carries
 // its SHA-256 (x-amz-checksum-sha256, which S3 verifies, and the metadata
 // key flatpipe-sha256); a file already there with the same SHA-256 is not
 // uploaded again (so a replay raises no second event notification). Files

@@ -259,7 +259,7 @@ var ErrSchemaMismatch = errors.New("load: files do not fit the table")
 // SchemaMismatchError reports file columns that the table, as planned, does
 // not have or cannot take: typically another loader gave a column another
 // type, and the plan routes these values to a fallback column. Write the
-// files again with WriterOptions.Columns = Plan.Columns (Loader.Prepare
+// files again with stagefile.WriterOptions.Columns = Plan.Columns (Loader.Prepare
 // returns the plan) and load those.
 type SchemaMismatchError struct {
 	Table    string
@@ -275,7 +275,7 @@ func (e *SchemaMismatchError) Error() string {
 func (e *SchemaMismatchError) Unwrap() error { return ErrSchemaMismatch }
 
 // checkColumns checks that every file column is a table column whose type
-// covers the file's (File.Schema, else the batch's table). VARCHAR lengths
+// covers the file's (stagefile.File.Schema, else the batch's table). VARCHAR lengths
 // are not compared: files are written with unsized VARCHAR.
 func (l *Loader) checkColumns(plan *schema.Plan, batch schema.Table, files []stagefile.File) error {
 	cols := make(map[string]schema.Type, len(plan.Columns))
@@ -312,7 +312,7 @@ func (l *Loader) checkColumns(plan *schema.Plan, batch schema.Table, files []sta
 
 // Prepare creates or evolves the table for a batch whose inferred table is
 // t (as Load does first) and returns the plan: write the batch's files
-// with WriterOptions.Columns = plan.Columns so that their columns are the
+// with stagefile.WriterOptions.Columns = plan.Columns so that their columns are the
 // table's, fallback columns included.
 func (l *Loader) Prepare(ctx context.Context, t schema.Table) (*schema.Plan, error) {
 	return l.ensureTable(ctx, t, nil)

@@ -1,12 +1,10 @@
 // Package stagefile writes flattened records to compressed staged files
 // (NDJSON, CSV or Parquet) whose column names are a Snowflake table's, for
 // COPY INTO, Snowpipe or an external stage. It does not connect to
-// Snowflake: package load stages and loads the files it writes, and a
-// program that only writes files (the flatten command with -o, a Lambda
-// writing to S3 for Snowpipe) imports this package alone, without
-// database/sql, gosnowflake or the AWS SDK.
-//
-// This package is under construction; its API is not yet stable.
+// Snowflake: package load stages and loads the files it writes (PUT and
+// COPY, or S3 for Snowpipe). A program that only writes files (the flatten
+// command with -o) imports this package alone, and links neither
+// database/sql nor gosnowflake nor the AWS SDK.
 //
 // # Writers
 //
@@ -149,6 +147,11 @@
 // Invalid options wrap ErrOptions; a field that cannot be written (an
 // unknown kind, a malformed number) wraps ErrValue and rejects only its
 // record (Parallel reports it as a *RecordError); I/O errors are sticky.
+//
+// # Stability
+//
+// New in this release: the writers moved here from package load, under
+// the same names. Names may still change before v1.
 package stagefile
 
 import "errors"

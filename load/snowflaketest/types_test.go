@@ -427,4 +427,12 @@ func TestTimestampCasts(t *testing.T) {
 	if err == nil || snowErr(t, err).Number != 100035 {
 		t.Errorf("'x'::TIMESTAMP_LTZ = %v, want 100035", err)
 	}
+	// Without a cast, a TIMESTAMP_TZ column and text or a TIMESTAMP_LTZ
+	// do not mix in the emulator: a clear refusal (FIDELITY.md).
+	for _, q := range []string{"SELECT n FROM p WHERE ts > '2024-01-01'", "SELECT n FROM p WHERE ts = l"} {
+		_, err := db.Exec(q)
+		if err == nil || snowErr(t, err).Number != 2 {
+			t.Errorf("%s = %v, want 000002", q, err)
+		}
+	}
 }

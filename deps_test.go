@@ -13,15 +13,20 @@ import (
 const module = "github.com/flatpipe/flatpipe"
 
 // allowed is STYLE.md's import table: which packages of this module each
-// library package may import.
+// library package may import. internal/enumtext (the text form of enums,
+// standard library only) may be imported by every package.
 var allowed = map[string][]string{
-	"flatten":         {},
-	"schema":          {"flatten"},
-	"source":          {},
+	"flatten":         {"internal/enumtext"},
+	"schema":          {"flatten", "internal/enumtext"},
+	"source":          {"internal/enumtext"},
 	"source/s3source": {"source"},
 	"source/s3event":  {"source"},
-	"load":            {"flatten", "schema"},
-	"resilience":      {},
+	// s3test: an in-process S3 server for tests (links gofakes3); no library
+	// package imports it.
+	"source/s3source/s3test": {},
+	"load":                   {"flatten", "schema", "internal/enumtext"},
+	"resilience":             {"internal/enumtext"},
+	"internal/enumtext":      {},
 }
 
 // pure packages do no I/O: they may not import these.
@@ -111,6 +116,30 @@ func TestDependencyWeight(t *testing.T) {
 		"source":     {"github.com/aws/", "github.com/rclone/", module + "/source/"},
 		"resilience": {"."}, // any module path: a dot in the first element
 	}
+	// go mod tidy in an importer also loads the tests of the packages it
+	// imports: their test-only dependencies are downloaded too.
+	testForbidden := map[string][]string{
+		"flatten":         {"github.com/rclone/"},
+		"schema":          {"github.com/rclone/"},
+		"source":          {"github.com/rclone/"},
+		"source/s3source": {"github.com/rclone/"},
+		"source/s3event":  {"github.com/rclone/"},
+		// load's S3Sink tests live in load/s3sinktest for this reason.
+		"load": {"github.com/rclone/"},
+	}
+	for pkg, prefixes := range testForbidden {
+		out, err := exec.Command(goCmd, "list", "-deps", "-test", "./"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps -test ./%s: %v", pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, p := range prefixes {
+				if strings.HasPrefix(dep, p) {
+					t.Errorf("%s's tests depend on %s: go mod tidy downloads it for every importer of %s", pkg, dep, pkg)
+				}
+			}
+		}
+	}
 	for pkg, prefixes := range forbidden {
 		out, err := exec.Command(goCmd, "list", "-deps", "./"+pkg).Output()
 		if err != nil {
@@ -119,7 +148,8 @@ func TestDependencyWeight(t *testing.T) {
 		for _, dep := range strings.Fields(string(out)) {
 			first, _, _ := strings.Cut(dep, "/")
 			for _, p := range prefixes {
-				if p == "." && strings.Contains(first, ".") && !strings.HasPrefix(dep, module+"/"+pkg) ||
+				if p == "." && strings.Contains(first, ".") && !strings.HasPrefix(dep, module+"/"+pkg) &&
+					dep != module+"/internal/enumtext" ||
 					p != "." && strings.HasPrefix(dep, p) {
 					t.Errorf("%s depends on %s", pkg, dep)
 				}

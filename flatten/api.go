@@ -19,8 +19,6 @@ const (
 	Array
 )
 
-var kindNames = []string{Null: "null", Bool: "bool", Number: "number", String: "string", Object: "object", Array: "array"}
-
 // Field is one flattened value.
 //
 // Path and Value alias the input document or the Flattener's internal buffers:

@@ -1,6 +1,6 @@
 package load
 
-import "fmt"
+import "github.com/flatpipe/flatpipe/internal/enumtext"
 
 // Format is a staged file's encoding. Its text form (String, MarshalText,
 // UnmarshalText) is the lower-case name: "ndjson", "csv", "parquet".
@@ -15,34 +15,17 @@ const (
 	Parquet
 )
 
-var formatNames = [...]string{NDJSON: "ndjson", CSV: "csv", Parquet: "parquet"}
+var formatText = enumtext.Enum[Format]{Type: "Format", Err: ErrOptions, Names: []string{
+	NDJSON: "ndjson", CSV: "csv", Parquet: "parquet"}}
 
 // String returns the format's name.
-func (f Format) String() string {
-	if int(f) < len(formatNames) {
-		return formatNames[f]
-	}
-	return fmt.Sprintf("Format(%d)", uint8(f))
-}
+func (f Format) String() string { return formatText.String(f) }
 
 // MarshalText implements encoding.TextMarshaler.
-func (f Format) MarshalText() ([]byte, error) {
-	if int(f) >= len(formatNames) {
-		return nil, fmt.Errorf("%w: unknown format %d", ErrOptions, uint8(f))
-	}
-	return []byte(formatNames[f]), nil
-}
+func (f Format) MarshalText() ([]byte, error) { return formatText.Marshal(f) }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
-func (f *Format) UnmarshalText(b []byte) error {
-	for i, n := range formatNames {
-		if string(b) == n {
-			*f = Format(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: unknown format %q (want ndjson, csv or parquet)", ErrOptions, b)
-}
+func (f *Format) UnmarshalText(b []byte) error { return formatText.Unmarshal(b, f) }
 
 // Compression is a staged file's compression. Its text form is "gzip",
 // "zstd" or "none".
@@ -57,31 +40,14 @@ const (
 	Uncompressed
 )
 
-var compressionNames = [...]string{Gzip: "gzip", Zstd: "zstd", Uncompressed: "none"}
+var compressionText = enumtext.Enum[Compression]{Type: "Compression", Err: ErrOptions, Names: []string{
+	Gzip: "gzip", Zstd: "zstd", Uncompressed: "none"}}
 
 // String returns the compression's name.
-func (c Compression) String() string {
-	if int(c) < len(compressionNames) {
-		return compressionNames[c]
-	}
-	return fmt.Sprintf("Compression(%d)", uint8(c))
-}
+func (c Compression) String() string { return compressionText.String(c) }
 
 // MarshalText implements encoding.TextMarshaler.
-func (c Compression) MarshalText() ([]byte, error) {
-	if int(c) >= len(compressionNames) {
-		return nil, fmt.Errorf("%w: unknown compression %d", ErrOptions, uint8(c))
-	}
-	return []byte(compressionNames[c]), nil
-}
+func (c Compression) MarshalText() ([]byte, error) { return compressionText.Marshal(c) }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
-func (c *Compression) UnmarshalText(b []byte) error {
-	for i, n := range compressionNames {
-		if string(b) == n {
-			*c = Compression(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: unknown compression %q (want gzip, zstd or none)", ErrOptions, b)
-}
+func (c *Compression) UnmarshalText(b []byte) error { return compressionText.Unmarshal(b, c) }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flatpipe/flatpipe/internal/enumtext"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -74,7 +75,9 @@ type Event struct {
 	Duration time.Duration
 }
 
-// Disposition says what a load does to the rows already in the table.
+// Disposition says what a load does to the rows already in the table. Its
+// text form (String, MarshalText, UnmarshalText) is "append", "replace" or
+// "merge".
 type Disposition uint8
 
 const (
@@ -89,34 +92,17 @@ const (
 	Merge
 )
 
-var dispositionNames = [...]string{Append: "append", Replace: "replace", Merge: "merge"}
+var dispositionText = enumtext.Enum[Disposition]{Type: "Disposition", Err: ErrOptions, Names: []string{
+	Append: "append", Replace: "replace", Merge: "merge"}}
 
 // String returns "append", "replace" or "merge".
-func (d Disposition) String() string {
-	if int(d) < len(dispositionNames) {
-		return dispositionNames[d]
-	}
-	return fmt.Sprintf("Disposition(%d)", uint8(d))
-}
+func (d Disposition) String() string { return dispositionText.String(d) }
 
 // MarshalText implements encoding.TextMarshaler.
-func (d Disposition) MarshalText() ([]byte, error) {
-	if int(d) >= len(dispositionNames) {
-		return nil, fmt.Errorf("%w: unknown disposition %d", ErrOptions, uint8(d))
-	}
-	return []byte(dispositionNames[d]), nil
-}
+func (d Disposition) MarshalText() ([]byte, error) { return dispositionText.Marshal(d) }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Disposition) UnmarshalText(b []byte) error {
-	for i, n := range dispositionNames {
-		if string(b) == n {
-			*d = Disposition(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: unknown disposition %q (want append, replace or merge)", ErrOptions, b)
-}
+func (d *Disposition) UnmarshalText(b []byte) error { return dispositionText.Unmarshal(b, d) }
 
 // LoaderOptions configure a Loader. The zero value of every field but Table is a
 // documented default.

@@ -9,9 +9,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flatpipe/flatpipe/internal/enumtext"
 )
 
-// StageKind says which kind of stage files go through.
+// StageKind says which kind of stage files go through. Its text form
+// (String, MarshalText, UnmarshalText) is "table", "named" or "external".
 type StageKind uint8
 
 const (
@@ -26,34 +29,17 @@ const (
 	ExternalStage
 )
 
-var stageKindNames = [...]string{TableStage: "table", NamedStage: "named", ExternalStage: "external"}
+var stageKindText = enumtext.Enum[StageKind]{Type: "StageKind", Err: ErrOptions, Names: []string{
+	TableStage: "table", NamedStage: "named", ExternalStage: "external"}}
 
 // String returns "table", "named" or "external".
-func (k StageKind) String() string {
-	if int(k) < len(stageKindNames) {
-		return stageKindNames[k]
-	}
-	return fmt.Sprintf("StageKind(%d)", uint8(k))
-}
+func (k StageKind) String() string { return stageKindText.String(k) }
 
 // MarshalText implements encoding.TextMarshaler.
-func (k StageKind) MarshalText() ([]byte, error) {
-	if int(k) >= len(stageKindNames) {
-		return nil, fmt.Errorf("%w: unknown stage kind %d", ErrOptions, uint8(k))
-	}
-	return []byte(stageKindNames[k]), nil
-}
+func (k StageKind) MarshalText() ([]byte, error) { return stageKindText.Marshal(k) }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
-func (k *StageKind) UnmarshalText(b []byte) error {
-	for i, n := range stageKindNames {
-		if string(b) == n {
-			*k = StageKind(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: unknown stage kind %q (want table, named or external)", ErrOptions, b)
-}
+func (k *StageKind) UnmarshalText(b []byte) error { return stageKindText.Unmarshal(b, k) }
 
 // Stage configures where files are staged before COPY. The zero value is the
 // table stage.

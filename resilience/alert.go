@@ -101,43 +101,43 @@ type MonitoredSinkOptions struct {
 // safe for concurrent use if the wrapped sink is.
 type MonitoredSink struct {
 	sink  DeadLetterSink
-	cfg   MonitoredSinkOptions
+	opts  MonitoredSinkOptions
 	mu    sync.Mutex
 	count int64
 }
 
 // NewMonitoredSink wraps sink.
-func NewMonitoredSink(sink DeadLetterSink, cfg MonitoredSinkOptions) (*MonitoredSink, error) {
+func NewMonitoredSink(sink DeadLetterSink, opts MonitoredSinkOptions) (*MonitoredSink, error) {
 	if sink == nil {
 		return nil, fmt.Errorf("%w: nil dead-letter sink", ErrOptions)
 	}
-	if cfg.AlertEvery < 0 {
+	if opts.AlertEvery < 0 {
 		return nil, fmt.Errorf("%w: negative AlertEvery", ErrOptions)
 	}
-	cfg.AlertEvery = cmp0(cfg.AlertEvery, 100)
-	cfg.Name = nameOr(cfg.Name)
-	if cfg.Metrics == nil {
-		cfg.Metrics = NopMetrics{}
+	opts.AlertEvery = cmp0(opts.AlertEvery, 100)
+	opts.Name = nameOr(opts.Name)
+	if opts.Metrics == nil {
+		opts.Metrics = NopMetrics{}
 	}
-	cfg.Clock = clockOrSystem(cfg.Clock)
-	return &MonitoredSink{sink: sink, cfg: cfg}, nil
+	opts.Clock = clockOrSystem(opts.Clock)
+	return &MonitoredSink{sink: sink, opts: opts}, nil
 }
 
 // Write passes d to the wrapped sink, then counts it and raises an alert
 // when the count reaches 1, 1+AlertEvery, 1+2×AlertEvery, ...
 func (s *MonitoredSink) Write(ctx context.Context, d DeadLetter) error {
 	if err := s.sink.Write(ctx, d); err != nil {
-		s.cfg.Metrics.Count("DeadLetterWriteError", 1, Dim{"Sink", s.cfg.Name})
+		s.opts.Metrics.Count("DeadLetterWriteError", 1, Dim{"Sink", s.opts.Name})
 		return err
 	}
-	s.cfg.Metrics.Count("DeadLetter", 1, Dim{"Sink", s.cfg.Name}, Dim{"Reason", nameOr(d.Reason)})
+	s.opts.Metrics.Count("DeadLetter", 1, Dim{"Sink", s.opts.Name}, Dim{"Reason", nameOr(d.Reason)})
 	s.mu.Lock()
 	s.count++
 	n := s.count
 	s.mu.Unlock()
-	if s.cfg.Alert != nil && (n-1)%s.cfg.AlertEvery == 0 {
-		s.cfg.Alert(Alert{Kind: AlertDeadLetters, Source: s.cfg.Name, Count: n, Time: s.cfg.Clock.Now(),
-			Message: strconv.FormatInt(n, 10) + " dead letters in " + strconv.Quote(s.cfg.Name) + ", latest: " + d.Reason})
+	if s.opts.Alert != nil && (n-1)%s.opts.AlertEvery == 0 {
+		s.opts.Alert(Alert{Kind: AlertDeadLetters, Source: s.opts.Name, Count: n, Time: s.opts.Clock.Now(),
+			Message: strconv.FormatInt(n, 10) + " dead letters in " + strconv.Quote(s.opts.Name) + ", latest: " + d.Reason})
 	}
 	return nil
 }

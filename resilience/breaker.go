@@ -24,19 +24,6 @@ const (
 	StateHalfOpen              // a bounded number of probe calls pass
 )
 
-// String returns "closed", "open" or "half-open".
-func (s State) String() string {
-	switch s {
-	case StateClosed:
-		return "closed"
-	case StateOpen:
-		return "open"
-	case StateHalfOpen:
-		return "half-open"
-	}
-	return "State(?)"
-}
-
 // Outcome is how a Breaker counts a call's result.
 type Outcome uint8
 
@@ -154,40 +141,40 @@ type Breaker struct {
 	successes   int
 }
 
-// NewBreaker checks cfg, fills in its defaults and returns a closed Breaker.
-func NewBreaker(cfg BreakerOptions) (*Breaker, error) {
+// NewBreaker checks opts, fills in its defaults and returns a closed Breaker.
+func NewBreaker(opts BreakerOptions) (*Breaker, error) {
 	switch {
-	case cfg.FailureRatio < 0 || cfg.FailureRatio > 1 || math.IsNaN(cfg.FailureRatio):
-		return nil, fmt.Errorf("%w: FailureRatio %v not in [0, 1]", ErrOptions, cfg.FailureRatio)
-	case cfg.Window < 0, cfg.OpenDuration < 0, cfg.ProbeTimeout < 0:
+	case opts.FailureRatio < 0 || opts.FailureRatio > 1 || math.IsNaN(opts.FailureRatio):
+		return nil, fmt.Errorf("%w: FailureRatio %v not in [0, 1]", ErrOptions, opts.FailureRatio)
+	case opts.Window < 0, opts.OpenDuration < 0, opts.ProbeTimeout < 0:
 		return nil, fmt.Errorf("%w: negative duration in BreakerOptions", ErrOptions)
-	case cfg.MinCalls < 0, cfg.HalfOpenProbes < 0, cfg.SuccessesToClose < 0:
+	case opts.MinCalls < 0, opts.HalfOpenProbes < 0, opts.SuccessesToClose < 0:
 		return nil, fmt.Errorf("%w: negative count in BreakerOptions", ErrOptions)
-	case cfg.HalfOpenProbes > 1024:
-		return nil, fmt.Errorf("%w: HalfOpenProbes %d > 1024", ErrOptions, cfg.HalfOpenProbes)
+	case opts.HalfOpenProbes > 1024:
+		return nil, fmt.Errorf("%w: HalfOpenProbes %d > 1024", ErrOptions, opts.HalfOpenProbes)
 	}
-	window := cmp0(cfg.Window, 60*time.Second)
+	window := cmp0(opts.Window, 60*time.Second)
 	if window < windowBuckets {
 		return nil, fmt.Errorf("%w: Window %v too short", ErrOptions, window)
 	}
-	probes := cmp0(cfg.HalfOpenProbes, 1)
+	probes := cmp0(opts.HalfOpenProbes, 1)
 	b := &Breaker{
-		name:         cfg.Name,
-		consecutiveN: cmp0(cfg.ConsecutiveFailures, 5),
-		ratio:        cfg.FailureRatio,
+		name:         opts.Name,
+		consecutiveN: cmp0(opts.ConsecutiveFailures, 5),
+		ratio:        opts.FailureRatio,
 		bucketDur:    int64(window / windowBuckets),
-		minCalls:     int64(cmp0(cfg.MinCalls, 20)),
-		openDur:      cmp0(cfg.OpenDuration, 30*time.Second),
-		successesN:   cmp0(cfg.SuccessesToClose, probes),
-		classify:     cfg.Classify,
-		listeners:    slices.Clone(cfg.Listeners),
-		clock:        clockOrSystem(cfg.Clock),
+		minCalls:     int64(cmp0(opts.MinCalls, 20)),
+		openDur:      cmp0(opts.OpenDuration, 30*time.Second),
+		successesN:   cmp0(opts.SuccessesToClose, probes),
+		classify:     opts.Classify,
+		listeners:    slices.Clone(opts.Listeners),
+		clock:        clockOrSystem(opts.Clock),
 		probes:       make([]probeSlot, probes),
 	}
 	if b.consecutiveN < 0 && b.ratio == 0 {
 		return nil, fmt.Errorf("%w: breaker has no trip rule (ConsecutiveFailures < 0 and no FailureRatio)", ErrOptions)
 	}
-	b.probeTimeout = cmp0(cfg.ProbeTimeout, b.openDur)
+	b.probeTimeout = cmp0(opts.ProbeTimeout, b.openDur)
 	if b.classify == nil {
 		b.classify = DefaultOutcome
 	}

@@ -173,12 +173,12 @@ type FileDeadLetterOptions struct {
 	Clock Clock
 }
 
-// NewFileDeadLetterSink opens cfg.Path for appending.
-func NewFileDeadLetterSink(cfg FileDeadLetterOptions) (*FileDeadLetterSink, error) {
-	if cfg.Path == "" {
+// NewFileDeadLetterSink opens opts.Path for appending.
+func NewFileDeadLetterSink(opts FileDeadLetterOptions) (*FileDeadLetterSink, error) {
+	if opts.Path == "" {
 		return nil, fmt.Errorf("%w: empty dead-letter path", ErrOptions)
 	}
-	f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(opts.Path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("resilience: open dead-letter file: %w", err)
 	}
@@ -186,7 +186,7 @@ func NewFileDeadLetterSink(cfg FileDeadLetterOptions) (*FileDeadLetterSink, erro
 		f.Close()
 		return nil, fmt.Errorf("resilience: open dead-letter file: %w", err)
 	}
-	return &FileDeadLetterSink{f: f, clock: clockOrSystem(cfg.Clock), sync: cfg.Sync}, nil
+	return &FileDeadLetterSink{f: f, clock: clockOrSystem(opts.Clock), sync: opts.Sync}, nil
 }
 
 // endLine terminates a last line torn by a crash, so that the next entry

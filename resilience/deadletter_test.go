@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -369,4 +370,66 @@ func TestS3DeadLetterSinkFull(t *testing.T) {
 	if err := s.Flush(context.Background()); err != nil || s.Buffered() != 0 || len(m.keys()) != 1 {
 		t.Errorf("Flush() = %v, buffered %d, objects %v", err, s.Buffered(), m.keys())
 	}
+}
+
+// blockingStore is an ObjectStore whose PutObject waits until release is
+// closed, after announcing itself on entered.
+type blockingStore struct {
+	*memObjectStore
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingStore) PutObject(ctx context.Context, bucket, key string, body []byte, cond PutCondition) (string, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.memObjectStore.PutObject(ctx, bucket, key, body, cond)
+}
+
+// TestS3DeadLetterSinkUploadOutsideLock: while a flush's PutObject waits on
+// S3, writers and Buffered go on (the batch is swapped out under the lock
+// and uploaded outside it).
+func TestS3DeadLetterSinkUploadOutsideLock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := &blockingStore{memObjectStore: newMemObjectStore(), entered: make(chan struct{}), release: make(chan struct{})}
+		s, err := NewS3DeadLetterSink(S3DeadLetterOptions{Client: store, Bucket: "dlq", MaxBytes: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		cases := deadLetterCases()
+		if err := s.Write(ctx, cases[0]); err != nil {
+			t.Fatal(err)
+		}
+		flushed := make(chan error)
+		go func() { flushed <- s.Flush(ctx) }()
+		<-store.entered // the upload is in flight
+		if !s.mu.TryLock() {
+			close(store.release)
+			<-flushed
+			t.Fatal("the sink's lock is held while PutObject waits on S3")
+		}
+		s.mu.Unlock()
+		if err := s.Write(ctx, cases[1]); err != nil {
+			t.Fatalf("Write during an upload: %v", err)
+		}
+		if got := s.Buffered(); got != 2 {
+			t.Errorf("Buffered() during an upload = %d, want 2 (1 in flight, 1 new)", got)
+		}
+		close(store.release)
+		if err := <-flushed; err != nil {
+			t.Fatalf("Flush: %v", err)
+		}
+		if got, w := s.Buffered(), s.Written(); got != 1 || w != 1 {
+			t.Errorf("after the upload: Buffered() = %d, Written() = %d, want 1 and 1", got, w)
+		}
+		go func() { flushed <- s.Flush(ctx) }()
+		<-store.entered
+		if err := <-flushed; err != nil {
+			t.Fatalf("second Flush: %v", err)
+		}
+		if keys := store.keys(); len(keys) != 2 {
+			t.Errorf("objects %v, want 2", keys)
+		}
+	})
 }

@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// TestLeafPackage keeps resilience a leaf: no other flatpipe package and no
+// TestLeafPackage keeps resilience a leaf: no other flatpipe package (but
+// the module's internal helpers, themselves standard library only) and no
 // AWS or Snowflake SDK, in code or tests.
 func TestLeafPackage(t *testing.T) {
 	pkg, err := build.ImportDir(".", 0)
@@ -17,7 +18,8 @@ func TestLeafPackage(t *testing.T) {
 	all := append(append(append([]string{}, pkg.Imports...), pkg.TestImports...), pkg.XTestImports...)
 	for _, imp := range all {
 		switch {
-		case imp == "github.com/flatpipe/flatpipe/resilience":
+		case imp == "github.com/flatpipe/flatpipe/resilience",
+			strings.HasPrefix(imp, "github.com/flatpipe/flatpipe/internal/"):
 		case strings.HasPrefix(imp, "github.com/flatpipe/"),
 			strings.HasPrefix(imp, "github.com/aws/"),
 			strings.HasPrefix(imp, "github.com/snowflakedb/"):
@@ -25,7 +27,8 @@ func TestLeafPackage(t *testing.T) {
 		}
 	}
 	for _, imp := range pkg.Imports {
-		if strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") {
+		if strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") &&
+			!strings.HasPrefix(imp, "github.com/flatpipe/flatpipe/internal/") {
 			t.Errorf("resilience imports the non-standard package %s", imp)
 		}
 	}

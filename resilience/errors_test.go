@@ -32,7 +32,7 @@ func TestErrorMessages(t *testing.T) {
 	if (&PanicError{Value: "s"}).Unwrap() != nil {
 		t.Error("PanicError of a string unwraps to non-nil")
 	}
-	for s, want := range map[State]string{StateClosed: "closed", StateOpen: "open", StateHalfOpen: "half-open", 9: "State(?)"} {
+	for s, want := range map[State]string{StateClosed: "closed", StateOpen: "open", StateHalfOpen: "half-open", 9: "State(9)"} {
 		if s.String() != want {
 			t.Errorf("State(%d).String() = %q", s, s.String())
 		}

@@ -163,8 +163,8 @@ type Health struct {
 }
 
 // NewHealth checks that names are non-empty and unique.
-func NewHealth(cfg HealthOptions, checks ...Check) (*Health, error) {
-	if cfg.Timeout < 0 {
+func NewHealth(opts HealthOptions, checks ...Check) (*Health, error) {
+	if opts.Timeout < 0 {
 		return nil, fmt.Errorf("%w: negative health timeout", ErrOptions)
 	}
 	seen := map[string]bool{}
@@ -174,8 +174,8 @@ func NewHealth(cfg HealthOptions, checks ...Check) (*Health, error) {
 		}
 		seen[c.Name()] = true
 	}
-	h := &Health{checks: append([]Check(nil), checks...), timeout: cmp0(cfg.Timeout, 5*time.Second),
-		alert: cfg.Alert, metrics: cfg.Metrics, clock: clockOrSystem(cfg.Clock)}
+	h := &Health{checks: append([]Check(nil), checks...), timeout: cmp0(opts.Timeout, 5*time.Second),
+		alert: opts.Alert, metrics: opts.Metrics, clock: clockOrSystem(opts.Clock)}
 	if h.metrics == nil {
 		h.metrics = NopMetrics{}
 	}

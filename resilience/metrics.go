@@ -158,30 +158,30 @@ type EMF struct {
 	dropped []string
 }
 
-// NewEMF checks cfg and returns an EMF writer.
-func NewEMF(cfg EMFOptions) (*EMF, error) {
-	if cfg.W == nil || cfg.Namespace == "" {
+// NewEMF checks opts and returns an EMF writer.
+func NewEMF(opts EMFOptions) (*EMF, error) {
+	if opts.W == nil || opts.Namespace == "" {
 		return nil, fmt.Errorf("%w: EMF needs a writer and a namespace", ErrOptions)
 	}
-	if len(cfg.Dims) > emfMaxDims {
-		return nil, fmt.Errorf("%w: %d EMF dimensions, at most %d", ErrOptions, len(cfg.Dims), emfMaxDims)
+	if len(opts.Dims) > emfMaxDims {
+		return nil, fmt.Errorf("%w: %d EMF dimensions, at most %d", ErrOptions, len(opts.Dims), emfMaxDims)
 	}
-	for _, d := range cfg.Dims {
+	for _, d := range opts.Dims {
 		if err := checkDim(d); err != nil {
 			return nil, err
 		}
 	}
-	for k := range cfg.Properties {
-		if k == "" || k == "_aws" || slices.ContainsFunc(cfg.Dims, func(d Dim) bool { return d.Name == k }) {
+	for k := range opts.Properties {
+		if k == "" || k == "_aws" || slices.ContainsFunc(opts.Dims, func(d Dim) bool { return d.Name == k }) {
 			return nil, fmt.Errorf("%w: EMF property %q is empty, reserved or a dimension", ErrOptions, k)
 		}
 	}
-	props := make(map[string]string, len(cfg.Properties))
-	for k, v := range cfg.Properties {
+	props := make(map[string]string, len(opts.Properties))
+	for k, v := range opts.Properties {
 		props[k] = v
 	}
-	return &EMF{w: cfg.W, namespace: cfg.Namespace, dims: slices.Clone(cfg.Dims), properties: props,
-		clock: clockOrSystem(cfg.Clock), groups: map[string]*emfGroup{}}, nil
+	return &EMF{w: opts.W, namespace: opts.Namespace, dims: slices.Clone(opts.Dims), properties: props,
+		clock: clockOrSystem(opts.Clock), groups: map[string]*emfGroup{}}, nil
 }
 
 func checkDim(d Dim) error {

@@ -117,28 +117,28 @@ type Retry struct {
 	clock          Clock
 }
 
-// NewRetry checks cfg, fills in its defaults and returns a Retry.
-func NewRetry(cfg RetryOptions) (*Retry, error) {
+// NewRetry checks opts, fills in its defaults and returns a Retry.
+func NewRetry(opts RetryOptions) (*Retry, error) {
 	switch {
-	case cfg.MaxAttempts < 0:
-		return nil, fmt.Errorf("%w: MaxAttempts %d < 0", ErrOptions, cfg.MaxAttempts)
-	case cfg.MaxElapsed < 0, cfg.BaseDelay < 0, cfg.MaxDelay < 0, cfg.AttemptTimeout < 0:
+	case opts.MaxAttempts < 0:
+		return nil, fmt.Errorf("%w: MaxAttempts %d < 0", ErrOptions, opts.MaxAttempts)
+	case opts.MaxElapsed < 0, opts.BaseDelay < 0, opts.MaxDelay < 0, opts.AttemptTimeout < 0:
 		return nil, fmt.Errorf("%w: negative duration in RetryOptions", ErrOptions)
-	case cfg.Multiplier != 0 && (cfg.Multiplier < 1 || math.IsNaN(cfg.Multiplier) || math.IsInf(cfg.Multiplier, 0)):
-		return nil, fmt.Errorf("%w: Multiplier %v, want >= 1", ErrOptions, cfg.Multiplier)
+	case opts.Multiplier != 0 && (opts.Multiplier < 1 || math.IsNaN(opts.Multiplier) || math.IsInf(opts.Multiplier, 0)):
+		return nil, fmt.Errorf("%w: Multiplier %v, want >= 1", ErrOptions, opts.Multiplier)
 	}
 	r := &Retry{
-		maxAttempts:    cmp0(cfg.MaxAttempts, 3),
-		maxElapsed:     cfg.MaxElapsed,
-		base:           cmp0(cfg.BaseDelay, 100*time.Millisecond),
-		maxDelay:       cmp0(cfg.MaxDelay, 10*time.Second),
-		mult:           cmp0(cfg.Multiplier, 2),
-		jitter:         cfg.Jitter,
-		classify:       cfg.Classifier,
-		attemptTimeout: cfg.AttemptTimeout,
-		budget:         cfg.Budget,
-		onRetry:        cfg.OnRetry,
-		clock:          clockOrSystem(cfg.Clock),
+		maxAttempts:    cmp0(opts.MaxAttempts, 3),
+		maxElapsed:     opts.MaxElapsed,
+		base:           cmp0(opts.BaseDelay, 100*time.Millisecond),
+		maxDelay:       cmp0(opts.MaxDelay, 10*time.Second),
+		mult:           cmp0(opts.Multiplier, 2),
+		jitter:         opts.Jitter,
+		classify:       opts.Classifier,
+		attemptTimeout: opts.AttemptTimeout,
+		budget:         opts.Budget,
+		onRetry:        opts.OnRetry,
+		clock:          clockOrSystem(opts.Clock),
 	}
 	if r.base > r.maxDelay {
 		return nil, fmt.Errorf("%w: BaseDelay %v > MaxDelay %v", ErrOptions, r.base, r.maxDelay)
@@ -276,11 +276,11 @@ type Budget struct {
 }
 
 // NewBudget returns a full Budget.
-func NewBudget(cfg BudgetOptions) (*Budget, error) {
-	if cfg.Capacity < 0 || cfg.RetryCost < 0 || cfg.Refund < 0 {
+func NewBudget(opts BudgetOptions) (*Budget, error) {
+	if opts.Capacity < 0 || opts.RetryCost < 0 || opts.Refund < 0 {
 		return nil, fmt.Errorf("%w: negative value in BudgetOptions", ErrOptions)
 	}
-	b := &Budget{capacity: cmp0(cfg.Capacity, 500), cost: cmp0(cfg.RetryCost, 5), refundN: cmp0(cfg.Refund, 1)}
+	b := &Budget{capacity: cmp0(opts.Capacity, 500), cost: cmp0(opts.RetryCost, 5), refundN: cmp0(opts.Refund, 1)}
 	b.tokens.Store(b.capacity)
 	return b, nil
 }

@@ -84,35 +84,6 @@ const (
 	DiscardValue
 )
 
-var modeNames = [...]string{"evolve", "freeze", "discard_row", "discard_value"}
-
-// String returns "evolve", "freeze", "discard_row" or "discard_value".
-func (m Mode) String() string {
-	if int(m) < len(modeNames) {
-		return modeNames[m]
-	}
-	return "Mode(" + strconv.Itoa(int(m)) + ")"
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (m Mode) MarshalText() ([]byte, error) {
-	if int(m) >= len(modeNames) {
-		return nil, fmt.Errorf("%w: unknown mode %d", ErrOptions, m)
-	}
-	return []byte(m.String()), nil
-}
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (m *Mode) UnmarshalText(b []byte) error {
-	for i, n := range modeNames {
-		if string(b) == n {
-			*m = Mode(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: unknown mode %q (want evolve, freeze, discard_row or discard_value)", ErrOptions, b)
-}
-
 // Evolution says how a table may evolve: its Mode, and per path overrides.
 // The zero value evolves everything. It is a plain value, safe for
 // concurrent use while nobody modifies it.

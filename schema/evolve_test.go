@@ -126,29 +126,35 @@ ALTER TABLE "T" ADD COLUMN "OLD__V_OBJECT" OBJECT COMMENT 'old';
 			if rej != tt.reject {
 				t.Errorf("Rejected = %q, want %q", rej, tt.reject)
 			}
-			// Every value of the batch is routed or discarded, never lost.
-			for _, r := range tt.recs {
-				kept, discards, dropRow := p.Filter(nil, r)
-				if dropRow {
-					if len(kept) != 0 || len(discards) == 0 {
-						t.Errorf("Filter() dropped the row with kept %d, discards %d", len(kept), len(discards))
-					}
-					continue
-				}
-				if len(kept)+len(discards) != len(r) {
-					t.Errorf("Filter() kept %d + discarded %d of %d fields", len(kept), len(discards), len(r))
-				}
-				for _, v := range kept {
-					c := p.Columns[v.Column]
-					if c.Path != string(v.Field.Path) {
-						t.Errorf("field %q routed to column %s of path %q", v.Field.Path, c.Name, c.Path)
-					}
-					if !c.Type.Accepts(v.Field.Kind, v.Field.Value, false) {
-						t.Errorf("field %q = %q routed to %s %v which does not accept it", v.Field.Path, v.Field.Value, c.Name, c.Type)
-					}
-				}
-			}
+			checkRouted(t, p, tt.recs)
 		})
+	}
+}
+
+// checkRouted: every value of the batch is routed to a column of its path
+// whose type accepts it, or discarded, never lost.
+func checkRouted(t *testing.T, p *Plan, recs [][]flatten.Field) {
+	t.Helper()
+	for _, r := range recs {
+		kept, discards, dropRow := p.Filter(nil, r)
+		if dropRow {
+			if len(kept) != 0 || len(discards) == 0 {
+				t.Errorf("Filter() dropped the row with kept %d, discards %d", len(kept), len(discards))
+			}
+			continue
+		}
+		if len(kept)+len(discards) != len(r) {
+			t.Errorf("Filter() kept %d + discarded %d of %d fields", len(kept), len(discards), len(r))
+		}
+		for _, v := range kept {
+			c := p.Columns[v.Column]
+			if c.Path != string(v.Field.Path) {
+				t.Errorf("field %q routed to column %s of path %q", v.Field.Path, c.Name, c.Path)
+			}
+			if !c.Type.Accepts(v.Field.Kind, v.Field.Value, false) {
+				t.Errorf("field %q = %q routed to %s %v which does not accept it", v.Field.Path, v.Field.Value, c.Name, c.Type)
+			}
+		}
 	}
 }
 

@@ -27,110 +27,10 @@ func FuzzInferPlan(f *testing.F) {
 	f.Add([]byte("{\"n\":1.5}\n{\"n\":12345678901234567890123456789012345678}\n{\"n\":true}"), false)
 	f.Add([]byte("{\"t\":\"2024-01-01\"}\n{\"t\":\"2024-01-01T00:00:00Z\"}\n{\"t\":{}}"), true)
 	f.Fuzz(func(t *testing.T, data []byte, tables bool) {
-		opts := flatten.Options{}
-		if tables {
-			opts.Arrays = flatten.ArraysTables
-		}
-		fl, err := flatten.New(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		in, _ := NewInferrer(InferOptions{DetectTime: true, MaxObjectKeys: 3, MaxColumns: 8})
-		var batch [][]flatten.Row
-		for _, doc := range bytes.Split(data, []byte("\n")) {
-			rows, err := fl.AppendRows(nil, doc)
-			if err != nil {
-				continue
-			}
-			in.ObserveRows(rows)
-			// Keep copies: rows alias the flattener's buffers.
-			var kept []flatten.Row
-			for _, r := range rows {
-				r.Table = bytes.Clone(r.Table)
-				fs := make([]flatten.Field, len(r.Fields))
-				for i, x := range r.Fields {
-					fs[i] = flatten.Field{Path: bytes.Clone(x.Path), Value: bytes.Clone(x.Value), Kind: x.Kind}
-				}
-				r.Fields = fs
-				kept = append(kept, r)
-			}
-			batch = append(batch, kept)
-		}
-		ts, err := in.Tables("T")
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Merging two halves equals observing everything (without limits,
-		// whose collapses depend on order).
-		whole, _ := NewInferrer(InferOptions{DetectTime: true, MaxObjectKeys: -1, MaxColumns: -1})
-		first, _ := NewInferrer(InferOptions{DetectTime: true, MaxObjectKeys: -1, MaxColumns: -1})
-		second, _ := NewInferrer(InferOptions{DetectTime: true, MaxObjectKeys: -1, MaxColumns: -1})
-		for i, rows := range batch {
-			whole.ObserveRows(rows)
-			if i < len(batch)/2 {
-				first.ObserveRows(rows)
-			} else {
-				second.ObserveRows(rows)
-			}
-		}
-		if err := first.Merge(second); err != nil {
-			t.Fatal(err)
-		}
-		tw, _ := whole.Tables("T")
-		tm, _ := first.Tables("T")
-		if !reflect.DeepEqual(tw, tm) {
-			t.Fatalf("merged tables differ:\n%+v\nwant\n%+v", tm, tw)
-		}
-		// The contract made from a table accepts every record it came from.
-		validators := map[string]*Validator{}
-		for _, tb := range ts {
-			v, err := NewValidator(ContractFor(tb, ""))
-			if err != nil {
-				t.Fatalf("NewValidator(ContractFor(%s)): %v", tb.Name, err)
-			}
-			validators[tb.Path] = v
-		}
-		for _, rows := range batch {
-			for _, r := range rows {
-				if err := validators[string(r.Table)].Validate(r.Fields); err != nil {
-					t.Fatalf("table %q: record %v violates its own contract: %v", r.Table, r.Fields, err)
-				}
-			}
-		}
-		plans := map[string]*Plan{}
-		for _, tb := range ts {
-			var rows []DescRow
-			for _, c := range tb.Columns {
-				sql := c.Type.String()
-				pt, err := ParseType(sql)
-				if err != nil || pt != c.Type && !(c.Type.Kind == Unknown && pt.Kind == Variant) {
-					t.Fatalf("ParseType(%q) = %v, %v; want %v", sql, pt, err, c.Type)
-				}
-				rows = append(rows, DescRow{Name: c.Name, Type: sql, Kind: "COLUMN", Null: "Y", Comment: c.Comment()})
-			}
-			_ = CreateTable(tb, DDLOptions{})
-			existing := desc(t, rows...)
-			p, err := PlanChanges(existing, tb, Evolution{Mode: Freeze}, PlanOptions{})
-			if err != nil {
-				t.Fatalf("planning table %s against itself: %v\n%s", tb.Name, err, CreateTable(tb, DDLOptions{}))
-			}
-			if len(p.Changes) != 0 {
-				t.Fatalf("planning table %s against itself: %v", tb.Name, p.Changes)
-			}
-			plans[tb.Path] = p
-			// Without comments, a saved mapping does the same.
-			pc, err := PlanChanges(nil, tb, Evolution{}, PlanOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range existing {
-				existing[i].Comment = ""
-			}
-			p2, err := PlanChanges(existing, tb, Evolution{Mode: Freeze}, PlanOptions{Mappings: pc.Mappings()})
-			if err != nil || len(p2.Changes) != 0 {
-				t.Fatalf("planning table %s against itself without comments: %v, %v", tb.Name, p2, err)
-			}
-		}
+		batch, ts := inferBatch(t, data, tables)
+		checkMergeEqualsWhole(t, batch)
+		checkOwnContracts(t, ts, batch)
+		plans := planAgainstItself(t, ts)
 		for _, rows := range batch {
 			for _, r := range rows {
 				p := plans[string(r.Table)]
@@ -144,6 +44,131 @@ func FuzzInferPlan(f *testing.F) {
 			}
 		}
 	})
+}
+
+// inferBatch flattens the documents of data (one a line; invalid ones are
+// skipped) and infers their tables with small limits. It returns the rows of
+// each document, copied, and the tables.
+func inferBatch(t *testing.T, data []byte, tables bool) ([][]flatten.Row, []Table) {
+	opts := flatten.Options{}
+	if tables {
+		opts.Arrays = flatten.ArraysTables
+	}
+	fl, err := flatten.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := NewInferrer(InferOptions{DetectTime: true, MaxObjectKeys: 3, MaxColumns: 8})
+	var batch [][]flatten.Row
+	for _, doc := range bytes.Split(data, []byte("\n")) {
+		rows, err := fl.AppendRows(nil, doc)
+		if err != nil {
+			continue
+		}
+		in.ObserveRows(rows)
+		// Keep copies: rows alias the flattener's buffers.
+		var kept []flatten.Row
+		for _, r := range rows {
+			r.Table = bytes.Clone(r.Table)
+			fs := make([]flatten.Field, len(r.Fields))
+			for i, x := range r.Fields {
+				fs[i] = flatten.Field{Path: bytes.Clone(x.Path), Value: bytes.Clone(x.Value), Kind: x.Kind}
+			}
+			r.Fields = fs
+			kept = append(kept, r)
+		}
+		batch = append(batch, kept)
+	}
+	ts, err := in.Tables("T")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return batch, ts
+}
+
+// checkMergeEqualsWhole: merging the Inferrers of two halves equals
+// observing everything (without limits, whose collapses depend on order).
+func checkMergeEqualsWhole(t *testing.T, batch [][]flatten.Row) {
+	whole, _ := NewInferrer(InferOptions{DetectTime: true, MaxObjectKeys: -1, MaxColumns: -1})
+	first, _ := NewInferrer(InferOptions{DetectTime: true, MaxObjectKeys: -1, MaxColumns: -1})
+	second, _ := NewInferrer(InferOptions{DetectTime: true, MaxObjectKeys: -1, MaxColumns: -1})
+	for i, rows := range batch {
+		whole.ObserveRows(rows)
+		if i < len(batch)/2 {
+			first.ObserveRows(rows)
+		} else {
+			second.ObserveRows(rows)
+		}
+	}
+	if err := first.Merge(second); err != nil {
+		t.Fatal(err)
+	}
+	tw, _ := whole.Tables("T")
+	tm, _ := first.Tables("T")
+	if !reflect.DeepEqual(tw, tm) {
+		t.Fatalf("merged tables differ:\n%+v\nwant\n%+v", tm, tw)
+	}
+}
+
+// checkOwnContracts: the contract made from a table accepts every record it
+// came from.
+func checkOwnContracts(t *testing.T, ts []Table, batch [][]flatten.Row) {
+	validators := map[string]*Validator{}
+	for _, tb := range ts {
+		v, err := NewValidator(ContractFor(tb, ""))
+		if err != nil {
+			t.Fatalf("NewValidator(ContractFor(%s)): %v", tb.Name, err)
+		}
+		validators[tb.Path] = v
+	}
+	for _, rows := range batch {
+		for _, r := range rows {
+			if err := validators[string(r.Table)].Validate(r.Fields); err != nil {
+				t.Fatalf("table %q: record %v violates its own contract: %v", r.Table, r.Fields, err)
+			}
+		}
+	}
+}
+
+// planAgainstItself reads each table back as DESC TABLE rows (checking that
+// its DDL types parse back) and plans it against itself, with its column
+// comments and, without them, with a saved mapping: no plan may change
+// anything. It returns the plans by table path.
+func planAgainstItself(t *testing.T, ts []Table) map[string]*Plan {
+	plans := map[string]*Plan{}
+	for _, tb := range ts {
+		var rows []DescRow
+		for _, c := range tb.Columns {
+			sql := c.Type.String()
+			pt, err := ParseType(sql)
+			if err != nil || pt != c.Type && !(c.Type.Kind == Unknown && pt.Kind == Variant) {
+				t.Fatalf("ParseType(%q) = %v, %v; want %v", sql, pt, err, c.Type)
+			}
+			rows = append(rows, DescRow{Name: c.Name, Type: sql, Kind: "COLUMN", Null: "Y", Comment: c.Comment()})
+		}
+		_ = CreateTable(tb, DDLOptions{})
+		existing := desc(t, rows...)
+		p, err := PlanChanges(existing, tb, Evolution{Mode: Freeze}, PlanOptions{})
+		if err != nil {
+			t.Fatalf("planning table %s against itself: %v\n%s", tb.Name, err, CreateTable(tb, DDLOptions{}))
+		}
+		if len(p.Changes) != 0 {
+			t.Fatalf("planning table %s against itself: %v", tb.Name, p.Changes)
+		}
+		plans[tb.Path] = p
+		pc, err := PlanChanges(nil, tb, Evolution{}, PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range existing {
+			existing[i].Comment = ""
+		}
+		p2, err := PlanChanges(existing, tb, Evolution{Mode: Freeze}, PlanOptions{Mappings: pc.Mappings()})
+		if err != nil || len(p2.Changes) != 0 {
+			t.Fatalf("planning table %s against itself without comments: %v, %v", tb.Name, p2, err)
+		}
+	}
+	return plans
 }
 
 // FuzzValueType checks that the type inferred for a value accepts it, and

@@ -37,16 +37,6 @@ const (
 	Other // a type read from a table that this package does not infer (BINARY, TIME, ...)
 )
 
-var typeKindNames = [...]string{"VARIANT", "BOOLEAN", "NUMBER", "FLOAT", "VARCHAR", "DATE", "TIMESTAMP_NTZ", "TIMESTAMP_TZ", "OBJECT", "ARRAY", "VARIANT", "OTHER"}
-
-// String returns the Snowflake name of k.
-func (k TypeKind) String() string {
-	if int(k) < len(typeKindNames) {
-		return typeKindNames[k]
-	}
-	return "TypeKind(" + strconv.Itoa(int(k)) + ")"
-}
-
 // Type is a column type. It is a plain value, safe for concurrent use.
 type Type struct {
 	Kind      TypeKind
@@ -97,75 +87,87 @@ func ParseType(s string) (Type, error) {
 		}
 		name, args = strings.TrimSpace(u[:i]), u[i+1:len(u)-1]
 	}
-	var nums []int
-	badArgs := false
-	if args != "" {
-		for _, a := range strings.Split(args, ",") {
-			v, err := strconv.Atoi(strings.TrimSpace(a))
-			if err != nil || v < 0 {
-				badArgs = true
-				break
-			}
-			nums = append(nums, v)
-		}
-	}
-	switch name {
-	case "NUMBER", "DECIMAL", "NUMERIC", "FIXED", "VARCHAR", "TEXT", "STRING", "CHAR", "CHARACTER", "NCHAR", "NVARCHAR", "NVARCHAR2", "CHAR VARYING", "NCHAR VARYING":
-		if badArgs {
-			return Type{}, fmt.Errorf("%w: %q", ErrType, s)
-		}
-	default:
-		if badArgs || args != "" && !strings.HasPrefix(name, "TIMESTAMP") && name != "DATETIME" {
-			// Structured OBJECT(...) and ARRAY(...), VECTOR(...), BINARY(n)...
-			return Type{Kind: Other, Raw: strings.TrimSpace(s)}, nil
-		}
-	}
-	arg := func(i, def int) int {
-		if i < len(nums) {
-			return nums[i]
-		}
-		return def
-	}
+	nums, numeric := typeArgs(args)
+	var t Type
 	switch name {
 	case "NUMBER", "DECIMAL", "NUMERIC", "FIXED":
-		t := Type{Kind: Number, Precision: arg(0, MaxPrecision), Scale: arg(1, 0)}
-		if len(nums) > 2 || t.Precision < 1 || t.Precision > MaxPrecision || t.Scale > t.Precision {
+		t = Type{Kind: Number, Precision: arg(nums, 0, MaxPrecision), Scale: arg(nums, 1, 0)}
+		if !numeric || len(nums) > 2 || t.Precision < 1 || t.Precision > MaxPrecision || t.Scale > t.Precision {
 			return Type{}, fmt.Errorf("%w: %q", ErrType, s)
 		}
-		return t, nil
-	case "INT", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "BYTEINT":
-		return Type{Kind: Number, Precision: MaxPrecision}, nil
-	case "FLOAT", "FLOAT4", "FLOAT8", "DOUBLE", "DOUBLE PRECISION", "REAL", "DECFLOAT":
-		if name == "DECFLOAT" {
-			break
-		}
-		return Type{Kind: Float}, nil
 	case "VARCHAR", "TEXT", "STRING", "CHAR", "CHARACTER", "NCHAR", "NVARCHAR", "NVARCHAR2", "CHAR VARYING", "NCHAR VARYING":
 		def := MaxVarcharLength
 		if name == "CHAR" || name == "CHARACTER" || name == "NCHAR" {
 			def = 1
 		}
-		t := Type{Kind: Varchar, Length: arg(0, def)}
-		if len(nums) > 1 || t.Length < 1 {
+		t = Type{Kind: Varchar, Length: arg(nums, 0, def)}
+		if !numeric || len(nums) > 1 || t.Length < 1 {
 			return Type{}, fmt.Errorf("%w: %q", ErrType, s)
 		}
-		return t, nil
-	case "BOOLEAN":
-		return Type{Kind: Boolean}, nil
-	case "DATE":
-		return Type{Kind: Date}, nil
-	case "TIMESTAMP_NTZ", "DATETIME":
-		return Type{Kind: TimestampNTZ}, nil
-	case "TIMESTAMP_TZ":
-		return Type{Kind: TimestampTZ}, nil
-	case "VARIANT":
-		return Type{Kind: Variant}, nil
-	case "OBJECT":
-		return Type{Kind: Object}, nil
-	case "ARRAY":
-		return Type{Kind: Array}, nil
+	default:
+		t = Type{Kind: Other}
+		// Only timestamps take a parameter (their precision) we drop;
+		// structured OBJECT(...) and ARRAY(...), VECTOR(...), BINARY(n)...
+		// are Other.
+		if numeric && (args == "" || strings.HasPrefix(name, "TIMESTAMP") || name == "DATETIME") {
+			t = plainType(name)
+		}
+		if t.Kind == Other {
+			t.Raw = strings.TrimSpace(s)
+		}
 	}
-	return Type{Kind: Other, Raw: strings.TrimSpace(s)}, nil
+	return t, nil
+}
+
+// typeArgs parses the text between a type's parentheses: the non-negative
+// integers, and whether there was nothing else.
+func typeArgs(args string) (nums []int, ok bool) {
+	if args == "" {
+		return nil, true
+	}
+	for _, a := range strings.Split(args, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(a))
+		if err != nil || v < 0 {
+			return nil, false
+		}
+		nums = append(nums, v)
+	}
+	return nums, true
+}
+
+// arg returns nums[i], or def when there are fewer arguments.
+func arg(nums []int, i, def int) int {
+	if i < len(nums) {
+		return nums[i]
+	}
+	return def
+}
+
+// plainType returns the type named name (upper case, no parameters) among
+// those this package infers, by every name Snowflake accepts for them, or
+// Kind Other.
+func plainType(name string) Type {
+	switch name {
+	case "INT", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "BYTEINT":
+		return Type{Kind: Number, Precision: MaxPrecision}
+	case "FLOAT", "FLOAT4", "FLOAT8", "DOUBLE", "DOUBLE PRECISION", "REAL":
+		return Type{Kind: Float}
+	case "BOOLEAN":
+		return Type{Kind: Boolean}
+	case "DATE":
+		return Type{Kind: Date}
+	case "TIMESTAMP_NTZ", "DATETIME":
+		return Type{Kind: TimestampNTZ}
+	case "TIMESTAMP_TZ":
+		return Type{Kind: TimestampTZ}
+	case "VARIANT":
+		return Type{Kind: Variant}
+	case "OBJECT":
+		return Type{Kind: Object}
+	case "ARRAY":
+		return Type{Kind: Array}
+	}
+	return Type{Kind: Other}
 }
 
 func isTemporal(k TypeKind) bool { return k == Date || k == TimestampNTZ || k == TimestampTZ }

@@ -1,9 +1,6 @@
 package source
 
-import (
-	"fmt"
-	"strconv"
-)
+import "github.com/flatpipe/flatpipe/internal/enumtext"
 
 // Format says how a byte stream is split into records. It implements
 // encoding.TextMarshaler and encoding.TextUnmarshaler with the names String
@@ -25,36 +22,19 @@ const (
 	Concatenated
 )
 
-var formatNames = [...]string{NDJSON: "ndjson", Document: "document", Array: "array", Concatenated: "concatenated"}
+var formatText = enumtext.Enum[Format]{Type: "Format", Err: ErrOptions, Names: []string{
+	NDJSON: "ndjson", Document: "document", Array: "array", Concatenated: "concatenated"}}
 
 // String returns "ndjson", "document", "array" or "concatenated".
-func (f Format) String() string {
-	if f >= 0 && int(f) < len(formatNames) {
-		return formatNames[f]
-	}
-	return "Format(" + strconv.Itoa(int(f)) + ")"
-}
+func (f Format) String() string { return formatText.String(f) }
 
 // MarshalText returns the name String returns; an unknown value is an error
 // wrapping ErrOptions.
-func (f Format) MarshalText() ([]byte, error) {
-	if f < 0 || int(f) >= len(formatNames) {
-		return nil, fmt.Errorf("%w: unknown format %d", ErrOptions, int(f))
-	}
-	return []byte(formatNames[f]), nil
-}
+func (f Format) MarshalText() ([]byte, error) { return formatText.Marshal(f) }
 
 // UnmarshalText sets f from one of the names String returns; anything else
 // is an error wrapping ErrOptions.
-func (f *Format) UnmarshalText(text []byte) error {
-	for i, n := range formatNames {
-		if string(text) == n {
-			*f = Format(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: unknown format %q (want ndjson, document, array or concatenated)", ErrOptions, text)
-}
+func (f *Format) UnmarshalText(text []byte) error { return formatText.Unmarshal(text, f) }
 
 // Compression is the compression detected at the start of a stream. It
 // implements encoding.TextMarshaler and encoding.TextUnmarshaler with the
@@ -70,33 +50,16 @@ const (
 	Zstd
 )
 
-var compressionNames = [...]string{Uncompressed: "none", Gzip: "gzip", Zstd: "zstd"}
+var compressionText = enumtext.Enum[Compression]{Type: "Compression", Err: ErrOptions, Names: []string{
+	Uncompressed: "none", Gzip: "gzip", Zstd: "zstd"}}
 
 // String returns "none", "gzip" or "zstd".
-func (c Compression) String() string {
-	if c >= 0 && int(c) < len(compressionNames) {
-		return compressionNames[c]
-	}
-	return "Compression(" + strconv.Itoa(int(c)) + ")"
-}
+func (c Compression) String() string { return compressionText.String(c) }
 
 // MarshalText returns the name String returns; an unknown value is an error
 // wrapping ErrOptions.
-func (c Compression) MarshalText() ([]byte, error) {
-	if c < 0 || int(c) >= len(compressionNames) {
-		return nil, fmt.Errorf("%w: unknown compression %d", ErrOptions, int(c))
-	}
-	return []byte(compressionNames[c]), nil
-}
+func (c Compression) MarshalText() ([]byte, error) { return compressionText.Marshal(c) }
 
 // UnmarshalText sets c from one of the names String returns; anything else
 // is an error wrapping ErrOptions.
-func (c *Compression) UnmarshalText(text []byte) error {
-	for i, n := range compressionNames {
-		if string(text) == n {
-			*c = Compression(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: unknown compression %q (want none, gzip or zstd)", ErrOptions, text)
-}
+func (c *Compression) UnmarshalText(text []byte) error { return compressionText.Unmarshal(text, c) }

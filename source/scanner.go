@@ -502,13 +502,7 @@ func (s *Scanner) scanNDJSON() bool {
 		i := bytes.IndexByte(s.buf[s.scan:s.end], '\n')
 		if i >= 0 {
 			e := s.scan + i
-			rs, re := s.start, e
-			for rs < re && isSpace(s.buf[rs]) {
-				rs++
-			}
-			for re > rs && isSpace(s.buf[re-1]) {
-				re--
-			}
+			rs, re := trimSpace(s.buf, s.start, e)
 			if rs == re {
 				s.start = e + 1
 				s.scan = s.start
@@ -523,13 +517,7 @@ func (s *Scanner) scanNDJSON() bool {
 			if s.readErr != nil {
 				return s.finish()
 			}
-			rs, re := s.start, s.end
-			for rs < re && isSpace(s.buf[rs]) {
-				rs++
-			}
-			for re > rs && isSpace(s.buf[re-1]) {
-				re--
-			}
+			rs, re := trimSpace(s.buf, s.start, s.end)
 			if rs == re {
 				s.lines(s.end)
 				s.start = s.end
@@ -554,19 +542,25 @@ func (s *Scanner) scanDocument() bool {
 	if s.readErr != nil {
 		return s.finish()
 	}
-	rs, re := s.start, s.end
-	for rs < re && isSpace(s.buf[rs]) {
-		rs++
-	}
-	for re > rs && isSpace(s.buf[re-1]) {
-		re--
-	}
+	rs, re := trimSpace(s.buf, s.start, s.end)
 	if rs == re {
 		// A JSON text holds a value: an empty stream is not a document.
 		return s.syntax(re, "empty document")
 	}
 	s.done = true // the one record; the next Scan returns false
 	return s.emit(rs, re, s.end, false)
+}
+
+// trimSpace returns the bounds of buf[start:end] without its leading and
+// trailing whitespace.
+func trimSpace(buf []byte, start, end int) (int, int) {
+	for start < end && isSpace(buf[start]) {
+		start++
+	}
+	for end > start && isSpace(buf[end-1]) {
+		end--
+	}
+	return start, end
 }
 
 func (s *Scanner) syntax(p int, msg string) bool {
@@ -592,66 +586,28 @@ func (s *Scanner) skipSpace() bool {
 	}
 }
 
+// scanValues splits the Array and Concatenated formats: whitespace and the
+// array's punctuation between values, then each value, which may span
+// several reads.
 func (s *Scanner) scanValues() bool {
 	for {
 		if !s.vIn {
 			if !s.skipSpace() {
-				if s.readErr != nil {
-					return s.finish()
-				}
-				if s.opts.Format == Array && s.arr != aEnd && s.arr != aOpen {
-					return s.syntax(s.end, "unterminated array")
-				}
-				s.lines(s.end)
-				return false
+				return s.valuesEnd()
 			}
 			c := s.buf[s.start]
 			if s.opts.Format == Array {
-				switch s.arr {
-				case aOpen:
-					if c != '[' {
-						return s.syntax(s.start, fmt.Sprintf("expected '[' at the start of an array, found %q", c))
-					}
-					s.start++
-					s.arr = aFirst
+				consumed, ok := s.arrayPunct(c)
+				if !ok {
+					return false
+				}
+				if consumed {
 					continue
-				case aFirst:
-					if c == ']' {
-						s.start++
-						s.arr = aEnd
-						continue
-					}
-				case aAfter:
-					switch c {
-					case ',':
-						s.start++
-						s.arr = aElem
-					case ']':
-						s.start++
-						s.arr = aEnd
-					default:
-						return s.syntax(s.start, fmt.Sprintf("expected ',' or ']' after an array element, found %q", c))
-					}
-					continue
-				case aEnd:
-					return s.syntax(s.start, fmt.Sprintf("unexpected %q after the top-level array", c))
 				}
 			}
-			switch c {
-			case ']', '}', ',', ':':
-				return s.syntax(s.start, fmt.Sprintf("unexpected %q where a value should start", c))
-			case '{', '[':
-				s.vKind = kContainer
-			case '"':
-				s.vKind = kString
-			default:
-				s.vKind = kScalar
+			if !s.startValue(c) {
+				return false
 			}
-			s.vIn = true
-			s.vStart = s.start
-			s.vPos = s.start
-			s.vDepth = 0
-			s.vStr = false
 		}
 		end, ok := s.valueEnd()
 		if ok {
@@ -662,26 +618,99 @@ func (s *Scanner) scanValues() bool {
 			return s.emit(s.vStart, end, end, false)
 		}
 		if s.eof {
-			if s.readErr != nil {
-				return s.finish()
-			}
-			if s.vKind == kScalar {
-				s.vIn = false
-				if s.opts.Format == Array {
-					return s.syntax(s.end, "unterminated array")
-				}
-				return s.emit(s.vStart, s.end, s.end, false)
-			}
-			if s.vStr {
-				return s.syntax(s.vStart, "unterminated string")
-			}
-			return s.syntax(s.vStart, "unterminated value")
+			return s.valueCut()
 		}
 		if s.end-s.vStart > s.limit {
 			return s.tooLarge(s.vStart)
 		}
 		s.fill()
 	}
+}
+
+// valuesEnd is scanValues at the end of the stream between values.
+func (s *Scanner) valuesEnd() bool {
+	if s.readErr != nil {
+		return s.finish()
+	}
+	if s.opts.Format == Array && s.arr != aEnd && s.arr != aOpen {
+		return s.syntax(s.end, "unterminated array")
+	}
+	s.lines(s.end)
+	return false
+}
+
+// arrayPunct reads c, at s.start between the Array format's values: the
+// opening '[', a ',' or the closing ']'. It reports whether it consumed c,
+// and false for ok after a syntax error. When c is neither consumed nor an
+// error, a value starts at c.
+func (s *Scanner) arrayPunct(c byte) (consumed, ok bool) {
+	switch s.arr {
+	case aOpen:
+		if c != '[' {
+			return false, s.syntax(s.start, fmt.Sprintf("expected '[' at the start of an array, found %q", c))
+		}
+		s.arr = aFirst
+	case aFirst:
+		if c != ']' {
+			return false, true
+		}
+		s.arr = aEnd
+	case aAfter:
+		switch c {
+		case ',':
+			s.arr = aElem
+		case ']':
+			s.arr = aEnd
+		default:
+			return false, s.syntax(s.start, fmt.Sprintf("expected ',' or ']' after an array element, found %q", c))
+		}
+	case aEnd:
+		return false, s.syntax(s.start, fmt.Sprintf("unexpected %q after the top-level array", c))
+	default: // aElem: a value must start here
+		return false, true
+	}
+	s.start++
+	return true, true
+}
+
+// startValue starts the value whose first byte, c, is at s.start; it
+// returns false after a syntax error.
+func (s *Scanner) startValue(c byte) bool {
+	switch c {
+	case ']', '}', ',', ':':
+		return s.syntax(s.start, fmt.Sprintf("unexpected %q where a value should start", c))
+	case '{', '[':
+		s.vKind = kContainer
+	case '"':
+		s.vKind = kString
+	default:
+		s.vKind = kScalar
+	}
+	s.vIn = true
+	s.vStart = s.start
+	s.vPos = s.start
+	s.vDepth = 0
+	s.vStr = false
+	return true
+}
+
+// valueCut is scanValues when the stream ends inside a value: a scalar
+// (a number, a literal) ends with the stream, anything else is cut short.
+func (s *Scanner) valueCut() bool {
+	if s.readErr != nil {
+		return s.finish()
+	}
+	if s.vKind == kScalar {
+		s.vIn = false
+		if s.opts.Format == Array {
+			return s.syntax(s.end, "unterminated array")
+		}
+		return s.emit(s.vStart, s.end, s.end, false)
+	}
+	if s.vStr {
+		return s.syntax(s.vStart, "unterminated string")
+	}
+	return s.syntax(s.vStart, "unterminated value")
 }
 
 // valueEnd continues scanning the value that starts at vStart. It returns the

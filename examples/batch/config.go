@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -75,6 +76,13 @@ type Config struct {
 	// (schema maps paths back to columns by them).
 	ColumnComments bool `koanf:"column_comments"`
 
+	// The embedded emulator (no Snowflake settings): where to keep its
+	// DuckDB database (default: with a local -checkpoint, else in memory,
+	// gone at exit) and DuckDB's memory limit, past which it spills to a
+	// temporary directory ("" leaves the emulator's default).
+	EmulatorDir    string `koanf:"emulator_dir"`
+	EmulatorMemory string `koanf:"emulator_memory"`
+
 	S3        S3Config        `koanf:"s3"`
 	Snowflake SnowflakeConfig `koanf:"snowflake"`
 }
@@ -139,6 +147,7 @@ func defaults() map[string]any {
 		"min_free_disk":    int64(256 << 20),
 		"show_rows":        5,
 		"column_comments":  true,
+		"emulator_memory":  "32MB",
 	}
 }
 
@@ -201,6 +210,8 @@ var flagDefs = []flagDef{
 	{"metrics", "metrics", "metrics: none, emf (CloudWatch Embedded Metric Format on stdout) or prometheus", 's'},
 	{"metrics-addr", "metrics_addr", "with -metrics prometheus, serve /metrics on this `ADDR`", 's'},
 	{"show-rows", "show_rows", "rows queried back from the table for the report", 'i'},
+	{"emulator-dir", "emulator_dir", "without SNOWFLAKE_* settings, keep the embedded emulator's database in `DIR` (default: with a local -checkpoint, else in memory)", 's'},
+	{"emulator-memory", "emulator_memory", "the embedded emulator's DuckDB memory limit (e.g. 32MB, 1GB); it spills to disk past it", 's'},
 	{"s3-path-style", "s3.path_style", "address S3 buckets path-style, as S3-compatible servers need", 'b'},
 }
 
@@ -501,6 +512,9 @@ func (c *Config) validate() []error {
 	if c.Metrics == "prometheus" && c.MetricsAddr == "" {
 		bad("metrics_addr: -metrics prometheus needs an address to serve on")
 	}
+	if c.EmulatorMemory != "" && !reSize.MatchString(c.EmulatorMemory) {
+		bad("emulator_memory: %q is not a size such as 32MB or 1GB", c.EmulatorMemory)
+	}
 	if c.MinFreeDisk < 0 {
 		bad("min_free_disk: must not be negative")
 	}
@@ -528,9 +542,16 @@ func (c *Config) validate() []error {
 		if sf.Port < 0 || sf.Port > 65535 {
 			bad("snowflake.port: %d is out of range", sf.Port)
 		}
+	} else if sf != (SnowflakeConfig{}) {
+		// Loading into a throwaway emulator when the account was forgotten
+		// would look like success.
+		bad("snowflake.account: SNOWFLAKE_ACCOUNT is required with the other Snowflake settings given (without any, the job starts its embedded emulator)")
 	}
 	return p
 }
+
+// reSize matches the memory sizes DuckDB's memory_limit takes.
+var reSize = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$`)
 
 // parseShard parses "i/n" with 0 <= i < n.
 func parseShard(s string) (i, n int, err error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -64,7 +65,7 @@ snowflake:
 
 	// A JSON file works the same; a reference to a secret store is shown.
 	jf := filepath.Join(dir, "job.json")
-	os.WriteFile(jf, []byte(`{"table":"j","snowflake":{"password":"secretsmanager:prod/loader#password"}}`), 0o600)
+	os.WriteFile(jf, []byte(`{"table":"j","snowflake":{"account":"a","user":"u","password":"secretsmanager:prod/loader#password"}}`), 0o600)
 	code, out, errs = runInProcess(nil, "-config", jf, "-print-config")
 	if code != 0 || !strings.Contains(out, `table: "j"`) || !strings.Contains(out, `snowflake.password: "secretsmanager:prod/loader#password"`) {
 		t.Errorf("JSON config: exit %d\n%s%s", code, out, errs)
@@ -105,6 +106,18 @@ func TestUnknownJobArguments(t *testing.T) {
 	if strings.Contains(out, "nightly") || strings.Contains(out, "job-bookmark-disable") {
 		t.Errorf("the values of unknown arguments were taken as inputs:\n%s", out)
 	}
+	// An unknown argument followed by a flag takes no value; one at the end
+	// neither; after "--" everything is an input.
+	code, out, errs = runInProcess(nil, "--enable-metrics", "-table", "t2", "-print-config", "--", "--JOB_ID", "in1")
+	if code != 0 || !strings.Contains(out, `table: "t2"`) || !strings.Contains(out, "inputs: [--JOB_ID, in1]\n") ||
+		!strings.Contains(errs, "ignoring unknown job argument --enable-metrics") {
+		t.Errorf("exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = runInProcess(nil, "-print-config", "-table", "t3", "--JOB_RUN_ID")
+	if code != 0 || !strings.Contains(out, `table: "t3"`) || !strings.Contains(out, "inputs: []\n") ||
+		!strings.Contains(errs, "ignoring unknown job argument --JOB_RUN_ID") {
+		t.Errorf("exit %d\n%s%s", code, out, errs)
+	}
 	if code, _, errs := runInProcess(nil, "-tabel", "x"); code != 1 || !strings.Contains(errs, "tabel") {
 		t.Errorf("-tabel: exit %d, want 1 naming the flag\n%s", code, errs)
 	}
@@ -128,5 +141,135 @@ func TestSecretReferences(t *testing.T) {
 	err := r.resolveSnowflake(context.Background(), &sf)
 	if err == nil || !strings.Contains(err.Error(), "env:MISSING") || !strings.Contains(err.Error(), "snowflake.private_key") {
 		t.Errorf("error %v, want both references named", err)
+	}
+}
+
+// TestConfigLayers checks the precedence defaults < file < environment <
+// flags for each kind of setting (string, int, float, bool, list, a nested
+// key), including a flag that sets a bool back to false and a list flag
+// replacing an environment list.
+func TestConfigLayers(t *testing.T) {
+	dir := t.TempDir()
+	yamlFile := filepath.Join(dir, "job.yaml")
+	os.WriteFile(yamlFile, []byte("table: from_file\nuploads: 2\nmax_reject_rate: 0.1\ns3:\n  path_style: true\nkey: [f1]\ndisposition: merge\n"), 0o600)
+	jsonFile := filepath.Join(dir, "job.json")
+	os.WriteFile(jsonFile, []byte(`{"table":"from_file","uploads":2,"max_reject_rate":0.1,"s3":{"path_style":true},"key":["f1"],"disposition":"merge"}`), 0o600)
+	env := []string{"FLATPIPE_TABLE=from_env", "FLATPIPE_UPLOADS=3", "FLATPIPE_MAX_REJECT_RATE=0.2",
+		"FLATPIPE_S3_PATH_STYLE=false", "FLATPIPE_KEY=e1,e2", "FLATPIPE_DISPOSITION=merge"}
+	flags := []string{"-table", "from_flag", "-uploads", "4", "-max-reject-rate", "0.3", "-s3-path-style=true", "-key", "g1"}
+	tests := []struct {
+		name  string
+		env   []string
+		args  []string
+		wants []string
+	}{
+		{"defaults", nil, nil,
+			[]string{`table: "EVENTS"`, `uploads: 4`, `max_reject_rate: 0.05`, `s3.path_style: false`, `key: []`}},
+		{"yaml file", nil, []string{"-config", yamlFile},
+			[]string{`table: "from_file"`, `uploads: 2`, `max_reject_rate: 0.1`, `s3.path_style: true`, `key: [f1]`}},
+		{"json file", nil, []string{"-config", jsonFile},
+			[]string{`table: "from_file"`, `uploads: 2`, `max_reject_rate: 0.1`, `s3.path_style: true`, `key: [f1]`}},
+		{"environment over file", env, []string{"-config", yamlFile},
+			[]string{`table: "from_env"`, `uploads: 3`, `max_reject_rate: 0.2`, `s3.path_style: false`, `key: [e1, e2]`}},
+		{"flags over environment", env, append([]string{"-config", yamlFile}, flags...),
+			[]string{`table: "from_flag"`, `uploads: 4`, `max_reject_rate: 0.3`, `s3.path_style: true`, `key: [g1]`}},
+		{"a false flag over a true file", nil, []string{"-config", jsonFile, "-s3-path-style=false"},
+			[]string{`s3.path_style: false`, `table: "from_file"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runInProcess(tt.env, append(tt.args, "-print-config")...)
+			for _, w := range tt.wants {
+				if !strings.Contains(out, w+"\n") {
+					t.Errorf("-print-config lacks %q:\n%s%s", w, out, errs)
+				}
+			}
+			if tt.name != "defaults" && code != 0 {
+				t.Errorf("exit %d\n%s", code, errs)
+			}
+		})
+	}
+}
+
+// TestSecretsMaskedFromEverySource: each secret setting, given literally
+// in a YAML file, a JSON file or the environment, is masked by
+// -print-config, also when the configuration has problems, and never
+// appears in the problems listed; references to a secret store are shown,
+// and an environment reference overrides a literal from the file.
+func TestSecretsMaskedFromEverySource(t *testing.T) {
+	dir := t.TempDir()
+	pem := "-----BEGIN PRIVATE KEY-----\nMIIsecretKEYbodyLINE0123456789\n-----END PRIVATE KEY-----"
+	yamlFile := filepath.Join(dir, "job.yaml")
+	os.WriteFile(yamlFile, []byte("snowflake:\n  account: a\n  user: u\n  password: yaml-pw-S1\n  private_key: |\n    "+
+		strings.ReplaceAll(pem, "\n", "\n    ")+"\n  private_key_passphrase: yaml-pass-S2\n"), 0o600)
+	jsonFile := filepath.Join(dir, "job.json")
+	os.WriteFile(jsonFile, []byte(`{"snowflake":{"account":"a","user":"u","password":"json-pw-S3","private_key":`+
+		strconv.Quote(pem)+`,"private_key_passphrase":"json-pass-S4"}}`), 0o600)
+	envSecrets := []string{"SNOWFLAKE_ACCOUNT=a", "SNOWFLAKE_USER=u", "SNOWFLAKE_PASSWORD=env-pw-S5",
+		"SNOWFLAKE_PRIVATE_KEY=" + pem, "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE=env-pass-S6"}
+	secrets := []string{"yaml-pw-S1", "yaml-pass-S2", "json-pw-S3", "json-pass-S4", "env-pw-S5", "env-pass-S6", "MIIsecretKEYbodyLINE"}
+	masked := []string{`snowflake.password: "****"`, `snowflake.private_key: "****"`, `snowflake.private_key_passphrase: "****"`}
+	tests := []struct {
+		name  string
+		env   []string
+		args  []string
+		code  int
+		wants []string
+	}{
+		{"yaml file", nil, []string{"-config", yamlFile}, 0, masked},
+		{"json file", nil, []string{"-config", jsonFile}, 0, masked},
+		{"environment", envSecrets, nil, 0, masked},
+		{"with problems", envSecrets, []string{"-config", yamlFile, "-disposition", "upsert"}, 1, masked},
+		{"references", []string{"SNOWFLAKE_PASSWORD=ssm:/prod/pw", "SNOWFLAKE_PRIVATE_KEY=file:/keys/k.p8",
+			"SNOWFLAKE_PRIVATE_KEY_PASSPHRASE=env:KEY_PASS"}, []string{"-config", yamlFile}, 0,
+			[]string{`snowflake.password: "ssm:/prod/pw"`, `snowflake.private_key: "file:/keys/k.p8"`,
+				`snowflake.private_key_passphrase: "env:KEY_PASS"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runInProcess(tt.env, append(tt.args, "-print-config")...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\n%s", code, tt.code, errs)
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(out, w+"\n") {
+					t.Errorf("-print-config lacks %q:\n%s", w, out)
+				}
+			}
+			for _, s := range secrets {
+				if strings.Contains(out+errs, s) {
+					t.Errorf("output shows the secret %q:\n%s%s", s, out, errs)
+				}
+			}
+		})
+	}
+	// A secret of the wrong shape is refused without being shown.
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("snowflake:\n  password: [list-pw-S7]\n  private_key: {k: map-key-S8}\n"), 0o600)
+	code, out, errs := runInProcess(nil, "-config", bad)
+	if code != 1 || !strings.Contains(errs, "snowflake.password") || strings.Contains(out+errs, "list-pw-S7") || strings.Contains(out+errs, "map-key-S8") {
+		t.Errorf("exit %d, want 1 naming snowflake.password without its value:\n%s%s", code, out, errs)
+	}
+}
+
+// TestConfigProblemsAcrossLayers: problems from the file, the environment
+// and the flags, type errors and invalid values, are listed together.
+func TestConfigProblemsAcrossLayers(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "job.yaml")
+	os.WriteFile(f, []byte("disposition: upsert\nsnowflake:\n  protocol: ftp\n  pasword: typo-secret-S9\n"), 0o600)
+	env := []string{"FLATPIPE_UPLOADS=many", "FLATPIPE_EMULATOR_MEMORY=lots"}
+	code, out, errs := runInProcess(env, "-config", f, "-shard", "1/1", "-metrics", "prometheus")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"'uploads' cannot parse", `disposition: "upsert"`, `unknown setting "snowflake.pasword"`,
+		"snowflake.account: SNOWFLAKE_ACCOUNT is required", "shard:", "metrics_addr", `emulator_memory: "lots"`, "8 configuration problem(s)"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("problems lack %q:\n%s", want, errs)
+		}
+	}
+	if strings.Contains(out+errs, "typo-secret-S9") {
+		t.Error("a misspelt key's value is shown")
 	}
 }

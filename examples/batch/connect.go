@@ -6,8 +6,10 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,6 +19,43 @@ import (
 	"github.com/flatpipe/flatpipe/resilience"
 	"github.com/flatpipe/flatpipe/schema"
 )
+
+// embeddedOptions sizes the embedded emulator for the job's memory goal:
+// DuckDB's memory capped at -emulator-memory, past which it spills the
+// table and the COPY's working data to a temporary directory, so that the
+// job's memory grows little with the table. The database is in memory
+// (measured: 10 to 25 MiB less peak RSS than a DuckDB file, which
+// checkpoints on close), unless it is to be kept: in -emulator-dir, or with
+// a local -checkpoint, so that a rerun finds the table and load history the
+// checkpoint refers to.
+func (j *job) embeddedOptions() (snowflaketest.Options, error) {
+	cfg := j.cfg
+	opts := snowflaketest.Options{MemoryLimit: cfg.EmulatorMemory}
+	dir := cfg.EmulatorDir
+	if dir == "" && cfg.Checkpoint != "" && bucketOf(cfg.Checkpoint) == "" {
+		dir = cfg.Checkpoint
+	}
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return opts, fmt.Errorf("batch: embedded emulator directory: %w", err)
+		}
+		opts.DBPath = filepath.Join(dir, "emulator.duckdb")
+	}
+	// The emulator's COPY allocates its batches faster than the collector
+	// keeps up with at the default GOGC (the heap peaked at 96 MiB for
+	// 12 MiB live); a soft limit makes it collect sooner. Unless GOMEMLIMIT
+	// set one, it holds while the job runs.
+	if prev := debug.SetMemoryLimit(-1); prev == math.MaxInt64 {
+		debug.SetMemoryLimit(embeddedGoMemoryLimit)
+		j.closers = append(j.closers, func() error { debug.SetMemoryLimit(prev); return nil })
+	}
+	return opts, nil
+}
+
+// embeddedGoMemoryLimit is the Go heap's soft limit with the embedded
+// emulator: measured, 27 MiB less peak RSS loading 400,000 records at the
+// same speed (32 MiB: 41 MiB less at half the speed).
+const embeddedGoMemoryLimit = 64 << 20
 
 // connection is the destination and what the health checks need of it.
 type connection struct {
@@ -51,16 +90,9 @@ func (j *job) connect(ctx context.Context, s3c *s3.Client, stageDir string, brea
 		d.name = "dry run: files staged in " + stageDir
 		return c, nil
 	case !cfg.Snowflake.configured():
-		// DuckDB spills past this instead of growing with the table, so the
-		// job with its embedded emulator stays within a small footprint.
-		opts := snowflaketest.Options{MemoryLimit: "48MB"}
-		if cfg.Checkpoint != "" && bucketOf(cfg.Checkpoint) == "" {
-			// Keep the emulator's tables and load history with the
-			// checkpoint, so that a rerun resumes consistently.
-			if err := os.MkdirAll(cfg.Checkpoint, 0o755); err != nil {
-				return nil, fmt.Errorf("batch: -checkpoint: %w", err)
-			}
-			opts.DBPath = filepath.Join(cfg.Checkpoint, "emulator.duckdb")
+		opts, err := j.embeddedOptions()
+		if err != nil {
+			return nil, err
 		}
 		srv, err := snowflaketest.NewServer(opts)
 		if err != nil {

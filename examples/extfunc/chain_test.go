@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"reflect"
 	"regexp"
@@ -27,12 +26,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/rclone/gofakes3"
-	"github.com/rclone/gofakes3/s3mem"
 	"github.com/snowflakedb/gosnowflake"
 
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
+	"github.com/flatpipe/flatpipe/source/s3source/s3test"
 )
 
 func TestMain(m *testing.M) {
@@ -134,16 +132,8 @@ func TestChainInSnowflake(t *testing.T) {
 	ctx := context.Background()
 
 	// S3: the landing bucket, in process over loopback.
-	backend := s3mem.New()
-	s3srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(s3srv.Close)
-	if err := backend.CreateBucket(ctx, rawBucket); err != nil {
-		t.Fatal(err)
-	}
-	s3c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(s3srv.URL), UsePathStyle: true,
-		Credentials:                credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
+	s3srv := s3test.NewServer(t, s3test.Options{Buckets: []string{rawBucket}, AccessKey: "AKID", SecretKey: "SECRET"})
+	s3c := s3srv.Client()
 
 	// Snowflake: the emulator, its clock, and the API Gateway URL served by
 	// the function in process.
@@ -589,18 +579,8 @@ func queryOne(t *testing.T, db *sql.DB, q string) string {
 // object fails its row only.
 func TestLoadFileToS3(t *testing.T) {
 	ctx := context.Background()
-	backend := s3mem.New()
-	s3srv := httptest.NewServer(gofakes3.New(backend).Server())
-	t.Cleanup(s3srv.Close)
-	for _, b := range []string{rawBucket, "staged"} {
-		if err := backend.CreateBucket(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s3c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(s3srv.URL), UsePathStyle: true,
-		Credentials:                credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired})
+	s3srv := s3test.NewServer(t, s3test.Options{Buckets: []string{rawBucket, "staged"}, AccessKey: "AKID", SecretKey: "SECRET"})
+	s3c := s3srv.Client()
 	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(rawBucket), Key: aws.String("events/in/a.json"),
 		Body: strings.NewReader(inputFiles[0].body + "[1, 2]\n")}); err != nil {
 		t.Fatal(err)

@@ -11,7 +11,8 @@ import (
 //	copy.go          the statement: parse it, pick the files, load them in one transaction, answer
 //	copy_options.go  FILE_FORMAT, ON_ERROR and the other copy options
 //	copy_load.go     each file's load: read, decide its status, undo the rows of a file that fails
-//	copy_stage.go    the staging table: records appended in bounded batches, checked, moved on
+//	copy_stage.go    records staged in bounded batches, checked, inserted; a failed file's rows undone
+//	copy_batch.go    a batch held in Go, read by DuckDB through the table function sf_copy_batch
 //	copy_csv.go      CSV records
 //	copy_json.go     JSON documents and Parquet rows
 //	copy_result.go   result rows, VALIDATION_MODE, PURGE

@@ -167,3 +167,80 @@ func TestCopyJSONNulls(t *testing.T) {
 		t.Errorf("raw rows = %s, want %s", got, want)
 	}
 }
+
+// TestCopyBatches: files of more records than one staging batch (65 536)
+// load in several batches with the same outcome as in one: errors in every
+// batch are found and counted, a file that fails after some of its
+// batches went in leaves none of its rows, and a COPY that aborts inside
+// the session's transaction takes its rows out and leaves the
+// transaction's own rows.
+func TestCopyBatches(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	dir := t.TempDir()
+	const n = 150000
+	var good, bad strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&good, "%d,r%d\n", i, i)
+		if i == 70000 || i == 140000 {
+			fmt.Fprintf(&bad, "x%d,r%d\n", i, i) // one bad row in the second and the third batch
+		} else {
+			fmt.Fprintf(&bad, "%d,r%d\n", i, i)
+		}
+	}
+	goodPath := writeGzip(t, dir, "good.csv", good.String())
+	badPath := writeGzip(t, dir, "bad.csv", bad.String())
+	mustExec(t, db, "CREATE TABLE t (id NUMBER, s VARCHAR)")
+	mustExec(t, db, "PUT file://"+goodPath+" @%t")
+	mustExec(t, db, "PUT file://"+badPath+" @%t")
+
+	t.Run("CONTINUE", func(t *testing.T) {
+		res, _ := copyInto(t, db, "COPY INTO t FROM @%t FILES = ('bad.csv') ON_ERROR = CONTINUE")
+		if r := res[0]; r.status != "PARTIALLY_LOADED" || r.parsed != n || r.loaded != n-2 || r.seen != 2 || r.firstLine.String != "70000" {
+			t.Errorf("COPY = %+v, want PARTIALLY_LOADED %d parsed, %d loaded, 2 errors, the first on line 70000", r, n, n-2)
+		}
+		if got := queryOne(t, db, "SELECT COUNT(*) || ' ' || SUM(id) FROM t"); got != fmt.Sprintf("%d %d", n-2, n*(n+1)/2-70000-140000) {
+			t.Errorf("COUNT, SUM = %s", got)
+		}
+		_, rows := queryAll(t, db, "SELECT line, rejected_record FROM TABLE(VALIDATE(t, JOB_ID => '_last'))")
+		if got := fmt.Sprint(rows); got != "[[70000 x70000,r70000] [140000 x140000,r140000]]" {
+			t.Errorf("VALIDATE = %s", got)
+		}
+	})
+	t.Run("SKIP_FILE", func(t *testing.T) {
+		mustExec(t, db, "TRUNCATE TABLE t")
+		res, _ := copyInto(t, db, "COPY INTO t FROM @%t ON_ERROR = SKIP_FILE_2 FORCE = TRUE")
+		if len(res) != 2 || res[0].status != "LOAD_FAILED" || res[1].status != "LOADED" || res[1].loaded != n {
+			t.Errorf("COPY = %+v, want bad.csv LOAD_FAILED after two batches went in, good.csv LOADED", res)
+		}
+		if got := queryOne(t, db, "SELECT COUNT(*) || ' ' || COUNT(DISTINCT id) FROM t"); got != fmt.Sprintf("%d %d", n, n) {
+			t.Errorf("COUNT, COUNT(DISTINCT) = %s, want only good.csv's rows", got)
+		}
+	})
+	t.Run("ABORT_STATEMENT in a transaction", func(t *testing.T) {
+		mustExec(t, db, "TRUNCATE TABLE t")
+		conn, err := db.Conn(context.Background()) // the DB's one connection: close it before the next subtest
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		for _, q := range []string{"BEGIN", "INSERT INTO t VALUES (-1, 'mine')"} {
+			if _, err := conn.ExecContext(context.Background(), q); err != nil {
+				t.Fatal(q, err)
+			}
+		}
+		_, err = conn.ExecContext(context.Background(), "COPY INTO t FROM @%t FORCE = TRUE")
+		if err == nil || snowErr(t, err).Number != 100038 {
+			t.Fatalf("COPY = %v, want 100038", err)
+		}
+		var got string
+		if err := conn.QueryRowContext(context.Background(), "SELECT COUNT(*) || ' ' || MIN(s) FROM t").Scan(&got); err != nil || got != "1 mine" {
+			t.Errorf("in the transaction after the COPY failed: %q, %v; want only its own row", got, err)
+		}
+		if _, err := conn.ExecContext(context.Background(), "COMMIT"); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM t").Scan(&got); err != nil || got != "1" {
+			t.Errorf("after COMMIT: %s rows, %v; want 1", got, err)
+		}
+	})
+}

@@ -9,6 +9,13 @@
 // gives a *MessageError (errors.Is ErrBadMessage) naming its message id;
 // SQSBatchItemFailures turns failed ids into a partial batch response.
 //
+// # Options
+//
+// As in every flatpipe package, options come in an …Options struct whose
+// zero value means the documented defaults: EventOptions, taken by the
+// functions that may meet EventBridge events. It holds only a switch, so no
+// value of it is invalid and no function here returns an options error.
+//
 // # Concurrency
 //
 // The functions hold no state and are safe for concurrent use.

@@ -1,9 +1,10 @@
-package s3source
+package s3test_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/flatpipe/flatpipe/source/s3source"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestReadObjectSurvivesFaults(t *testing.T) {
 		for k, v := range objs {
 			env.put(t, k, v)
 		}
-		r := newReader(t, env, OpenerOptions{})
+		r := newReader(t, env, s3source.OpenerOptions{})
 		for _, p := range plans {
 			for _, key := range []string{"plain.ndjson", "data.ndjson.gz", "data.zst"} {
 				t.Run(fmt.Sprintf("tls=%v/%s/%s", tls, p.name, key), func(t *testing.T) {
@@ -81,11 +82,11 @@ func TestReadObjectDetectsChangedObject(t *testing.T) {
 			env.put(t, "k.gz", gz(t, other))
 		}
 	}
-	r := newReader(t, env, OpenerOptions{})
+	r := newReader(t, env, s3source.OpenerOptions{})
 	got, _, err := readAll(t, r, source.Object{Bucket: "bucket", Key: "k.gz"}, source.Position{})
-	var ce *ObjectChangedError
+	var ce *s3source.ObjectChangedError
 	if !errors.As(err, &ce) {
-		t.Fatalf("err = %v, want *ObjectChangedError", err)
+		t.Fatalf("err = %v, want *s3source.ObjectChangedError", err)
 	}
 	for _, g := range got {
 		if strings.Contains(g.Data, "other") {
@@ -99,7 +100,7 @@ func TestReadObjectGivesUpWithoutProgress(t *testing.T) {
 	env := newS3(t, false)
 	env.put(t, "k", objs["plain.ndjson"])
 	env.faults.plan = func(n int) fault { return reset }
-	r := newReader(t, env, OpenerOptions{MaxResumes: 2})
+	r := newReader(t, env, s3source.OpenerOptions{MaxResumes: 2})
 	_, _, err := readAll(t, r, source.Object{Bucket: "bucket", Key: "k"}, source.Position{})
 	var oe *source.ObjectError
 	if !errors.As(err, &oe) || oe.Object != "s3://bucket/k" {
@@ -117,7 +118,7 @@ func TestReadObjectStalledBodyCancelled(t *testing.T) {
 	env := newS3(t, false)
 	env.put(t, "k", objs["plain.ndjson"])
 	env.faults.plan = func(int) fault { return stall }
-	r := newReader(t, env, OpenerOptions{})
+	r := newReader(t, env, s3source.OpenerOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	n := 0
@@ -141,7 +142,7 @@ func TestReadObjectResume(t *testing.T) {
 		env.put(t, k, v)
 		writeFile(t, dir+"/"+k, v)
 	}
-	r := newReader(t, env, OpenerOptions{})
+	r := newReader(t, env, s3source.OpenerOptions{})
 	for _, key := range []string{"plain.ndjson", "data.ndjson.gz", "data.zst"} {
 		for _, obj := range []source.Object{{Bucket: "bucket", Key: key}, {Key: dir + "/" + key}} {
 			t.Run(obj.String(), func(t *testing.T) {
@@ -186,16 +187,16 @@ func TestList(t *testing.T) {
 		env.put(t, k, []byte("{}"))
 	}
 	for _, tt := range []struct {
-		opts ListOptions
+		opts s3source.ListOptions
 		want string
 	}{
-		{ListOptions{Bucket: "bucket", Prefix: "a/"}, "[a/1.json a/2.json.gz a/3.json a/sub/4.json]"},
-		{ListOptions{Bucket: "bucket", Prefix: "a/", StartAfter: "a/2.json.gz"}, "[a/3.json a/sub/4.json]"},
-		{ListOptions{Bucket: "bucket", Suffixes: []string{".gz"}}, "[a/2.json.gz]"},
-		{ListOptions{Bucket: "bucket", Limit: 2}, "[a/1.json a/2.json.gz]"},
-		{ListOptions{Bucket: "bucket", ModifiedAfter: time.Now().Add(time.Hour)}, "[]"},
+		{s3source.ListOptions{Bucket: "bucket", Prefix: "a/"}, "[a/1.json a/2.json.gz a/3.json a/sub/4.json]"},
+		{s3source.ListOptions{Bucket: "bucket", Prefix: "a/", StartAfter: "a/2.json.gz"}, "[a/3.json a/sub/4.json]"},
+		{s3source.ListOptions{Bucket: "bucket", Suffixes: []string{".gz"}}, "[a/2.json.gz]"},
+		{s3source.ListOptions{Bucket: "bucket", Limit: 2}, "[a/1.json a/2.json.gz]"},
+		{s3source.ListOptions{Bucket: "bucket", ModifiedAfter: time.Now().Add(time.Hour)}, "[]"},
 	} {
-		objs, err := List(context.Background(), env.client, tt.opts)
+		objs, err := s3source.List(context.Background(), env.client, tt.opts)
 		var got []string
 		for _, o := range objs {
 			got = append(got, o.Key)
@@ -204,7 +205,7 @@ func TestList(t *testing.T) {
 			}
 		}
 		if err != nil || fmt.Sprint(got) != tt.want && !(tt.want == "[]" && got == nil) {
-			t.Errorf("List(%+v) = %v, %v, want %s", tt.opts, got, err, tt.want)
+			t.Errorf("s3source.List(%+v) = %v, %v, want %s", tt.opts, got, err, tt.want)
 		}
 	}
 }
@@ -219,9 +220,9 @@ func TestReadObjectResumeReopenFails(t *testing.T) {
 		}
 		return pass
 	}
-	r := newReader(t, env, OpenerOptions{})
+	r := newReader(t, env, s3source.OpenerOptions{})
 	_, err := r.ReadObject(context.Background(), source.Object{Bucket: "bucket", Key: "k"}, source.Position{Offset: 100, Records: 2}, func(source.Record) error { return nil })
-	if err == nil || !IsRetryable(err) {
+	if err == nil || !s3source.IsRetryable(err) {
 		t.Fatalf("err = %v, want a retryable error", err)
 	}
 }
@@ -229,7 +230,7 @@ func TestReadObjectResumeReopenFails(t *testing.T) {
 func TestReadObjectResumePastEnd(t *testing.T) {
 	env := newS3(t, false)
 	env.put(t, "k", []byte("{}\n{}\n"))
-	r := newReader(t, env, OpenerOptions{})
+	r := newReader(t, env, s3source.OpenerOptions{})
 	for _, from := range []source.Position{{Offset: 100, Records: 2}, {Records: 5}} {
 		_, err := r.ReadObject(context.Background(), source.Object{Bucket: "bucket", Key: "k"}, from, func(source.Record) error { return nil })
 		var oe *source.ObjectError

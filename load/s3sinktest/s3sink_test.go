@@ -1,4 +1,10 @@
-package load
+// Package s3sinktest_test tests load.S3Sink against the in-process S3
+// server of s3test. It lives outside load's directory, in a directory that
+// holds only tests and that no program imports: go mod tidy in a module that
+// imports load also loads load's own tests, and would otherwise download
+// gofakes3 and its dependencies for every importer (TestDependencyWeight in
+// the module root checks that it does not).
+package s3sinktest_test
 
 import (
 	"bytes"
@@ -6,10 +12,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,11 +21,13 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/rclone/gofakes3"
-	"github.com/rclone/gofakes3/s3mem"
+	"github.com/flatpipe/flatpipe/load"
+	"github.com/flatpipe/flatpipe/source/s3source/s3test"
 )
+
+// minPartSize is S3's smallest part (but the last), as S3Sink requires.
+const minPartSize = 5 << 20
 
 // countingHandler counts requests by method and query.
 type countingHandler struct {
@@ -39,7 +45,7 @@ func (h *countingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Query().Has("partNumber"):
 		k += " part"
 	case r.URL.Query().Has("uploadId"):
-		k += " complete"
+		k += " upload" // POST completes the upload, DELETE aborts it
 	}
 	h.n[k]++
 	h.mu.Unlock()
@@ -52,44 +58,33 @@ func (h *countingHandler) count(k string) int {
 	return h.n[k]
 }
 
-func newS3(t *testing.T) (*s3.Client, *countingHandler) {
+// newS3 starts an S3 server with the bucket "bucket", counting the requests
+// it serves.
+func newS3(t *testing.T) (*s3test.Server, *countingHandler) {
 	t.Helper()
-	for _, k := range []string{"AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION"} {
-		t.Setenv(k, "")
-	}
-	fake := gofakes3.New(s3mem.New(), gofakes3.WithV4Auth(map[string]string{"AKIDTEST": "secret-test-key"}))
-	h := &countingHandler{next: fake.Server(), n: map[string]int{}}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
-	c := s3.New(s3.Options{
-		Region:                     "us-east-1",
-		Credentials:                credentials.NewStaticCredentialsProvider("AKIDTEST", "secret-test-key", ""),
-		BaseEndpoint:               aws.String(ts.URL),
-		UsePathStyle:               true,
-		HTTPClient:                 ts.Client(),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	h := &countingHandler{n: map[string]int{}}
+	srv := s3test.NewServer(t, s3test.Options{
+		Buckets: []string{"bucket"},
+		Wrap:    func(next http.Handler) http.Handler { h.next = next; return h },
 	})
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("bucket")}); err != nil {
-		t.Fatal(err)
-	}
-	return c, h
+	return srv, h
 }
 
-func stagedFile(t *testing.T, dir, name string, data []byte) File {
+func stagedFile(t *testing.T, dir, name string, data []byte) load.File {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(data)
-	return File{Path: p, Name: name, Size: int64(len(data)), Rows: 3, SHA256: hex.EncodeToString(sum[:])}
+	return load.File{Path: p, Name: name, Size: int64(len(data)), Rows: 3, SHA256: hex.EncodeToString(sum[:])}
 }
 
 func TestS3Sink(t *testing.T) {
-	c, h := newS3(t)
+	srv, h := newS3(t)
+	c := srv.Client()
 	ctx := context.Background()
-	sink := &S3Sink{Client: c, Bucket: "bucket", Prefix: "pipe/events", PartSize: minPartSize}
+	sink := &load.S3Sink{Client: c, Bucket: "bucket", Prefix: "pipe/events", PartSize: minPartSize}
 	dir := t.TempDir()
 	small := stagedFile(t, dir, "small.ndjson.gz", []byte("small file\n"))
 	big := make([]byte, 2*minPartSize+12345)
@@ -99,7 +94,7 @@ func TestS3Sink(t *testing.T) {
 	}
 	large := stagedFile(t, dir, "large.ndjson.gz", big)
 
-	for _, f := range []File{small, large} {
+	for _, f := range []load.File{small, large} {
 		obj, err := sink.Put(ctx, "2026/12/03", f)
 		if err != nil {
 			t.Fatalf("Put(%s): %v", f.Name, err)
@@ -107,26 +102,26 @@ func TestS3Sink(t *testing.T) {
 		if want := "pipe/events/2026/12/03/" + f.Name; obj.Key != want || obj.Skipped {
 			t.Errorf("Put(%s) = %+v, want key %s, uploaded", f.Name, obj, want)
 		}
-		out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bucket"), Key: aws.String(obj.Key)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, _ := io.ReadAll(out.Body)
-		out.Body.Close()
+		got := srv.Get(t, "bucket", obj.Key)
 		want, _ := os.ReadFile(f.Path)
 		if !bytes.Equal(got, want) {
 			t.Errorf("object %s differs from the file (%d vs %d bytes)", obj.Key, len(got), len(want))
 		}
-		if out.Metadata[metaSHA256] != f.SHA256 {
-			t.Errorf("object %s metadata %v, want its SHA-256", obj.Key, out.Metadata)
+		head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bucket"), Key: aws.String(obj.Key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// flatpipe-sha256 is the metadata key S3Sink's doc names.
+		if head.Metadata["flatpipe-sha256"] != f.SHA256 {
+			t.Errorf("object %s metadata %v, want its SHA-256", obj.Key, head.Metadata)
 		}
 	}
-	if h.count("POST create-multipart") != 1 || h.count("PUT part") != 3 || h.count("POST complete") != 1 {
+	if h.count("POST create-multipart") != 1 || h.count("PUT part") != 3 || h.count("POST upload") != 1 {
 		t.Errorf("requests %v, want one multipart upload of 3 parts", h.n)
 	}
 	// A replay uploads nothing.
 	puts := h.count("PUT") + h.count("PUT part")
-	for _, f := range []File{small, large} {
+	for _, f := range []load.File{small, large} {
 		obj, err := sink.Put(ctx, "2026/12/03", f)
 		if err != nil || !obj.Skipped {
 			t.Errorf("replayed Put(%s) = %+v, %v; want skipped", f.Name, obj, err)
@@ -142,7 +137,13 @@ func TestS3Sink(t *testing.T) {
 	if _, err := sink.Put(ctx, "", lie); err == nil || !strings.Contains(err.Error(), "SHA-256") {
 		t.Errorf("Put of a file with a wrong digest = %v, want an error", err)
 	}
-	if _, err := (&S3Sink{Client: c, Bucket: "bucket", PartSize: 1}).Put(ctx, "", small); !errors.Is(err, ErrOptions) {
+	if h.count("DELETE upload") != 1 {
+		t.Errorf("requests %v, want the refused upload aborted", h.n)
+	}
+	if keys := srv.Keys(t, "bucket", "pipe/events/lie"); len(keys) != 0 {
+		t.Errorf("refused upload left objects %v", keys)
+	}
+	if _, err := (&load.S3Sink{Client: c, Bucket: "bucket", PartSize: 1}).Put(ctx, "", small); !errors.Is(err, load.ErrOptions) {
 		t.Errorf("Put with a 1-byte part size = %v, want ErrOptions", err)
 	}
 }

@@ -1,9 +1,10 @@
-package s3source
+package s3test_test
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/flatpipe/flatpipe/source/s3source"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
@@ -47,7 +48,7 @@ func BenchmarkReadObject(b *testing.B) {
 	writeFile(b, path, data)
 	env := newS3(b, false)
 	env.put(b, "big.ndjson.gz", data)
-	r := newReader(b, env, OpenerOptions{})
+	r := newReader(b, env, s3source.OpenerOptions{})
 	for _, tt := range []struct {
 		name string
 		obj  source.Object

@@ -1,9 +1,10 @@
-package s3source
+package s3test_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/flatpipe/flatpipe/source/s3source"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,14 +16,14 @@ func TestParseURL(t *testing.T) {
 	for _, tt := range []struct{ in, bucket, key string }{
 		{"s3://b/k/x.json", "b", "k/x.json"}, {"s3://b/p/", "b", "p/"}, {"s3://b", "b", ""}, {"s3://b/", "b", ""},
 	} {
-		b, k, err := ParseURL(tt.in)
+		b, k, err := s3source.ParseURL(tt.in)
 		if err != nil || b != tt.bucket || k != tt.key {
-			t.Errorf("ParseURL(%q) = %q, %q, %v, want %q, %q", tt.in, b, k, err, tt.bucket, tt.key)
+			t.Errorf("s3source.ParseURL(%q) = %q, %q, %v, want %q, %q", tt.in, b, k, err, tt.bucket, tt.key)
 		}
 	}
 	for _, bad := range []string{"s3:///k", "http://b/k", "b/k"} {
-		if _, _, err := ParseURL(bad); err == nil {
-			t.Errorf("ParseURL(%q) succeeded", bad)
+		if _, _, err := s3source.ParseURL(bad); err == nil {
+			t.Errorf("s3source.ParseURL(%q) succeeded", bad)
 		}
 	}
 }
@@ -37,8 +38,8 @@ func TestResolveInputs(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "local.ndjson"), []byte("{}\n{}\n"))
 	ctx := context.Background()
-	opts := InputOptions{Client: env.client}
-	objs, err := ResolveInputs(ctx, []string{filepath.Join(dir, "*.ndjson"), "s3://bucket/p/", "s3://bucket/q.json"}, opts)
+	opts := s3source.InputOptions{Client: env.client}
+	objs, err := s3source.ResolveInputs(ctx, []string{filepath.Join(dir, "*.ndjson"), "s3://bucket/p/", "s3://bucket/q.json"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,9 +48,9 @@ func TestResolveInputs(t *testing.T) {
 		names = append(names, strings.TrimPrefix(o.String(), dir))
 	}
 	if want := "[/local.ndjson s3://bucket/p/a.json.gz s3://bucket/p/b.json s3://bucket/p/c/d.json s3://bucket/q.json]"; fmt.Sprint(names) != want {
-		t.Errorf("ResolveInputs = %v, want %s", names, want)
+		t.Errorf("s3source.ResolveInputs = %v, want %s", names, want)
 	}
-	r := newReader(t, env, OpenerOptions{})
+	r := newReader(t, env, s3source.OpenerOptions{})
 	total := 0
 	for _, o := range objs {
 		got, _, err := readAll(t, r, o, source.Position{})
@@ -61,10 +62,10 @@ func TestResolveInputs(t *testing.T) {
 	if total != 6 {
 		t.Errorf("%d records, want 6", total)
 	}
-	if _, err := ResolveInputs(ctx, []string{"s3://bucket/empty/"}, opts); err == nil {
+	if _, err := s3source.ResolveInputs(ctx, []string{"s3://bucket/empty/"}, opts); err == nil {
 		t.Error("empty prefix resolved without error")
 	}
-	if _, err := ResolveInputs(ctx, []string{"s3://bucket/p/"}, InputOptions{}); !errors.Is(err, source.ErrOptions) {
+	if _, err := s3source.ResolveInputs(ctx, []string{"s3://bucket/p/"}, s3source.InputOptions{}); !errors.Is(err, source.ErrOptions) {
 		t.Errorf("prefix without a client: err = %v, want ErrOptions", err)
 	}
 }

@@ -1,4 +1,4 @@
-package s3source
+package s3test_test
 
 import (
 	"context"
@@ -17,11 +17,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/flatpipe/flatpipe/source"
+	"github.com/flatpipe/flatpipe/source/s3source"
+	"github.com/flatpipe/flatpipe/source/s3source/s3test"
 )
 
 func TestBucketCheck(t *testing.T) {
 	env := newS3(t, true)
-	ok, err := NewBucketCheck(env.client, "bucket", 0)
+	ok, err := s3source.NewBucketCheck(env.client, "bucket", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,49 +33,20 @@ func TestBucketCheck(t *testing.T) {
 	if err := ok.Check(context.Background()); err != nil {
 		t.Errorf("Check(existing bucket) = %v", err)
 	}
-	missing, _ := NewBucketCheck(env.client, "nobucket", time.Second)
+	missing, _ := s3source.NewBucketCheck(env.client, "nobucket", time.Second)
 	err = missing.Check(context.Background())
-	if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), "nobucket") {
+	if err == nil || !s3source.IsPermanent(err) || !strings.Contains(err.Error(), "nobucket") {
 		t.Errorf("Check(missing bucket) = %v, want a permanent error naming the bucket", err)
 	}
-	if _, err := NewBucketCheck(nil, "b", 0); err == nil {
-		t.Error("NewBucketCheck(nil client) succeeded")
+	if _, err := s3source.NewBucketCheck(nil, "b", 0); err == nil {
+		t.Error("s3source.NewBucketCheck(nil client) succeeded")
 	}
-	if _, err := NewBucketCheck(env.client, "b", -1); err == nil {
-		t.Error("NewBucketCheck(negative timeout) succeeded")
+	if _, err := s3source.NewBucketCheck(env.client, "b", -1); err == nil {
+		t.Error("s3source.NewBucketCheck(negative timeout) succeeded")
 	}
 }
 
 // blockingHead waits for its context and records the deadline it was given.
-type blockingHead struct {
-	deadline time.Time
-	hasDL    bool
-}
-
-func (b *blockingHead) HeadBucket(ctx context.Context, _ *s3.HeadBucketInput, _ ...func(*s3.Options)) (*s3.HeadBucketOutput, error) {
-	b.deadline, b.hasDL = ctx.Deadline()
-	<-ctx.Done()
-	return nil, ctx.Err()
-}
-
-// TestBucketCheckTimeout checks that Check puts its timeout on the call's
-// context (a deadline exists and has passed when Check returns) and that a
-// zero timeout means DefaultHealthTimeout; it measures no durations.
-func TestBucketCheckTimeout(t *testing.T) {
-	h := &blockingHead{}
-	c, _ := NewBucketCheck(h, "b", time.Millisecond)
-	err := c.Check(context.Background())
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Check = %v, want DeadlineExceeded", err)
-	}
-	if !h.hasDL || h.deadline.After(time.Now()) {
-		t.Errorf("HeadBucket's context deadline %v (set %v), want one that has passed", h.deadline, h.hasDL)
-	}
-	if d, _ := NewBucketCheck(h, "b", 0); d.timeout != DefaultHealthTimeout {
-		t.Errorf("timeout 0 gave %v, want DefaultHealthTimeout", d.timeout)
-	}
-}
-
 func TestClassifyS3Errors(t *testing.T) {
 	env := newS3(t, false)
 	env.put(t, "k", []byte("{}"))
@@ -87,7 +60,7 @@ func TestClassifyS3Errors(t *testing.T) {
 		return err
 	}
 	badCreds := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(env.url), UsePathStyle: true,
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "wrong-secret", "")})
+		Credentials: credentials.NewStaticCredentialsProvider(s3test.AccessKey, "wrong-secret", "")})
 	noBudget := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(env.url), UsePathStyle: true,
 		Credentials: env.client.Options().Credentials,
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
@@ -110,7 +83,7 @@ func TestClassifyS3Errors(t *testing.T) {
 		{"503 SlowDown after SDK retries", func(int) fault { return slowDown }, func() error { return get(env.client, "bucket", "k") }, true, true, false},
 		{"500 after SDK retries", func(int) fault { return internal }, func() error { return get(env.client, "bucket", "k") }, true, false, false},
 		{"retry budget spent", func(int) fault { return internal }, func() error { return get(noBudget, "bucket", "k") }, true, true, false},
-		{"object changed", nil, func() error { return &ObjectChangedError{Object: "s3://b/k", Err: errors.New("412")} }, false, false, true},
+		{"object changed", nil, func() error { return &s3source.ObjectChangedError{Object: "s3://b/k", Err: errors.New("412")} }, false, false, true},
 		{"syntax", nil, func() error { return fmt.Errorf("x: %w", &source.SyntaxError{}) }, false, false, true},
 		{"record too large", nil, func() error { return &source.ObjectError{Err: &source.RecordTooLargeError{}} }, false, false, true},
 		{"connection refused", nil, func() error { return get(refused, "bucket", "k") }, true, false, false},
@@ -126,12 +99,12 @@ func TestClassifyS3Errors(t *testing.T) {
 			if err == nil {
 				t.Fatal("call succeeded")
 			}
-			if IsRetryable(err) != tt.retryable || IsThrottled(err) != tt.throttle || IsPermanent(err) != tt.permant {
+			if s3source.IsRetryable(err) != tt.retryable || s3source.IsThrottled(err) != tt.throttle || s3source.IsPermanent(err) != tt.permant {
 				t.Errorf("err %v: retryable %v throttle %v permanent %v, want %v %v %v", err,
-					IsRetryable(err), IsThrottled(err), IsPermanent(err), tt.retryable, tt.throttle, tt.permant)
+					s3source.IsRetryable(err), s3source.IsThrottled(err), s3source.IsPermanent(err), tt.retryable, tt.throttle, tt.permant)
 			}
-			if c := (ErrorClassifier{}); c.Retryable(err) != IsRetryable(err) || c.Throttled(err) != IsThrottled(err) {
-				t.Errorf("ErrorClassifier disagrees with IsRetryable/IsThrottled on %v", err)
+			if c := (s3source.ErrorClassifier{}); c.Retryable(err) != s3source.IsRetryable(err) || c.Throttled(err) != s3source.IsThrottled(err) {
+				t.Errorf("s3source.ErrorClassifier disagrees with s3source.IsRetryable/s3source.IsThrottled on %v", err)
 			}
 			if tt.plan != nil && tt.name != "retry budget spent" {
 				if n := len(env.faults.headers()); n != 3 {
@@ -140,7 +113,7 @@ func TestClassifyS3Errors(t *testing.T) {
 			}
 		})
 	}
-	if IsRetryable(nil) || IsPermanent(nil) || IsThrottled(nil) {
+	if s3source.IsRetryable(nil) || s3source.IsPermanent(nil) || s3source.IsThrottled(nil) {
 		t.Error("nil classified")
 	}
 }

@@ -1,8 +1,9 @@
-package s3source
+package s3test_test
 
 import (
 	"bytes"
 	"context"
+	"github.com/flatpipe/flatpipe/source/s3source"
 	"os"
 	"testing"
 
@@ -68,9 +69,9 @@ func writeFile(t testing.TB, path string, data []byte) {
 
 // newReader returns a source.Reader whose remote objects come from env's
 // server through an Opener.
-func newReader(t testing.TB, env *s3env, opts OpenerOptions) *source.Reader {
+func newReader(t testing.TB, env *s3env, opts s3source.OpenerOptions) *source.Reader {
 	t.Helper()
-	op, err := NewOpener(env.client, opts)
+	op, err := s3source.NewOpener(env.client, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,12 +47,51 @@
 // unsized and NUMBER precisions rounded up to 18 or 38 digits. Parquet
 // types: NUMBER(p,0) with p ≤ 18 → INT64; NUMBER(p,s) → DECIMAL(18,s) on
 // INT64 or DECIMAL(38,s) on FIXED_LEN_BYTE_ARRAY(16); FLOAT → DOUBLE;
-// BOOLEAN → BOOLEAN; VARCHAR, DATE and TIMESTAMP_* → UTF8 strings (their
-// text, which Snowflake converts); VARIANT, OBJECT and ARRAY → the JSON
-// logical type. When a column's type is not known in advance (no Columns),
-// files written before it widened keep the narrower encoding: give Columns
-// from a sample or the table when one column mixes numbers and strings in
-// CSV or Parquet.
+// BOOLEAN → BOOLEAN; VARCHAR → UTF8 strings; VARIANT, OBJECT and ARRAY → the
+// JSON logical type; DATE → DATE; TIMESTAMP_NTZ → TIMESTAMP(NANOS,
+// isAdjustedToUTC = false) holding the wall clock; TIMESTAMP_LTZ and
+// TIMESTAMP_TZ → TIMESTAMP(NANOS, isAdjustedToUTC = true) holding the
+// instant (File.FileFormat adds USE_LOGICAL_TYPE = TRUE). When a column's
+// type is not known in advance (no Columns), files written before it
+// widened keep the narrower encoding: give Columns from a sample or the
+// table when one column mixes numbers and strings in CSV or Parquet.
+//
+// # Dates and timestamps
+//
+// Columns typed DATE, TIMESTAMP_NTZ, TIMESTAMP_LTZ (schema's Other type
+// named TIMESTAMP_LTZ) or TIMESTAMP_TZ in WriterOptions.Columns take strings
+// in the forms Snowflake's AUTO detection reads: 2024-01-02,
+// 2024-01-02T03:04:05, 2024-01-02 03:04:05.123456789, each optionally
+// followed by Z, ±hh, ±hhmm or ±hh:mm, with or without one space before it
+// (2024-01-02 03:04:05 +05:00). NDJSON and CSV files keep the text, which
+// Snowflake converts. Parquet files hold typed values: a TIMESTAMP_NTZ value
+// keeps its wall clock and drops its offset, as Snowflake does with text; a
+// TIMESTAMP_LTZ or TIMESTAMP_TZ value keeps its instant, and a zone-less one
+// is taken as UTC (from text Snowflake reads it in the session's TIMEZONE:
+// write offsets, or load with TIMEZONE = 'UTC', for the same instants);
+// TIMESTAMP_TZ loses its offset in Parquet (the column gets the session's),
+// so use NDJSON or CSV where offsets matter. TIMESTAMP(NANOS) holds
+// 1677-09-22 to 2262-04-10.
+//
+// A value that is not a time of its column's kind (not a date in a DATE
+// column, any other string, a number, or in Parquet a time outside that
+// range) is never dropped and never guessed: like any value its column
+// type cannot hold, it widens the writer's column to VARCHAR, so the next
+// file (or, while rows are held for discovery, the first) holds the column
+// as text and says so in File.Schema; the loader then sees the mismatch
+// with the table's DATE or TIMESTAMP column before COPY (a fallback column
+// or a *SchemaMismatchError, as LoaderOptions.Evolution says).
+//
+// # Wide objects
+//
+// A column with schema.Column.Subtree (an object with more than
+// InferOptions.MaxObjectKeys keys, kept whole in one VARIANT column) takes
+// every field below its path: the writer joins a record's fields below the
+// path back into one JSON object (schema.AppendSubtree, WriterOptions.Names'
+// Separator splitting the paths), written where the first of them was, so
+// no member is dropped and none gets a column of its own. A record whose
+// value at the path is not an object (an empty object, a scalar, an array)
+// writes that value.
 //
 // # Names and rotation
 //
@@ -66,25 +105,34 @@
 // with the table, the source's base name and 8 hex digits of a hash of the
 // whole source identity, the first and last record numbers, 16 hex digits
 // of the SHA-256 of the file's bytes (File.SHA256), and the extension
-// (.ndjson.gz, .csv.zst, .parquet, ...). The same input written with the
-// same options gives the same names, so a replayed batch stages files
-// under the names it used before and COPY's load metadata refuses to load
-// them twice. Files are written under a temporary name in the same
-// directory and renamed when complete.
+// (.ndjson.gz, .csv.zst, .parquet, ...). Names are unique: Parallel's
+// workers add their number (…_SHA16_w2.ext), and a writer whose file would
+// take a name it already gave (records with equal numbers and content, as
+// records all numbered 0 or replayed duplicates make) adds _2, _3, ... The
+// same input written with the same options gives the same names, so a
+// replayed batch stages files under the names it used before and COPY's
+// load metadata refuses to load them twice. Files are written under a
+// temporary name in the same directory and renamed when complete.
 //
 // # Memory and speed
 //
 // A Writer's memory is bounded: line buffers, the compressor's window
 // (klauspost/compress; zstd with one goroutine and its lower-memory mode),
 // the rows held for discovery, and for Parquet: the compressed pages of one
-// row group, flushed when its values reach WriterOptions.RowGroupBytes
-// (default 32 MiB); page buffers sized so that all columns' together stay
-// within 4 MiB (pages of 4 to 256 KiB); and the footer metadata parquet-go
-// keeps until the file closes, bounded by closing a file before it holds
-// more than 8,192 column chunks (row groups × columns; with ~700 columns a
-// file then holds 11 row groups). Writing a row allocates nothing in steady
-// state (TestWriteAllocs); Parquet allocates inside parquet-go when pages
-// and row groups of many sparse columns flush (see BENCHMARKS.md).
+// row group (in 4 KiB chunks), flushed when its values reach
+// WriterOptions.RowGroupBytes (default 32 MiB); page buffers sized so that
+// all columns' together stay within 4 MiB (pages of 4 to 256 KiB), though
+// parquet-go's smallest buffers (4 KiB for each of a column's values,
+// offsets, rows and levels) make ~24 KiB per column of a wide file; and the
+// footer metadata parquet-go keeps until the file closes (no page bounds
+// are kept: the column index is written without them), bounded by closing a
+// file before it holds more than 8,192 column chunks (row groups × columns;
+// with ~700 columns a file then holds 11 row groups). Writing a row
+// allocates nothing in steady state (TestWriteAllocs); Parquet allocates
+// inside parquet-go when pages and row groups of many sparse columns flush.
+// The package sets no process-wide knob (GOGC, memory limit): a program
+// that wants a lower peak sets them (the flatten command does). Figures and
+// the commands that measure them: load/BENCHMARKS.md.
 //
 // # Connecting
 //

@@ -34,7 +34,13 @@ import "strings"
 //
 // Parquet files hold typed columns and compress their pages inside the
 // file (File.Compression names the codec): TYPE = PARQUET, whose
-// COMPRESSION = AUTO reads any codec.
+// COMPRESSION = AUTO reads any codec. A file with DATE or TIMESTAMP columns
+// adds USE_LOGICAL_TYPE = TRUE, so that Snowflake reads the Parquet DATE and
+// TIMESTAMP logical types as dates and timestamps (TIMESTAMP with
+// isAdjustedToUTC as TIMESTAMP_LTZ, without as TIMESTAMP_NTZ, then converted
+// to the column's type) rather than as the INT32 and INT64 that store them.
+// BINARY_AS_TEXT (default TRUE) does not matter: every text column carries
+// the STRING or JSON logical type.
 func (f File) FileFormat() string {
 	var b strings.Builder
 	switch f.Format {
@@ -44,6 +50,12 @@ func (f File) FileFormat() string {
 		b.WriteString(` PARSE_HEADER = TRUE FIELD_DELIMITER = ',' FIELD_OPTIONALLY_ENCLOSED_BY = '"' ESCAPE_UNENCLOSED_FIELD = NONE EMPTY_FIELD_AS_NULL = TRUE NULL_IF = () ERROR_ON_COLUMN_COUNT_MISMATCH = FALSE`)
 	case Parquet:
 		b.WriteString("TYPE = PARQUET")
+		for _, c := range f.Schema {
+			if timeKindOf(c.Type) != notTime {
+				b.WriteString(" USE_LOGICAL_TYPE = TRUE")
+				break
+			}
+		}
 	default:
 		b.WriteString("TYPE = JSON COMPRESSION = ")
 		b.WriteString(f.Compression.sql())

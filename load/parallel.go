@@ -3,6 +3,7 @@ package load
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/flatpipe/flatpipe/flatten"
@@ -25,17 +26,44 @@ type ParallelOptions struct {
 	// Default 1024.
 	BatchRecords int
 	// Reject, if set, is called for each record that cannot be flattened
-	// or written (an error wrapping a flatten error or ErrValue), with its
-	// source and 1-based record number; the record is skipped. Calls are
-	// serialized. Without Reject such a record fails Add or Close.
-	Reject func(source string, record int64, err error)
+	// or written (a flatten error or one wrapping ErrValue), with its
+	// source, 1-based record number, line and byte offset (as given to
+	// AddAt); the record is skipped. Calls are serialized. Without Reject
+	// such a record fails Add or Close with that *RecordError.
+	Reject func(*RecordError)
 }
+
+// RecordError is a record that could not be flattened or written, with its
+// position in its source.
+type RecordError struct {
+	Source string
+	Record int64 // 1-based record number
+	// Line is the 1-based line where the record starts and Offset the
+	// byte offset of its start in the (decompressed) source; both are 0
+	// when the record was added with Add, which knows no position.
+	Line, Offset int64
+	Err          error
+}
+
+func (e *RecordError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("load: %s: record %d: %v", e.Source, e.Record, e.Err)
+	}
+	return fmt.Sprintf("load: %s: record %d (line %d, offset %d): %v", e.Source, e.Record, e.Line, e.Offset, e.Err)
+}
+
+// Unwrap returns the flatten or writer error.
+func (e *RecordError) Unwrap() error { return e.Err }
 
 // Parallel flattens records and writes them to staged files with several
 // workers. Records are dealt to the workers in batches of BatchRecords,
 // round robin, so each file holds whole batches and the rows of a file keep
 // the order of the input. Files are named as Writer names them; with more
-// than one worker a file's record range spans the batches it holds.
+// than one worker a file's record range spans the batches it holds, and the
+// worker's number follows the content hash (TABLE_SOURCE-h8_FIRST-LAST_SHA16_wN.ext),
+// so two workers never name two files alike, even for records with equal
+// numbers and content. Names stay deterministic: the same input with the
+// same Workers and BatchRecords gives the same names.
 //
 // New paths are named by each worker's own schema.Namer: two paths whose
 // names collide (a.b and a_b) may be named differently in the files of
@@ -60,6 +88,8 @@ type batch struct {
 	data   []byte
 	ends   []int
 	recs   []int64
+	lines  []int64 // with offs: each record's position (0, 0 if not given)
+	offs   []int64
 }
 
 // NewParallel starts the workers of a Parallel.
@@ -82,11 +112,15 @@ func NewParallel(o ParallelOptions) (*Parallel, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrOptions, err)
 		}
+		wo := o.Writer
+		if o.Workers > 1 {
+			wo.worker = "w" + strconv.Itoa(i+1)
+		}
 		var w stagedWriter
 		if o.Flatten.Arrays == flatten.ArraysTables {
-			w, err = NewRowsWriter(o.Writer, o.Tables)
+			w, err = NewRowsWriter(wo, o.Tables)
 		} else {
-			w, err = NewWriter(o.Writer)
+			w, err = NewWriter(wo)
 		}
 		if err != nil {
 			return nil, err
@@ -138,7 +172,8 @@ func (p *Parallel) worker(fl *flatten.Flattener, sw stagedWriter, ch chan *batch
 					p.setErr(err)
 					break
 				}
-				if !p.reject(b.source, b.recs[i], err) {
+				re := &RecordError{Source: b.source, Record: b.recs[i], Line: b.lines[i], Offset: b.offs[i], Err: err}
+				if !p.reject(re) {
 					break
 				}
 			}
@@ -162,22 +197,29 @@ func (p *Parallel) setErr(err error) {
 }
 
 // reject reports a bad record; it returns false if the run must stop.
-func (p *Parallel) reject(src string, rec int64, err error) bool {
+func (p *Parallel) reject(re *RecordError) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.o.Reject == nil {
 		if p.err == nil {
-			p.err = fmt.Errorf("load: %s: record %d: %w", src, rec, err)
+			p.err = re
 		}
 		return false
 	}
-	p.o.Reject(src, rec, err)
+	p.o.Reject(re)
 	return true
 }
 
 // Add queues one record (its bytes are copied) with its source and 1-based
 // record number. It returns the first error of any worker.
 func (p *Parallel) Add(source string, record int64, doc []byte) error {
+	return p.AddAt(source, record, 0, 0, doc)
+}
+
+// AddAt is Add with the record's position in its source: the 1-based line
+// where it starts and the byte offset of its start, as source.Record gives
+// them, for the RecordError of a rejected record.
+func (p *Parallel) AddAt(source string, record, line, offset int64, doc []byte) error {
 	if p.closed {
 		return fmt.Errorf("%w: Add after Close", ErrOptions)
 	}
@@ -188,11 +230,14 @@ func (p *Parallel) Add(source string, record int64, doc []byte) error {
 		p.cur = <-p.free
 		p.cur.source = source
 		p.cur.data, p.cur.ends, p.cur.recs = p.cur.data[:0], p.cur.ends[:0], p.cur.recs[:0]
+		p.cur.lines, p.cur.offs = p.cur.lines[:0], p.cur.offs[:0]
 	}
 	b := p.cur
 	b.data = append(b.data, doc...)
 	b.ends = append(b.ends, len(b.data))
 	b.recs = append(b.recs, record)
+	b.lines = append(b.lines, line)
+	b.offs = append(b.offs, offset)
 	if len(b.ends) >= p.o.BatchRecords {
 		p.send()
 	}

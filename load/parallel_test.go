@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func TestParallel(t *testing.T) {
 		Writer:       WriterOptions{Dir: t.TempDir(), Table: "T", Compression: Zstd, MaxRows: 700},
 		Workers:      2,
 		BatchRecords: 100,
-		Reject:       func(_ string, rec int64, _ error) { rejected = append(rejected, rec) },
+		Reject:       func(e *RecordError) { rejected = append(rejected, e.Record) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -118,5 +119,76 @@ func TestParallelTables(t *testing.T) {
 	}
 	if rows["ORDERS"] != 2 || rows["ORDERS__ITEMS"] != 3 || len(rows) != 2 {
 		t.Errorf("rows per table %v, want ORDERS 2, ORDERS__ITEMS 3", rows)
+	}
+}
+
+// TestParallelNamesUnique: records with equal numbers and content (numbered
+// 0, or replayed duplicates) written by two workers without declared
+// columns, one row per file, give as many files as rows, each under its own
+// name and on disk, and the same names when written again.
+func TestParallelNamesUnique(t *testing.T) {
+	write := func() []File {
+		p, err := NewParallel(ParallelOptions{
+			Writer:       WriterOptions{Dir: t.TempDir(), Table: "T", Format: CSV, MaxRows: 1, DiscoverRows: -1},
+			Workers:      2,
+			BatchRecords: 1,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 6 {
+			if err := p.Add("same", 0, []byte(`{"a":1}`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		files, err := p.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return files
+	}
+	files := write()
+	names := map[string]bool{}
+	for _, f := range files {
+		if names[f.Name] {
+			t.Errorf("two files named %s", f.Name)
+		}
+		names[f.Name] = true
+		if _, err := os.Stat(f.Path); err != nil {
+			t.Errorf("file %s: %v", f.Name, err)
+		}
+	}
+	if len(files) != 6 {
+		t.Fatalf("%d files, want 6", len(files))
+	}
+	var again []string
+	for _, f := range write() {
+		again = append(again, f.Name)
+	}
+	var first []string
+	for _, f := range files {
+		first = append(first, f.Name)
+	}
+	if !slices.Equal(first, again) {
+		t.Errorf("names differ between two runs:\n%v\n%v", first, again)
+	}
+	// One Writer alone: the same record number and content twice.
+	w, err := NewWriter(WriterOptions{Dir: t.TempDir(), Table: "T", MaxRows: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := []flatten.Field{{Path: []byte("a"), Value: []byte("1"), Kind: flatten.Number}}
+	for range 3 {
+		if err := w.Write(7, fields); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 3 || fs[0].Name == fs[1].Name || fs[1].Name == fs[2].Name || fs[0].SHA256 != fs[2].SHA256 ||
+		!strings.HasSuffix(fs[1].Name, "_2.ndjson.gz") || !strings.HasSuffix(fs[2].Name, "_3.ndjson.gz") {
+		t.Errorf("files %v, want 3 equal contents under 3 names (_2, _3)", fs)
 	}
 }

@@ -23,6 +23,9 @@ const (
 	pqBool                // BOOLEAN
 	pqInt64               // INT64 (NUMBER(p,0), p ≤ 18)
 	pqDouble              // DOUBLE (FLOAT)
+	pqDate                // DATE on INT32
+	pqTsNTZ               // TIMESTAMP(NANOS, isAdjustedToUTC = false) on INT64
+	pqTsUTC               // TIMESTAMP(NANOS, isAdjustedToUTC = true) on INT64
 	pqDec64  = 32         // DECIMAL(18,s) on INT64: pqDec64 + s
 	pqDec128 = 64         // DECIMAL(38,s) on FIXED_LEN_BYTE_ARRAY(16): pqDec128 + s
 )
@@ -38,6 +41,8 @@ const (
 // together stays within RowGroupBytes.
 type parquetEncoder struct {
 	codec  compress.Codec
+	pool   parquet.BufferPool // a row group's compressed pages, until it is flushed
+	opts   []parquet.WriterOption
 	pw     *parquet.GenericWriter[any]
 	cws    []*parquet.ColumnWriter
 	vals   [][]parquet.Value // per file column: this batch's values
@@ -93,7 +98,10 @@ func (a *chunks) reset() {
 }
 
 func newParquetEncoder(o WriterOptions) *parquetEncoder {
-	e := &parquetEncoder{}
+	// Compressed pages wait in the pool's chunks until their row group is
+	// flushed; parquet-go's default 32 KiB chunks cost ~700 × 32 KiB on
+	// wide sparse tables whose columns each hold a few small pages.
+	e := &parquetEncoder{pool: parquet.NewChunkBufferPool(pqChunkSize)}
 	switch o.Compression {
 	case Gzip:
 		lvl := 6
@@ -116,6 +124,14 @@ func newParquetEncoder(o WriterOptions) *parquetEncoder {
 func (e *parquetEncoder) fixedColumns() bool { return true }
 
 func (e *parquetEncoder) class(t schema.Type) uint8 {
+	switch timeKindOf(t) {
+	case timeDate:
+		return pqDate
+	case timeNTZ:
+		return pqTsNTZ
+	case timeLTZ, timeTZ:
+		return pqTsUTC
+	}
 	switch t.Kind {
 	case schema.Boolean:
 		return pqBool
@@ -151,6 +167,12 @@ func (e *parquetEncoder) node(c *column) parquet.Node {
 		n = parquet.Leaf(parquet.DoubleType)
 	case c.class == pqJSON:
 		n = parquet.JSON()
+	case c.class == pqDate:
+		n = parquet.Date()
+	case c.class == pqTsNTZ:
+		n = parquet.TimestampAdjusted(parquet.Nanosecond, false)
+	case c.class == pqTsUTC:
+		n = parquet.Timestamp(parquet.Nanosecond)
 	case c.class == pqText:
 		n = parquet.String()
 	case c.class >= pqDec128:
@@ -168,8 +190,16 @@ func (e *parquetEncoder) begin(w *Writer) error {
 	}
 	n := len(w.fileCols)
 	page := int(min(256<<10, max(4<<10, pageBudget/int64(max(n, 1)))))
-	e.pw = parquet.NewGenericWriter[any](w.buf, parquet.NewSchema("schema", g),
-		parquet.Compression(e.codec), parquet.PageBufferSize(page), parquet.CreatedBy("flatpipe", "", ""))
+	opts := append(e.opts[:0], parquet.NewSchema("schema", g), parquet.Compression(e.codec),
+		parquet.PageBufferSize(page), parquet.ColumnPageBuffers(e.pool), parquet.CreatedBy("flatpipe", "", ""))
+	for _, c := range w.fileCols {
+		// No page bounds in the column index: COPY does not read them,
+		// and parquet-go keeps them for every page until the file closes.
+		opts = append(opts, parquet.SkipPageBounds(c.name))
+	}
+	e.opts = opts
+	e.pw = parquet.NewGenericWriter[any](w.buf, opts...)
+	clear(e.opts) // the writer keeps no reference to its options
 	e.cws = e.pw.ColumnWriters()
 	if len(e.cws) != n {
 		return fmt.Errorf("load: parquet schema has %d columns, want %d", len(e.cws), n)
@@ -197,6 +227,7 @@ func (e *parquetEncoder) pending() int64 { return e.rgRaw / 4 }
 const (
 	pageBudget      = 4 << 20
 	maxColumnChunks = 8192
+	pqChunkSize     = 4 << 10
 )
 
 func (e *parquetEncoder) full() bool {
@@ -243,6 +274,26 @@ func (e *parquetEncoder) row(w *Writer, fields []flatten.Field) error {
 			v = parquet.FixedLenByteArrayValue(e.arena.store(d))
 		case c.class == pqBool:
 			v = parquet.BooleanValue(len(f.Value) == 4)
+		case c.class == pqDate || c.class == pqTsNTZ || c.class == pqTsUTC:
+			t, ok := parseWallTime(f.Value)
+			var n int64
+			switch {
+			case !ok:
+			case c.class == pqDate:
+				n = t.days
+			case c.class == pqTsNTZ:
+				n, ok = t.wallNanos()
+			default:
+				n, ok = t.instantNanos()
+			}
+			if !ok {
+				return fmt.Errorf("%w: %q is not a %s", ErrValue, f.Value, c.typ)
+			}
+			if c.class == pqDate {
+				v = parquet.Int32Value(int32(n))
+			} else {
+				v = parquet.Int64Value(n)
+			}
 		case c.class == pqDouble:
 			x, err := strconv.ParseFloat(bytesString(f.Value), 64)
 			if err != nil {

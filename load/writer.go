@@ -2,6 +2,7 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -70,11 +71,18 @@ type WriterOptions struct {
 	// whose path is a column's Path goes to that column, under its name and
 	// with its type. Other paths get new columns named by a schema.Namer
 	// (with Names, and every name in Columns reserved) and typed by their
-	// values (see the package documentation).
+	// values (see the package documentation). A Subtree column takes every
+	// field below its path, joined into one JSON object; DATE and
+	// TIMESTAMP_* columns take times in Snowflake's AUTO forms (package
+	// documentation, "Wide objects" and "Dates and timestamps").
 	Columns []schema.Column
 	// Names are the naming options of new columns; they must be those of
 	// the table's DDL (the same Separator as the flattener).
 	Names schema.NameOptions
+
+	// worker is the part of file names that sets apart the files of one
+	// of Parallel's workers ("w1", "w2", ...; "" with one worker).
+	worker string
 }
 
 // Writer writes flattened records of one table to staged files in
@@ -89,9 +97,18 @@ type Writer struct {
 	srcID   string
 	enc     encoder
 	files   []File
-	err     error // sticky
+	names   map[string]int // file names without extension → files given them
+	err     error          // sticky
 	scratch []byte
 	fcol    []int32 // per field of the current row: its column index
+
+	// subtree columns (schema.Column.Subtree): prefix → column index, and
+	// the record's fields with each subtree's members joined into one
+	subtrees map[string]int
+	sep      string
+	sepB     []byte
+	joined   []flatten.Field
+	subBuf   []byte
 
 	// rows held for discovery (fixed-column formats)
 	held     []byte
@@ -122,9 +139,11 @@ type column struct {
 	name   string
 	path   string
 	typ    schema.Type
-	quoted []byte // the name as a JSON string, for NDJSON
-	pos    int    // position in the current file, -1 if not in it
-	class  uint8  // encoding class of typ in the current file
+	ftyp   schema.Type // the type of the column in the open file (File.Schema)
+	pathB  []byte      // path as bytes, for subtree columns
+	quoted []byte      // the name as a JSON string, for NDJSON
+	pos    int         // position in the current file, -1 if not in it
+	class  uint8       // encoding class of typ in the current file
 	system bool
 }
 
@@ -168,7 +187,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrOptions, err)
 	}
-	w := &Writer{o: o, namer: namer, byPath: make(map[string]int)}
+	w := &Writer{o: o, namer: namer, byPath: make(map[string]int), names: make(map[string]int)}
 	for _, c := range o.Columns {
 		if c.Name == "" {
 			return nil, fmt.Errorf("%w: a column without a name", ErrOptions)
@@ -185,7 +204,19 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 			t.Kind = schema.Variant // a column only seen null is VARIANT in the DDL
 		}
 		w.addColumn(key, c.Name, t, c.System)
+		if c.Subtree && !c.System && c.Path != "" {
+			if w.subtrees == nil {
+				w.subtrees = make(map[string]int)
+			}
+			w.subtrees[c.Path] = len(w.cols) - 1
+			w.cols[len(w.cols)-1].pathB = []byte(c.Path)
+		}
 	}
+	w.sep = o.Names.Separator
+	if w.sep == "" {
+		w.sep = "."
+	}
+	w.sepB = []byte(w.sep)
 	w.srcID = sourceID(o.Source)
 	switch o.Format {
 	case NDJSON:
@@ -199,7 +230,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 }
 
 func (w *Writer) addColumn(key, name string, t schema.Type, system bool) *column {
-	c := &column{name: name, path: key, typ: t, pos: -1, system: system}
+	c := &column{name: name, path: key, typ: t, ftyp: t, pos: -1, system: system}
 	c.quoted = appendJSONString(nil, []byte(name))
 	w.byPath[key] = len(w.cols)
 	w.cols = append(w.cols, c)
@@ -214,6 +245,9 @@ func (w *Writer) addColumn(key, name string, t schema.Type, system bool) *column
 func (w *Writer) Write(record int64, fields []flatten.Field) error {
 	if w.err != nil {
 		return w.err
+	}
+	if len(w.subtrees) > 0 {
+		fields = w.joinSubtrees(fields)
 	}
 	// Resolve columns and types first: a new column or a change of
 	// encoding closes the current file before the row is written.
@@ -247,7 +281,11 @@ func (w *Writer) Write(record int64, fields []flatten.Field) error {
 		if f.Kind == flatten.String && c.typ.Kind == schema.Varchar {
 			continue // unsized VARCHAR; a sized one is the table's business
 		}
-		if c.typ.Kind != schema.Unknown && c.typ.Accepts(f.Kind, f.Value, false) {
+		if tk := timeKindOf(c.typ); tk != notTime {
+			if f.Kind == flatten.String && timeFits(tk, f.Value, w.o.Format == Parquet) {
+				continue
+			}
+		} else if c.typ.Kind != schema.Unknown && c.typ.Accepts(f.Kind, f.Value, false) {
 			continue
 		}
 		if f.Kind == flatten.Number && !validNumber(f.Value) {
@@ -255,7 +293,9 @@ func (w *Writer) Write(record int64, fields []flatten.Field) error {
 		}
 		c.typ = w.widen(c.typ, f.Kind, f.Value)
 		if w.open && c.pos >= 0 && w.enc.class(c.typ) != c.class {
-			w.rotate = true
+			w.rotate = true // the open file keeps c.ftyp
+		} else {
+			c.ftyp = c.typ
 		}
 	}
 	if w.rotate {
@@ -271,6 +311,98 @@ func (w *Writer) Write(record int64, fields []flatten.Field) error {
 		return nil
 	}
 	return w.writeRow(record, fields)
+}
+
+// joinSubtrees returns fields with the members of each subtree column (the
+// fields below its path, and one at its path) replaced by one field at its
+// path holding the object they make (schema.AppendSubtree), where the first
+// of them was. A record without fields below a subtree column's path is
+// returned as it is (a value at the path itself goes to the column as any
+// value does). The result is valid until the next call.
+func (w *Writer) joinSubtrees(fields []flatten.Field) []flatten.Field {
+	first := -1
+	for i := range fields {
+		if _, below := w.subtreeOf(fields[i].Path); below {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return fields
+	}
+	var spansArr [8]subSpan
+	spans := spansArr[:0]
+	for i := first; i < len(fields); i++ {
+		if ci, below := w.subtreeOf(fields[i].Path); below && !hasSpan(spans, ci) {
+			spans = append(spans, subSpan{col: ci, at: -1})
+		}
+	}
+	out := w.joined[:0]
+	buf := w.subBuf[:0]
+	for i := range fields {
+		ci, below := w.subtreeOf(fields[i].Path)
+		if !below {
+			ci = -1
+			if c, ok := w.subtrees[string(fields[i].Path)]; ok {
+				ci = c // the value at the path itself, joined if members follow
+			}
+		}
+		k := -1
+		for j := range spans {
+			if spans[j].col == ci {
+				k = j
+			}
+		}
+		if k < 0 {
+			out = append(out, fields[i])
+			continue
+		}
+		if spans[k].at >= 0 {
+			continue // joined at the first of them
+		}
+		c := w.cols[ci]
+		start := len(buf)
+		buf = schema.AppendSubtree(buf, fields, c.path, w.sep)
+		spans[k].at, spans[k].start, spans[k].end = len(out), start, len(buf)
+		out = append(out, flatten.Field{Path: c.pathB, Kind: flatten.Object})
+	}
+	// buf may have moved while it grew: point the values into it now.
+	for _, sp := range spans {
+		out[sp.at].Value = buf[sp.start:sp.end]
+	}
+	w.joined, w.subBuf = out, buf
+	return out
+}
+
+// subSpan is a subtree column's joined value in joinSubtrees: the
+// column, the position of its field in the output and its bytes.
+type subSpan struct{ col, at, start, end int }
+
+func hasSpan(spans []subSpan, col int) bool {
+	for _, sp := range spans {
+		if sp.col == col {
+			return true
+		}
+	}
+	return false
+}
+
+// subtreeOf returns the subtree column above path: the one at a proper
+// prefix of path on a separator boundary, shallowest first. It does not
+// allocate.
+func (w *Writer) subtreeOf(path []byte) (int, bool) {
+	off := 0
+	for {
+		j := bytes.Index(path[off:], w.sepB)
+		if j < 0 {
+			return 0, false
+		}
+		off += j
+		if ci, ok := w.subtrees[string(path[:off])]; ok {
+			return ci, true
+		}
+		off += len(w.sep)
+	}
 }
 
 // maxHeld bounds the bytes of rows held for discovery.
@@ -353,6 +485,11 @@ func (w *Writer) newType(k flatten.Kind, v []byte) schema.Type {
 // NUMBER precisions rounded up to 18 or 38 digits so that later values
 // rarely change a file's physical types.
 func (w *Writer) widen(t schema.Type, k flatten.Kind, v []byte) schema.Type {
+	if timeKindOf(t) != notTime {
+		// A value that is not a time of the column's kind (or, in
+		// Parquet, outside TIMESTAMP(NANOS)) makes the file's column text.
+		return schema.Type{Kind: schema.Varchar, Length: schema.MaxVarcharLength}
+	}
 	vt := schema.ValueType(k, v, false)
 	if vt.Kind == schema.Number && t.Kind == schema.Unknown {
 		vt.Precision = roundPrecision(vt.Precision, vt.Scale)
@@ -447,6 +584,9 @@ func (w *Writer) openFile(record int64) error {
 			c.class = w.enc.class(c.typ)
 		}
 	}
+	for _, c := range w.cols {
+		c.ftyp = c.typ
+	}
 	w.open, w.rotate = true, false
 	w.rows, w.first, w.last = 0, record, record
 	if err := w.enc.begin(w); err != nil {
@@ -490,9 +630,21 @@ func (w *Writer) closeFile() error {
 	}
 	for _, c := range w.fileCols {
 		file.Columns = append(file.Columns, c.name)
-		file.Schema = append(file.Schema, schema.Column{Name: c.name, Path: pathOf(c), Type: c.typ, Nullable: true, System: c.system})
+		file.Schema = append(file.Schema, schema.Column{Name: c.name, Path: pathOf(c), Type: c.ftyp, Nullable: true, System: c.system})
 	}
-	file.Name = fmt.Sprintf("%s_%s_%d-%d_%s%s", safeName(w.o.Table, 64), w.srcID, w.first, w.last, sum[:16], w.ext())
+	base := fmt.Sprintf("%s_%s_%d-%d_%s", safeName(w.o.Table, 64), w.srcID, w.first, w.last, sum[:16])
+	if w.o.worker != "" {
+		base += "_" + w.o.worker
+	}
+	// Two files of this writer with one name would be one file on the
+	// stage: the same record numbers and content twice (records numbered
+	// 0, replayed duplicates) get _2, _3, ... in the order they close.
+	file.Name = base
+	if n := w.names[base]; n > 0 {
+		file.Name = fmt.Sprintf("%s_%d", base, n+1)
+	}
+	w.names[base]++
+	file.Name += w.ext()
 	file.Path = filepath.Join(w.o.Dir, file.Name)
 	if err := os.Rename(w.tmpPath, file.Path); err != nil {
 		os.Remove(w.tmpPath)

@@ -93,7 +93,7 @@ type ddlReader struct {
 func (d *ddlReader) done() bool { return d.left == 0 }
 
 // record observes one record, or returns its error.
-func (d *ddlReader) record(name string, n int64, doc []byte) error {
+func (d *ddlReader) record(name string, n, _, _ int64, doc []byte) error {
 	var err error
 	if d.tables {
 		d.rows, err = d.f.AppendRows(d.rows[:0], doc)

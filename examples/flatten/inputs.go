@@ -17,7 +17,9 @@ import (
 // with the record's position and the run goes on), done says to stop
 // reading.
 type recordSink interface {
-	record(name string, n int64, doc []byte) error
+	// record takes the record numbered n (1-based) of input name, which
+	// starts on line line at byte offset off.
+	record(name string, n, line, off int64, doc []byte) error
 	done() bool
 }
 
@@ -42,7 +44,7 @@ func readAll(ctx context.Context, c *config, stdin io.Reader, stderr io.Writer, 
 		}
 		defer sc.Close()
 		for !s.done() && sc.Scan() {
-			if err := s.record("stdin", sc.Number(), sc.Bytes()); err != nil {
+			if err := s.record("stdin", sc.Number(), sc.Line(), sc.Offset(), sc.Bytes()); err != nil {
 				report("stdin", sc.Number(), sc.Line(), sc.Offset(), err)
 			}
 		}
@@ -75,7 +77,7 @@ func readAll(ctx context.Context, c *config, stdin io.Reader, stderr io.Writer, 
 				if s.done() {
 					return errStop
 				}
-				if err := s.record(name, r.Number, r.Data); err != nil {
+				if err := s.record(name, r.Number, r.Line, r.Offset, r.Data); err != nil {
 					report(name, r.Number, r.Line, r.Offset, err)
 				}
 				return nil

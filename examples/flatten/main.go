@@ -60,6 +60,9 @@ Inputs: none (standard input), files, globs ("logs/*.ndjson"), directories
 environment: AWS_REGION, credentials, AWS_ENDPOINT_URL_S3). gzip and zstd
 are detected by content.
 
+With -o, unless GOMEMLIMIT is set, the command sets a soft memory limit of
+40 MiB per worker, which keeps its peak memory near the writers' live heap.
+
 Flags:
 `
 
@@ -159,7 +162,7 @@ type printer struct {
 func (p *printer) done() bool { return false }
 
 // record writes one record's output line(s), or nothing on error.
-func (p *printer) record(name string, n int64, doc []byte) error {
+func (p *printer) record(name string, n, _, _ int64, doc []byte) error {
 	line := p.line[:0]
 	if p.tables {
 		p.key = strconv.AppendInt(append(append(p.key[:0], name...), '#'), n, 10)

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -59,10 +61,10 @@ type stager struct {
 
 func (s *stager) done() bool { return s.err != nil }
 
-func (s *stager) record(name string, n int64, doc []byte) error {
+func (s *stager) record(name string, n, line, off int64, doc []byte) error {
 	s.records++
 	s.bytesIn += int64(len(doc)) + 1
-	if err := s.p.Add(name, n, doc); err != nil {
+	if err := s.p.AddAt(name, n, line, off, doc); err != nil {
 		s.err = err
 	}
 	return nil
@@ -91,13 +93,15 @@ func runStage(c *config, stdin io.Reader, stderr io.Writer) int {
 		return 2
 	}
 	o.Dir, o.Table, o.FileSize = *sc.dir, table, *sc.fileSize<<20
+	setMemoryLimit(*sc.workers)
 	o.Names = schema.NameOptions{Separator: c.opts.Separator}
 	var rejected int64
 	p, err := load.NewParallel(load.ParallelOptions{
 		Writer: o, Flatten: c.opts, Workers: *sc.workers,
-		Reject: func(src string, rec int64, err error) {
+		Reject: func(e *load.RecordError) {
+			// The same line as a bad record without -o (readAll's report).
 			rejected++
-			fmt.Fprintf(stderr, "flatten: %s: record %d: %v\n", src, rec, err)
+			fmt.Fprintf(stderr, "flatten: %s: record %d (line %d, offset %d): %s\n", e.Source, e.Record, e.Line, e.Offset, message(e.Err))
 		},
 	})
 	if err != nil {
@@ -132,4 +136,23 @@ func runStage(c *config, stdin io.Reader, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// memoryPerWorker is the soft memory limit the command sets per worker
+// when GOMEMLIMIT is not set. A writer's live heap stays under ~28 MiB
+// (Parquet with ~700 columns, the widest case measured), and rows allocate
+// nothing, so the collector runs rarely and the limit costs little CPU; it
+// keeps the heap from growing to twice its live size before a collection
+// (GOGC's default), which was most of the difference between the live heap
+// and the peak RSS. See load/BENCHMARKS.md.
+const memoryPerWorker = 40 << 20
+
+// setMemoryLimit sets the process's soft memory limit for staging with
+// workers, unless the user set GOMEMLIMIT. The library never does this; a
+// command may.
+func setMemoryLimit(workers int) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(int64(workers) * memoryPerWorker)
 }

@@ -42,8 +42,8 @@ func TestStageTablesAndRejects(t *testing.T) {
 	dir := t.TempDir()
 	in := `{"o":1,"items":[{"sku":"a"}]}` + "\n" + `{"o":` + "\n" + `{"o":2,"items":[]}` + "\n"
 	_, errs, code := runCLI(t, in, "-o", dir, "-arrays", "tables", "-table", `"Orders"`)
-	if code != 1 || !strings.Contains(errs, "stdin: record 2:") || !strings.Contains(errs, "1 rejected") {
-		t.Errorf("exit %d, stderr %q; want 1 with record 2 rejected", code, errs)
+	if code != 1 || !strings.Contains(errs, "stdin: record 2 (line 2, offset 30):") || !strings.Contains(errs, "1 rejected") {
+		t.Errorf("exit %d, stderr %q; want 1 with record 2 (line 2, offset 30) rejected", code, errs)
 	}
 	ents, _ := os.ReadDir(dir)
 	var names []string
@@ -66,6 +66,42 @@ func TestStageBadFlags(t *testing.T) {
 	} {
 		if _, errs, code := runCLI(t, "{}", args...); code != 2 || errs == "" {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and a message", args, code, errs)
+		}
+	}
+}
+
+// TestStageRejectPositions: with -o, a rejected record is reported like
+// without it: input, record number, line and byte offset, from standard
+// input and from a file, with one worker and with two.
+func TestStageRejectPositions(t *testing.T) {
+	lines := []string{`{"a":1}`, `{"a":2,"a":3}`, ``, `{"a":`, `{"a":4}`, `[1,2]`}
+	in := strings.Join(lines, "\n") + "\n"
+	path := filepath.Join(t.TempDir(), "in.ndjson")
+	if err := os.WriteFile(path, []byte(in), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Blank lines are skipped: the record after one keeps its own line.
+	want := []string{
+		"record 2 (line 2, offset 8): ",
+		"record 3 (line 4, offset 23): ",
+	}
+	for _, workers := range []string{"1", "2"} {
+		for _, src := range []string{"stdin", path} {
+			stdin, args := "", []string{"-o", t.TempDir(), "-workers", workers}
+			if src == "stdin" {
+				stdin = in
+			} else {
+				args = append(args, path)
+			}
+			_, errs, code := runCLI(t, stdin, args...)
+			if code != 1 || !strings.Contains(errs, "2 rejected") {
+				t.Errorf("%s, %s workers: exit %d, stderr %q; want 1 and 2 rejected", src, workers, code, errs)
+			}
+			for _, w := range want {
+				if !strings.Contains(errs, "flatten: "+src+": "+w) {
+					t.Errorf("%s, %s workers: stderr %q lacks %q", src, workers, errs, src+": "+w)
+				}
+			}
 		}
 	}
 }

@@ -178,6 +178,15 @@ func (f *fileFormat) set(o map[string]optVal, k string, v optVal) error {
 		if on, err := boolOpt(o, k, true); err != nil || !on {
 			return unsupported("BINARY_AS_TEXT = FALSE")
 		}
+	case "USE_LOGICAL_TYPE":
+		// DuckDB's read_parquet always reads DATE and TIMESTAMP logical
+		// types as such.
+		if f.typ != "PARQUET" {
+			return unsupported("file format option USE_LOGICAL_TYPE for " + f.typ)
+		}
+		if on, err := boolOpt(o, k, false); err != nil || !on {
+			return unsupported("USE_LOGICAL_TYPE = FALSE")
+		}
 	case "FORMAT_NAME":
 		return unsupported("named file formats (FORMAT_NAME)")
 	default:

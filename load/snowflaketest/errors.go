@@ -121,6 +121,10 @@ func mapDuckError(err error) *SQLError {
 		}
 		return &SQLError{Number: errInvalidIdent, SQLState: "42000", Err: err,
 			Message: fmt.Sprintf("SQL compilation error:\ninvalid identifier '%s'", name)}
+	case strings.HasPrefix(first, "Conversion Error") && strings.Contains(first, "STRUCT(sf_instant"):
+		// A TIMESTAMP_TZ (tzStruct) meets text or another timestamp type.
+		return &SQLError{Number: errUnsupported, SQLState: "0A000", Err: err,
+			Message: "Unsupported feature 'TIMESTAMP_TZ mixed with text or another timestamp type without a cast' (snowflaketest stores TIMESTAMP_TZ apart: write ts::TIMESTAMP_LTZ, or '...'::TIMESTAMP_TZ; see FIDELITY.md)."}
 	case reNoFunction.MatchString(first):
 		m := reNoFunction.FindStringSubmatch(first)
 		return &SQLError{Number: errUnknownFunction, SQLState: "42601", Err: err, Message: "SQL compilation error:\nUnknown function " + strings.ToUpper(m[1])}

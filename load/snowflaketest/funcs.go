@@ -579,14 +579,20 @@ var sessionMacros = []string{
 	`CREATE OR REPLACE TEMP MACRO sf_epoch_us(n) AS (CASE WHEN abs(n) < 31536000000 THEN n * 1000000 WHEN abs(n) < 31536000000000 THEN n * 1000
 		WHEN abs(n) < 31536000000000000 THEN n ELSE n // 1000 END)`,
 	`CREATE OR REPLACE TEMP MACRO sf_is_epoch(s) AS regexp_full_match(s, '[+-]?[0-9]+')`,
+	// A TIMESTAMP_TZ value (tzStruct) seen as text: its instant and offset.
+	`CREATE OR REPLACE TEMP MACRO sf_is_tz_text(t) AS starts_with(t, '{''sf_instant''')`,
+	`CREATE OR REPLACE TEMP MACRO sf_tz_text_instant(t) AS TRY_CAST(regexp_extract(t, '''sf_instant'': ''?([^'',]+)', 1) AS TIMESTAMPTZ)`,
+	`CREATE OR REPLACE TEMP MACRO sf_tz_text_offset(t) AS TRY_CAST(regexp_extract(t, '''sf_offset'': (-?[0-9]+)', 1) AS SMALLINT)`,
 	// DuckDB's own casts take the common forms (and an NTZ cast drops an
 	// offset, a TZ cast applies it, as Snowflake does); the slow forms
 	// handle epochs and offsets written with a space or without a colon.
 	`CREATE OR REPLACE TEMP MACRO sf_ts_ntz_slow(x) AS (CASE WHEN x IS NULL THEN NULL
 		WHEN sf_is_epoch(trim(CAST(x AS VARCHAR))) THEN make_timestamp(CAST(sf_epoch_us(CAST(trim(CAST(x AS VARCHAR)) AS HUGEINT)) AS BIGINT))
+		WHEN sf_is_tz_text(CAST(x AS VARCHAR)) THEN CAST(timezone('UTC', sf_tz_text_instant(CAST(x AS VARCHAR))) AS TIMESTAMP) + to_minutes(CAST(sf_tz_text_offset(CAST(x AS VARCHAR)) AS BIGINT))
 		ELSE TRY_CAST(regexp_replace(trim(CAST(x AS VARCHAR)), '\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$', '') AS TIMESTAMP) END)`,
 	`CREATE OR REPLACE TEMP MACRO sf_ts_tz_slow(x) AS (CASE WHEN x IS NULL THEN NULL
 		WHEN sf_is_epoch(trim(CAST(x AS VARCHAR))) THEN timezone('UTC', make_timestamp(CAST(sf_epoch_us(CAST(trim(CAST(x AS VARCHAR)) AS HUGEINT)) AS BIGINT)))
+		WHEN sf_is_tz_text(CAST(x AS VARCHAR)) THEN sf_tz_text_instant(CAST(x AS VARCHAR))
 		ELSE TRY_CAST(regexp_replace(regexp_replace(trim(CAST(x AS VARCHAR)), '\s*([+-][0-9]{2}):?([0-9]{2})$', '\1:\2'), '\s*[Zz]$', '+00:00') AS TIMESTAMPTZ) END)`,
 	// DuckDB's own cast takes an offset after a space, or one without a
 	// colon, for a time zone name and looks it up (milliseconds a value):
@@ -608,8 +614,7 @@ var sessionMacros = []string{
 			* (CAST(regexp_extract(t, '` + reTZOffset + `', 4) AS INTEGER) * 60 + COALESCE(TRY_CAST(regexp_extract(t, '` + reTZOffset + `', 5) AS INTEGER), 0))
 		ELSE 0 END)`,
 	`CREATE OR REPLACE TEMP MACRO sf_tz_of(t) AS (CASE WHEN t IS NULL THEN NULL
-		WHEN starts_with(t, '{''sf_instant''') THEN {'sf_instant': TRY_CAST(regexp_extract(t, '''sf_instant'': ''?([^'',]+)', 1) AS TIMESTAMPTZ),
-			'sf_offset': TRY_CAST(regexp_extract(t, '''sf_offset'': (-?[0-9]+)', 1) AS SMALLINT)}
+		WHEN sf_is_tz_text(t) THEN {'sf_instant': sf_tz_text_instant(t), 'sf_offset': sf_tz_text_offset(t)}
 		WHEN sf_ts_tz(t) IS NULL THEN NULL
 		ELSE {'sf_instant': sf_ts_tz(t), 'sf_offset': CAST(sf_tz_off(trim(t)) AS SMALLINT)} END)`,
 	`CREATE OR REPLACE TEMP MACRO sf_tzv(x) AS sf_tz_of(CAST(x AS VARCHAR))`,
@@ -618,7 +623,7 @@ var sessionMacros = []string{
 	// format (YYYY-MM-DD HH24:MI:SS.FF3 TZHTZM), in its own offset.
 	`CREATE OR REPLACE TEMP MACRO sf_tz_text(v) AS (strftime(CAST(timezone('UTC', v.sf_instant) AS TIMESTAMP) + to_minutes(CAST(v.sf_offset AS BIGINT)), '%Y-%m-%d %H:%M:%S.%g')
 		|| (CASE WHEN v.sf_offset < 0 THEN ' -' ELSE ' +' END) || lpad(CAST(abs(v.sf_offset) // 60 AS VARCHAR), 2, '0') || lpad(CAST(abs(v.sf_offset) % 60 AS VARCHAR), 2, '0'))`,
-	`CREATE OR REPLACE TEMP MACRO to_varchar(x) AS (CASE WHEN starts_with(CAST(x AS VARCHAR), '{''sf_instant''') THEN sf_tz_text(sf_tz_of(CAST(x AS VARCHAR))) ELSE CAST(x AS VARCHAR) END)`,
+	`CREATE OR REPLACE TEMP MACRO to_varchar(x) AS (CASE WHEN sf_is_tz_text(CAST(x AS VARCHAR)) THEN sf_tz_text(sf_tz_of(CAST(x AS VARCHAR))) ELSE CAST(x AS VARCHAR) END)`,
 	`CREATE OR REPLACE TEMP MACRO to_char(x) AS to_varchar(x)`,
 	// MOD and % by zero fail as "/" does (sf_nz).
 	`CREATE OR REPLACE TEMP MACRO sf_mod(a, b) AS (a % sf_nz(b))`,

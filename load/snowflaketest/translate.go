@@ -417,10 +417,21 @@ func operandEnd(toks []token, j int) int {
 	}
 }
 
-// rewriteTZCasts turns casts to TIMESTAMP_TZ (CAST(x AS TIMESTAMP_TZ),
-// TRY_CAST(...), x::TIMESTAMP_TZ) into calls of the session macros that
-// build a TIMESTAMP_TZ value (tzStruct), keeping the offset written in
-// the text: DuckDB has no cast from text to that STRUCT.
+// castMacros are the session macros that casts to timestamp types become
+// (strict for CAST and "::", lenient for TRY_CAST): they read Snowflake's
+// input formats (an offset after a space or without a colon, epochs) and
+// TIMESTAMP_TZ values, and build a TIMESTAMP_TZ value (tzStruct, the
+// offset kept), which DuckDB's own casts cannot.
+var castMacros = map[string][2]string{
+	"TIMESTAMP_TZ":  {"SF_TZ_STRICT", "SF_TZV"},
+	"TIMESTAMP_LTZ": {"SF_TS_TZ_STRICT", "SF_TS_TZ"},
+	"TIMESTAMP_NTZ": {"SF_TS_NTZ_STRICT", "SF_TS_NTZ"},
+	"TIMESTAMP":     {"SF_TS_NTZ_STRICT", "SF_TS_NTZ"},
+	"DATETIME":      {"SF_TS_NTZ_STRICT", "SF_TS_NTZ"},
+}
+
+// rewriteTZCasts turns casts to timestamp types (CAST(x AS type),
+// TRY_CAST(...), x::type) into calls of their castMacros.
 func rewriteTZCasts(toks []token) []token {
 	var out []token
 	for i := 0; i < len(toks); i++ {
@@ -428,10 +439,10 @@ func rewriteTZCasts(toks []token) []token {
 		if t.is("CAST") || t.is("TRY_CAST") {
 			if open := nextNonSpace(toks, i+1); open > 0 && toks[open].text == "(" {
 				if closeIdx := matchingParenToks(toks, open); closeIdx > 0 {
-					if as := tzCastAs(toks[open+1 : closeIdx]); as >= 0 {
-						fn := "SF_TZ_STRICT"
+					if as, m := tzCastAs(toks[open+1 : closeIdx]); as >= 0 {
+						fn := m[0]
 						if t.is("TRY_CAST") {
-							fn = "SF_TZV"
+							fn = m[1]
 						}
 						out = append(out, token{kind: tkWord, text: fn, pos: t.pos}, token{kind: tkPunct, text: "("})
 						out = append(out, rewriteTZCasts(toks[open+1:open+1+as])...)
@@ -443,10 +454,15 @@ func rewriteTZCasts(toks []token) []token {
 			}
 		}
 		if t.text == "::" {
-			if j := nextNonSpace(toks, i+1); j > 0 && toks[j].is("TIMESTAMP_TZ") {
+			j := nextNonSpace(toks, i+1)
+			m, ok := [2]string{}, false
+			if j > 0 && toks[j].kind == tkWord {
+				m, ok = castMacros[toks[j].upper()]
+			}
+			if ok {
 				if start := operandStart(out); start >= 0 {
 					operand := append([]token(nil), out[start:]...)
-					out = append(out[:start], token{kind: tkWord, text: "SF_TZ_STRICT"}, token{kind: tkPunct, text: "("})
+					out = append(out[:start], token{kind: tkWord, text: m[0]}, token{kind: tkPunct, text: "("})
 					out = append(out, operand...)
 					out = append(out, token{kind: tkPunct, text: ")"})
 					i = j
@@ -465,8 +481,9 @@ func rewriteTZCasts(toks []token) []token {
 }
 
 // tzCastAs returns the index in inner (a CAST's arguments) of the
-// top-level AS when the cast is to TIMESTAMP_TZ[(n)], else -1.
-func tzCastAs(inner []token) int {
+// top-level AS and the castMacros entry when the cast is to one of their
+// types (with an optional precision), else -1.
+func tzCastAs(inner []token) (int, [2]string) {
 	depth := 0
 	for k, t := range inner {
 		switch {
@@ -476,13 +493,17 @@ func tzCastAs(inner []token) int {
 			depth--
 		case depth == 0 && t.is("AS"):
 			rest := words(inner[k+1:])
-			if len(rest) > 0 && rest[0].is("TIMESTAMP_TZ") && (len(rest) == 1 || rest[1].text == "(") {
-				return k
+			if len(rest) == 0 || rest[0].kind != tkWord || (len(rest) > 1 && rest[1].text != "(") {
+				return -1, [2]string{}
 			}
-			return -1
+			m, ok := castMacros[rest[0].upper()]
+			if !ok {
+				return -1, [2]string{}
+			}
+			return k, m
 		}
 	}
-	return -1
+	return -1, [2]string{}
 }
 
 // operatorWords are keywords that may stand before a parenthesized
@@ -490,6 +511,11 @@ func tzCastAs(inner []token) int {
 var operatorWords = map[string]bool{"SELECT": true, "WHERE": true, "AND": true, "OR": true, "NOT": true, "ON": true, "WHEN": true,
 	"THEN": true, "ELSE": true, "IN": true, "AS": true, "BY": true, "VALUES": true, "SET": true, "HAVING": true, "IS": true,
 	"LIKE": true, "BETWEEN": true, "CASE": true, "DISTINCT": true, "EXISTS": true, "RETURNING": true, "QUALIFY": true}
+
+// typedLiteralWords are the type names that may precede a string to make
+// a typed literal (DATE '2024-01-02').
+var typedLiteralWords = map[string]bool{"DATE": true, "TIME": true, "TIMESTAMP": true, "TIMESTAMPTZ": true, "INTERVAL": true,
+	"TIMESTAMP_NTZ": true, "TIMESTAMP_LTZ": true, "TIMESTAMP_TZ": true}
 
 // operandStart returns the index in toks of the first token of the
 // primary expression that ends toks (a literal, a placeholder, a
@@ -521,7 +547,30 @@ func operandStart(toks []token) int {
 		if p := lastNonSpace(toks[:start]); p >= 0 && (toks[p].kind == tkQuoted || (toks[p].kind == tkWord && !operatorWords[toks[p].upper()])) {
 			start = p // a call
 		}
-	case t.kind == tkWord, t.kind == tkQuoted, t.kind == tkNumber, t.kind == tkString, t.kind == tkParam:
+	case t.is("END"):
+		depth := 0
+		for k := end; k >= 0; k-- {
+			if toks[k].is("END") {
+				depth++
+			} else if toks[k].is("CASE") {
+				depth--
+				if depth == 0 {
+					start = k
+					break
+				}
+			}
+		}
+		if start < 0 {
+			return -1
+		}
+	case t.kind == tkString:
+		start = end
+		if p := lastNonSpace(toks[:start]); p >= 0 && typedLiteralWords[toks[p].upper()] && toks[p].kind == tkWord {
+			start = p // DATE '...'
+		}
+	case t.kind == tkWord && operatorWords[t.upper()]:
+		return -1
+	case t.kind == tkWord, t.kind == tkQuoted, t.kind == tkNumber, t.kind == tkParam:
 		start = end
 	default:
 		return -1

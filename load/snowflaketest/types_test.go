@@ -389,3 +389,50 @@ func TestTimestampInsertFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestTimestampCasts: casts to TIMESTAMP_NTZ and TIMESTAMP_LTZ read
+// Snowflake's input formats and TIMESTAMP_TZ values (NTZ keeps the wall
+// clock, LTZ the instant); a TIMESTAMP_TZ column converts into a
+// TIMESTAMP_LTZ column; text that is no timestamp fails a cast (100035)
+// and is NULL for TRY_CAST.
+func TestTimestampCasts(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE p (n INT, ts TIMESTAMP_TZ, l TIMESTAMP_LTZ)")
+	mustExec(t, db, "INSERT INTO p (n, ts) VALUES (1, '2024-01-02 03:04:05 +05:00')")
+	mustExec(t, db, "UPDATE p SET l = ts")
+	wall := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	instant := wall.Add(-5 * time.Hour)
+	for _, tc := range []struct {
+		q    string
+		want time.Time
+	}{
+		{"SELECT '2024-01-02 03:04:05 +05:00'::TIMESTAMP_LTZ", instant},
+		{"SELECT CAST('1704164645' AS TIMESTAMP_NTZ)", wall},
+		{"SELECT ts::TIMESTAMP_NTZ FROM p", wall},
+		{"SELECT CAST(ts AS TIMESTAMP_LTZ(9)) FROM p", instant},
+		{"SELECT l FROM p", instant},
+		{"SELECT CASE WHEN n = 1 THEN '2024-01-02 03:04:05' END::TIMESTAMP_NTZ FROM p", wall},
+		{"SELECT DATE '2024-01-02'::TIMESTAMP_NTZ", time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)},
+		{"SELECT (ts)::TIMESTAMP_LTZ FROM p WHERE ts::TIMESTAMP_LTZ < CURRENT_TIMESTAMP()", instant},
+	} {
+		var got time.Time
+		if err := db.QueryRow(tc.q).Scan(&got); err != nil || !got.Equal(tc.want) {
+			t.Errorf("%s = %v, %v; want %v", tc.q, got, err, tc.want)
+		}
+	}
+	if got := queryOne(t, db, "SELECT TRY_CAST('x' AS TIMESTAMP_NTZ)"); got != "<nil>" {
+		t.Errorf("TRY_CAST('x' AS TIMESTAMP_NTZ) = %s, want NULL", got)
+	}
+	_, err := db.Exec("SELECT 'x'::TIMESTAMP_LTZ")
+	if err == nil || snowErr(t, err).Number != 100035 {
+		t.Errorf("'x'::TIMESTAMP_LTZ = %v, want 100035", err)
+	}
+	// Without a cast, a TIMESTAMP_TZ column and text or a TIMESTAMP_LTZ
+	// do not mix in the emulator: a clear refusal (FIDELITY.md).
+	for _, q := range []string{"SELECT n FROM p WHERE ts > '2024-01-01'", "SELECT n FROM p WHERE ts = l"} {
+		_, err := db.Exec(q)
+		if err == nil || snowErr(t, err).Number != 2 {
+			t.Errorf("%s = %v, want 000002", q, err)
+		}
+	}
+}

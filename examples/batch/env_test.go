@@ -6,12 +6,10 @@ import (
 	"compress/gzip"
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,14 +22,12 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/rclone/gofakes3"
-	"github.com/rclone/gofakes3/s3mem"
 
 	"github.com/flatpipe/flatpipe/flatten"
 	"github.com/flatpipe/flatpipe/load/snowflaketest"
 	"github.com/flatpipe/flatpipe/schema"
+	"github.com/flatpipe/flatpipe/source/s3source/s3test"
 )
 
 // TestMain runs the job itself when the crash tests start this test binary
@@ -88,25 +84,18 @@ type testEnv struct {
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	te := &testEnv{}
-	backend := &atomicBackend{Backend: s3mem.New()}
-	fake := gofakes3.New(backend, gofakes3.WithV4Auth(map[string]string{testAccessKey: testSecretKey}))
-	te.rec = &recorder{next: fake.Server()}
-	ts := httptest.NewServer(te.rec)
-	t.Cleanup(ts.Close)
-	te.s3 = s3.New(s3.Options{
-		Region:                     "us-east-1",
-		Credentials:                credentials.NewStaticCredentialsProvider(testAccessKey, testSecretKey, ""),
-		BaseEndpoint:               aws.String(ts.URL),
-		UsePathStyle:               true,
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	srv := s3test.NewServer(t, s3test.Options{
+		Buckets:   []string{testBucket},
+		AccessKey: testAccessKey, SecretKey: testSecretKey,
+		Wrap: func(h http.Handler) http.Handler {
+			te.rec = &recorder{next: h}
+			return te.rec
+		},
 	})
-	if _, err := te.s3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(testBucket)}); err != nil {
-		t.Fatal(err)
-	}
+	te.s3 = srv.Client()
 	// External stages of the emulator read the same S3 server.
 	sf, err := snowflaketest.NewServer(snowflaketest.Options{
-		S3: snowflaketest.S3Options{Endpoint: ts.URL, AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey}})
+		S3: snowflaketest.S3Options{Endpoint: srv.URL, AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +109,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		"SNOWFLAKE_DATABASE="+cfg.Database, "SNOWFLAKE_SCHEMA="+cfg.Schema,
 		"SNOWFLAKE_HOST="+cfg.Host, "SNOWFLAKE_PORT="+strconv.Itoa(cfg.Port), "SNOWFLAKE_PROTOCOL=http")
 
-	te.env = append(te.env, "AWS_ENDPOINT_URL_S3="+ts.URL, "AWS_ACCESS_KEY_ID="+testAccessKey,
+	te.env = append(te.env, "AWS_ENDPOINT_URL_S3="+srv.URL, "AWS_ACCESS_KEY_ID="+testAccessKey,
 		"AWS_SECRET_ACCESS_KEY="+testSecretKey, "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "FLATPIPE_S3_PATH_STYLE=true")
 	return te
@@ -371,37 +360,6 @@ func gzipBytes(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return z.Bytes()
-}
-
-// atomicBackend makes gofakes3's conditional writes atomic (as in
-// examples/internal/s3adapter's tests): gofakes3 checks If-None-Match and
-// If-Match before calling the backend, and s3mem does not check them again
-// under its lock.
-type atomicBackend struct {
-	gofakes3.Backend
-	mu sync.Mutex
-}
-
-func (b *atomicBackend) PutObject(ctx context.Context, bucket, key string, meta map[string]string, input io.Reader, size int64) (gofakes3.PutObjectResult, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if gofakes3.HasWriteConditions(ctx) {
-		exists, etag := false, ""
-		obj, err := b.Backend.HeadObject(ctx, bucket, key)
-		switch {
-		case err == nil:
-			exists, etag = true, hex.EncodeToString(obj.Hash)
-			if obj.Contents != nil {
-				_ = obj.Contents.Close()
-			}
-		case !gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchKey):
-			return gofakes3.PutObjectResult{}, err
-		}
-		if err := gofakes3.CheckWriteConditions(ctx, exists, etag); err != nil {
-			return gofakes3.PutObjectResult{}, err
-		}
-	}
-	return b.Backend.PutObject(ctx, bucket, key, meta, input, size)
 }
 
 // recorder can answer requests itself, to inject S3 faults.

@@ -119,7 +119,8 @@
 // # Memory and speed
 //
 // A Writer's memory is bounded: line buffers, the compressor's window
-// (klauspost/compress; zstd with one goroutine and its lower-memory mode),
+// (klauspost/compress; zstd with one goroutine and a 16 MB history for its
+// 8 MB window),
 // the rows held for discovery, and for Parquet: the compressed pages of one
 // row group (in 4 KiB chunks), flushed when its values reach
 // WriterOptions.RowGroupBytes (default 32 MiB); page buffers sized so that

@@ -22,9 +22,14 @@ type ParallelOptions struct {
 	// Workers is the number of goroutines, each with its own flattener
 	// and Writer, so each writes its own files. Default 1.
 	Workers int
-	// BatchRecords is the number of records handed to a worker at once.
+	// BatchRecords is the most records handed to a worker at once.
 	// Default 1024.
 	BatchRecords int
+	// BatchBytes bounds the bytes of the records of a batch: a batch
+	// ends before a record that would take it past BatchBytes (a larger
+	// record makes a batch of its own). Default 1 MiB. With the
+	// 2×Workers+1 batches in flight it bounds what Parallel holds.
+	BatchBytes int
 	// Reject, if set, is called for each record that cannot be flattened
 	// or written (a flatten error or one wrapping ErrValue), with its
 	// source, 1-based record number, line and byte offset (as given to
@@ -56,14 +61,14 @@ func (e *RecordError) Error() string {
 func (e *RecordError) Unwrap() error { return e.Err }
 
 // Parallel flattens records and writes them to staged files with several
-// workers. Records are dealt to the workers in batches of BatchRecords,
-// round robin, so each file holds whole batches and the rows of a file keep
-// the order of the input. Files are named as Writer names them; with more
+// workers. Records are dealt to the workers in batches of at most
+// BatchRecords records and BatchBytes bytes, round robin, so each file holds
+// whole batches and the rows of a file keep the order of the input. Files are named as Writer names them; with more
 // than one worker a file's record range spans the batches it holds, and the
 // worker's number follows the content hash (TABLE_SOURCE-h8_FIRST-LAST_SHA16_wN.ext),
 // so two workers never name two files alike, even for records with equal
 // numbers and content. Names stay deterministic: the same input with the
-// same Workers and BatchRecords gives the same names.
+// same Workers, BatchRecords and BatchBytes gives the same names.
 //
 // New paths are named by each worker's own schema.Namer: two paths whose
 // names collide (a.b and a_b) may be named differently in the files of
@@ -83,18 +88,25 @@ type Parallel struct {
 	closed  bool
 }
 
+// batch is records handed to a worker. Batches go round between the
+// feeder and the workers through Parallel.free, so their buffers are
+// allocated once.
 type batch struct {
 	source string
-	data   []byte
-	ends   []int
-	recs   []int64
-	lines  []int64 // with offs: each record's position (0, 0 if not given)
-	offs   []int64
+	data   []byte // the records' bytes, one after the other
+	recs   []batchRec
+}
+
+// batchRec is one record of a batch.
+type batchRec struct {
+	end          int // end of its bytes in batch.data
+	record       int64
+	line, offset int64 // its position (0, 0 if not given)
 }
 
 // NewParallel starts the workers of a Parallel.
 func NewParallel(o ParallelOptions) (*Parallel, error) {
-	if o.Workers < 0 || o.BatchRecords < 0 {
+	if o.Workers < 0 || o.BatchRecords < 0 || o.BatchBytes < 0 {
 		return nil, fmt.Errorf("%w: negative workers or batch size", ErrOptions)
 	}
 	if o.Workers == 0 {
@@ -103,9 +115,12 @@ func NewParallel(o ParallelOptions) (*Parallel, error) {
 	if o.BatchRecords == 0 {
 		o.BatchRecords = 1024
 	}
+	if o.BatchBytes == 0 {
+		o.BatchBytes = 1 << 20
+	}
 	p := &Parallel{o: o, free: make(chan *batch, 2*o.Workers+1)}
 	for range 2*o.Workers + 1 {
-		p.free <- &batch{}
+		p.free <- &batch{data: make([]byte, 0, o.BatchBytes)}
 	}
 	for i := 0; i < o.Workers; i++ {
 		fl, err := flatten.New(o.Flatten)
@@ -155,24 +170,25 @@ func (p *Parallel) worker(fl *flatten.Flattener, sw stagedWriter, ch chan *batch
 			p.setErr(err)
 		}
 		start := 0
-		for i, end := range b.ends {
-			doc := b.data[start:end]
-			start = end
+		for i := range b.recs {
+			r := &b.recs[i]
+			doc := b.data[start:r.end]
+			start = r.end
 			var err error
 			written := false // err comes from the writer, not the flattener
 			if rw != nil {
 				if rows, err = fl.AppendRows(rows[:0], doc); err == nil {
-					err, written = rw.WriteRows(b.recs[i], rows), true
+					err, written = rw.WriteRows(r.record, rows), true
 				}
 			} else if fields, err = fl.Append(fields[:0], doc); err == nil {
-				err, written = w.Write(b.recs[i], fields), true
+				err, written = w.Write(r.record, fields), true
 			}
 			if err != nil {
 				if written && !errors.Is(err, ErrValue) {
 					p.setErr(err)
 					break
 				}
-				re := &RecordError{Source: b.source, Record: b.recs[i], Line: b.lines[i], Offset: b.offs[i], Err: err}
+				re := &RecordError{Source: b.source, Record: r.record, Line: r.line, Offset: r.offset, Err: err}
 				if !p.reject(re) {
 					break
 				}
@@ -223,22 +239,18 @@ func (p *Parallel) AddAt(source string, record, line, offset int64, doc []byte) 
 	if p.closed {
 		return fmt.Errorf("%w: Add after Close", ErrOptions)
 	}
-	if p.cur != nil && p.cur.source != source {
+	if b := p.cur; b != nil && (b.source != source || len(b.data)+len(doc) > p.o.BatchBytes) {
 		p.send()
 	}
 	if p.cur == nil {
 		p.cur = <-p.free
 		p.cur.source = source
-		p.cur.data, p.cur.ends, p.cur.recs = p.cur.data[:0], p.cur.ends[:0], p.cur.recs[:0]
-		p.cur.lines, p.cur.offs = p.cur.lines[:0], p.cur.offs[:0]
+		p.cur.data, p.cur.recs = p.cur.data[:0], p.cur.recs[:0]
 	}
 	b := p.cur
 	b.data = append(b.data, doc...)
-	b.ends = append(b.ends, len(b.data))
-	b.recs = append(b.recs, record)
-	b.lines = append(b.lines, line)
-	b.offs = append(b.offs, offset)
-	if len(b.ends) >= p.o.BatchRecords {
+	b.recs = append(b.recs, batchRec{end: len(b.data), record: record, line: line, offset: offset})
+	if len(b.recs) >= p.o.BatchRecords {
 		p.send()
 	}
 	p.mu.Lock()

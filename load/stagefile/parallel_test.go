@@ -91,6 +91,54 @@ func TestParallelOptions(t *testing.T) {
 	}
 }
 
+// TestParallelBatchBytes: a batch ends before the record that would take
+// it past BatchBytes, a larger record is a batch of its own, and batches
+// go round robin, so each worker's file holds its batches' rows in order.
+func TestParallelBatchBytes(t *testing.T) {
+	if _, err := NewParallel(ParallelOptions{Writer: WriterOptions{Dir: t.TempDir(), Table: "T"}, BatchBytes: -1}); err == nil {
+		t.Error("negative BatchBytes accepted")
+	}
+	p, err := NewParallel(ParallelOptions{
+		Writer:     WriterOptions{Dir: t.TempDir(), Table: "T", Compression: Uncompressed},
+		Workers:    2,
+		BatchBytes: 16, // two records of 8 bytes
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 10; n <= 21; n++ {
+		doc := fmt.Sprintf(`{"n":%d}`, n)
+		if n == 14 {
+			doc = fmt.Sprintf(`{"n":%d,"pad":"longer than a batch"}`, n)
+		}
+		if err := p.Add("in", int64(n), []byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := p.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		var ns []string
+		sc := bufio.NewScanner(bytes.NewReader(content(t, f)))
+		for sc.Scan() {
+			var m struct{ N json.Number }
+			if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				t.Fatal(err)
+			}
+			ns = append(ns, string(m.N))
+		}
+		got = append(got, strings.Join(ns, ","))
+	}
+	// Batches: 10-11 12-13 14 15-16 17-18 19-20 21, dealt to w1, w2, w1, ...
+	want := []string{"10,11,14,17,18,21", "12,13,15,16,19,20"}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows per file %q, want %q", got, want)
+	}
+}
+
 // TestParallelTables: ArraysTables documents give one file set per table.
 func TestParallelTables(t *testing.T) {
 	p, err := NewParallel(ParallelOptions{

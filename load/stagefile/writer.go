@@ -550,11 +550,18 @@ func (w *Writer) openFile(record int64) error {
 			w.comp = w.gz
 		case Zstd:
 			if w.zw == nil {
+				// Not WithLowerEncoderMem: its history is the 8 MB window
+				// plus one 128 KB block, so every block slid the whole
+				// window down (64 bytes copied per byte written: most of
+				// the CPU of a zstd file, and with 2 workers memory
+				// bandwidth both cores share). Without it the history is
+				// twice the window and slides once per window, for the
+				// same bytes out and less RSS (BENCHMARKS.md).
 				lvl := zstd.SpeedDefault
 				if w.o.Level > 0 {
 					lvl = zstd.EncoderLevel(w.o.Level)
 				}
-				if w.zw, err = zstd.NewWriter(out, zstd.WithEncoderLevel(lvl), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true)); err != nil {
+				if w.zw, err = zstd.NewWriter(out, zstd.WithEncoderLevel(lvl), zstd.WithEncoderConcurrency(1)); err != nil {
 					return w.fail(fmt.Errorf("%w: %v", ErrOptions, err))
 				}
 			} else {

@@ -92,6 +92,11 @@ func runStage(c *config, stdin io.Reader, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "flatten:", err)
 		return 2
 	}
+	// Like `mkdir -p`: a newcomer's -o /tmp/stage need not exist yet.
+	if err := os.MkdirAll(*sc.dir, 0o755); err != nil {
+		fmt.Fprintln(stderr, "flatten: -o:", err)
+		return 2
+	}
 	o.Dir, o.Table, o.FileSize = *sc.dir, table, *sc.fileSize<<20
 	setMemoryLimit(*sc.workers)
 	o.Names = schema.NameOptions{Separator: c.opts.Separator}

@@ -38,6 +38,20 @@ func TestStageFiles(t *testing.T) {
 	}
 }
 
+// TestStageCreatesDir: -o creates the directory (and its parents) as the
+// README's command expects; TestStageBadFlags has the path that cannot be
+// created.
+func TestStageCreatesDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "stage")
+	_, errs, code := runCLI(t, "", "-o", dir, filepath.Join("testdata", "events.ndjson"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) == 0 {
+		t.Fatalf("no files in %s (%v)", dir, err)
+	}
+}
+
 func TestStageTablesAndRejects(t *testing.T) {
 	dir := t.TempDir()
 	in := `{"o":1,"items":[{"sku":"a"}]}` + "\n" + `{"o":` + "\n" + `{"o":2,"items":[]}` + "\n"
@@ -57,12 +71,16 @@ func TestStageTablesAndRejects(t *testing.T) {
 }
 
 func TestStageBadFlags(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"-o", t.TempDir(), "-format", "xml"},
 		{"-o", t.TempDir(), "-compress", "lz4"},
 		{"-o", t.TempDir(), "-workers", "0"},
 		{"-o", t.TempDir(), "-table", ""},
-		{"-o", filepath.Join(t.TempDir(), "missing")},
+		{"-o", filepath.Join(notDir, "stage")}, // cannot be created
 	} {
 		if _, errs, code := runCLI(t, "{}", args...); code != 2 || errs == "" {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and a message", args, code, errs)

@@ -193,7 +193,7 @@ func parseColDef(ws []token) (colDef, error) {
 	return d, nil
 }
 
-// splitTopLevel splits ws[from:to] at top-level commas.
+// splitTopLevel splits ws at top-level commas.
 func splitTopLevel(ws []token) [][]token {
 	var out [][]token
 	depth, start := 0, 0

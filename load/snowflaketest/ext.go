@@ -432,27 +432,13 @@ func closeParen(toks []token, open int) int {
 	return -1
 }
 
-// splitArgs splits the tokens between parentheses at top-level commas.
+// splitArgs splits the tokens between parentheses at top-level commas;
+// no tokens is no arguments.
 func splitArgs(toks []token) [][]token {
 	if nextTok(toks, 0) < 0 {
 		return nil
 	}
-	var out [][]token
-	depth, start := 0, 0
-	for i, t := range toks {
-		switch t.text {
-		case "(":
-			depth++
-		case ")":
-			depth--
-		case ",":
-			if depth == 0 {
-				out = append(out, toks[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(out, toks[start:])
+	return splitTopLevel(toks)
 }
 
 // sqlToks lexes generated SQL, placing its tokens at pos.

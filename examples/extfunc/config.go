@@ -78,19 +78,8 @@ func loadConfig(lookup lambdaenv.LookupFunc) (*Config, error) {
 		WorkDir:      env.String("FLATPIPE_WORK_DIR"),
 	}
 	c.DestBucket, c.DestPrefix = env.S3URL("FLATPIPE_DESTINATION")
-	switch env.OneOf("FLATPIPE_FRAMING", "ndjson", "json", "array", "concat") {
-	case "json":
-		c.Framing = source.Document
-	case "array":
-		c.Framing = source.Array
-	case "concat":
-		c.Framing = source.Concatenated
-	default:
-		c.Framing = source.NDJSON
-	}
-	if env.OneOf("FLATPIPE_ARRAYS", "json", "index") == "index" {
-		c.Flatten.Arrays = flatten.ArraysIndex
-	}
+	c.Framing = env.Framing("FLATPIPE_FRAMING")
+	c.Flatten.Arrays = env.Arrays("FLATPIPE_ARRAYS")
 	c.Flatten.Separator = "."
 	env.Require(c.Mode != modeS3 || c.DestBucket != "", "FLATPIPE_DESTINATION", "must be set when FLATPIPE_MODE=s3")
 	env.Require(c.MaxBatchRows > 0, "FLATPIPE_EXTFUNC_MAX_BATCH_ROWS", "must be positive")

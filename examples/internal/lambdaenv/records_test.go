@@ -37,4 +37,3 @@ func TestFramingAndArrays(t *testing.T) {
 		t.Fatalf("both variables named: %v", err)
 	}
 }
-

@@ -76,7 +76,7 @@ func parseCopyTransform(text string, ws []token) (ct *copyTransformStmt, ok bool
 	}
 	ct.nameText = text[ws[2].pos : ws[i-1].pos+len(ws[i-1].text)]
 	if i < len(ws) && ws[i].text == "(" {
-		c := closeParen(ws, i)
+		c := matchingParen(ws, i)
 		if c < 0 {
 			return nil, false, nil
 		}
@@ -91,7 +91,7 @@ func parseCopyTransform(text string, ws []token) (ct *copyTransformStmt, ok bool
 	if i+2 >= len(ws) || !ws[i].is("FROM") || ws[i+1].text != "(" || !ws[i+2].is("SELECT") {
 		return nil, false, nil
 	}
-	if ct.close = closeParen(ws, i+1); ct.close < 0 {
+	if ct.close = matchingParen(ws, i+1); ct.close < 0 {
 		return nil, true, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: unclosed transformation in COPY INTO")
 	}
 	return ct, true, ct.parseSelect(ws, i+3)

@@ -415,23 +415,6 @@ func prevTok(toks []token) int {
 	return -1
 }
 
-// closeParen returns the index of the ")" matching the "(" at toks[open].
-func closeParen(toks []token, open int) int {
-	depth := 0
-	for i := open; i < len(toks); i++ {
-		switch toks[i].text {
-		case "(":
-			depth++
-		case ")":
-			depth--
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	return -1
-}
-
 // splitArgs splits the tokens between parentheses at top-level commas;
 // no tokens is no arguments.
 func splitArgs(toks []token) [][]token {
@@ -477,7 +460,7 @@ func (rw *extRewrite) rewrite(ctx context.Context, toks []token) ([]token, error
 		isCall := open >= 0 && toks[open].text == "("
 		last := names[len(names)-1]
 		if up == "TABLE" && isCall {
-			close := closeParen(toks, open)
+			close := matchingParen(toks, open)
 			j := nextTok(toks, open+1)
 			if close > 0 && j > 0 {
 				inner, innerAfter := nameAt(toks, j)
@@ -486,7 +469,7 @@ func (rw *extRewrite) rewrite(ctx context.Context, toks []token) ([]token, error
 					if io < 0 || toks[io].text != "(" {
 						return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: TASK_HISTORY needs arguments in parentheses")
 					}
-					ic := closeParen(toks, io)
+					ic := matchingParen(toks, io)
 					if ic < 0 || nextTok(toks, ic+1) != close {
 						return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error in TABLE(TASK_HISTORY(...))")
 					}
@@ -502,7 +485,7 @@ func (rw *extRewrite) rewrite(ctx context.Context, toks []token) ([]token, error
 			}
 		}
 		if isCall && last == "SYSTEM$STREAM_HAS_DATA" {
-			close := closeParen(toks, open)
+			close := matchingParen(toks, open)
 			if close < 0 {
 				return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: unclosed SYSTEM$STREAM_HAS_DATA(")
 			}
@@ -525,7 +508,7 @@ func (rw *extRewrite) rewrite(ctx context.Context, toks []token) ([]token, error
 		}
 		if isCall {
 			if f := rw.e.lookupExtFunction(rw.s, names); f != nil {
-				close := closeParen(toks, open)
+				close := matchingParen(toks, open)
 				if close < 0 {
 					return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: unclosed call of %s(", f.name)
 				}

@@ -304,7 +304,7 @@ func (e *Emulator) extFunctionDDL(ctx context.Context, s *session, d ddlArgs) (*
 	if i >= len(ws) || ws[i].text != "(" {
 		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: EXTERNAL FUNCTION needs an argument list")
 	}
-	c := closeParen(ws, i)
+	c := matchingParen(ws, i)
 	if c < 0 {
 		return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: unclosed argument list")
 	}
@@ -320,7 +320,7 @@ func (e *Emulator) extFunctionDDL(ctx context.Context, s *session, d ddlArgs) (*
 	}
 	j := i + 2
 	if j < len(ws) && ws[j].text == "(" {
-		if j = closeParen(ws, j) + 1; j == 0 {
+		if j = matchingParen(ws, j) + 1; j == 0 {
 			return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: unclosed return type")
 		}
 	}
@@ -391,7 +391,7 @@ func (e *Emulator) extFunctionDDL(ctx context.Context, s *session, d ddlArgs) (*
 			if i+2 >= len(ws) || ws[i+1].text != "=" || ws[i+2].text != "(" {
 				return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: %s = ( … ) expected", w.upper())
 			}
-			end := closeParen(ws, i+2)
+			end := matchingParen(ws, i+2)
 			if end < 0 {
 				return nil, sqlErr(errSyntax, "42000", "SQL compilation error:\nsyntax error: unclosed %s", w.upper())
 			}

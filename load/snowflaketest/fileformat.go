@@ -153,7 +153,7 @@ func (e *Emulator) inlineFormatNames(s *session, req **queryRequest, toks, ws *[
 		var rest []string
 		endTok := v
 		if tk[v].text == "(" {
-			c := closeParen(tk, v)
+			c := matchingParen(tk, v)
 			if c < 0 {
 				continue
 			}

@@ -181,7 +181,7 @@ func (e *Emulator) rewriteCalls(ctx context.Context, s *session, toks []token) (
 			out = append(out, t)
 			continue
 		}
-		closeIdx := matchingParenToks(toks, open)
+		closeIdx := matchingParen(toks, open)
 		if closeIdx < 0 {
 			out = append(out, t)
 			continue
@@ -240,7 +240,7 @@ func (e *Emulator) rewriteCalls(ctx context.Context, s *session, toks []token) (
 			out = append(out, t)
 			continue
 		}
-		closeIdx := matchingParenToks(toks, open)
+		closeIdx := matchingParen(toks, open)
 		if closeIdx < 0 {
 			out = append(out, t)
 			continue
@@ -269,23 +269,6 @@ func (e *Emulator) rewriteCalls(ctx context.Context, s *session, toks []token) (
 		i = end
 	}
 	return rewriteLoadHistory(e, s, out)
-}
-
-// matchingParenToks returns the index of the ")" closing toks[open].
-func matchingParenToks(toks []token, open int) int {
-	depth := 0
-	for i := open; i < len(toks); i++ {
-		switch toks[i].text {
-		case "(":
-			depth++
-		case ")":
-			depth--
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	return -1
 }
 
 // copyJob is what VALIDATE needs of one COPY: its table and rejected rows.
@@ -725,7 +708,7 @@ func rewriteArgCalls(toks []token) []token {
 			out = append(out, t)
 			continue
 		}
-		closeIdx := matchingParenToks(toks, open)
+		closeIdx := matchingParen(toks, open)
 		if closeIdx < 0 {
 			out = append(out, t)
 			continue

@@ -373,7 +373,7 @@ func operandEnd(toks []token, j int) int {
 	end := -1
 	switch t := toks[j]; {
 	case t.text == "(":
-		end = matchingParenToks(toks, j)
+		end = matchingParen(toks, j)
 	case t.kind == tkNumber, t.kind == tkString, t.kind == tkParam:
 		end = j
 	case t.kind == tkWord, t.kind == tkQuoted:
@@ -390,7 +390,7 @@ func operandEnd(toks []token, j int) int {
 				}
 			}
 			if toks[n].text == "(" {
-				end = matchingParenToks(toks, n)
+				end = matchingParen(toks, n)
 			}
 			break
 		}
@@ -410,7 +410,7 @@ func operandEnd(toks []token, j int) int {
 		}
 		end = m
 		if p := nextNonSpace(toks, m+1); p > 0 && toks[p].text == "(" {
-			if c := matchingParenToks(toks, p); c > 0 {
+			if c := matchingParen(toks, p); c > 0 {
 				end = c
 			}
 		}
@@ -438,7 +438,7 @@ func rewriteTZCasts(toks []token) []token {
 		t := toks[i]
 		if t.is("CAST") || t.is("TRY_CAST") {
 			if open := nextNonSpace(toks, i+1); open > 0 && toks[open].text == "(" {
-				if closeIdx := matchingParenToks(toks, open); closeIdx > 0 {
+				if closeIdx := matchingParen(toks, open); closeIdx > 0 {
 					if as, m := tzCastAs(toks[open+1 : closeIdx]); as >= 0 {
 						fn := m[0]
 						if t.is("TRY_CAST") {
@@ -467,7 +467,7 @@ func rewriteTZCasts(toks []token) []token {
 					out = append(out, token{kind: tkPunct, text: ")"})
 					i = j
 					if p := nextNonSpace(toks, j+1); p > 0 && toks[p].text == "(" {
-						if c := matchingParenToks(toks, p); c > 0 {
+						if c := matchingParen(toks, p); c > 0 {
 							i = c
 						}
 					}

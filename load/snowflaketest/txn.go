@@ -516,7 +516,7 @@ func insertColumns(toks []token, j int, all []string) ([]string, int) {
 	if k := nextNonSpace(toks, j+1); k > 0 && (toks[k].is("SELECT") || toks[k].is("WITH") || toks[k].text == "(") {
 		return all, j
 	}
-	c := matchingParenToks(toks, j)
+	c := matchingParen(toks, j)
 	if c < 0 {
 		return all, j
 	}
@@ -545,7 +545,7 @@ func wrapInsert(toks []token, i0 int, tz map[string]string, all []string) []toke
 				out = append(out, toks[k])
 				continue
 			}
-			c := matchingParenToks(toks, k)
+			c := matchingParen(toks, k)
 			if c < 0 {
 				return toks
 			}
@@ -651,7 +651,7 @@ func wrapMerge(toks []token, i0 int, tz map[string]string, all []string) []token
 			if open < 0 || toks[open].text != "(" {
 				continue
 			}
-			c := matchingParenToks(toks, open)
+			c := matchingParen(toks, open)
 			if c < 0 {
 				continue
 			}

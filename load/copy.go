@@ -237,25 +237,11 @@ func readCopyRows(rows *sql.Rows, files []stagefile.File, strict bool) (map[stri
 	for _, f := range files {
 		byName[f.Name] = f
 	}
-	cols, err := rows.Columns()
+	row, err := newNamedRow(rows)
 	if err != nil {
 		return nil, err
 	}
-	idx := map[string]int{}
-	for i, c := range cols {
-		idx[strings.ToLower(c)] = i
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	get := func(k string) sql.NullString {
-		if i, ok := idx[k]; ok {
-			return vals[i]
-		}
-		return sql.NullString{}
-	}
+	get := row.null
 	num := func(k string) (int64, error) {
 		v := get(k)
 		if !v.Valid || v.String == "" {
@@ -263,9 +249,9 @@ func readCopyRows(rows *sql.Rows, files []stagefile.File, strict bool) (map[stri
 		}
 		return strconv.ParseInt(v.String, 10, 64)
 	}
-	_, perFile := idx["file"]
+	perFile := row.has("file")
 	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
+		if err := row.scan(rows); err != nil {
 			return nil, err
 		}
 		if !perFile {
@@ -370,29 +356,15 @@ func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f stage
 			return err
 		}
 		defer rows.Close()
-		cols, err := rows.Columns()
+		row, err := newNamedRow(rows)
 		if err != nil {
 			return err
 		}
-		idx := map[string]int{}
-		for i, c := range cols {
-			idx[strings.ToUpper(c)] = i
-		}
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		get := func(k string) string {
-			if i, ok := idx[k]; ok {
-				return vals[i].String
-			}
-			return ""
-		}
+		get := row.str
 		atoi := func(k string) int64 { n, _ := strconv.ParseInt(get(k), 10, 64); return n }
 		seen := map[int64]bool{} // a record with several errors is one rejected row
 		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
+			if err := row.scan(rows); err != nil {
 				return err
 			}
 			if path.Base(get("FILE")) != f.Name {

@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -250,30 +249,17 @@ func (l *Loader) put(ctx context.Context, ref string, f stagefile.File) error {
 			return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 		}
 		defer rows.Close()
-		cols, err := rows.Columns()
+		row, err := newNamedRow(rows)
 		if err != nil {
 			return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 		}
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
 		n := 0
 		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
+			if err := row.scan(rows); err != nil {
 				return fmt.Errorf("%w: PUT %s: %w", ErrStatement, f.Name, err)
 			}
 			n++
-			var status, msg string
-			for i, c := range cols {
-				switch strings.ToLower(c) {
-				case "status":
-					status = vals[i].String
-				case "message":
-					msg = vals[i].String
-				}
-			}
+			status, msg := row.str("status"), row.str("message")
 			if status != "UPLOADED" && status != "SKIPPED" {
 				return fmt.Errorf("%w: PUT %s: status %q: %s", ErrStatement, f.Name, status, msg)
 			}

@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -187,32 +186,18 @@ func (l *Loader) describe(ctx context.Context, table string) (cols []schema.Exis
 			}
 			defer rows.Close()
 			exists = true
-			names, err := rows.Columns()
+			row, err := newNamedRow(rows)
 			if err != nil {
 				return err
 			}
-			idx := map[string]int{}
-			for i, n := range names {
-				idx[strings.ToLower(n)] = i
-			}
 			for _, need := range []string{"name", "type", "kind"} {
-				if _, ok := idx[need]; !ok {
+				if !row.has(need) {
 					return fmt.Errorf("DESC TABLE result lacks column %q", need)
 				}
 			}
-			vals := make([]sql.NullString, len(names))
-			ptrs := make([]any, len(names))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			get := func(k string) string {
-				if i, ok := idx[k]; ok {
-					return vals[i].String
-				}
-				return ""
-			}
+			get := row.str
 			for rows.Next() {
-				if err := rows.Scan(ptrs...); err != nil {
+				if err := row.scan(rows); err != nil {
 					return err
 				}
 				c, ok, err := schema.DescRow{Name: get("name"), Type: get("type"), Kind: get("kind"), Null: get("null?"), Comment: commentPath(get("comment"))}.Column()

@@ -28,7 +28,8 @@ type ParallelOptions struct {
 	// BatchBytes bounds the bytes of the records of a batch: a batch
 	// ends before a record that would take it past BatchBytes (a larger
 	// record makes a batch of its own). Default 1 MiB. With the
-	// 2×Workers+1 batches in flight it bounds what Parallel holds.
+	// batches in flight (2 per worker and one more; with several workers,
+	// 4 per worker and one more) it bounds what Parallel holds.
 	BatchBytes int
 	// Reject, if set, is called for each record that cannot be flattened
 	// or written (a flatten error or one wrapping ErrValue), with its
@@ -76,16 +77,22 @@ func (e *RecordError) Unwrap() error { return e.Err }
 //
 // Add is not safe for concurrent use; Close waits for the workers.
 type Parallel struct {
-	o       ParallelOptions
-	work    []chan *batch
-	free    chan *batch
-	cur     *batch
-	next    int
-	wg      sync.WaitGroup
-	mu      sync.Mutex // serializes Reject and guards err
-	err     error
-	writers []stagedWriter
-	closed  bool
+	o      ParallelOptions
+	work   []chan *batch
+	free   chan *batch
+	cur    *batch
+	next   int
+	wg     sync.WaitGroup
+	mu     sync.Mutex // serializes Reject and guards err
+	err    error
+	outs   []workerOut // each worker's closed files, set when it ends
+	closed bool
+}
+
+// workerOut is what a worker's Writer gave when the worker closed it.
+type workerOut struct {
+	files []File
+	err   error
 }
 
 // batch is records handed to a worker. Batches go round between the
@@ -118,8 +125,17 @@ func NewParallel(o ParallelOptions) (*Parallel, error) {
 	if o.BatchBytes == 0 {
 		o.BatchBytes = 1 << 20
 	}
-	p := &Parallel{o: o, free: make(chan *batch, 2*o.Workers+1)}
-	for range 2*o.Workers + 1 {
+	// Each worker has up to queue batches waiting besides the one it
+	// works on, so a worker whose batch took longer (a row group or a
+	// file closed) does not stall the feeder while the other workers run
+	// dry. One worker needs no slack: the feeder only waits for it.
+	queue := 1
+	if o.Workers > 1 {
+		queue = 3
+	}
+	nbatch := (queue+1)*o.Workers + 1
+	p := &Parallel{o: o, free: make(chan *batch, nbatch), outs: make([]workerOut, o.Workers)}
+	for range nbatch {
 		p.free <- &batch{data: make([]byte, 0, o.BatchBytes)}
 	}
 	for i := 0; i < o.Workers; i++ {
@@ -140,11 +156,10 @@ func NewParallel(o ParallelOptions) (*Parallel, error) {
 		if err != nil {
 			return nil, err
 		}
-		ch := make(chan *batch, 1)
+		ch := make(chan *batch, queue)
 		p.work = append(p.work, ch)
-		p.writers = append(p.writers, w)
 		p.wg.Add(1)
-		go p.worker(fl, w, ch)
+		go p.worker(fl, w, ch, &p.outs[i])
 	}
 	return p, nil
 }
@@ -155,7 +170,9 @@ type stagedWriter interface {
 	Close() ([]File, error)
 }
 
-func (p *Parallel) worker(fl *flatten.Flattener, sw stagedWriter, ch chan *batch) {
+// worker writes the batches of ch, then closes its Writer itself, so the
+// workers flush their last row groups and files at the same time.
+func (p *Parallel) worker(fl *flatten.Flattener, sw stagedWriter, ch chan *batch, out *workerOut) {
 	defer p.wg.Done()
 	var fields []flatten.Field
 	var rows []flatten.Row
@@ -196,6 +213,7 @@ func (p *Parallel) worker(fl *flatten.Flattener, sw stagedWriter, ch chan *batch
 		}
 		p.free <- b
 	}
+	out.files, out.err = sw.Close()
 }
 
 func (p *Parallel) failed() bool {
@@ -280,11 +298,10 @@ func (p *Parallel) Close() ([]File, error) {
 	}
 	p.wg.Wait()
 	var files []File
-	for _, w := range p.writers {
-		fs, err := w.Close()
-		files = append(files, fs...)
-		if err != nil {
-			p.setErr(err)
+	for _, out := range p.outs {
+		files = append(files, out.files...)
+		if out.err != nil {
+			p.setErr(out.err)
 		}
 	}
 	return files, p.err

@@ -240,3 +240,27 @@ func TestParallelNamesUnique(t *testing.T) {
 		t.Errorf("files %v, want 3 equal contents under 3 names (_2, _3)", fs)
 	}
 }
+
+// TestParallelCloseError: each worker closes its own Writer when its input
+// ends; an error there comes back from Close, and Close still waits for
+// every worker.
+func TestParallelCloseError(t *testing.T) {
+	dir := t.TempDir()
+	p, err := NewParallel(ParallelOptions{Writer: WriterOptions{Dir: dir, Table: "T"}, Workers: 2, BatchRecords: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := int64(1); i <= 100; i++ {
+		if err := p.Add("a", i, []byte(fmt.Sprintf(`{"n":%d}`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	files, err := p.Close()
+	if err == nil {
+		t.Fatalf("Close gave %d files and no error after its directory was removed", len(files))
+	}
+	t.Log(err)
+}

@@ -115,7 +115,9 @@ func TestCrashExactlyOnce(t *testing.T) {
 		case "boundaries":
 			te.sf.InjectFault(snowflaketest.Fault{FailFile: ".ndjson.gz", Skip: 5})
 		case "tables":
-			// The second chunk's EVENTS_TABLES__ITEMS file fails once.
+			// One staged file fails once (the fourth COPY takes: a
+			// root-table file of the first orders chunk), so its
+			// records' child rows must go too.
 			te.sf.InjectFault(snowflaketest.Fault{FailFile: ".ndjson.gz", Skip: 3})
 			args = append([]string{"-arrays", "tables"}, args...)
 			points[0] = "put:3"

@@ -365,9 +365,7 @@ func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, next
 	p.stats.childRows.Add(res.childRows)
 	p.stats.tableChanges(res.tableChanges...)
 	p.metrics.Count("RecordsLoaded", float64(res.recordsLoaded))
-	if res.alreadyLoaded > 0 {
-		p.metrics.Count("RecordsAlreadyLoaded", float64(res.alreadyLoaded))
-	}
+	p.metrics.Count("RecordsAlreadyLoaded", float64(res.alreadyLoaded))
 	p.metrics.Count("FilesStaged", float64(res.files))
 	if p.letters != nil {
 		if err := p.letters.publish(ctx); err != nil {

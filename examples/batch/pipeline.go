@@ -26,10 +26,12 @@ var errStopped = errors.New("batch: stopped by signal")
 var errTooManyRejects = errors.New("batch: too many records rejected")
 
 // pipeline reads the shard's objects in order, cuts each object into
-// chunks of chunk_records records (record numbers k·C+1 … (k+1)·C, whatever
-// the run's starting point, so a rerun stages byte-identical files under
-// the same names), and hands every chunk to the destination, which stages
-// and loads it; after each durable load it commits the checkpoint.
+// chunks of chunk_records records (a chunk ends at a multiple of C,
+// whatever the run's starting point, so a rerun stages byte-identical
+// files under the same names; a rerun with another C cuts its first chunk
+// with the C it was cut with before, see chunkSizes), and hands every
+// chunk to the destination, which stages and loads it; after each durable
+// load it commits the checkpoint.
 //
 // A checkpoint names the last object with loaded records and how many of
 // its records are done; objects sorting before it are done. Records

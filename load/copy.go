@@ -393,6 +393,13 @@ func (l *Loader) deadLetters(ctx context.Context, table, queryID string, f stage
 	if err != nil {
 		return n, fmt.Errorf("%w: VALIDATE %s: %w", ErrStatement, f.Name, err)
 	}
+	if fl, ok := l.o.DeadLetter.(DeadLetterFlusher); ok {
+		if err := fl.FlushRejected(ctx); err != nil {
+			// None counts as taken: the ledger keeps the file STAGED, so
+			// a rerun hands its rows again.
+			return 0, fmt.Errorf("load: dead letters for %s: %w", f.Name, err)
+		}
+	}
 	l.event(Event{Step: StepRejected, File: f.Name, Rows: n, Duration: time.Since(start)})
 	return n, nil
 }

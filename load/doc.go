@@ -69,8 +69,10 @@
 // Nothing is silent: a file whose loaded rows differ from stagefile.File.Rows fails
 // the load with a *FileError, unless LoaderOptions.AcceptPartial lets a
 // PARTIALLY_LOADED file through after its rejected rows (VALIDATE(…,
-// JOB_ID => …)) went to LoaderOptions.DeadLetter and add up. A COPY that fails as
-// a whole (ON_ERROR = ABORT_STATEMENT) is a *CopyError.
+// JOB_ID => …)) went to LoaderOptions.DeadLetter and add up (a sink that
+// batches them is a DeadLetterFlusher, flushed before the ledger records the
+// file as done). A COPY that fails as a whole (ON_ERROR = ABORT_STATEMENT)
+// is a *CopyError.
 //
 // # Exactly once
 //

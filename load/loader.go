@@ -43,6 +43,16 @@ type DeadLetterSink interface {
 	RejectedRow(ctx context.Context, r RejectedRow) error
 }
 
+// DeadLetterFlusher is a DeadLetterSink that holds the rows it took (to
+// write them in one batch): the Loader calls FlushRejected after handing
+// it a file's rejected rows and before the ledger records the file as
+// done, so a sink that returns nil there has every row durable, and a
+// crash after the ledger update loses none of them.
+type DeadLetterFlusher interface {
+	DeadLetterSink
+	FlushRejected(ctx context.Context) error
+}
+
 // Progress receives an Event after each step of a load (metrics, logs,
 // progress bars). It must be safe for concurrent use: uploads run in
 // parallel.
@@ -341,7 +351,10 @@ type RowError struct {
 // Under Replace and Merge every run of a Load loads its files again into a
 // rebuilt staging table, so a rerun hands their rejected rows again, with
 // the same values but another QueryID. Key identifies a row across such
-// repeats, for a sink that must not keep duplicates.
+// repeats, for a sink that must not keep duplicates. Once RejectedRow (or,
+// for a DeadLetterFlusher, FlushRejected) returned nil, the ledger may
+// record the file as done and no rerun hands its rows again: a sink must
+// hold them durably by then.
 type RejectedRow struct {
 	Table  string // the Loader's target table
 	File   string // stage file name as COPY reports it

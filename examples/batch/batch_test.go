@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -59,8 +61,9 @@ func TestS3EndToEnd(t *testing.T) {
 			t.Errorf("dead letter %s line %d: record %q is not that line", d.Object, d.Line, d.Record)
 		}
 	}
-	if ks := te.keys(t, "checkpoints/"); len(ks) != 1 {
-		t.Errorf("checkpoint objects %v, want one", ks)
+	// The checkpoint, and the chunk size its next chunk is cut with.
+	if ks := te.keys(t, "checkpoints/"); !slices.Equal(ks, []string{"checkpoints/EVENTS.shard-0-of-1.chunking.json", "checkpoints/EVENTS.shard-0-of-1.json"}) {
+		t.Errorf("checkpoint objects %v, want the checkpoint and its chunk size", ks)
 	}
 
 	// A second run finds everything done and loads nothing again.
@@ -112,6 +115,10 @@ func TestCrashExactlyOnce(t *testing.T) {
 		case "boundaries":
 			te.sf.InjectFault(snowflaketest.Fault{FailFile: ".ndjson.gz", Skip: 5})
 		case "tables":
+			// One staged file fails once (the fourth COPY takes: a
+			// root-table file of the first orders chunk), so its
+			// records' child rows must go too.
+			te.sf.InjectFault(snowflaketest.Fault{FailFile: ".ndjson.gz", Skip: 3})
 			args = append([]string{"-arrays", "tables"}, args...)
 			points[0] = "put:3"
 		}
@@ -242,7 +249,7 @@ func TestShardsInParallel(t *testing.T) {
 	if objects != 12 {
 		t.Errorf("the shards took %d objects, want 12", objects)
 	}
-	cps, _ := filepath.Glob(filepath.Join(dir, "cp", "*.checkpoint.json"))
+	cps, _ := filepath.Glob(filepath.Join(dir, "cp", "*-of-2.checkpoint.json"))
 	if len(cps) != 2 {
 		t.Errorf("checkpoints %v, want one per shard", cps)
 	}
@@ -386,4 +393,102 @@ func parseDeadLetters(t *testing.T, b []byte) []resilience.DeadLetter {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestRerunOtherChunkSize: a run killed after the load of its second chunk
+// (COPY done, dead letters published, no checkpoint yet) is rerun with
+// another -chunk-records. The rerun redoes that chunk cut as the killed
+// run cut it (the size recorded beside the checkpoint), so its staged
+// files are the same and COPY skips them as loaded, then goes on with its
+// own size: the table holds every record once, cell for cell, the dead
+// letters every bad record once, and the report and the EMF metrics count
+// the skipped records apart from those loaded.
+func TestRerunOtherChunkSize(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	files := writeSamples(t, in)
+	cp, dead := filepath.Join(dir, "cp"), filepath.Join(dir, "dead")
+	base := []string{"-table", "events", "-checkpoint", cp, "-dead-letter", dead}
+	cmd, out := te.startJob(t, "loaded:2", append(base, "-chunk-records", "250", in)...)
+	if code := waitExit(t, cmd); code != -1 {
+		t.Fatalf("exit %d, want killed after the second chunk's load\n%s", code, out)
+	}
+	te.setenv(t)
+	var stdout, logs syncBuffer
+	var stopping atomic.Bool
+	args := append([]string{"-progress", "none", "-log-format", "json", "-metrics", "emf", "-show-rows", "0", "-chunk-records", "400"}, append(base, in)...)
+	if code := run(context.Background(), args, os.Environ, &stdout, &logs, &stopping, nil); code != 2 {
+		t.Fatalf("rerun: exit %d, want 2\n%s%s", code, stdout.String(), logs.String())
+	}
+	e := expect(t, files)
+	checkTable(t, te.db, "EVENTS", e)
+	if failed, others := checkDeadLettersOnce(t, dead, files); len(failed) != 0 || others != e.bad {
+		t.Errorf("dead letters: %d of failed files, %d others, want 0 and %d", countLines(failed), others, e.bad)
+	}
+
+	// The first object in key order: records 1-250 checkpointed, 251-500
+	// loaded by the killed run.
+	lines := bytes.SplitAfter(files["clicks-2026-02.ndjson.gz"], []byte("\n"))
+	done := expect(t, map[string][]byte{"a": bytes.Join(lines[:250], nil)})
+	skipped := expect(t, map[string][]byte{"b": bytes.Join(lines[250:500], nil)})
+	sm := jobReport(t, logs.String())
+	if sm.RecordsSkipped != 250 || sm.AlreadyLoaded != int64(len(skipped.rows)) ||
+		sm.RecordsLoaded != int64(len(e.rows)-len(done.rows)-len(skipped.rows)) {
+		t.Errorf("report: %d skipped by the checkpoint, %d already loaded, %d loaded; want 250, %d, %d",
+			sm.RecordsSkipped, sm.AlreadyLoaded, sm.RecordsLoaded, len(skipped.rows), len(e.rows)-len(done.rows)-len(skipped.rows))
+	}
+	if !strings.Contains(sm.Status, "already loaded") {
+		t.Errorf("status %q does not say that records were already loaded", sm.Status)
+	}
+	totals := emfTotals(t, stdout.String())
+	for name, want := range map[string]int64{"RecordsLoaded": sm.RecordsLoaded, "RecordsAlreadyLoaded": sm.AlreadyLoaded, "RecordsRead": sm.RecordsRead} {
+		if totals[name] != float64(want) {
+			t.Errorf("EMF %s = %v, want %d as in the report", name, totals[name], want)
+		}
+	}
+}
+
+// emfTotals sums the EMF metrics on stdout by name, leaving out those with
+// a Reason dimension.
+func emfTotals(t *testing.T, out string) map[string]float64 {
+	t.Helper()
+	totals := map[string]float64{}
+	for line := range strings.Lines(out) {
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatalf("EMF line is not JSON: %v\n%s", err, line)
+		}
+		if _, ok := doc["Reason"]; ok {
+			continue
+		}
+		var meta struct {
+			CloudWatchMetrics []struct {
+				Metrics []struct{ Name string }
+			}
+		}
+		if err := json.Unmarshal(doc["_aws"], &meta); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range meta.CloudWatchMetrics {
+			for _, m := range d.Metrics {
+				var v float64
+				if json.Unmarshal(doc[m.Name], &v) != nil {
+					var vs []float64
+					if err := json.Unmarshal(doc[m.Name], &vs); err != nil {
+						t.Fatalf("metric %s = %s", m.Name, doc[m.Name])
+					}
+					for _, x := range vs {
+						v += x
+					}
+				}
+				totals[m.Name] += v
+			}
+		}
+	}
+	return totals
 }

@@ -70,14 +70,15 @@ type connection struct {
 // Its retryable units (PUT, COPY, DDL, MERGE) go through a retry classifying
 // errors with load.ErrorClassifier, the circuit breaker, and a bulkhead of
 // -uploads slots.
-func (j *job) connect(ctx context.Context, s3c *s3.Client, stageDir string, breaker *resilience.Breaker, metrics resilience.Metrics, dead func(ctx context.Context, object string, pos recordPos, data []byte, err error) error) (*connection, error) {
+func (j *job) connect(ctx context.Context, s3c *s3.Client, stageDir string, breaker *resilience.Breaker, metrics resilience.Metrics) (*connection, error) {
 	cfg := j.cfg
 	table, err := load.TableName(cfg.Table)
 	if err != nil {
 		return nil, fmt.Errorf("batch: -table: %w", err)
 	}
 	c := &connection{table: table}
-	d := &loadDest{cfg: cfg, table: table, stageDir: stageDir, hook: j.hook, dead: &rowSink{write: dead}}
+	d := &loadDest{cfg: cfg, table: table, stageDir: stageDir, hook: j.hook}
+	d.dead = &rowSink{store: d.storeRejects}
 	c.dest = d
 	lc := load.Config{Account: cfg.Snowflake.Account, User: cfg.Snowflake.User, Password: cfg.Snowflake.Password,
 		PrivateKeyPath: cfg.Snowflake.PrivateKeyPath, PrivateKey: cfg.Snowflake.PrivateKey,

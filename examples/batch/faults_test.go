@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"database/sql"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -435,7 +436,7 @@ func tableComments(t *testing.T, te *testEnv) map[string]string {
 		if err := rows.Scan(&n, &c); err != nil {
 			t.Fatal(err)
 		}
-		if n.String != "FLATPIPE_LOADS" {
+		if n.String != "FLATPIPE_LOADS" && n.String != rejectsTable {
 			out[n.String] = c.String
 		}
 	}
@@ -491,4 +492,53 @@ func TestDeadLettersReplacedOnRedo(t *testing.T) {
 		t.Errorf("%d dead letters, want the %d bad records", dls, e.bad)
 	}
 	checkTable(t, te.db, "EVENTS", e)
+}
+
+// TestRefusedRowsKeptOnRedo: COPY refuses single rows (ON_ERROR =
+// CONTINUE, a NULL in a NOT NULL column of a table created beforehand);
+// the run is killed after the first chunk's load and dead letters, before
+// its checkpoint. The rerun redoes the chunk, whose file COPY now skips as
+// loaded (package load's ledger has it done, so VALIDATE's rows are not
+// handed again): the refused records, kept in FLATPIPE_BATCH_REJECTS, are
+// dead-lettered again, each once with its line, the table and COPY's
+// error, and the table holds every other record, cell for cell.
+func TestRefusedRowsKeptOnRedo(t *testing.T) {
+	te := newTestEnv(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.Mkdir(in, 0o755)
+	var b bytes.Buffer
+	refused := map[int64]bool{17: true, 90: true, 151: true}
+	for i := int64(1); i <= 200; i++ {
+		if refused[i] {
+			fmt.Fprintf(&b, `{"id":%d,"type":"order"}`+"\n", i)
+			continue
+		}
+		fmt.Fprintf(&b, `{"id":%d,"type":"order","customer":{"name":"c%d"}}`+"\n", i, i%7)
+	}
+	input := b.Bytes()
+	os.WriteFile(filepath.Join(in, "orders.ndjson"), input, 0o644)
+	if _, err := te.db.Exec(`CREATE TABLE EVENTS (ID NUMBER(38,0), CUSTOMER_NAME VARCHAR NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	dead := filepath.Join(dir, "dead")
+	args := []string{"-table", "events", "-chunk-records", "50", "-checkpoint", filepath.Join(dir, "cp"), "-dead-letter", dead, in}
+	cmd, out := te.startJob(t, "loaded:1", args...)
+	if code := waitExit(t, cmd); code != -1 {
+		t.Fatalf("exit %d, want killed after the first chunk\n%s", code, out)
+	}
+	cmd, out = te.startJob(t, "", args...)
+	if code := waitExit(t, cmd); code != 2 {
+		t.Fatalf("rerun: exit %d, want 2\n%s", code, out)
+	}
+	got, others := loadRejects(t, dead, input, "EVENTS")
+	if others != 0 || len(got) != len(refused) {
+		t.Errorf("dead letters %v and %d others, want lines %v", got, others, refused)
+	}
+	for l := range refused {
+		if got[l] != "load-rejected" {
+			t.Errorf("line %d: dead letter %q, want load-rejected", l, got[l])
+		}
+	}
+	checkTable(t, te.db, "EVENTS", expect(t, withoutLines(map[string][]byte{"orders.ndjson": input}, map[string]map[int64]bool{"orders.ndjson": refused})))
 }

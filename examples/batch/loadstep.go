@@ -6,8 +6,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,8 +30,10 @@ type destination interface {
 	// start prepares the job's load; fresh says that no earlier run of
 	// this shard made progress (replace then clears its staging tables).
 	start(ctx context.Context, fresh bool) error
-	// newChunk starts the chunk of obj whose first record is number first.
-	newChunk(obj source.Object, first int64) (chunk, error)
+	// newChunk starts the chunk of obj holding records first to last
+	// (fewer at the object's end); redo says that an earlier run may have
+	// loaded it (the run's first chunk).
+	newChunk(obj source.Object, first, last int64, redo bool) (chunk, error)
 	// finish completes the job's load after the last chunk (replace swaps
 	// the new tables in here, unless the job is one shard of several).
 	finish(ctx context.Context) (chunkResult, error)
@@ -46,8 +50,18 @@ type chunk interface {
 	add(rec flatRecord) error
 	// finish stages the chunk and, unless dry-running, loads it; when it
 	// returns nil the chunk's rows are durable in the table, except those
-	// of the files it reports as failed.
+	// of the records rejected reports.
 	finish(ctx context.Context) (chunkResult, error)
+	// rejected returns, after finish, the records the load rejected, each
+	// once, in record order: those of files COPY rejected whole and of
+	// rows it refused, and for a redo those an earlier run rejected.
+	rejected(ctx context.Context) ([]loadReject, error)
+	// discard takes the rejected records (read again from the source) out
+	// of every table of the chunk, recording the decision first, and
+	// returns what it takes back from finish's counts.
+	discard(ctx context.Context, recs []rejectedRecord) (chunkResult, error)
+	// committed is called after the chunk's checkpoint.
+	committed(ctx context.Context) error
 	// abort drops the chunk's staged files.
 	abort()
 }
@@ -57,6 +71,7 @@ type chunkResult struct {
 	files         int
 	stagedBytes   int64
 	recordsLoaded int64 // rows loaded into the root table
+	alreadyLoaded int64 // root rows of files COPY skipped as loaded before
 	childRows     int64 // rows loaded into child tables (-arrays tables)
 	tableChanges  []string
 	failed        []failedFile  // files COPY rejected whole
@@ -69,6 +84,7 @@ type chunkResult struct {
 // its rows loaded; its records are dead-lettered.
 type failedFile struct {
 	result load.FileResult
+	table  string      // the target table's name
 	err    error       // the *load.FileError, with COPY's first error
 	pos    []recordPos // the records of its rows
 }
@@ -104,6 +120,12 @@ type loadDest struct {
 
 	mu      sync.Mutex
 	loaders map[string]*load.Loader // by target table
+
+	rejMu    sync.Mutex
+	rejReady bool // rejectsTable exists
+
+	flat *flatten.Flattener // flattens rejected records again for their row IDs
+	rows []flatten.Row
 }
 
 func (d *loadDest) describe() string { return d.name }
@@ -157,6 +179,10 @@ func (d *loadDest) start(ctx context.Context, fresh bool) error {
 	if err != nil {
 		return err
 	}
+	// So are the records it rejected (see rejectsTable).
+	if err := d.clearRejects(ctx, ""); err != nil {
+		return err
+	}
 	for name, comment := range tables {
 		switch {
 		case strings.HasSuffix(name, stagingSuffix):
@@ -172,7 +198,7 @@ func (d *loadDest) start(ctx context.Context, fresh bool) error {
 	return nil
 }
 
-func (d *loadDest) newChunk(obj source.Object, first int64) (chunk, error) {
+func (d *loadDest) newChunk(obj source.Object, first, last int64, redo bool) (chunk, error) {
 	in, err := schema.NewInferrer(schema.InferOptions{Separator: d.cfg.Sep, Sizing: schema.SizeMax})
 	if err != nil {
 		return nil, err
@@ -180,7 +206,7 @@ func (d *loadDest) newChunk(obj source.Object, first int64) (chunk, error) {
 	names := schema.NameOptions{Separator: d.cfg.Sep}
 	wo := stagefile.WriterOptions{Dir: d.stageDir, Table: d.table, Format: d.cfg.format(),
 		Compression: d.cfg.compression(), Source: obj.String(), Names: names}
-	c := &loadChunk{d: d, obj: obj, in: in}
+	c := &loadChunk{d: d, obj: obj, in: in, first: first, last: last, redo: redo}
 	if d.tablesMode() {
 		if c.rw, err = stagefile.NewRowsWriter(wo, nil); err != nil {
 			return nil, err
@@ -200,12 +226,14 @@ func (d *loadDest) newChunk(obj source.Object, first int64) (chunk, error) {
 }
 
 type loadChunk struct {
-	d   *loadDest
-	obj source.Object
-	w   *stagefile.Writer     // -arrays json or index
-	rw  *stagefile.RowsWriter // -arrays tables
-	in  *schema.Inferrer
-	pos []recordPos // written records in file order
+	d           *loadDest
+	obj         source.Object
+	first, last int64                 // the chunk's record range
+	redo        bool                  // an earlier run may have loaded the chunk
+	w           *stagefile.Writer     // -arrays json or index
+	rw          *stagefile.RowsWriter // -arrays tables
+	in          *schema.Inferrer
+	pos         []recordPos // written records in file order
 
 	// -arrays tables: per table, the index in pos of each row's record,
 	// in the order the rows were written.
@@ -214,6 +242,16 @@ type loadChunk struct {
 	tnames   *schema.Namer
 
 	inferTime time.Duration
+
+	// After the load: the staged files, the records of their rows, what
+	// COPY did with each (the first answer that was not a skip), the rows
+	// it rejected, the files it rejected whole.
+	files      []stagefile.File
+	filePos    map[string][]recordPos
+	results    map[string]load.FileResult
+	rowRejects map[string]map[int64]loadReject
+	failed     []failedFile
+	rejects    bool // rejectsTable may hold entries of the chunk
 }
 
 // recordPos locates a written record in its source.
@@ -372,6 +410,8 @@ func (c *loadChunk) finish(ctx context.Context) (chunkResult, error) {
 	if err != nil {
 		return res, err
 	}
+	c.files, c.filePos = files, pos
+	c.results, c.rowRejects = map[string]load.FileResult{}, map[string]map[int64]loadReject{}
 	t1 := time.Now()
 	defer func() { res.loadTime = time.Since(t1) }()
 	for _, table := range order {
@@ -380,16 +420,28 @@ func (c *loadChunk) finish(ctx context.Context) (chunkResult, error) {
 		if err != nil {
 			return res, err
 		}
-		loaded, changes, failed, err := c.load(ctx, l, byName[table], fs, pos)
+		changes, err := c.load(ctx, l, table, byName[table], fs)
 		res.tableChanges = append(res.tableChanges, changes...)
-		res.failed = append(res.failed, failed...)
 		if err != nil {
 			return res, fmt.Errorf("batch: loading %s records %d-%d into %s: %w", c.obj, fs[0].FirstRecord, fs[len(fs)-1].LastRecord, table, err)
 		}
-		if table == c.d.table {
-			res.recordsLoaded += loaded
-		} else {
-			res.childRows += loaded
+	}
+	res.failed = c.failed
+	// Rows loaded now and rows found loaded before (COPY's load metadata
+	// skipped their file: an earlier run loaded it, or an identical file).
+	for _, f := range files {
+		r, ok := c.results[f.Name]
+		if !ok {
+			continue
+		}
+		switch root := f.Table == c.d.table; {
+		case r.Status == "LOAD_SKIPPED" && root:
+			res.alreadyLoaded += r.RowsLoaded
+		case r.Status == "LOAD_SKIPPED":
+		case root:
+			res.recordsLoaded += r.RowsLoaded
+		default:
+			res.childRows += r.RowsLoaded
 		}
 	}
 	for _, f := range files {
@@ -408,26 +460,168 @@ func b2i(b bool) int {
 // load loads one table's files. A file COPY rejects whole (LOAD_FAILED:
 // every row refused, under ON_ERROR = CONTINUE) is set aside with its
 // records for the dead letters, and the rest is loaded again (files
-// already loaded are skipped), until every other file is in.
-func (c *loadChunk) load(ctx context.Context, l *load.Loader, t schema.Table, files []stagefile.File, pos map[string][]recordPos) (loaded int64, changes []string, failed []failedFile, err error) {
-	c.d.dead.register(files, c.obj.String(), pos)
-	defer c.d.dead.unregister(files)
+// already loaded are skipped), until every other file is in. Each file's
+// result is the first that is not a skip: a file loaded by an earlier
+// round is skipped by the next.
+func (c *loadChunk) load(ctx context.Context, l *load.Loader, table string, t schema.Table, files []stagefile.File) (changes []string, err error) {
+	c.d.dead.register(files, c.obj, table, c.filePos)
+	defer func() { maps.Copy(c.rowRejects, c.d.dead.unregister(files)) }()
+	note := func(rs []load.FileResult) {
+		for _, r := range rs {
+			if prev, ok := c.results[r.File.Name]; ok && r.Status == "LOAD_SKIPPED" && prev.Status != "LOAD_SKIPPED" {
+				continue
+			}
+			c.results[r.File.Name] = r
+		}
+	}
 	for len(files) > 0 {
 		r, err := l.Load(ctx, t, files)
 		if r != nil {
 			changes = append(changes, planChanges(r.Plan)...)
+			note(r.Files)
 		}
 		var fe *load.FileError
 		if err == nil || !errors.As(err, &fe) || fe.Result.Status != "LOAD_FAILED" || !slices.ContainsFunc(files, func(f stagefile.File) bool { return f.Name == fe.Result.File.Name }) {
-			if r != nil {
-				loaded = r.RowsLoaded
-			}
-			return loaded, changes, failed, err
+			return changes, err
 		}
-		failed = append(failed, failedFile{result: fe.Result, err: fe, pos: pos[fe.Result.File.Name]})
+		c.results[fe.Result.File.Name] = fe.Result
+		c.failed = append(c.failed, failedFile{result: fe.Result, table: table, err: fe, pos: c.filePos[fe.Result.File.Name]})
 		files = slices.DeleteFunc(slices.Clone(files), func(f stagefile.File) bool { return f.Name == fe.Result.File.Name })
 	}
-	return 0, changes, failed, nil
+	return changes, nil
+}
+
+func (c *loadChunk) rejected(ctx context.Context) ([]loadReject, error) {
+	if !c.d.loading() || len(c.files) == 0 {
+		return nil, nil
+	}
+	byNum := map[int64]loadReject{}
+	add := func(r loadReject) {
+		if prev, ok := byNum[r.pos.number]; !ok || r.durable && !prev.durable {
+			byNum[r.pos.number] = r
+		}
+	}
+	for _, f := range c.failed {
+		for _, rp := range f.pos {
+			add(loadReject{pos: rp, reason: "load-failed", table: f.table, msg: f.err.Error()})
+		}
+	}
+	for _, rows := range c.rowRejects {
+		for _, r := range rows {
+			add(r)
+		}
+	}
+	if c.redo {
+		earlier, err := c.d.readRejects(ctx, c.obj, c.first, c.last)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range earlier {
+			add(r)
+		}
+	}
+	if len(byNum) > 0 {
+		c.rejects = true
+	}
+	out := slices.Collect(maps.Values(byNum))
+	slices.SortFunc(out, func(a, b loadReject) int { return cmp.Compare(a.pos.number, b.pos.number) })
+	return out, nil
+}
+
+// discard takes the rejected records out of the chunk's tables. A record
+// is one row without -arrays tables, which a rejected record never has in
+// the table: nothing to do. With -arrays tables, the rows of each record,
+// found by flattening it again (row IDs derive from its place), are
+// deleted from every table, in one transaction with the decision.
+func (c *loadChunk) discard(ctx context.Context, recs []rejectedRecord) (chunkResult, error) {
+	var back chunkResult
+	if c.rw == nil || !c.d.loading() || len(recs) == 0 {
+		return back, nil
+	}
+	gone := make(map[int64]loadReject, len(recs))
+	for _, r := range recs {
+		gone[r.pos.number] = r.loadReject
+	}
+	// What finish counted of their rows: rows of files that loaded, or
+	// that COPY skipped as loaded before, which COPY did not refuse.
+	for _, f := range c.files {
+		r, ok := c.results[f.Name]
+		if !ok || r.Status == "LOAD_FAILED" {
+			continue
+		}
+		refused := c.rowRejects[f.Name]
+		for i, rp := range c.filePos[f.Name] {
+			g, ok := gone[rp.number]
+			if _, no := refused[int64(i+1)]; no || !ok {
+				continue
+			}
+			switch root := f.Table == c.d.table; {
+			case r.Status == "LOAD_SKIPPED" && root:
+				// Skipped now, so its refused rows are known from the
+				// earlier run's decision only: the record's root row,
+				// if COPY refused it, was not counted.
+				if g.reason != "load-rejected" || g.table != c.d.table {
+					back.alreadyLoaded++
+				}
+			case r.Status == "LOAD_SKIPPED":
+			case root:
+				back.recordsLoaded++
+			default:
+				back.childRows++
+			}
+		}
+	}
+	d := c.d
+	if d.flat == nil {
+		f, err := flatten.New(flattenOptions(d.cfg))
+		if err != nil {
+			return back, err
+		}
+		d.flat = f
+	}
+	inChunk := map[string]bool{}
+	for _, f := range c.files {
+		inChunk[f.Table] = true
+	}
+	ids := map[string][]uint64{}
+	var key []byte
+	var fresh []loadReject
+	name := c.obj.String()
+	for _, r := range recs {
+		if !r.durable {
+			fresh = append(fresh, r.loadReject)
+		}
+		key = recordKey(key[:0], name, r.pos.number)
+		rows, err := d.flat.AppendRowsKey(d.rows[:0], r.data, key)
+		d.rows = rows[:0]
+		if err != nil {
+			return back, fmt.Errorf("batch: %s line %d: flattening a rejected record again: %w; has the object changed?", name, r.pos.line, err)
+		}
+		for _, row := range rows {
+			t := c.tableName(row.Table)
+			if !inChunk[t] {
+				return back, fmt.Errorf("batch: %s line %d: a rejected record has rows in table %s, which the chunk did not load; has the object changed?", name, r.pos.line, t)
+			}
+			ids[t] = append(ids[t], row.ID)
+		}
+	}
+	c.rejects = true
+	_, err := d.discardRows(ctx, c.obj, fresh, ids)
+	return back, err
+}
+
+func (c *loadChunk) committed(ctx context.Context) error {
+	if !c.rejects {
+		return nil
+	}
+	return c.d.forgetRejects(ctx, c.obj, c.first, c.last)
+}
+
+// recordKey appends the key from which the row IDs of record number of
+// object name derive (-arrays tables), so a redone chunk writes the same
+// rows.
+func recordKey(dst []byte, name string, number int64) []byte {
+	return strconv.AppendInt(append(append(dst, name...), '#'), number, 10)
 }
 
 // finish swaps a replace's staging tables in, unless the job is one shard
@@ -579,65 +773,6 @@ func (c *Config) compression() stagefile.Compression {
 	var z stagefile.Compression
 	_ = z.UnmarshalText([]byte(c.Compression))
 	return z
-}
-
-// rowSink receives the rows COPY rejected (ON_ERROR = CONTINUE with
-// load's AcceptPartial) and dead-letters them with their source position:
-// a row of a staged file is traced back to its record through the order
-// in which the chunk wrote them.
-type rowSink struct {
-	mu    sync.Mutex
-	files map[string]fileRows
-	write func(ctx context.Context, object string, pos recordPos, data []byte, err error) error
-}
-
-type fileRows struct {
-	object string
-	pos    []recordPos // the file's rows, in order
-}
-
-func (s *rowSink) register(files []stagefile.File, object string, pos map[string][]recordPos) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.files == nil {
-		s.files = map[string]fileRows{}
-	}
-	for _, f := range files {
-		s.files[f.Name] = fileRows{object: object, pos: pos[f.Name]}
-	}
-}
-
-func (s *rowSink) unregister(files []stagefile.File) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, f := range files {
-		delete(s.files, f.Name)
-	}
-}
-
-// RejectedRow implements load.DeadLetterSink.
-func (s *rowSink) RejectedRow(ctx context.Context, r load.RejectedRow) error {
-	s.mu.Lock()
-	var fr fileRows
-	for name, v := range s.files {
-		if name == r.File || strings.HasSuffix(r.File, "/"+name) {
-			fr = v
-			break
-		}
-	}
-	s.mu.Unlock()
-	var pos recordPos
-	if r.Row >= 1 && int(r.Row) <= len(fr.pos) {
-		pos = fr.pos[r.Row-1]
-	}
-	return s.write(ctx, fr.object, pos, []byte(r.Record), &copyRejection{r})
-}
-
-// copyRejection is the error of a row COPY rejected.
-type copyRejection struct{ r load.RejectedRow }
-
-func (e *copyRejection) Error() string {
-	return fmt.Sprintf("COPY rejected row %d of %s (line %d, column %s): %s %s", e.r.Row, e.r.File, e.r.Line, e.r.Column, e.r.Code, e.r.Message)
 }
 
 // progressEvents turns the loader's events into metrics and crash points.

@@ -23,8 +23,13 @@
 // building needs cgo and a C compiler), and without inputs it loads the
 // sample records embedded from testdata/samples.
 //
-// Exit status: 0 when every record loaded, 2 when some records were
-// dead-lettered but no more than -max-reject-rate of them, 1 on failure.
+// Exit status: 0 when every record is in the table, 2 when some records
+// were dead-lettered but no more than -max-reject-rate of them, 1 on
+// failure. A record is in the table when this run loaded it or when COPY
+// skipped its staged file as loaded before (an earlier run, killed before
+// its checkpoint or without one, loaded the same file): the report and
+// the metrics count those apart ("already loaded", RecordsAlreadyLoaded),
+// never as loaded.
 package main
 
 import (
@@ -195,6 +200,10 @@ func (j *job) run(ctx context.Context) (sm summary) {
 	default:
 		sm.Status, sm.ExitCode = "loaded", 0
 	}
+	if sm.AlreadyLoaded > 0 && sm.ExitCode != 1 {
+		// In the table, but not by this run: say so.
+		sm.Status += fmt.Sprintf(", %d record(s) already loaded before", sm.AlreadyLoaded)
+	}
 	if j.cfg.DryRun && sm.ExitCode != 1 {
 		sm.Status = "staged (dry run)"
 	}
@@ -247,10 +256,7 @@ func (j *job) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var p *pipeline // set below; rows COPY rejects are dead-lettered through it
-	conn, err := j.connect(ctx, s3c, stageDir, breaker, metrics, func(ctx context.Context, object string, pos recordPos, data []byte, err error) error {
-		return p.deadLetter(ctx, object, pos.offset, pos.line, data, "load-rejected", err)
-	})
+	conn, err := j.connect(ctx, s3c, stageDir, breaker, metrics)
 	if err != nil {
 		return err
 	}
@@ -309,6 +315,7 @@ func (j *job) execute(ctx context.Context) error {
 
 	// Checkpoint and dead letters.
 	var progress *resilience.Progress
+	var sizes *chunkSizes
 	if cfg.Checkpoint != "" {
 		store, err := j.checkpointStore(s3c)
 		if err != nil {
@@ -330,6 +337,13 @@ func (j *job) execute(ctx context.Context) error {
 		j.hook("claimed")
 		if cp.Key != "" {
 			j.log.Info("resuming from checkpoint", "name", name, "object", cp.Key, "records_done", cp.RecordsDone, "finished", cp.Done)
+		}
+		if sizes, err = newChunkSizes(ctx, store, name, int64(cfg.ChunkRecords)); err != nil {
+			return err
+		}
+		if sizes.resume > 0 {
+			j.log.Info("the checkpoint's next chunk was cut with another -chunk-records: redoing it with that size first",
+				"chunk_records", sizes.resume, "then", cfg.ChunkRecords)
 		}
 	}
 	dead, letters, err := j.deadLetterSink(s3c, conn.table, stageDir, metrics, alert)
@@ -355,8 +369,8 @@ func (j *job) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p = &pipeline{cfg: cfg, log: j.log, reader: rd, dest: conn.dest, progress: progress, dead: dead, letters: letters, alert: alert,
-		stats: j.stats, check: ck, flat: f, stopping: j.stopping, metrics: metrics, hook: j.hook, tables: cfg.Arrays == "tables"}
+	p := &pipeline{cfg: cfg, log: j.log, reader: rd, dest: conn.dest, progress: progress, dead: dead, letters: letters, alert: alert,
+		stats: j.stats, check: ck, flat: f, stopping: j.stopping, metrics: metrics, hook: j.hook, sizes: sizes, tables: cfg.Arrays == "tables"}
 	stop := showProgress(ctx, cfg.Progress, j.stderr, j.log, j.stats, 10*time.Second)
 	err = p.run(ctx, objs)
 	stop()

@@ -187,6 +187,7 @@ func TestPrometheusEndpoint(t *testing.T) {
 	}{
 		{"records_read", sm.RecordsRead},
 		{"records_loaded", sm.RecordsLoaded},
+		{"records_already_loaded", sm.AlreadyLoaded},
 		{"bytes_in", sm.BytesIn},
 		{"bytes_staged", sm.BytesStaged},
 		{"files_staged", sm.FilesStaged},
@@ -347,7 +348,7 @@ func TestEMFOutput(t *testing.T) {
 	if lines == 0 {
 		t.Fatalf("no EMF lines on stdout:\n%s", out.String())
 	}
-	for name, want := range map[string]int64{"RecordsRead": sm.RecordsRead, "RecordsLoaded": sm.RecordsLoaded,
+	for name, want := range map[string]int64{"RecordsRead": sm.RecordsRead, "RecordsLoaded": sm.RecordsLoaded, "RecordsAlreadyLoaded": sm.AlreadyLoaded,
 		"BytesIn": sm.BytesIn, "BytesStaged": sm.BytesStaged, "FilesStaged": sm.FilesStaged, "ObjectsDone": sm.Objects} {
 		if totals[name] != float64(want) {
 			t.Errorf("EMF %s = %v, want %d as in the report", name, totals[name], want)

@@ -1,13 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -26,10 +26,12 @@ var errStopped = errors.New("batch: stopped by signal")
 var errTooManyRejects = errors.New("batch: too many records rejected")
 
 // pipeline reads the shard's objects in order, cuts each object into
-// chunks of chunk_records records (record numbers k·C+1 … (k+1)·C, whatever
-// the run's starting point, so a rerun stages byte-identical files under
-// the same names), and hands every chunk to the destination, which stages
-// and loads it; after each durable load it commits the checkpoint.
+// chunks of chunk_records records (a chunk ends at a multiple of C,
+// whatever the run's starting point, so a rerun stages byte-identical
+// files under the same names; a rerun with another C cuts its first chunk
+// with the C it was cut with before, see chunkSizes), and hands every
+// chunk to the destination, which stages and loads it; after each durable
+// load it commits the checkpoint.
 //
 // A checkpoint names the last object with loaded records and how many of
 // its records are done; objects sorting before it are done. Records
@@ -54,6 +56,7 @@ type pipeline struct {
 	stopping *atomic.Bool // set by SIGINT/SIGTERM
 	metrics  resilience.Metrics
 	hook     func(point string)
+	sizes    *chunkSizes // nil without -checkpoint
 
 	tables      bool // -arrays tables: records become rows of a root and child tables
 	fields      []flatten.Field
@@ -129,10 +132,8 @@ func sameObject(o source.Object, cp resilience.Checkpoint) bool {
 // an uncompressed object is reopened there, others are read again and their
 // first from.Records records skipped).
 func (p *pipeline) object(ctx context.Context, obj source.Object, from source.Position) error {
-	C := int64(p.cfg.ChunkRecords)
 	start := from.Records // records before the current chunk
-	end := (start/C + 1) * C
-	ch, err := p.newChunk(obj, start+1)
+	ch, end, err := p.newChunk(ctx, obj, start)
 	if err != nil {
 		return err
 	}
@@ -153,8 +154,8 @@ func (p *pipeline) object(ctx context.Context, obj source.Object, from source.Po
 			if p.stopping.Load() {
 				return errStopped
 			}
-			start, end = end, end+C
-			if ch, err = p.newChunk(obj, start+1); err != nil {
+			start = end
+			if ch, end, err = p.newChunk(ctx, obj, start); err != nil {
 				return err
 			}
 		}
@@ -183,18 +184,31 @@ func (p *pipeline) object(ctx context.Context, obj source.Object, from source.Po
 	return p.finish(ctx, obj, ch, pos, true)
 }
 
-// newChunk starts the chunk of obj whose first record is number first, and
-// its dead letters. The run's first chunk may redo one of an earlier run.
-func (p *pipeline) newChunk(obj source.Object, first int64) (chunk, error) {
-	ch, err := p.dest.newChunk(obj, first)
+// newChunk starts the chunk of obj after its first start records, and its
+// dead letters, and returns the number of the chunk's last record. The
+// run's first chunk may redo one of an earlier run: it is cut with the
+// chunk size that run used (see chunkSizes), so that its staged files are
+// the ones that run may have loaded.
+func (p *pipeline) newChunk(ctx context.Context, obj source.Object, start int64) (chunk, int64, error) {
+	size := int64(p.cfg.ChunkRecords)
+	switch {
+	case !p.begun && p.sizes != nil && p.sizes.resume > 0:
+		size = p.sizes.resume
+	case p.sizes != nil:
+		if err := p.sizes.use(ctx, size); err != nil {
+			return nil, 0, err
+		}
+	}
+	end := (start/size + 1) * size
+	ch, err := p.dest.newChunk(obj, start+1, end, !p.begun)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if p.letters != nil {
-		p.letters.begin(obj, first, first+int64(p.cfg.ChunkRecords)-1, !p.begun)
+		p.letters.begin(obj, start+1, end, !p.begun)
 	}
 	p.begun = true
-	return ch, nil
+	return ch, end, nil
 }
 
 // record checks, flattens and validates one record, then adds it to the
@@ -213,7 +227,7 @@ func (p *pipeline) record(ctx context.Context, name string, ch chunk, r source.R
 	if p.tables {
 		// Row IDs derive from the record's place, so a redone chunk
 		// writes the same rows.
-		p.key = strconv.AppendInt(append(append(p.key[:0], name...), '#'), r.Number, 10)
+		p.key = recordKey(p.key[:0], name, r.Number)
 		p.rows, err = p.flat.AppendRowsKey(p.rows[:0], r.Data, p.key)
 		rec.rows = p.rows
 	} else {
@@ -338,17 +352,23 @@ func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, next
 	if err != nil {
 		return err
 	}
+	back, err := p.settle(ctx, obj, ch, res.failed)
+	if err != nil {
+		return err
+	}
+	res.recordsLoaded -= back.recordsLoaded
+	res.alreadyLoaded -= back.alreadyLoaded
+	res.childRows -= back.childRows
 	p.stats.chunks.Add(1)
 	p.stats.filesStaged.Add(int64(res.files))
 	p.stats.bytesStaged.Add(res.stagedBytes)
 	p.stats.recordsLoaded.Add(res.recordsLoaded)
+	p.stats.alreadyLoaded.Add(res.alreadyLoaded)
 	p.stats.childRows.Add(res.childRows)
 	p.stats.tableChanges(res.tableChanges...)
 	p.metrics.Count("RecordsLoaded", float64(res.recordsLoaded))
+	p.metrics.Count("RecordsAlreadyLoaded", float64(res.alreadyLoaded))
 	p.metrics.Count("FilesStaged", float64(res.files))
-	if err := p.loadFailed(ctx, obj, res.failed); err != nil {
-		return err
-	}
 	if p.letters != nil {
 		if err := p.letters.publish(ctx); err != nil {
 			return err
@@ -356,6 +376,7 @@ func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, next
 	}
 	p.hook("loaded")
 	if p.progress == nil {
+		p.forget(ctx, ch)
 		return nil
 	}
 	t := time.Now()
@@ -368,57 +389,115 @@ func (p *pipeline) finish(ctx context.Context, obj source.Object, ch chunk, next
 	}
 	p.metrics.Count("Checkpoints", 1)
 	p.hook("committed")
+	p.forget(ctx, ch)
+	return nil
+}
+
+// forget drops what rejectsTable holds of a chunk done.
+func (p *pipeline) forget(ctx context.Context, ch chunk) {
+	if err := ch.committed(ctx); err != nil {
+		// Entries of a finished chunk: only a run that redoes it
+		// (its checkpoint deleted) would read them.
+		p.log.Warn("forgetting the rejected records of a finished chunk", "table", rejectsTable, "error", err)
+	}
+}
+
+// chunkSizes keeps, beside the checkpoint (its name + ".chunking"), the
+// chunk size with which the chunk after the checkpoint is cut. A run whose
+// -chunk-records differs cuts its first chunk, which a run killed before
+// its checkpoint may have loaded, with the recorded size, so that its
+// staged files are that run's and COPY's load metadata skips them (cut
+// otherwise, they would be other files, and their records loaded twice);
+// it records its own size before its second chunk, when no chunk is in
+// flight.
+type chunkSizes struct {
+	pr     *resilience.Progress
+	stored int64 // the size recorded; 0 if none
+	resume int64 // the size of the run's first chunk, if not the run's own
+}
+
+// newChunkSizes reads the recorded chunk size of checkpoint name.
+func newChunkSizes(ctx context.Context, store resilience.CheckpointStore, name string, size int64) (*chunkSizes, error) {
+	pr, err := resilience.ResumeProgress(ctx, store, name+".chunking", nil)
+	if err != nil {
+		return nil, fmt.Errorf("batch: reading the chunk size of checkpoint %s: %w", name, err)
+	}
+	c := &chunkSizes{pr: pr}
+	if cp, ok := pr.Checkpoint(); ok && cp.Key == "chunk_records" && cp.RecordsDone > 0 {
+		c.stored = cp.RecordsDone
+		if c.stored != size {
+			c.resume = c.stored
+		}
+	}
+	return c, nil
+}
+
+// use records size as the one chunks are cut with from now on.
+func (c *chunkSizes) use(ctx context.Context, size int64) error {
+	if c.stored == size {
+		return nil
+	}
+	if err := c.pr.Commit(ctx, resilience.Checkpoint{Key: "chunk_records", RecordsDone: size}); err != nil {
+		return fmt.Errorf("batch: recording the chunk size beside the checkpoint: %w", err)
+	}
+	c.stored = size
 	return nil
 }
 
 // errEnough ends the re-reading of an object once past the records wanted.
 var errEnough = errors.New("batch: records found")
 
-// loadFailed dead-letters every record of the staged files COPY rejected
-// whole (status LOAD_FAILED), each once even when several of its rows'
-// files failed (-arrays tables), with its source position and the COPY's
-// error. The records are read again from the source (the chunk keeps only
-// their positions), from the first of them on.
-func (p *pipeline) loadFailed(ctx context.Context, obj source.Object, failed []failedFile) error {
-	if len(failed) == 0 {
-		return nil
-	}
-	why := map[int64]error{}
-	var first recordPos
-	var last int64
+// settle dead-letters the records the chunk's load rejected, each once,
+// with its source position, the table and COPY's error, after taking
+// them out of the chunk's tables (a record is loaded whole or not at
+// all). The records are read again from the source (the chunk keeps only
+// their positions), from the first of them on. It returns what the
+// chunk's counts lose.
+func (p *pipeline) settle(ctx context.Context, obj source.Object, ch chunk, failed []failedFile) (chunkResult, error) {
 	for _, f := range failed {
-		p.log.Warn("COPY rejected a staged file whole; its records are dead-lettered", "file", f.result.File.Name,
+		p.log.Warn("COPY rejected a staged file whole; its records are dead-lettered", "table", f.table, "file", f.result.File.Name,
 			"records", len(f.pos), "error", f.err.Error())
-		for _, rp := range f.pos {
-			if _, ok := why[rp.number]; ok {
-				continue
-			}
-			why[rp.number] = f.err
-			if first.number == 0 || rp.number < first.number {
-				first = rp
-			}
-			last = max(last, rp.number)
-		}
+	}
+	rejects, err := ch.rejected(ctx)
+	if err != nil || len(rejects) == 0 {
+		return chunkResult{}, err
 	}
 	name := obj.String()
-	from := source.Position{Offset: first.offset, Line: first.line, Records: first.number - 1}
+	first, last := rejects[0].pos, rejects[len(rejects)-1].pos.number
+	want := make(map[int64]int, len(rejects))
+	for i, r := range rejects {
+		want[r.pos.number] = i
+	}
+	recs := make([]rejectedRecord, len(rejects))
 	found := 0
-	_, err := p.reader.ReadObject(ctx, obj, from, func(r source.Record) error {
+	from := source.Position{Offset: first.offset, Line: first.line, Records: first.number - 1}
+	_, err = p.reader.ReadObject(ctx, obj, from, func(r source.Record) error {
 		if r.Number > last {
 			return errEnough
 		}
-		cause, ok := why[r.Number]
+		i, ok := want[r.Number]
 		if !ok {
 			return nil
 		}
 		found++
-		return p.deadLetter(ctx, name, r.Offset, r.Line, r.Data, "load-failed", cause)
+		recs[i] = rejectedRecord{loadReject: rejects[i], data: bytes.Clone(r.Data)}
+		recs[i].pos = recordPos{r.Number, r.Offset, r.Line}
+		return nil
 	})
 	if err != nil && !errors.Is(err, errEnough) {
-		return fmt.Errorf("batch: reading %s again for the records of a file COPY rejected: %w", name, err)
+		return chunkResult{}, fmt.Errorf("batch: reading %s again for the records the load rejected: %w", name, err)
 	}
-	if found != len(why) {
-		return fmt.Errorf("batch: %s: found %d of the %d records of the files COPY rejected; has the object changed?", name, found, len(why))
+	if found != len(rejects) {
+		return chunkResult{}, fmt.Errorf("batch: %s: found %d of the %d records the load rejected; has the object changed?", name, found, len(rejects))
 	}
-	return nil
+	back, err := ch.discard(ctx, recs)
+	if err != nil {
+		return back, err
+	}
+	for _, r := range recs {
+		if err := p.deadLetter(ctx, name, r.pos.offset, r.pos.line, r.data, r.reason, r.err()); err != nil {
+			return back, err
+		}
+	}
+	return back, nil
 }

@@ -35,6 +35,7 @@ var stageNames = [numStages]string{"list", "health", "read", "check", "flatten",
 type stats struct {
 	objects, objectsSkipped, objectsDone atomic.Int64
 	recordsRead, recordsLoaded           atomic.Int64
+	alreadyLoaded                        atomic.Int64 // records of staged files COPY skipped as loaded before
 	childRows                            atomic.Int64 // -arrays tables: rows loaded into child tables
 	recordsRejected, recordsSkipped      atomic.Int64
 	bytesIn, bytesStaged                 atomic.Int64
@@ -77,6 +78,7 @@ type summary struct {
 	ObjectsSkipped  int64            `json:"objects_skipped"`
 	RecordsRead     int64            `json:"records_read"`
 	RecordsLoaded   int64            `json:"records_loaded"`
+	AlreadyLoaded   int64            `json:"records_already_loaded"`
 	RecordsRejected int64            `json:"records_rejected"`
 	RecordsSkipped  int64            `json:"records_skipped_by_checkpoint"`
 	ChildRows       int64            `json:"child_table_rows_loaded,omitempty"`
@@ -104,6 +106,7 @@ func (s *stats) summary(elapsed time.Duration) summary {
 		ObjectsSkipped:  s.objectsSkipped.Load(),
 		RecordsRead:     s.recordsRead.Load(),
 		RecordsLoaded:   s.recordsLoaded.Load(),
+		AlreadyLoaded:   s.alreadyLoaded.Load(),
 		RecordsRejected: s.recordsRejected.Load(),
 		RecordsSkipped:  s.recordsSkipped.Load(),
 		ChildRows:       s.childRows.Load(),
@@ -138,6 +141,9 @@ func (sm *summary) writeText(w io.Writer) {
 	fmt.Fprintf(tw, "  objects\t%d (%d already done by an earlier run)\n", sm.Objects, sm.ObjectsSkipped)
 	fmt.Fprintf(tw, "  records read\t%d\n", sm.RecordsRead)
 	fmt.Fprintf(tw, "  records loaded\t%d\n", sm.RecordsLoaded)
+	if sm.AlreadyLoaded > 0 {
+		fmt.Fprintf(tw, "  already loaded\t%d record(s) in staged files COPY skipped as loaded before (not loaded again)\n", sm.AlreadyLoaded)
+	}
 	if sm.ChildRows > 0 {
 		fmt.Fprintf(tw, "  child table rows\t%d\n", sm.ChildRows)
 	}

@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/load/snowflaketest"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -262,4 +265,145 @@ func TestArraysTables(t *testing.T) {
 		t.Fatalf("replace: exit %d\n%s", code, out)
 	}
 	checkTables(t, te.db, expectTables(t, "EVENTS", map[string][]byte{jan: files[jan]}))
+}
+
+// ordersWithItems generates n orders (ids 1…n, one per line), each with two
+// items; the first item of the orders in noSKU has no sku.
+func ordersWithItems(n int, noSKU map[int]bool) []byte {
+	var b bytes.Buffer
+	for i := 1; i <= n; i++ {
+		first := fmt.Sprintf(`{"sku":"A-%d","qty":%d}`, i, 1+i%4)
+		if noSKU[i] {
+			first = fmt.Sprintf(`{"qty":%d}`, 1+i%4)
+		}
+		fmt.Fprintf(&b, `{"id":%d,"type":"order","customer":{"name":"c%d"},"items":[%s,{"sku":"B-%d","qty":1,"price":%d.25}]}`+"\n", i, i%7, first, i, i%50)
+	}
+	return b.Bytes()
+}
+
+// loadRejects reads the dead letters under dir: those of the load
+// (load-failed, load-rejected) by line, checking that each is its input
+// line and names table, and how many others there are.
+func loadRejects(t *testing.T, dir string, input []byte, table string) (map[int64]string, int) {
+	t.Helper()
+	lines := linesOf(input)
+	out := map[int64]string{}
+	others := 0
+	for _, d := range readDeadLetterDir(t, dir) {
+		if !bytes.Equal(lines[d.Line], d.Record) {
+			t.Errorf("dead letter line %d: record %q is not that line", d.Line, d.Record)
+		}
+		if d.Reason != "load-failed" && d.Reason != "load-rejected" {
+			others++
+			continue
+		}
+		if _, dup := out[d.Line]; dup {
+			t.Errorf("line %d dead-lettered twice", d.Line)
+		}
+		out[d.Line] = d.Reason
+		if !strings.Contains(d.Error, "table "+table+": ") {
+			t.Errorf("dead letter line %d (%s): error %q does not name table %s", d.Line, d.Reason, d.Error, table)
+		}
+	}
+	return out, others
+}
+
+// TestArraysTablesRecordWhole: with -arrays tables a record is a root row
+// and child rows, loaded table by table. When COPY rejects a child
+// table's staged file whole, or one child row (ON_ERROR = CONTINUE, a
+// NULL in a NOT NULL column), the records concerned are dead-lettered
+// once, with their line, the table and COPY's error, and none of their
+// rows stays in any table, also when the run is killed after the chunk's
+// load and the rerun redoes the chunk (the failed file then loads, the
+// refused rows' file is skipped as loaded): every table compared cell for
+// cell with the other records.
+func TestArraysTablesRecordWhole(t *testing.T) {
+	const n = 200
+	for _, c := range []struct {
+		name   string
+		noSKU  map[int]bool
+		reason string
+		want   func(line int64) bool // the records rejected
+	}{
+		// The second staged file COPYs is the first chunk's file of
+		// EVENTS__ITEMS (the root table's goes first).
+		{"child file fails", nil, "load-failed", func(l int64) bool { return l <= 50 }},
+		{"child row refused", map[int]bool{17: true, 90: true, 151: true}, "load-rejected", func(l int64) bool { return l == 17 || l == 90 || l == 151 }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			te := newTestEnv(t)
+			dir := t.TempDir()
+			in := filepath.Join(dir, "in")
+			os.Mkdir(in, 0o755)
+			input := ordersWithItems(n, c.noSKU)
+			if err := os.WriteFile(filepath.Join(in, "orders.ndjson"), input, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if c.noSKU == nil {
+				te.sf.InjectFault(snowflaketest.Fault{FailFile: ".ndjson.gz", Skip: 1})
+			} else if _, err := te.db.Exec(`CREATE TABLE EVENTS__ITEMS ("_ID" NUMBER(20,0) NOT NULL, "_PARENT_ID" NUMBER(20,0) NOT NULL, "_INDEX" NUMBER(10,0) NOT NULL, SKU VARCHAR NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			dead := filepath.Join(dir, "dead")
+			args := []string{"-table", "events", "-arrays", "tables", "-chunk-records", "50", "-max-reject-rate", "0.5", "-checkpoint", filepath.Join(dir, "cp"),
+				"-dead-letter", dead, in}
+			want := map[int64]bool{}
+			for l := int64(1); l <= n; l++ {
+				if c.want(l) {
+					want[l] = true
+				}
+			}
+			inputs := map[string][]byte{"orders.ndjson": input}
+			whole := expectTables(t, "EVENTS", withoutLines(inputs, map[string]map[int64]bool{"orders.ndjson": want}))
+
+			// Killed after the first chunk's load and dead letters, before
+			// its checkpoint: the rejected records of the chunk are in no
+			// table already.
+			cmd, out := te.startJob(t, "loaded:1", args...)
+			if code := waitExit(t, cmd); code != -1 {
+				t.Fatalf("exit %d, want killed after the first chunk\n%s", code, out)
+			}
+			first := map[int64]bool{}
+			for l := range want {
+				if l <= 50 {
+					first[l] = true
+				}
+			}
+			partial := expectTables(t, "EVENTS", withoutLines(map[string][]byte{"orders.ndjson": bytes.Join(bytes.SplitAfter(input, []byte("\n"))[:50], nil)},
+				map[string]map[int64]bool{"orders.ndjson": first}))
+			checkTables(t, te.db, partial)
+			for _, table := range []string{"EVENTS", "EVENTS__ITEMS"} {
+				var rows int
+				if err := te.db.QueryRow("SELECT COUNT(*) FROM " + table).Scan(&rows); err != nil {
+					t.Fatal(err)
+				}
+				if rows != len(partial.tables[table]) {
+					t.Errorf("after the first chunk %s holds %d rows, want %d", table, rows, len(partial.tables[table]))
+				}
+			}
+
+			cmd, out = te.startJob(t, "", args...)
+			if code := waitExit(t, cmd); code != 2 {
+				t.Fatalf("rerun: exit %d, want 2\n%s", code, out)
+			}
+			checkTables(t, te.db, whole)
+			got, others := loadRejects(t, dead, input, "EVENTS__ITEMS")
+			if others != 0 {
+				t.Errorf("%d other dead letters, want none", others)
+			}
+			for l := range want {
+				if got[l] != c.reason {
+					t.Errorf("line %d: dead letter %q, want %s", l, got[l], c.reason)
+				}
+			}
+			if len(got) != len(want) {
+				t.Errorf("%d records dead-lettered by the load, want %d", len(got), len(want))
+			}
+			// The rerun found the first chunk's other records loaded.
+			if !strings.Contains(out.String(), "records loaded     "+strconv.Itoa(n-len(want)-50+len(first))) ||
+				50-len(first) > 0 && !strings.Contains(out.String(), "already loaded     "+strconv.Itoa(50-len(first))+" record(s)") {
+				t.Errorf("the rerun's report does not count the %d records it loaded and the %d loaded before\n%s", n-len(want)-50+len(first), 50-len(first), out)
+			}
+		})
+	}
 }

@@ -10,6 +10,7 @@ package jsonstr
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -40,19 +41,40 @@ func Append(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0 // s[start:i] is still to be copied
 	for i := 0; i < len(s); {
-		// Eight bytes at a time while none is special: a control
-		// character, '"', '\\', or not ASCII.
+		// Eight bytes at a time while none needs a look: a byte to
+		// escape or one that is not ASCII. Else i moves to the first
+		// such byte.
 		if len(s)-i >= 8 {
 			x := binary.LittleEndian.Uint64(s[i:])
-			if (x|(x-spaces)|((x^quotes)-ones)|((x^slashs)-ones))&highs == 0 {
+			m := escapes(x) | x&highs
+			if m == 0 {
 				i += 8
 				continue
 			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else if c := s[i]; c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' {
+			i++
+			continue
 		}
-		// Byte by byte through that word (or the rest of s).
-		for end := min(i+8, len(s)); i < end; {
+		if c := s[i]; c < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			dst = appendEscape(dst, c)
+			i++
+			start = i
+			continue
+		}
+		// A run of UTF-8 sequences, copied as they are if valid: the two-
+		// and three-byte ones that need no range check of their second
+		// byte are checked here, the rest (E0, ED and four-byte leads,
+		// invalid bytes) as utf8.DecodeRune checks them.
+		for i < len(s) && s[i] >= utf8.RuneSelf {
 			c := s[i]
-			if c >= utf8.RuneSelf {
+			switch {
+			case c >= 0xC2 && c <= 0xDF && len(s)-i >= 2 && s[i+1]&0xC0 == 0x80:
+				i += 2
+			case c >= 0xE1 && c <= 0xEF && c != 0xED && len(s)-i >= 3 && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80:
+				i += 3
+			default:
 				r, n := utf8.DecodeRune(s[i:])
 				if r == utf8.RuneError && n == 1 {
 					dst = append(dst, s[start:i]...)
@@ -60,29 +82,34 @@ func Append(dst, s []byte) []byte {
 					start = i + 1
 				}
 				i += n
-				continue
 			}
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
 		}
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// escapes flags (in the high bit of each byte) the bytes of the eight in x
+// that need an escape: below 0x20, '"' and '\\'. A subtraction's borrow runs
+// only upwards, so the lowest flagged byte is exact; bytes not ASCII are
+// never flagged.
+func escapes(x uint64) uint64 {
+	q, b := x^quotes, x^slashs
+	return ((x-spaces)&^x | (q-ones)&^q | (b-ones)&^b) & highs
+}
+
+// appendEscape appends the escape of c, an ASCII byte below 0x20, '"' or
+// '\\'.
+func appendEscape(dst []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(dst, '\\', c)
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 }

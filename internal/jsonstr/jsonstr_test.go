@@ -45,6 +45,20 @@ func TestAppend(t *testing.T) {
 	}
 }
 
+// TestAppendPositions puts each kind of byte that needs a look at every
+// place of the first three words and the tail, where the word-at-a-time
+// scan and the byte loop hand over to each other.
+func TestAppendPositions(t *testing.T) {
+	kinds := []string{`"`, `\`, "\n", "\x01", "\x1f", "\x7f", "\x80", "\xff", "é", "東", "🎉", "\xed\xa0\x80", "\xe6\x9d"}
+	filler := strings.Repeat("abcdefgh", 3) + "xyz"
+	for _, k := range kinds {
+		for at := 0; at <= len(filler); at++ {
+			in := []byte(filler[:at] + k + filler[at:])
+			checkDecodes(t, in, Append(nil, in))
+		}
+	}
+}
+
 // checkDecodes is the oracle: encoding/json decodes out to s, with each
 // byte of s that is not valid UTF-8 read as U+FFFD (as a range loop reads
 // it).

@@ -3,11 +3,10 @@ package resilience
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"slices"
-	"syscall"
 	"time"
+
+	"github.com/flatpipe/flatpipe/internal/transport"
 )
 
 // Classifier decides which errors Retry retries. It is the consumer-side
@@ -75,29 +74,14 @@ type NetworkClassifier struct{}
 // Throttled returns false: network errors carry no throttling signal.
 func (NetworkClassifier) Throttled(error) bool { return false }
 
-// Retryable reports whether err is a transient network or context error.
+// Retryable reports whether err is a transient network or context error, as
+// listed on NetworkClassifier (s3source.IsRetryable applies the same rule to
+// transport failures).
 func (NetworkClassifier) Retryable(err error) bool {
-	switch {
-	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, ErrOpen), errors.Is(err, ErrPreconditionFailed):
+	if errors.Is(err, ErrOpen) || errors.Is(err, ErrPreconditionFailed) {
 		return false
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF):
-		return true
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
-		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, syscall.EHOSTUNREACH),
-		errors.Is(err, syscall.ENETUNREACH):
-		return true
 	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return !dns.IsNotFound && (dns.IsTimeout || dns.IsTemporary)
-	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return transport.Transient(err)
 }
 
 // Permanent marks err as not retryable, whatever the classifier says. It

@@ -2,9 +2,9 @@ package schema
 
 import (
 	"bytes"
-	"unicode/utf8"
 
 	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/internal/jsonstr"
 )
 
 // AppendSubtree appends to dst the JSON object a subtree column
@@ -70,7 +70,7 @@ func AppendSubtree(dst []byte, fields []flatten.Field, prefix, sep string) []byt
 			if !first {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, rest[:j])
+			dst = jsonstr.Append(dst, rest[:j])
 			dst = append(dst, ":{"...)
 			open = append(open, rest[:j])
 			rest = rest[j+len(sep):]
@@ -79,7 +79,7 @@ func AppendSubtree(dst []byte, fields []flatten.Field, prefix, sep string) []byt
 		if !first {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, rest)
+		dst = jsonstr.Append(dst, rest)
 		dst = append(dst, ':')
 		dst = appendValue(dst, f)
 		first = false
@@ -92,41 +92,7 @@ func AppendSubtree(dst []byte, fields []flatten.Field, prefix, sep string) []byt
 
 func appendValue(dst []byte, f flatten.Field) []byte {
 	if f.Kind == flatten.String {
-		return appendJSONString(dst, f.Value)
+		return jsonstr.Append(dst, f.Value)
 	}
 	return append(dst, f.Value...)
-}
-
-// appendJSONString appends s as a JSON string, replacing invalid UTF-8.
-func appendJSONString(dst, s []byte) []byte {
-	const hexd = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c < 0x20:
-			dst = append(dst, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&15])
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-		default:
-			r, n := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				dst = append(dst, "\ufffd"...)
-			} else {
-				dst = append(dst, s[i:i+n]...)
-			}
-			i += n
-			continue
-		}
-		i++
-	}
-	return append(dst, '"')
 }

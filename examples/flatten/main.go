@@ -31,6 +31,7 @@ import (
 	"strconv"
 
 	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/internal/jsonstr"
 	"github.com/flatpipe/flatpipe/schema"
 	"github.com/flatpipe/flatpipe/source"
 )
@@ -180,7 +181,7 @@ func (p *printer) record(name string, n, _, _ int64, doc []byte) error {
 				p.table = schema.Normalize(append(p.table, "__"...), string(r.Table), p.names)
 			}
 			line = append(line, `{"table":`...)
-			line = appendString(line, p.table)
+			line = jsonstr.Append(line, p.table)
 			line = append(line, `,"row":{"`+schema.IDColumn+`":`...)
 			line = strconv.AppendUint(line, r.ID, 10)
 			if len(r.Table) > 0 {
@@ -216,40 +217,10 @@ func (p *printer) record(name string, n, _, _ int64, doc []byte) error {
 }
 
 func appendField(dst []byte, fl flatten.Field) []byte {
-	dst = appendString(dst, fl.Path)
+	dst = jsonstr.Append(dst, fl.Path)
 	dst = append(dst, ':')
 	if fl.Kind == flatten.String {
-		return appendString(dst, fl.Value)
+		return jsonstr.Append(dst, fl.Value)
 	}
 	return append(dst, fl.Value...) // numbers, literals and compact JSON as they are
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s (valid UTF-8) as a JSON string.
-func appendString(dst, s []byte) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

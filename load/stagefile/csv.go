@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/internal/jsonstr"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -87,7 +88,7 @@ func (e *csvEncoder) row(w *Writer, fields []flatten.Field) error {
 			}
 		case flatten.String:
 			if c.class == classJSON {
-				e.tmp = appendJSONString(e.tmp[:0], f.Value)
+				e.tmp = jsonstr.Append(e.tmp[:0], f.Value)
 				b = appendEnclosed(b, e.tmp)
 			} else {
 				b = appendEnclosed(b, f.Value)

@@ -2,6 +2,7 @@ package stagefile
 
 import (
 	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/internal/jsonstr"
 	"github.com/flatpipe/flatpipe/schema"
 )
 
@@ -53,7 +54,7 @@ func (e *ndjsonEncoder) row(w *Writer, fields []flatten.Field) error {
 		b = append(b, ':')
 		switch {
 		case f.Kind == flatten.String:
-			b = appendJSONString(b, f.Value)
+			b = jsonstr.Append(b, f.Value)
 		case f.Kind != flatten.Null && c.class == classText:
 			b = append(b, '"')
 			b = append(b, f.Value...) // number and literal text need no escaping
@@ -66,34 +67,4 @@ func (e *ndjsonEncoder) row(w *Writer, fields []flatten.Field) error {
 	e.line = b
 	_, err := w.buf.Write(b)
 	return err
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s (valid UTF-8) as a JSON string.
-func appendJSONString(dst, s []byte) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/internal/jsonstr"
 	"github.com/flatpipe/flatpipe/schema"
 	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
@@ -261,7 +262,7 @@ func (e *parquetEncoder) row(w *Writer, fields []flatten.Field) error {
 				continue // SQL NULL: padded at flush
 			}
 		case c.class == pqJSON && f.Kind == flatten.String:
-			e.tmp = appendJSONString(e.tmp[:0], f.Value)
+			e.tmp = jsonstr.Append(e.tmp[:0], f.Value)
 			v = parquet.ByteArrayValue(e.arena.store(e.tmp))
 		case c.class == pqJSON || c.class == pqText:
 			v = parquet.ByteArrayValue(e.arena.store(f.Value))

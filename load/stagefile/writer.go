@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/flatpipe/flatpipe/flatten"
+	"github.com/flatpipe/flatpipe/internal/jsonstr"
 	"github.com/flatpipe/flatpipe/schema"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -231,7 +232,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 
 func (w *Writer) addColumn(key, name string, t schema.Type, system bool) *column {
 	c := &column{name: name, path: key, typ: t, ftyp: t, pos: -1, system: system}
-	c.quoted = appendJSONString(nil, []byte(name))
+	c.quoted = jsonstr.Append(nil, []byte(name))
 	w.byPath[key] = len(w.cols)
 	w.cols = append(w.cols, c)
 	return c

@@ -1,15 +1,12 @@
 package s3source
 
 import (
-	"context"
 	"errors"
-	"io"
-	"net"
-	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/flatpipe/flatpipe/internal/transport"
 	"github.com/flatpipe/flatpipe/source"
 )
 
@@ -74,10 +71,12 @@ func IsThrottled(err error) bool {
 // IsRetryable reports whether trying the same S3 read again later may
 // succeed: throttling (see IsThrottled), HTTP 5xx, RequestTimeout and
 // InternalError codes, and transport failures (a connection refused, reset
-// or timed out, a body cut short, a dial or DNS timeout, a per-attempt
-// context deadline). The SDK has already retried the S3 answers (3 attempts
-// by default) before the caller sees them, so a caller's retry should wait
-// first. context.Canceled and everything IsPermanent reports are false here.
+// or timed out, a host or network unreachable, a body cut short, a dial or
+// DNS timeout, a per-attempt context deadline: the same rule as
+// resilience.NetworkClassifier). The SDK has already retried the S3 answers
+// (3 attempts by default) before the caller sees them, so a caller's retry
+// should wait first. context.Canceled and everything IsPermanent reports are
+// false here.
 func IsRetryable(err error) bool {
 	if err == nil || IsPermanent(err) {
 		return false
@@ -89,30 +88,7 @@ func IsRetryable(err error) bool {
 	case "RequestTimeout", "RequestTimeoutException", "InternalError", "ServiceUnavailable":
 		return true
 	}
-	return statusCode(err) >= 500 || transient(err)
-}
-
-// transient reports transport errors that a new request may not meet.
-func transient(err error) bool {
-	switch {
-	case errors.Is(err, context.Canceled):
-		return false
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
-		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, syscall.ETIMEDOUT):
-		return true
-	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return !dns.IsNotFound && (dns.IsTimeout || dns.IsTemporary)
-	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return statusCode(err) >= 500 || transport.Transient(err)
 }
 
 // IsPermanent reports errors that trying again cannot fix: a missing bucket

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,6 +91,11 @@ func TestClassifyS3Errors(t *testing.T) {
 		{"record too large", nil, func() error { return &source.ObjectError{Err: &source.RecordTooLargeError{}} }, false, false, true},
 		{"connection refused", nil, func() error { return get(refused, "bucket", "k") }, true, false, false},
 		{"body cut short", nil, func() error { return fmt.Errorf("read: %w", io.ErrUnexpectedEOF) }, true, false, false},
+		// Retryable since s3source shares resilience's transport rule, which
+		// also counts an unreachable host or network outside a dial.
+		{"host unreachable mid-read", nil, func() error {
+			return &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.EHOSTUNREACH)}
+		}, true, false, false},
 		{"canceled", nil, func() error { return fmt.Errorf("get: %w", context.Canceled) }, false, false, false},
 		{"plain error", nil, func() error { return errors.New("boom") }, false, false, false},
 	} {

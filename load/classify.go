@@ -73,9 +73,13 @@ func (ErrorClassifier) Retryable(err error) bool {
 		errors.Is(err, syscall.ECONNABORTED) {
 		return true
 	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		return false // a mistyped account or host stays mistyped
+	}
 	var ne net.Error
 	if errors.As(err, &ne) {
-		return true // timeouts, refused and reset connections, DNS
+		return true // timeouts, refused and reset connections, DNS failures
 	}
 	return driverGaveUp(err) != 0
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -44,6 +45,8 @@ func TestErrorClassifier(t *testing.T) {
 		{"driver gave up", errors.New("timeout after 10s and 3 attempts. Hanging?"), true, false, false},
 		{"bad conn", driver.ErrBadConn, true, false, false},
 		{"reset", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, true, false, false},
+		{"no such host", &url.Error{Op: "Post", URL: "https://typo.snowflakecomputing.com", Err: &net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "typo.snowflakecomputing.com", IsNotFound: true}}}, false, false, false},
+		{"DNS timeout", &net.OpError{Op: "dial", Err: &net.DNSError{Err: "i/o timeout", Name: "acct.snowflakecomputing.com", IsTimeout: true}}, true, false, false},
 		{"unexpected EOF", fmt.Errorf("x: %w", io.ErrUnexpectedEOF), true, false, false},
 		{"context cancelled", fmt.Errorf("x: %w", context.Canceled), false, false, false},
 		{"deadline", context.DeadlineExceeded, false, false, false},

@@ -3,6 +3,7 @@ package snowflaketest_test
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -434,5 +435,62 @@ func TestTimestampCasts(t *testing.T) {
 		if err == nil || snowErr(t, err).Number != 2 {
 			t.Errorf("%s = %v, want 000002", q, err)
 		}
+	}
+}
+
+// TestTransactionRunsOnce: inside BEGIN ... COMMIT, a DML statement on a
+// table with VARCHAR(n) columns is evaluated once, so an external
+// function in it is called once per row, with the values of a volatile
+// expression (UUID_STRING()) of that one evaluation, also when the
+// statement is refused (100074) and undone.
+func TestTransactionRunsOnce(t *testing.T) {
+	svc := &remoteService{answer: func(args []json.RawMessage) any {
+		var v any
+		_ = json.Unmarshal(args[0], &v)
+		return fmt.Sprintf("t%v", v)
+	}}
+	_, db := newDB(t, snowflaketest.Options{ExternalServices: map[string]http.Handler{gatewayURL: svc}})
+	mustExec(t, db, "CREATE API INTEGRATION gw API_PROVIDER = aws_api_gateway API_AWS_ROLE_ARN = 'arn:aws:iam::1:role/r' API_ALLOWED_PREFIXES = ('"+gatewayURL+"') ENABLED = TRUE")
+	mustExec(t, db, "CREATE EXTERNAL FUNCTION tag(s VARCHAR) RETURNS VARCHAR API_INTEGRATION = gw AS '"+gatewayURL+"tag'")
+	mustExec(t, db, "CREATE TABLE src (n INT)")
+	mustExec(t, db, "INSERT INTO src VALUES (1), (2), (3)")
+	mustExec(t, db, "CREATE TABLE dst (n INT, s VARCHAR(40))")
+	sent := func() int {
+		n := 0
+		for _, r := range svc.taken() {
+			n += len(r.rows)
+		}
+		return n
+	}
+	mustExec(t, db, "BEGIN")
+	for _, tc := range []struct {
+		q       string
+		refused bool
+	}{
+		{"INSERT INTO dst SELECT n, tag(UUID_STRING()) FROM src", false},
+		{"INSERT INTO dst SELECT n + 10, tag(UUID_STRING()) || ' too long' FROM src", true},
+		{"UPDATE dst SET s = tag(UUID_STRING()) WHERE n <= 3", false},
+		{"UPDATE dst SET s = tag(UUID_STRING()) || ' too long'", true},
+		{"MERGE INTO dst USING src ON dst.n = src.n WHEN MATCHED THEN UPDATE SET dst.s = tag(TO_VARCHAR(src.n))", false},
+	} {
+		_, err := db.Exec(tc.q)
+		switch {
+		case tc.refused && (err == nil || snowErr(t, err).Number != 100074):
+			t.Errorf("%s = %v, want 100074", tc.q, err)
+		case !tc.refused && err != nil:
+			t.Errorf("%s: %v", tc.q, err)
+		}
+		if got := sent(); got != 3 {
+			t.Errorf("%s: the function got %d rows, want 3 (one call per row)", tc.q, got)
+		}
+	}
+	mustExec(t, db, "COMMIT")
+	_, rows := queryAll(t, db, "SELECT n, s FROM dst ORDER BY n")
+	var got []string
+	for _, r := range rows {
+		got = append(got, r[0]+"="+r[1])
+	}
+	if g, want := strings.Join(got, " "), "1=t1 2=t2 3=t3"; g != want {
+		t.Errorf("table after COMMIT = %s, want %s", g, want)
 	}
 }

@@ -494,3 +494,36 @@ func TestTransactionRunsOnce(t *testing.T) {
 		t.Errorf("table after COMMIT = %s, want %s", g, want)
 	}
 }
+
+// TestTimestampTZBinds: a time.Time bound as TIMESTAMP_TZ (a single bind
+// and an inline array bind) keeps its offset when written into a
+// TIMESTAMP_TZ column and when answered, and compares with the column.
+func TestTimestampTZBinds(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE tzb (n INT, ts TIMESTAMP_TZ)")
+	at := time.Date(2024, 3, 4, 5, 6, 7, 123456000, time.UTC)
+	ist := at.In(time.FixedZone("", 5*3600+1800))
+	pst := at.Add(time.Hour).In(time.FixedZone("", -8*3600))
+	jst := at.Add(2 * time.Hour).In(time.FixedZone("", 9*3600))
+	mustExec(t, db, "INSERT INTO tzb VALUES (?, ?)", 1, gosnowflake.DataTypeTimestampTz, ist)
+	mustExec(t, db, "INSERT INTO tzb VALUES (?, ?)", gosnowflake.Array([]int{2, 3}), gosnowflake.Array([]time.Time{pst, jst}, gosnowflake.TimestampTZType))
+	rows, err := db.Query("SELECT n, ts FROM tzb ORDER BY n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{1, ist, 5*3600 + 1800}, {2, pst, -8 * 3600}, {3, jst, 9 * 3600}})
+
+	// A bound value answered as it was bound.
+	rows, err = db.Query("SELECT 7, ?", gosnowflake.DataTypeTimestampTz, pst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{7, pst, -8 * 3600}})
+
+	// A bound value compared with the column.
+	rows, err = db.Query("SELECT n, ts FROM tzb WHERE ts = ?", gosnowflake.DataTypeTimestampTz, jst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{3, jst, 9 * 3600}})
+}

@@ -527,3 +527,54 @@ func TestTimestampTZBinds(t *testing.T) {
 	}
 	checkTZ(t, rows, []tzWant{{3, jst, 9 * 3600}})
 }
+
+// TestTimestampTZFunctions: DATEADD, TIMESTAMPADD, DATE_TRUNC, ::DATE,
+// TO_DATE, EXTRACT, DATE_PART and YEAR() and the like work on a
+// TIMESTAMP_TZ in its own offset, and DATEADD and DATE_TRUNC keep the
+// offset (https://docs.snowflake.com/en/sql-reference/data-types-datetime:
+// operations on TIMESTAMP_TZ are performed in each value's offset).
+func TestTimestampTZFunctions(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE f (n INT, ts TIMESTAMP_TZ)")
+	// 2024-01-31 21:00 UTC: the wall clock's date is a day later.
+	mustExec(t, db, "INSERT INTO f VALUES (1, '2024-02-01 02:00:00 +05:00')")
+	plus5 := 5 * 3600
+	at := func(y int, mo time.Month, d, h, mi int) time.Time {
+		return time.Date(y, mo, d, h, mi, 0, 0, time.FixedZone("", plus5))
+	}
+	for _, tc := range []struct {
+		expr string
+		want time.Time
+	}{
+		{"DATEADD(hour, 23, ts)", at(2024, 2, 2, 1, 0)},
+		{"DATEADD('month', 1, ts)", at(2024, 3, 1, 2, 0)},
+		{"DATEADD(day, -1, DATEADD(minute, 30, ts))", at(2024, 1, 31, 2, 30)},
+		{"TIMESTAMPADD(year, 1, ts)", at(2025, 2, 1, 2, 0)},
+		{"DATE_TRUNC('DAY', ts)", at(2024, 2, 1, 0, 0)},
+		{"DATE_TRUNC(month, ts)", at(2024, 2, 1, 0, 0)},
+		{"DATE_TRUNC(hour, DATEADD(minute, 59, ts))", at(2024, 2, 1, 2, 0)},
+	} {
+		rows, err := db.Query("SELECT n, " + tc.expr + " FROM f")
+		if err != nil {
+			t.Errorf("%s: %v", tc.expr, err)
+			continue
+		}
+		checkTZ(t, rows, []tzWant{{1, tc.want, plus5}})
+	}
+	for _, tc := range []struct{ expr, want string }{
+		{"TO_VARCHAR(ts::DATE)", "2024-02-01"},
+		{"TO_VARCHAR(CAST(ts AS DATE))", "2024-02-01"},
+		{"TO_VARCHAR(TO_DATE(ts))", "2024-02-01"},
+		{"YEAR(ts) * 100 + MONTH(ts)", "202402"},
+		{"DAY(ts)", "1"},
+		{"HOUR(ts)", "2"},
+		{"EXTRACT(hour FROM ts)", "2"},
+		{"DATE_PART(day, ts)", "1"},
+		{"DATE_PART('month', ts)", "2"},
+		{"IFF(ts::DATE = '2024-02-01', 'y', 'n')", "y"},
+	} {
+		if got := queryOne(t, db, "SELECT "+tc.expr+" FROM f"); got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.expr, got, tc.want)
+		}
+	}
+}

@@ -428,13 +428,18 @@ func TestTimestampCasts(t *testing.T) {
 	if err == nil || snowErr(t, err).Number != 100035 {
 		t.Errorf("'x'::TIMESTAMP_LTZ = %v, want 100035", err)
 	}
-	// Without a cast, a TIMESTAMP_TZ column and text or a TIMESTAMP_LTZ
-	// do not mix in the emulator: a clear refusal (FIDELITY.md).
+	// Without a cast, a TIMESTAMP_TZ column compares with text and with a
+	// TIMESTAMP_LTZ by the instant.
 	for _, q := range []string{"SELECT n FROM p WHERE ts > '2024-01-01'", "SELECT n FROM p WHERE ts = l"} {
-		_, err := db.Exec(q)
-		if err == nil || snowErr(t, err).Number != 2 {
-			t.Errorf("%s = %v, want 000002", q, err)
+		if got := queryOne(t, db, q); got != "1" {
+			t.Errorf("%s = %s, want 1", q, got)
 		}
+	}
+	// Where the emulator does not apply TIMESTAMP_TZ semantics, a clear
+	// refusal (FIDELITY.md).
+	_, err = db.Exec("SELECT n FROM (SELECT n, ts AS x FROM p) WHERE x > '2024-01-01'")
+	if err == nil || snowErr(t, err).Number != 2 {
+		t.Errorf("a TIMESTAMP_TZ under an alias compared with text = %v, want 000002", err)
 	}
 }
 
@@ -577,4 +582,63 @@ func TestTimestampTZFunctions(t *testing.T) {
 			t.Errorf("%s = %s, want %s", tc.expr, got, tc.want)
 		}
 	}
+}
+
+// TestTimestampTZCompareInstants: TIMESTAMP_TZ values compare, join,
+// group and deduplicate by their instants, whatever their offsets
+// (https://docs.snowflake.com/en/sql-reference/data-types-datetime).
+func TestTimestampTZCompareInstants(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE a (n INT, ts TIMESTAMP_TZ)")
+	// 1, 2 and 3 are one instant (2024-01-01 22:00 UTC) in three offsets.
+	mustExec(t, db, `INSERT INTO a VALUES (1, '2024-01-02 03:00:00 +05:00'), (2, '2024-01-01 22:00:00 +00:00'),
+		(3, '2024-01-01 14:00:00 -08:00'), (4, '2024-01-02 00:00:00 +00:00')`)
+	same := time.Date(2024, 1, 2, 7, 0, 0, 0, time.FixedZone("", 9*3600))
+	for _, tc := range []struct {
+		q    string
+		args []any
+		want string
+	}{
+		{"SELECT count(*) FROM a WHERE ts = '2024-01-01 17:00:00 -05:00'::TIMESTAMP_TZ", nil, "3"},
+		{"SELECT count(*) FROM a WHERE ts <> TO_TIMESTAMP_TZ('2024-01-01 17:00:00 -05:00')", nil, "1"},
+		{"SELECT count(*) FROM a WHERE ts = ?", []any{gosnowflake.DataTypeTimestampTz, same}, "3"},
+		{"SELECT count(*) FROM a WHERE ts = '2024-01-01 23:00:00+01:00'", nil, "3"},
+		{"SELECT count(*) FROM a WHERE '2024-01-01 22:00:00'::TIMESTAMP_LTZ < ts", nil, "1"},
+		{"SELECT count(*) FROM a WHERE ts IN (?, ?)", []any{gosnowflake.DataTypeTimestampTz, same, gosnowflake.DataTypeTimestampTz, same}, "3"},
+		{"SELECT count(*) FROM a x JOIN a y ON x.ts = y.ts", nil, "10"},
+		{"SELECT count(*) FROM a x JOIN a y ON x.ts != y.ts", nil, "6"},
+		{"SELECT count(*) FROM a x JOIN a y ON x.ts < y.ts", nil, "3"},
+		{"SELECT count(*) FROM a x, a y WHERE x.ts > y.ts", nil, "3"},
+		{"SELECT count(*) FROM a x JOIN a y ON x.ts <= y.ts AND x.ts >= y.ts", nil, "10"},
+		{"SELECT count(*) FROM a WHERE ts IN ('2024-01-01 23:00:00 +01:00'::TIMESTAMP_TZ, '2024-01-02 01:00:00 +01:00'::TIMESTAMP_TZ)", nil, "4"},
+		{"SELECT count(*) FROM a WHERE ts NOT IN (SELECT ts FROM a WHERE n = 3)", nil, "1"},
+		{"SELECT count(DISTINCT ts) FROM a", nil, "2"},
+		{"SELECT count(*) FROM (SELECT DISTINCT ts FROM a)", nil, "2"},
+		{"SELECT count(*) FROM (SELECT ts, count(*) FROM a GROUP BY ts)", nil, "2"},
+		{"SELECT max(c) FROM (SELECT ts, count(*) AS c FROM a GROUP BY 1)", nil, "3"},
+	} {
+		if got := queryOne(t, db, tc.q, tc.args...); got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.q, got, tc.want)
+		}
+	}
+	// The grouped value keeps its column name and one of its offsets.
+	cols, rows := queryAll(t, db, "SELECT ts, count(*) AS c FROM a GROUP BY ts ORDER BY ts")
+	if len(cols) != 2 || cols[0] != "TS" || len(rows) != 2 || rows[0][1] != "3" || rows[1][1] != "1" {
+		t.Errorf("GROUP BY ts = %v %v, want TS, C with counts 3, 1", cols, rows)
+	}
+	rows2, err := db.Query("SELECT n, ts FROM a WHERE n = 4 AND ts IN (SELECT DISTINCT ts FROM a)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows2, []tzWant{{4, time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), 0}})
+	// MERGE and UPDATE match by the instant too; SET still assigns.
+	mustExec(t, db, "CREATE TABLE b (ts TIMESTAMP_TZ, label VARCHAR)")
+	mustExec(t, db, "INSERT INTO b VALUES ('2024-01-02 06:30:00 +08:30', 'x')")
+	mustExec(t, db, "MERGE INTO b USING a ON b.ts = a.ts AND a.n = 2 WHEN MATCHED THEN UPDATE SET b.label = 'merged'")
+	mustExec(t, db, "UPDATE b SET ts = '2024-01-01 22:00:00 +01:00' WHERE ts = (SELECT ts FROM a WHERE n = 1)")
+	rows2, err = db.Query("SELECT 1, ts FROM b WHERE label = 'merged'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows2, []tzWant{{1, time.Date(2024, 1, 1, 21, 0, 0, 0, time.UTC), 3600}})
 }

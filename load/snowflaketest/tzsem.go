@@ -79,7 +79,7 @@ func (e *Emulator) tzRewrite(ctx context.Context, s *session, toks []token, bind
 	if !tc.marked(toks) {
 		return toks
 	}
-	return tc.funcs(toks)
+	return tc.level(tc.funcs(toks))
 }
 
 // marked reports whether ts may hold a TIMESTAMP_TZ value.

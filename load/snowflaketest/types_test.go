@@ -616,6 +616,7 @@ func TestTimestampTZCompareInstants(t *testing.T) {
 		{"SELECT count(*) FROM (SELECT DISTINCT ts FROM a)", nil, "2"},
 		{"SELECT count(*) FROM (SELECT ts, count(*) FROM a GROUP BY ts)", nil, "2"},
 		{"SELECT max(c) FROM (SELECT ts, count(*) AS c FROM a GROUP BY 1)", nil, "3"},
+		{"SELECT count(*) FROM (SELECT a.ts FROM a GROUP BY a.ts HAVING count(*) > 1 AND a.ts > '2000-01-01' ORDER BY a.ts)", nil, "1"},
 	} {
 		if got := queryOne(t, db, tc.q, tc.args...); got != tc.want {
 			t.Errorf("%s = %s, want %s", tc.q, got, tc.want)

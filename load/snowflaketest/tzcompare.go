@@ -63,6 +63,13 @@ func (tc tzContext) comparisons(toks []token) []token {
 			inSet = false
 		}
 		switch {
+		case t.text == "(":
+			// An inner level, rewritten already (level).
+			if c := matchingParen(toks, i); c > 0 {
+				out = append(out, toks[i:c+1]...)
+				i = c
+				continue
+			}
 		case t.kind == tkPunct && comparisonOps[t.text]:
 			start := operandStart(out)
 			j := nextNonSpace(toks, i+1)
@@ -386,7 +393,67 @@ func (tc tzContext) groupBy(toks []token, from, to int, items [][]token) []token
 		out = append(out, gi...)
 	}
 	out = append(out, tzSpace())
-	return append(out, toks[gEnd:]...)
+	return append(out, groupedTail(toks[gEnd:], keyed)...)
+}
+
+// groupedTail rewrites the HAVING, QUALIFY and ORDER BY after a GROUP BY
+// (up to the end of the query block): a grouped expression there,
+// outside an aggregate, becomes any_value(expression), as the select
+// list has it.
+func groupedTail(toks []token, keyed map[string]bool) []token {
+	var out []token
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		if t.is("UNION") || t.is("EXCEPT") || t.is("INTERSECT") || t.is("MINUS") {
+			return append(out, toks[i:]...)
+		}
+		if t.kind != tkWord && t.kind != tkQuoted {
+			out = append(out, t)
+			continue
+		}
+		open := nextNonSpace(toks, i+1)
+		if open > 0 && toks[open].text == "(" {
+			// A call: an aggregate's arguments stay; other calls are
+			// looked into.
+			c := matchingParen(toks, open)
+			if c < 0 {
+				return append(out, toks[i:]...)
+			}
+			if aggregateItem(toks[i : c+1]) {
+				out = append(out, toks[i:c+1]...)
+			} else {
+				out = append(out, toks[i:open+1]...)
+				out = append(out, groupedTail(toks[open+1:c], keyed)...)
+				out = append(out, toks[c])
+			}
+			i = c
+			continue
+		}
+		if p := lastNonSpace(out); p >= 0 && out[p].text == "." {
+			out = append(out, t)
+			continue
+		}
+		// A (qualified) name.
+		name := i
+		for {
+			d := nextNonSpace(toks, name+1)
+			if d < 0 || toks[d].text != "." {
+				break
+			}
+			m := nextNonSpace(toks, d+1)
+			if m < 0 || (toks[m].kind != tkWord && toks[m].kind != tkQuoted) {
+				break
+			}
+			name = m
+		}
+		if keyed[tokKey(toks[i:name+1])] {
+			out = append(out, call("ANY_VALUE", toks[i:name+1])...)
+			i = name
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // itemName is the result column name of a select item without an alias:

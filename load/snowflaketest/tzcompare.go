@@ -6,7 +6,7 @@ import (
 )
 
 // TIMESTAMP_TZ comparisons by the instant (see tzsem.go): both sides of a
-// comparison or IN, the keys of SELECT DISTINCT and COUNT(DISTINCT …),
+// comparison, BETWEEN or IN, the keys of SELECT DISTINCT and COUNT(DISTINCT …),
 // and the GROUP BY items that may hold a TIMESTAMP_TZ value go through
 // sf_key.
 
@@ -91,6 +91,40 @@ func (tc tzContext) comparisons(toks []token) []token {
 			out = append(append(out[:start], l...), tzSpace(), t, tzSpace())
 			out = append(out, tc.key(right)...)
 			i = k
+			continue
+		case t.is("BETWEEN"):
+			end := len(out)
+			if p := lastNonSpace(out); p >= 0 && out[p].is("NOT") {
+				end = p
+			}
+			start := operandStart(out[:end])
+			lo := nextNonSpace(toks, i+1)
+			if start < 0 || lo < 0 {
+				break
+			}
+			loEnd := operandEnd(toks, lo)
+			and := nextNonSpace(toks, loEnd+1)
+			if loEnd < lo || and < 0 || !toks[and].is("AND") {
+				break
+			}
+			hi := nextNonSpace(toks, and+1)
+			if hi < 0 {
+				break
+			}
+			hiEnd := operandEnd(toks, hi)
+			if hiEnd < hi {
+				break
+			}
+			left, low, high := out[start:end], toks[lo:loEnd+1], toks[hi:hiEnd+1]
+			if !tc.marked(left) && !tc.marked(low) && !tc.marked(high) || windowed(left) || windowed(low) || windowed(high) {
+				break
+			}
+			tail := append([]token(nil), out[end:]...)
+			out = append(append(out[:start], tc.key(append([]token(nil), left...))...), tzSpace())
+			out = append(out, tail...)
+			out = append(append(out, t, tzSpace()), tc.key(low)...)
+			out = append(append(out, tzSpace(), toks[and], tzSpace()), tc.key(high)...)
+			i = hiEnd
 			continue
 		case t.is("IN"):
 			end := len(out)

@@ -574,6 +574,7 @@ func TestTimestampTZFunctions(t *testing.T) {
 		{"DAY(ts)", "1"},
 		{"HOUR(ts)", "2"},
 		{"EXTRACT(hour FROM ts)", "2"},
+		{"EXTRACT(epoch FROM ts)::INT", "1706734800"},
 		{"DATE_PART(day, ts)", "1"},
 		{"DATE_PART('month', ts)", "2"},
 		{"IFF(ts::DATE = '2024-02-01', 'y', 'n')", "y"},

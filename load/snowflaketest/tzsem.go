@@ -257,13 +257,17 @@ func (tc tzContext) funcCall(name token, inner []token) ([]token, bool) {
 		return call("DATE_PART", []token{{kind: tkString, text: quoteString(p), pos: -1}}, call("SF_WALL", args[1])), true
 	case fn == "EXTRACT" && len(args) == 1 && tc.marked(args[0]):
 		w := words(args[0])
-		if len(w) < 3 || !w[1].is("FROM") {
+		if len(w) < 3 || !w[1].is("FROM") || strings.HasPrefix(w[0].upper(), "TIMEZONE") {
 			return nil, false
+		}
+		via := "SF_WALL"
+		if w[0].is("EPOCH") {
+			via = "SF_KEY" // seconds since the epoch of the instant
 		}
 		for k, t := range args[0] {
 			if t.pos == w[1].pos && t.is("FROM") {
 				head := append(append([]token(nil), args[0][:k+1]...), tzSpace())
-				return call("EXTRACT", append(head, call("SF_WALL", args[0][k+1:])...)), true
+				return call("EXTRACT", append(head, call(via, args[0][k+1:])...)), true
 			}
 		}
 	}

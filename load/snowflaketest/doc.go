@@ -45,7 +45,9 @@
 // (stmtHandlers), CREATE/DROP/ALTER by object kind (ddlHandlers), SHOW
 // kinds (showHandlers), all in extend.go; and functions answered from
 // the emulator's state in funcs.go (callRewrites, tableFuncs,
-// argRewrites, sessionMacros).
+// argRewrites, sessionMacros). TIMESTAMP_TZ semantics (comparisons by
+// the instant, date functions in the value's own offset) are rewrites
+// onto typed-overload session macros, in tzsem.go and tzcompare.go.
 //
 // # The in-Snowflake pipeline
 //

@@ -346,6 +346,7 @@ func (e *Emulator) runDuck(ctx context.Context, s *session, toks, ws []token, re
 	if err != nil {
 		return nil, err
 	}
+	toks = e.tzRewrite(ctx, s, toks, firstRow(rows))
 	toks, err = e.rewriteCalls(ctx, s, toks)
 	if err != nil {
 		return nil, err

@@ -70,3 +70,36 @@ func FuzzStatement(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTZRewrite runs the TIMESTAMP_TZ rewrites (tzsem.go, tzcompare.go)
+// on arbitrary statement text: they never panic, and text that names no
+// TIMESTAMP_TZ column, cast or bind comes back as it was.
+func FuzzTZRewrite(f *testing.F) {
+	for _, s := range []string{
+		"SELECT ts, count(*) FROM a GROUP BY ts ORDER BY ts", "SELECT count(*) FROM a x JOIN a y ON x.ts = y.ts",
+		"SELECT DISTINCT n, ts FROM a", "SELECT count(DISTINCT ts) FROM a WHERE ts NOT IN (SELECT ts FROM b)",
+		"SELECT DATEADD(day, 1, ts), DATE_TRUNC('DAY', ts), ts::DATE, EXTRACT(hour FROM ts), YEAR(ts) FROM a",
+		"UPDATE b SET ts = ? WHERE ts = (SELECT max(ts) FROM a)", "SELECT * FROM a WHERE ts IN (?, ?) AND n = :1",
+		"MERGE INTO b USING a ON b.ts = a.ts WHEN MATCHED THEN UPDATE SET b.ts = a.ts",
+		"SELECT ROW_NUMBER() OVER (PARTITION BY ts ORDER BY ts) = 1 FROM a", "SELECT CAST(ts AS DATE), TRY_CAST(ts AS DATE)",
+		"SELECT ts = ", "SELECT DISTINCT", "GROUP BY 1", "x IN (", "SELECT ts::", "DATE_PART(", "(((", ")))", "= = IN IN",
+	} {
+		f.Add(s)
+	}
+	tc := tzContext{names: map[string]bool{"TS": true}, params: map[int]bool{}}
+	f.Fuzz(func(t *testing.T, sql string) {
+		toks := lex(sql)
+		for _, tk := range toks {
+			if tk.kind == tkParam {
+				tc.params[tk.pos] = tk.pos%2 == 0
+			}
+		}
+		out := tc.level(tc.funcs(toks))
+		if !tc.marked(toks) {
+			if got, want := tokText(out), tokText(toks); got != want {
+				t.Fatalf("%q: rewritten to %q without a TIMESTAMP_TZ", sql, got)
+			}
+		}
+		clear(tc.params)
+	})
+}

@@ -51,7 +51,7 @@ func (e *Emulator) newSession(ctx context.Context, user, db, schema, wh, role st
 	if s.role == "" {
 		s.role = "SYSADMIN"
 	}
-	for _, m := range append([]string{"SET TimeZone = 'UTC'"}, sessionMacros...) {
+	for _, m := range append(append([]string{"SET TimeZone = 'UTC'"}, sessionMacros...), tzMacros...) {
 		if _, err := conn.ExecContext(ctx, m); err != nil {
 			_ = conn.Close()
 			return nil, fmt.Errorf("snowflaketest: session setup: %w", err)

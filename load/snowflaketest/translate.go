@@ -72,7 +72,21 @@ func (v bindValue) literal() (string, error) {
 		if err != nil {
 			return quoteString(v.s), nil
 		}
-		return "TIMESTAMPTZ " + quoteString(time.Unix(0, ns).UTC().Format("2006-01-02 15:04:05.999999999Z07:00")), nil
+		instant := "TIMESTAMPTZ " + quoteString(time.Unix(0, ns).UTC().Format("2006-01-02 15:04:05.999999999Z07:00"))
+		if strings.ToUpper(v.typ) == "TIMESTAMP_LTZ" {
+			return instant, nil
+		}
+		// TIMESTAMP_TZ: "<nanoseconds> <offset minutes + 1440>" (no
+		// offset: UTC, the session's zone), kept as tzStruct.
+		off := int64(0)
+		if len(f) > 1 {
+			o, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil || o < 0 || o > 2880 {
+				return "", sqlErr(errSyntax, "42000", "Invalid TIMESTAMP_TZ binding '%s'.", v.s)
+			}
+			off = o - 1440
+		}
+		return "CAST({'sf_instant': " + instant + ", 'sf_offset': " + strconv.FormatInt(off, 10) + "} AS " + tzStruct + ")", nil
 	case "BINARY":
 		if _, err := hex.DecodeString(v.s); err != nil {
 			return "", sqlErr(errHex, "22000", "The following string is not a legal hex-encoded value: '%s'", v.s)

@@ -166,18 +166,15 @@ func (e *Emulator) checkLengths(ctx context.Context, s *session, qn string, cols
 // (VARCHAR(n) lengths) leaves the table as it was: in its own transaction
 // (undone on refusal) unless the session has one open. DuckDB has no
 // savepoints and aborts a transaction on any error, so inside an open
-// one the statement first runs on a scratch copy of the table (dryRun)
-// and writes the table only if the copy passes the checks.
+// one the statement runs once on the table and a refusal puts the
+// table back by hand (guardInTxn).
 func (e *Emulator) guardDML(ctx context.Context, s *session, toks, ws []token, run func(toks, ws []token) (*result, error)) (*result, error) {
 	qn, bounded := e.boundedColumns(ctx, s, dmlTarget(ws))
 	if len(bounded) == 0 {
 		return run(toks, ws)
 	}
 	if s.inTxn {
-		if err := e.dryRun(ctx, s, qn, bounded, toks, ws, run); err != nil {
-			return nil, err
-		}
-		return run(toks, ws)
+		return e.guardInTxn(ctx, s, qn, bounded, toks, ws, run)
 	}
 	if _, err := s.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return nil, err
@@ -196,6 +193,53 @@ func (e *Emulator) guardDML(ctx context.Context, s *session, toks, ws []token, r
 		return nil, err
 	}
 	return res, nil
+}
+
+// undoTable is the session's copy of a DML statement's target taken
+// before the statement, to put back when Snowflake's checks refuse it.
+const undoTable = `temp.main."__sf_undo"`
+
+// guardInTxn runs a DML statement once, inside the session's open
+// transaction, on the table qn, then checks its VARCHAR(n) columns; on a
+// refusal it undoes the statement: the rows an INSERT added (those past
+// the table's highest rowid before it; DuckDB numbers a transaction's new
+// rows upwards) are deleted, and for UPDATE, MERGE and INSERT OVERWRITE
+// the table's rows are replaced by a copy taken before the statement.
+// Every expression of the statement (an external function, RANDOM(), a
+// sequence) is evaluated once, as in Snowflake.
+func (e *Emulator) guardInTxn(ctx context.Context, s *session, qn string, bounded []column, toks, ws []token, run func(toks, ws []token) (*result, error)) (*result, error) {
+	appendOnly := ws[0].is("INSERT") && !(len(ws) > 1 && ws[1].is("OVERWRITE"))
+	var mark int64
+	if appendOnly {
+		if err := s.conn.QueryRowContext(ctx, "SELECT COALESCE(max(rowid), -1) FROM "+qn).Scan(&mark); err != nil {
+			return nil, err
+		}
+	} else {
+		if _, err := s.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE \"__sf_undo\" AS SELECT * FROM "+qn); err != nil {
+			return nil, err
+		}
+		defer func() { _, _ = s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+undoTable) }()
+	}
+	res, err := run(toks, ws)
+	if err != nil {
+		return nil, err
+	}
+	refusal := e.checkLengths(ctx, s, qn, bounded)
+	if refusal == nil {
+		return res, nil
+	}
+	var undo []string
+	if appendOnly {
+		undo = []string{fmt.Sprintf("DELETE FROM %s WHERE rowid > %d", qn, mark)}
+	} else {
+		undo = []string{"DELETE FROM " + qn, "INSERT INTO " + qn + " SELECT * FROM " + undoTable}
+	}
+	for _, q := range undo {
+		if _, err := s.conn.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("snowflaketest: undoing a refused statement: %w", err)
+		}
+	}
+	return nil, refusal
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
@@ -661,55 +705,4 @@ func wrapMerge(toks []token, i0 int, tz map[string]string, all []string) []token
 		}
 	}
 	return toks
-}
-
-// dryTable is the session's scratch copy of a DML statement's target.
-const dryTable = `temp.main."__sf_dry"`
-
-// dryRun runs a DML statement on a scratch copy of its target table qn
-// (without rows for INSERT) and checks the copy's VARCHAR(n) columns.
-func (e *Emulator) dryRun(ctx context.Context, s *session, qn string, bounded []column, toks, ws []token, run func(toks, ws []token) (*result, error)) error {
-	dt, dws, ok := retarget(toks, ws)
-	if !ok {
-		return nil // the check after the statement still applies
-	}
-	q := "CREATE OR REPLACE TEMP TABLE \"__sf_dry\" AS SELECT * FROM " + qn
-	if ws[0].is("INSERT") {
-		q += " LIMIT 0"
-	}
-	if _, err := s.conn.ExecContext(ctx, q); err != nil {
-		return err
-	}
-	defer func() { _, _ = s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+dryTable) }()
-	if _, err := run(dt, dws); err != nil {
-		return err
-	}
-	return e.checkLengths(ctx, s, dryTable, bounded)
-}
-
-// retarget replaces the target table of an INSERT, UPDATE or MERGE with
-// dryTable, under the target's name as its alias (UPDATE and MERGE refer
-// to it) unless the statement gives one.
-func retarget(toks, ws []token) ([]token, []token, bool) {
-	ti := targetIndex(ws)
-	names, after := parseName(ws, ti)
-	if len(names) == 0 || after <= ti {
-		return nil, nil, false
-	}
-	i, j := tokIndex(toks, ws[ti].pos), tokIndex(toks, ws[after-1].pos)
-	if i >= len(toks) || j >= len(toks) {
-		return nil, nil, false
-	}
-	pos := toks[i].pos
-	repl := []token{{kind: tkWord, text: "temp", pos: pos}, {kind: tkPunct, text: ".", pos: pos}, {kind: tkWord, text: "main", pos: pos},
-		{kind: tkPunct, text: ".", pos: pos}, {kind: tkQuoted, text: `"__sf_dry"`, pos: pos}}
-	aliased := after < len(ws) && (ws[after].is("AS") || ws[after].kind == tkQuoted ||
-		(ws[after].kind == tkWord && !isClauseWord(ws[after].upper()) && !ws[after].is("SET") && !ws[after].is("USING") &&
-			!ws[after].is("VALUES") && !ws[after].is("SELECT") && !ws[after].is("WITH") && !ws[after].is("FROM")))
-	if !ws[0].is("INSERT") && !aliased {
-		repl = append(repl, token{kind: tkSpace, text: " ", pos: pos}, token{kind: tkWord, text: "AS", pos: pos},
-			token{kind: tkSpace, text: " ", pos: pos}, token{kind: tkQuoted, text: quoteIdent(names[len(names)-1]), pos: pos})
-	}
-	out := append(append(append([]token(nil), toks[:i]...), repl...), toks[j+1:]...)
-	return out, words(out), true
 }

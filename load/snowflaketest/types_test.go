@@ -3,6 +3,7 @@ package snowflaketest_test
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -427,12 +428,235 @@ func TestTimestampCasts(t *testing.T) {
 	if err == nil || snowErr(t, err).Number != 100035 {
 		t.Errorf("'x'::TIMESTAMP_LTZ = %v, want 100035", err)
 	}
-	// Without a cast, a TIMESTAMP_TZ column and text or a TIMESTAMP_LTZ
-	// do not mix in the emulator: a clear refusal (FIDELITY.md).
+	// Without a cast, a TIMESTAMP_TZ column compares with text and with a
+	// TIMESTAMP_LTZ by the instant.
 	for _, q := range []string{"SELECT n FROM p WHERE ts > '2024-01-01'", "SELECT n FROM p WHERE ts = l"} {
-		_, err := db.Exec(q)
-		if err == nil || snowErr(t, err).Number != 2 {
-			t.Errorf("%s = %v, want 000002", q, err)
+		if got := queryOne(t, db, q); got != "1" {
+			t.Errorf("%s = %s, want 1", q, got)
 		}
 	}
+	// Where the emulator does not apply TIMESTAMP_TZ semantics, a clear
+	// refusal (FIDELITY.md).
+	_, err = db.Exec("SELECT n FROM (SELECT n, ts AS x FROM p) WHERE x > '2024-01-01'")
+	if err == nil || snowErr(t, err).Number != 2 {
+		t.Errorf("a TIMESTAMP_TZ under an alias compared with text = %v, want 000002", err)
+	}
+}
+
+// TestTransactionRunsOnce: inside BEGIN ... COMMIT, a DML statement on a
+// table with VARCHAR(n) columns is evaluated once, so an external
+// function in it is called once per row, with the values of a volatile
+// expression (UUID_STRING()) of that one evaluation, also when the
+// statement is refused (100074) and undone.
+func TestTransactionRunsOnce(t *testing.T) {
+	svc := &remoteService{answer: func(args []json.RawMessage) any {
+		var v any
+		_ = json.Unmarshal(args[0], &v)
+		return fmt.Sprintf("t%v", v)
+	}}
+	_, db := newDB(t, snowflaketest.Options{ExternalServices: map[string]http.Handler{gatewayURL: svc}})
+	mustExec(t, db, "CREATE API INTEGRATION gw API_PROVIDER = aws_api_gateway API_AWS_ROLE_ARN = 'arn:aws:iam::1:role/r' API_ALLOWED_PREFIXES = ('"+gatewayURL+"') ENABLED = TRUE")
+	mustExec(t, db, "CREATE EXTERNAL FUNCTION tag(s VARCHAR) RETURNS VARCHAR API_INTEGRATION = gw AS '"+gatewayURL+"tag'")
+	mustExec(t, db, "CREATE TABLE src (n INT)")
+	mustExec(t, db, "INSERT INTO src VALUES (1), (2), (3)")
+	mustExec(t, db, "CREATE TABLE dst (n INT, s VARCHAR(40))")
+	sent := func() int {
+		n := 0
+		for _, r := range svc.taken() {
+			n += len(r.rows)
+		}
+		return n
+	}
+	mustExec(t, db, "BEGIN")
+	for _, tc := range []struct {
+		q       string
+		refused bool
+	}{
+		{"INSERT INTO dst SELECT n, tag(UUID_STRING()) FROM src", false},
+		{"INSERT INTO dst SELECT n + 10, tag(UUID_STRING()) || ' too long' FROM src", true},
+		{"UPDATE dst SET s = tag(UUID_STRING()) WHERE n <= 3", false},
+		{"UPDATE dst SET s = tag(UUID_STRING()) || ' too long'", true},
+		{"MERGE INTO dst USING src ON dst.n = src.n WHEN MATCHED THEN UPDATE SET dst.s = tag(TO_VARCHAR(src.n))", false},
+	} {
+		_, err := db.Exec(tc.q)
+		switch {
+		case tc.refused && (err == nil || snowErr(t, err).Number != 100074):
+			t.Errorf("%s = %v, want 100074", tc.q, err)
+		case !tc.refused && err != nil:
+			t.Errorf("%s: %v", tc.q, err)
+		}
+		if got := sent(); got != 3 {
+			t.Errorf("%s: the function got %d rows, want 3 (one call per row)", tc.q, got)
+		}
+	}
+	mustExec(t, db, "COMMIT")
+	_, rows := queryAll(t, db, "SELECT n, s FROM dst ORDER BY n")
+	var got []string
+	for _, r := range rows {
+		got = append(got, r[0]+"="+r[1])
+	}
+	if g, want := strings.Join(got, " "), "1=t1 2=t2 3=t3"; g != want {
+		t.Errorf("table after COMMIT = %s, want %s", g, want)
+	}
+}
+
+// TestTimestampTZBinds: a time.Time bound as TIMESTAMP_TZ (a single bind
+// and an inline array bind) keeps its offset when written into a
+// TIMESTAMP_TZ column and when answered, and compares with the column.
+func TestTimestampTZBinds(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE tzb (n INT, ts TIMESTAMP_TZ)")
+	at := time.Date(2024, 3, 4, 5, 6, 7, 123456000, time.UTC)
+	ist := at.In(time.FixedZone("", 5*3600+1800))
+	pst := at.Add(time.Hour).In(time.FixedZone("", -8*3600))
+	jst := at.Add(2 * time.Hour).In(time.FixedZone("", 9*3600))
+	mustExec(t, db, "INSERT INTO tzb VALUES (?, ?)", 1, gosnowflake.DataTypeTimestampTz, ist)
+	mustExec(t, db, "INSERT INTO tzb VALUES (?, ?)", gosnowflake.Array([]int{2, 3}), gosnowflake.Array([]time.Time{pst, jst}, gosnowflake.TimestampTZType))
+	rows, err := db.Query("SELECT n, ts FROM tzb ORDER BY n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{1, ist, 5*3600 + 1800}, {2, pst, -8 * 3600}, {3, jst, 9 * 3600}})
+
+	// A bound value answered as it was bound.
+	rows, err = db.Query("SELECT 7, ?", gosnowflake.DataTypeTimestampTz, pst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{7, pst, -8 * 3600}})
+
+	// A bound value compared with the column.
+	rows, err = db.Query("SELECT n, ts FROM tzb WHERE ts = ?", gosnowflake.DataTypeTimestampTz, jst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{3, jst, 9 * 3600}})
+}
+
+// TestTimestampTZFunctions: DATEADD, TIMESTAMPADD, DATE_TRUNC, ::DATE,
+// TO_DATE, EXTRACT, DATE_PART and YEAR() and the like work on a
+// TIMESTAMP_TZ in its own offset, and DATEADD and DATE_TRUNC keep the
+// offset (https://docs.snowflake.com/en/sql-reference/data-types-datetime:
+// operations on TIMESTAMP_TZ are performed in each value's offset).
+func TestTimestampTZFunctions(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE f (n INT, ts TIMESTAMP_TZ)")
+	// 2024-01-31 21:00 UTC: the wall clock's date is a day later.
+	mustExec(t, db, "INSERT INTO f VALUES (1, '2024-02-01 02:00:00 +05:00')")
+	plus5 := 5 * 3600
+	at := func(y int, mo time.Month, d, h, mi int) time.Time {
+		return time.Date(y, mo, d, h, mi, 0, 0, time.FixedZone("", plus5))
+	}
+	for _, tc := range []struct {
+		expr string
+		want time.Time
+	}{
+		{"DATEADD(hour, 23, ts)", at(2024, 2, 2, 1, 0)},
+		{"DATEADD('month', 1, ts)", at(2024, 3, 1, 2, 0)},
+		{"DATEADD(day, -1, DATEADD(minute, 30, ts))", at(2024, 1, 31, 2, 30)},
+		{"TIMESTAMPADD(year, 1, ts)", at(2025, 2, 1, 2, 0)},
+		{"DATE_TRUNC('DAY', ts)", at(2024, 2, 1, 0, 0)},
+		{"DATE_TRUNC(month, ts)", at(2024, 2, 1, 0, 0)},
+		{"DATE_TRUNC(hour, DATEADD(minute, 59, ts))", at(2024, 2, 1, 2, 0)},
+	} {
+		rows, err := db.Query("SELECT n, " + tc.expr + " FROM f")
+		if err != nil {
+			t.Errorf("%s: %v", tc.expr, err)
+			continue
+		}
+		checkTZ(t, rows, []tzWant{{1, tc.want, plus5}})
+	}
+	for _, tc := range []struct{ expr, want string }{
+		{"TO_VARCHAR(ts::DATE)", "2024-02-01"},
+		{"TO_VARCHAR(CAST(ts AS DATE))", "2024-02-01"},
+		{"TO_VARCHAR(TO_DATE(ts))", "2024-02-01"},
+		{"YEAR(ts) * 100 + MONTH(ts)", "202402"},
+		{"DAY(ts)", "1"},
+		{"HOUR(ts)", "2"},
+		{"EXTRACT(hour FROM ts)", "2"},
+		{"EXTRACT(epoch FROM ts)::INT", "1706734800"},
+		{"DATE_PART(day, ts)", "1"},
+		{"DATE_PART('month', ts)", "2"},
+		{"IFF(ts::DATE = '2024-02-01', 'y', 'n')", "y"},
+	} {
+		if got := queryOne(t, db, "SELECT "+tc.expr+" FROM f"); got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.expr, got, tc.want)
+		}
+	}
+}
+
+// TestTimestampTZCompareInstants: TIMESTAMP_TZ values compare, join,
+// group and deduplicate by their instants, whatever their offsets
+// (https://docs.snowflake.com/en/sql-reference/data-types-datetime).
+func TestTimestampTZCompareInstants(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE a (n INT, ts TIMESTAMP_TZ)")
+	// 1, 2 and 3 are one instant (2024-01-01 22:00 UTC) in three offsets.
+	mustExec(t, db, `INSERT INTO a VALUES (1, '2024-01-02 03:00:00 +05:00'), (2, '2024-01-01 22:00:00 +00:00'),
+		(3, '2024-01-01 14:00:00 -08:00'), (4, '2024-01-02 00:00:00 +00:00')`)
+	same := time.Date(2024, 1, 2, 7, 0, 0, 0, time.FixedZone("", 9*3600))
+	for _, tc := range []struct {
+		q    string
+		args []any
+		want string
+	}{
+		{"SELECT count(*) FROM a WHERE ts = '2024-01-01 17:00:00 -05:00'::TIMESTAMP_TZ", nil, "3"},
+		{"SELECT count(*) FROM a WHERE ts <> TO_TIMESTAMP_TZ('2024-01-01 17:00:00 -05:00')", nil, "1"},
+		{"SELECT count(*) FROM a WHERE ts = ?", []any{gosnowflake.DataTypeTimestampTz, same}, "3"},
+		{"SELECT count(*) FROM a WHERE ts = '2024-01-01 23:00:00+01:00'", nil, "3"},
+		{"SELECT count(*) FROM a WHERE '2024-01-01 22:00:00'::TIMESTAMP_LTZ < ts", nil, "1"},
+		{"SELECT count(*) FROM a WHERE ts IN (?, ?)", []any{gosnowflake.DataTypeTimestampTz, same, gosnowflake.DataTypeTimestampTz, same}, "3"},
+		{"SELECT count(*) FROM a x JOIN a y ON x.ts = y.ts", nil, "10"},
+		{"SELECT count(*) FROM a x JOIN a y ON x.ts != y.ts", nil, "6"},
+		{"SELECT count(*) FROM a x JOIN a y ON x.ts < y.ts", nil, "3"},
+		{"SELECT count(*) FROM a x, a y WHERE x.ts > y.ts", nil, "3"},
+		{"SELECT count(*) FROM a x JOIN a y ON x.ts <= y.ts AND x.ts >= y.ts", nil, "10"},
+		{"SELECT count(*) FROM a x JOIN a y ON x.ts BETWEEN y.ts AND y.ts", nil, "10"},
+		{"SELECT count(*) FROM a WHERE ts NOT BETWEEN '2024-01-01 22:00:00 +00:00'::TIMESTAMP_TZ AND ?", []any{gosnowflake.DataTypeTimestampTz, same}, "1"},
+		{"SELECT count(*) FROM a WHERE ts IN ('2024-01-01 23:00:00 +01:00'::TIMESTAMP_TZ, '2024-01-02 01:00:00 +01:00'::TIMESTAMP_TZ)", nil, "4"},
+		{"SELECT count(*) FROM a WHERE ts NOT IN (SELECT ts FROM a WHERE n = 3)", nil, "1"},
+		{"SELECT count(DISTINCT ts) FROM a", nil, "2"},
+		{"SELECT count(*) FROM (SELECT DISTINCT ts FROM a)", nil, "2"},
+		{"SELECT count(*) FROM (SELECT ts, count(*) FROM a GROUP BY ts)", nil, "2"},
+		{"SELECT max(c) FROM (SELECT ts, count(*) AS c FROM a GROUP BY 1)", nil, "3"},
+		{"SELECT count(*) FROM (SELECT a.ts FROM a GROUP BY a.ts HAVING count(*) > 1 AND a.ts > '2000-01-01' ORDER BY a.ts)", nil, "1"},
+	} {
+		if got := queryOne(t, db, tc.q, tc.args...); got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.q, got, tc.want)
+		}
+	}
+	// Every prefix of these statements works or fails with a Snowflake
+	// error, never with the emulator's internal error.
+	for _, full := range []string{
+		"SELECT a.ts, count(*) FROM a JOIN a b ON a.ts = b.ts AND a.n BETWEEN 1 AND 3 WHERE a.ts IN (SELECT ts FROM a) GROUP BY a.ts HAVING count(*) > 1 ORDER BY a.ts",
+		"SELECT DISTINCT DATE_TRUNC(day, DATEADD(hour, 1, ts)), ts::DATE, EXTRACT(hour FROM ts) FROM a WHERE YEAR(ts) = 2024",
+	} {
+		words := strings.Fields(full)
+		for n := 1; n <= len(words); n++ {
+			q := strings.Join(words[:n], " ")
+			if _, err := db.Exec(q); err != nil && strings.Contains(err.Error(), "Internal error") {
+				t.Errorf("%q: %v", q, err)
+			}
+		}
+	}
+	// The grouped value keeps its column name and one of its offsets.
+	cols, rows := queryAll(t, db, "SELECT ts, count(*) AS c FROM a GROUP BY ts ORDER BY ts")
+	if len(cols) != 2 || cols[0] != "TS" || len(rows) != 2 || rows[0][1] != "3" || rows[1][1] != "1" {
+		t.Errorf("GROUP BY ts = %v %v, want TS, C with counts 3, 1", cols, rows)
+	}
+	rows2, err := db.Query("SELECT n, ts FROM a WHERE n = 4 AND ts IN (SELECT DISTINCT ts FROM a)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows2, []tzWant{{4, time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), 0}})
+	// MERGE and UPDATE match by the instant too; SET still assigns.
+	mustExec(t, db, "CREATE TABLE b (ts TIMESTAMP_TZ, label VARCHAR)")
+	mustExec(t, db, "INSERT INTO b VALUES ('2024-01-02 06:30:00 +08:30', 'x')")
+	mustExec(t, db, "MERGE INTO b USING a ON b.ts = a.ts AND a.n = 2 WHEN MATCHED THEN UPDATE SET b.label = 'merged'")
+	mustExec(t, db, "UPDATE b SET ts = '2024-01-01 22:00:00 +01:00' WHERE ts = (SELECT ts FROM a WHERE n = 1)")
+	rows2, err = db.Query("SELECT 1, ts FROM b WHERE label = 'merged'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows2, []tzWant{{1, time.Date(2024, 1, 1, 21, 0, 0, 0, time.UTC), 3600}})
 }

@@ -217,6 +217,15 @@ func (l *Loader) describe(ctx context.Context, table string) (cols []schema.Exis
 	return cols, exists, nil
 }
 
+// Columns reads the target table's columns with DESC TABLE, as the Loader
+// plans against them: a fallback column's comment is its path, without the
+// note the Loader adds. exists is false when the table does not exist. A
+// caller that writes files for the table reads it here to type its columns
+// as the table has them (stagefile.WriterOptions.Columns).
+func (l *Loader) Columns(ctx context.Context) (cols []schema.ExistingColumn, exists bool, err error) {
+	return l.describe(ctx, l.table)
+}
+
 // createLike creates (or replaces) table name with the plan's columns.
 func (l *Loader) createLike(ctx context.Context, name string, plan *schema.Plan, transient bool) error {
 	o := l.qual

@@ -36,6 +36,11 @@ func TestS3EndToEnd(t *testing.T) {
 	}
 	e := expect(t, files)
 	checkTable(t, te.db, "EVENTS", e)
+	// -detect-time (the default): the orders' placed_at and the clicks' ts
+	// are TIMESTAMP_TZ, compared above as instants in their offsets.
+	if types := columnTypes(t, te.db, "EVENTS"); types["PLACED_AT"] != "TIMESTAMP_TZ" || types["TS"] != "TIMESTAMP_TZ" {
+		t.Errorf("PLACED_AT is %s and TS %s, want TIMESTAMP_TZ", types["PLACED_AT"], types["TS"])
+	}
 
 	// Dead letters: one per bad record, with its object, line and reason.
 	var dls []resilience.DeadLetter

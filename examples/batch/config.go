@@ -39,6 +39,9 @@ type Config struct {
 	MaxRecordBytes int    `koanf:"max_record_bytes"`
 	Contract       string `koanf:"contract"`
 	JSONSchema     string `koanf:"json_schema"`
+	// DetectTime types new columns whose strings are ISO-8601 dates or
+	// timestamps as DATE, TIMESTAMP_NTZ or TIMESTAMP_TZ (see timecols.go).
+	DetectTime bool `koanf:"detect_time"`
 
 	// Loading.
 	Disposition  string   `koanf:"disposition"`
@@ -132,6 +135,7 @@ func defaults() map[string]any {
 		"max_depth":        0,
 		"max_nesting":      64,
 		"max_record_bytes": 16 << 20,
+		"detect_time":      true,
 		"disposition":      "append",
 		"format":           "ndjson",
 		"compression":      "gzip",
@@ -190,6 +194,7 @@ var flagDefs = []flagDef{
 	{"max-record-bytes", "max_record_bytes", "records larger than this are dead-lettered", 'i'},
 	{"contract", "contract", "validate records against this contract `FILE` (YAML or JSON, package schema)", 's'},
 	{"json-schema", "json_schema", "validate records against this JSON Schema `FILE`", 's'},
+	{"detect-time", "detect_time", "type new columns of ISO-8601 strings as DATE, TIMESTAMP_NTZ or TIMESTAMP_TZ (from the first records of the chunk that adds them); a later value that is not a time is dead-lettered (reason value)", 'b'},
 	{"disposition", "disposition", "write disposition: append, replace or merge", 's'},
 	{"key", "key", "merge key `COLS` (comma-separated paths)", 'l'},
 	{"format", "format", "staged file format: ndjson, csv or parquet", 's'},

@@ -151,12 +151,12 @@ func TestSecretReferences(t *testing.T) {
 func TestConfigLayers(t *testing.T) {
 	dir := t.TempDir()
 	yamlFile := filepath.Join(dir, "job.yaml")
-	os.WriteFile(yamlFile, []byte("table: from_file\nuploads: 2\nmax_reject_rate: 0.1\ns3:\n  path_style: true\nkey: [f1]\ndisposition: merge\n"), 0o600)
+	os.WriteFile(yamlFile, []byte("table: from_file\nuploads: 2\nmax_reject_rate: 0.1\ns3:\n  path_style: true\nkey: [f1]\ndisposition: merge\ndetect_time: false\n"), 0o600)
 	jsonFile := filepath.Join(dir, "job.json")
-	os.WriteFile(jsonFile, []byte(`{"table":"from_file","uploads":2,"max_reject_rate":0.1,"s3":{"path_style":true},"key":["f1"],"disposition":"merge"}`), 0o600)
+	os.WriteFile(jsonFile, []byte(`{"table":"from_file","uploads":2,"max_reject_rate":0.1,"s3":{"path_style":true},"key":["f1"],"disposition":"merge","detect_time":false}`), 0o600)
 	env := []string{"FLATPIPE_TABLE=from_env", "FLATPIPE_UPLOADS=3", "FLATPIPE_MAX_REJECT_RATE=0.2",
-		"FLATPIPE_S3_PATH_STYLE=false", "FLATPIPE_KEY=e1,e2", "FLATPIPE_DISPOSITION=merge"}
-	flags := []string{"-table", "from_flag", "-uploads", "4", "-max-reject-rate", "0.3", "-s3-path-style=true", "-key", "g1"}
+		"FLATPIPE_S3_PATH_STYLE=false", "FLATPIPE_KEY=e1,e2", "FLATPIPE_DISPOSITION=merge", "FLATPIPE_DETECT_TIME=true"}
+	flags := []string{"-table", "from_flag", "-uploads", "4", "-max-reject-rate", "0.3", "-s3-path-style=true", "-key", "g1", "-detect-time=false"}
 	tests := []struct {
 		name  string
 		env   []string
@@ -164,15 +164,15 @@ func TestConfigLayers(t *testing.T) {
 		wants []string
 	}{
 		{"defaults", nil, nil,
-			[]string{`table: "EVENTS"`, `uploads: 4`, `max_reject_rate: 0.05`, `s3.path_style: false`, `key: []`}},
+			[]string{`table: "EVENTS"`, `uploads: 4`, `max_reject_rate: 0.05`, `s3.path_style: false`, `key: []`, `detect_time: true`}},
 		{"yaml file", nil, []string{"-config", yamlFile},
-			[]string{`table: "from_file"`, `uploads: 2`, `max_reject_rate: 0.1`, `s3.path_style: true`, `key: [f1]`}},
+			[]string{`table: "from_file"`, `uploads: 2`, `max_reject_rate: 0.1`, `s3.path_style: true`, `key: [f1]`, `detect_time: false`}},
 		{"json file", nil, []string{"-config", jsonFile},
-			[]string{`table: "from_file"`, `uploads: 2`, `max_reject_rate: 0.1`, `s3.path_style: true`, `key: [f1]`}},
+			[]string{`table: "from_file"`, `uploads: 2`, `max_reject_rate: 0.1`, `s3.path_style: true`, `key: [f1]`, `detect_time: false`}},
 		{"environment over file", env, []string{"-config", yamlFile},
-			[]string{`table: "from_env"`, `uploads: 3`, `max_reject_rate: 0.2`, `s3.path_style: false`, `key: [e1, e2]`}},
+			[]string{`table: "from_env"`, `uploads: 3`, `max_reject_rate: 0.2`, `s3.path_style: false`, `key: [e1, e2]`, `detect_time: true`}},
 		{"flags over environment", env, append([]string{"-config", yamlFile}, flags...),
-			[]string{`table: "from_flag"`, `uploads: 4`, `max_reject_rate: 0.3`, `s3.path_style: true`, `key: [g1]`}},
+			[]string{`table: "from_flag"`, `uploads: 4`, `max_reject_rate: 0.3`, `s3.path_style: true`, `key: [g1]`, `detect_time: false`}},
 		{"a false flag over a true file", nil, []string{"-config", jsonFile, "-s3-path-style=false"},
 			[]string{`s3.path_style: false`, `table: "from_file"`}},
 	}

@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -245,8 +246,10 @@ func expect(t *testing.T, inputs map[string][]byte) expected {
 }
 
 // tableRows reads the whole table: per ID, the rows with that ID (more than
-// one is a duplicate load).
-func tableRows(t *testing.T, db *sql.DB, table string) (map[string][]map[string]sql.NullString, int) {
+// one is a duplicate load). Cells of DATE and TIMESTAMP_* columns (times
+// names them, with their type) are read as the driver's time.Time and
+// written in RFC 3339 with nanoseconds and the value's offset.
+func tableRows(t *testing.T, db *sql.DB, table string) (rowsByID map[string][]map[string]sql.NullString, n int, times map[string]string) {
 	t.Helper()
 	rows, err := db.Query("SELECT * FROM " + table)
 	if err != nil {
@@ -254,19 +257,35 @@ func tableRows(t *testing.T, db *sql.DB, table string) (map[string][]map[string]
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	times = map[string]string{}
+	for i, ct := range cts {
+		if typ := ct.DatabaseTypeName(); typ == "DATE" || strings.HasPrefix(typ, "TIMESTAMP") {
+			times[cols[i]] = typ
+		}
+	}
 	out := map[string][]map[string]sql.NullString{}
-	n := 0
 	for rows.Next() {
 		vals := make([]sql.NullString, len(cols))
+		tvals := make([]sql.NullTime, len(cols))
 		ptrs := make([]any, len(cols))
 		for i := range vals {
 			ptrs[i] = &vals[i]
+			if times[cols[i]] != "" {
+				ptrs[i] = &tvals[i]
+			}
 		}
 		if err := rows.Scan(ptrs...); err != nil {
 			t.Fatal(err)
 		}
 		m := map[string]sql.NullString{}
 		for i, c := range cols {
+			if times[c] != "" {
+				vals[i] = sql.NullString{String: tvals[i].Time.Format(time.RFC3339Nano), Valid: tvals[i].Valid}
+			}
 			m[c] = vals[i]
 		}
 		out[m["ID"].String] = append(out[m["ID"].String], m)
@@ -275,7 +294,7 @@ func tableRows(t *testing.T, db *sql.DB, table string) (map[string][]map[string]
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return out, n
+	return out, n, times
 }
 
 // checkTable compares the table with the expected rows cell for cell: every
@@ -283,7 +302,7 @@ func tableRows(t *testing.T, db *sql.DB, table string) (map[string][]map[string]
 // column NULL.
 func checkTable(t *testing.T, db *sql.DB, table string, e expected) {
 	t.Helper()
-	got, n := tableRows(t, db, table)
+	got, n, times := tableRows(t, db, table)
 	if n != len(e.rows) {
 		t.Errorf("table %s has %d rows, want %d", table, n, len(e.rows))
 	}
@@ -312,6 +331,13 @@ func checkTable(t *testing.T, db *sql.DB, table string, e expected) {
 				continue
 			}
 			cells++
+			if typ := times[col]; typ != "" {
+				if !sameTime(w, v.String, typ) {
+					t.Errorf("id %s column %s (%s) = %s, want the time %q", id, col, typ, v.String, w.value)
+					bad++
+				}
+				continue
+			}
 			if !sameCell(w, v.String) {
 				t.Errorf("id %s column %s = %q, want %q", id, col, v.String, w.value)
 				bad++
@@ -349,6 +375,49 @@ func sameCell(w cell, got string) bool {
 		return reflect.DeepEqual(a, b)
 	}
 	return got == w.value
+}
+
+// sameTime reports whether got, a cell of a column of type typ read as a
+// time.Time (RFC 3339 with nanoseconds), holds the input's time w: for
+// TIMESTAMP_TZ the same instant in the same offset; for TIMESTAMP_NTZ the
+// same wall clock (a written offset is not kept); for DATE the same date.
+// An input that is not an ISO-8601 string never matches.
+func sameTime(w cell, got, typ string) bool {
+	g, err := time.Parse(time.RFC3339Nano, got)
+	if err != nil || w.kind != flatten.String {
+		return false
+	}
+	want, zoned := parseInputTime(w.value)
+	if want.IsZero() {
+		return false
+	}
+	switch typ {
+	case "DATE":
+		return len(w.value) == 10 && g.Format(time.DateOnly) == w.value
+	case "TIMESTAMP_NTZ":
+		return g.Format("2006-01-02T15:04:05.999999999") == want.Format("2006-01-02T15:04:05.999999999")
+	case "TIMESTAMP_TZ":
+		_, gOff := g.Zone()
+		_, wo := want.Zone()
+		// Without an offset the value takes the session's zone (UTC here).
+		return g.Equal(want) && (gOff == wo || !zoned && gOff == 0)
+	}
+	return false
+}
+
+// parseInputTime parses the ISO-8601 forms of the test inputs: a date, a
+// timestamp with or without fraction, with or without "Z" or ±hh:mm
+// (zoned says which); without one it is taken as UTC.
+func parseInputTime(v string) (tm time.Time, zoned bool) {
+	if tm, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return tm, true
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05.999999999", time.DateOnly} {
+		if tm, err := time.Parse(layout, v); err == nil {
+			return tm, false
+		}
+	}
+	return time.Time{}, false
 }
 
 func gzipBytes(t *testing.T, b []byte) []byte {

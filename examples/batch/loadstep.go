@@ -33,7 +33,7 @@ type destination interface {
 	// newChunk starts the chunk of obj holding records first to last
 	// (fewer at the object's end); redo says that an earlier run may have
 	// loaded it (the run's first chunk).
-	newChunk(obj source.Object, first, last int64, redo bool) (chunk, error)
+	newChunk(ctx context.Context, obj source.Object, first, last int64, redo bool) (chunk, error)
 	// finish completes the job's load after the last chunk (replace swaps
 	// the new tables in here, unless the job is one shard of several).
 	finish(ctx context.Context) (chunkResult, error)
@@ -198,8 +198,11 @@ func (d *loadDest) start(ctx context.Context, fresh bool) error {
 	return nil
 }
 
-func (d *loadDest) newChunk(obj source.Object, first, last int64, redo bool) (chunk, error) {
-	in, err := schema.NewInferrer(schema.InferOptions{Separator: d.cfg.Sep, Sizing: schema.SizeMax})
+func (d *loadDest) newChunk(ctx context.Context, obj source.Object, first, last int64, redo bool) (chunk, error) {
+	// Time columns are declared by their path, which a table's columns
+	// hold in their comments (timecols.go).
+	detect := d.cfg.DetectTime && !d.tablesMode() && d.cfg.ColumnComments
+	in, err := schema.NewInferrer(schema.InferOptions{Separator: d.cfg.Sep, Sizing: schema.SizeMax, DetectTime: detect})
 	if err != nil {
 		return nil, err
 	}
@@ -219,8 +222,25 @@ func (d *loadDest) newChunk(obj source.Object, first, last int64, redo bool) (ch
 		c.pathName, c.rowRecs = map[string]string{}, map[string][]int32{}
 		return c, nil
 	}
-	if c.w, err = stagefile.NewWriter(wo); err != nil {
-		return nil, err
+	if !detect {
+		if c.w, err = stagefile.NewWriter(wo); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	// -detect-time: the writer is made after the look-ahead, with the
+	// time columns declared (timecols.go).
+	c.wo, c.look, c.parquet = wo, &hold{}, d.cfg.Format == "parquet"
+	if d.loading() {
+		l, err := d.loaderFor(d.table)
+		if err != nil {
+			return nil, err
+		}
+		existing, _, err := l.Columns(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("batch: reading the columns of table %s: %w", l.Table(), err)
+		}
+		c.times, c.tablePaths, c.tableCols = tableTimes(existing, names)
 	}
 	return c, nil
 }
@@ -230,7 +250,7 @@ type loadChunk struct {
 	obj         source.Object
 	first, last int64                 // the chunk's record range
 	redo        bool                  // an earlier run may have loaded the chunk
-	w           *stagefile.Writer     // -arrays json or index
+	w           *stagefile.Writer     // -arrays json or index (nil during the look-ahead)
 	rw          *stagefile.RowsWriter // -arrays tables
 	in          *schema.Inferrer
 	pos         []recordPos // written records in file order
@@ -242,6 +262,16 @@ type loadChunk struct {
 	tnames   *schema.Namer
 
 	inferTime time.Duration
+
+	// -detect-time (timecols.go): the writer's options, the records held
+	// until its time columns are known, the declared time columns by
+	// path, and the table's paths and column names.
+	wo         stagefile.WriterOptions
+	look       *hold
+	times      map[string]timeCol
+	tablePaths map[string]bool
+	tableCols  map[string]bool
+	parquet    bool
 
 	// After the load: the staged files, the records of their rows, what
 	// COPY did with each (the first answer that was not a skip), the rows
@@ -260,6 +290,19 @@ type recordPos struct{ number, offset, line int64 }
 func (c *loadChunk) add(r flatRecord) error {
 	if c.rw != nil {
 		return c.addRows(r)
+	}
+	if err := c.checkTimes(r.fields); err != nil {
+		return err
+	}
+	if c.w == nil {
+		c.look.add(r)
+		t := time.Now()
+		c.in.Observe(r.fields)
+		c.inferTime += time.Since(t)
+		if c.look.full() {
+			return c.startWriter()
+		}
+		return nil
 	}
 	if err := c.w.Write(r.number, r.fields); err != nil {
 		if errors.Is(err, stagefile.ErrValue) {
@@ -322,6 +365,9 @@ func (c *loadChunk) tableName(path []byte) string {
 func (c *loadChunk) close() ([]stagefile.File, error) {
 	if c.rw != nil {
 		return c.rw.Close()
+	}
+	if err := c.startWriter(); err != nil {
+		return nil, err
 	}
 	return c.w.Close()
 }

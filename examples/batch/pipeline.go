@@ -200,7 +200,7 @@ func (p *pipeline) newChunk(ctx context.Context, obj source.Object, start int64)
 		}
 	}
 	end := (start/size + 1) * size
-	ch, err := p.dest.newChunk(obj, start+1, end, !p.begun)
+	ch, err := p.dest.newChunk(ctx, obj, start+1, end, !p.begun)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// columnTypes returns the data type of each column of table, as
+// INFORMATION_SCHEMA.COLUMNS has it.
+func columnTypes(t *testing.T, db *sql.DB, table string) map[string]string {
+	t.Helper()
+	rows, err := db.Query("SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = '" + table + "'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = typ
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// timeOrders makes n order records (ids from first) with a TIMESTAMP_TZ
+// path in several offsets and fractions, a DATE path, a TIMESTAMP_NTZ path
+// and a path whose values are times but one, which is text (at record
+// mixedAt, 0 for none); bad maps a record's index to the placed_at value
+// (raw JSON) it gets instead.
+func timeOrders(first, n, mixedAt int, bad map[int]string) []byte {
+	offsets := []string{"Z", "+05:30", "-08:00", "+01:00", "-03:30", "+14:00"}
+	fracs := []string{"", ".5", ".123", ".123456", ".950"}
+	var b bytes.Buffer
+	for i := range n {
+		placed := fmt.Sprintf(`"2026-%02d-%02dT%02d:%02d:%02d%s%s"`, 1+i%12, 1+i%28, i%24, i%60, (i*7)%60, fracs[i%len(fracs)], offsets[i%len(offsets)])
+		if v, ok := bad[i]; ok {
+			placed = v
+		}
+		mixed := fmt.Sprintf(`"2026-02-%02dT08:00:00Z"`, 1+i%28)
+		if i+1 == mixedAt {
+			mixed = `"around eight"`
+		}
+		fmt.Fprintf(&b, `{"id":%d,"placed_at":%s,"due":"2026-03-%02d","local":"2026-01-%02dT%02d:30:00.25","mixed":%s,"note":"n%d"}`+"\n",
+			first+i, placed, 1+i%28, 1+i%28, i%24, mixed, i)
+	}
+	return b.Bytes()
+}
+
+// TestTimeColumns: with -detect-time (the default) columns of ISO-8601
+// strings become TIMESTAMP_TZ, DATE and TIMESTAMP_NTZ, each cell the
+// input's instant in its offset (TIMESTAMP_TZ), wall clock (NTZ) or date;
+// a column with text among the first records of its chunk is VARCHAR, its
+// text exact; a later value that is not a time, in a column typed from the
+// chunk's first records or by the table, is dead-lettered (reason value,
+// its line, the record byte for byte), and nothing else is lost. A table
+// whose time columns an earlier run made VARCHAR (-detect-time=false)
+// keeps them, and a run with detection loads into it, the text exact.
+func TestTimeColumns(t *testing.T) {
+	te := newTestEnv(t)
+
+	in, dead := t.TempDir(), t.TempDir()
+	// a-: the first chunk (past the look-ahead of 1,000 records): a text
+	// at record 1,060 in the TIMESTAMP_TZ column typed from the first
+	// 1,000, and a text in "mixed" at record 10 (within them: VARCHAR).
+	// b-: a later object (the table has the column): a text and a number.
+	inputs := map[string][]byte{
+		"a-orders.ndjson": timeOrders(1, 1100, 10, map[int]string{1059: `"not yet"`}),
+		"b-orders.ndjson": timeOrders(5001, 30, 0, map[int]string{6: `"soon"`, 8: `12345`}),
+	}
+	badLines := map[string]map[int64]bool{"a-orders.ndjson": {1060: true}, "b-orders.ndjson": {7: true, 9: true}}
+	for name, b := range inputs {
+		if err := os.WriteFile(filepath.Join(in, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out := te.runJob(t, "-table", "typed", "-dead-letter", dead, in)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2 (three records dead-lettered)\n%s", code, out)
+	}
+	types := columnTypes(t, te.db, "TYPED")
+	for col, want := range map[string]string{"PLACED_AT": "TIMESTAMP_TZ", "DUE": "DATE", "LOCAL": "TIMESTAMP_NTZ", "MIXED": "TEXT", "NOTE": "TEXT"} {
+		if types[col] != want {
+			t.Errorf("column %s is %s, want %s (all: %v)", col, types[col], want, types)
+		}
+	}
+	if len(types) != 6 {
+		t.Errorf("columns %v: want ID and five more, no fallback column", types)
+	}
+	checkTable(t, te.db, `"TYPED"`, expect(t, withoutLines(inputs, badLines)))
+	dls := readDeadLetterDir(t, dead)
+	if len(dls) != 3 {
+		t.Errorf("%d dead letters, want 3", len(dls))
+	}
+	for _, d := range dls {
+		name := filepath.Base(d.Object)
+		lines := bytes.Split(inputs[name], []byte("\n"))
+		if !badLines[name][d.Line] || d.Reason != "value" || int(d.Line) > len(lines) || !bytes.Equal(lines[d.Line-1], d.Record) ||
+			!strings.Contains(d.Error, `field "placed_at"`) || !strings.Contains(d.Error, "TIMESTAMP_TZ") {
+			t.Errorf("dead letter %s line %d (%s: %s): want one of the bad lines, reason value, naming the field and the type; record %q", d.Object, d.Line, d.Reason, d.Error, d.Record)
+		}
+	}
+
+	// A table made before detection: its columns are VARCHAR, and stay so.
+	old := map[string][]byte{"c-old.ndjson": timeOrders(7001, 40, 0, nil)}
+	next := map[string][]byte{"d-new.ndjson": timeOrders(8001, 40, 0, nil)}
+	oldDir, nextDir := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(oldDir, "c-old.ndjson"), old["c-old.ndjson"], 0o644)
+	os.WriteFile(filepath.Join(nextDir, "d-new.ndjson"), next["d-new.ndjson"], 0o644)
+	if code, out := te.runJob(t, "-table", "legacy", "-detect-time=false", oldDir); code != 0 {
+		t.Fatalf("without detection: exit %d\n%s", code, out)
+	}
+	if code, out := te.runJob(t, "-table", "legacy", nextDir); code != 0 {
+		t.Fatalf("with detection into the VARCHAR table: exit %d\n%s", code, out)
+	}
+	types = columnTypes(t, te.db, "LEGACY")
+	for _, col := range []string{"PLACED_AT", "DUE", "LOCAL", "MIXED"} {
+		if types[col] != "TEXT" {
+			t.Errorf("legacy column %s is %s, want it kept TEXT (all: %v)", col, types[col], types)
+		}
+	}
+	if len(types) != 6 {
+		t.Errorf("legacy columns %v: want the six of the first run", types)
+	}
+	checkTable(t, te.db, `"LEGACY"`, expect(t, map[string][]byte{"c": old["c-old.ndjson"], "d": next["d-new.ndjson"]}))
+}

@@ -857,21 +857,43 @@ func (d *loadDest) sample(ctx context.Context, n int) (int64, []string, [][]stri
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
+	// Dates and timestamps are printed as their type holds them: a date,
+	// a wall clock (TIMESTAMP_NTZ), or an instant in its offset.
+	layouts := make([]string, len(cols))
+	if cts, err := rows.ColumnTypes(); err == nil {
+		for i, ct := range cts {
+			switch ct.DatabaseTypeName() {
+			case "DATE":
+				layouts[i] = time.DateOnly
+			case "TIMESTAMP_NTZ":
+				layouts[i] = "2006-01-02T15:04:05.999999999"
+			case "TIMESTAMP_TZ", "TIMESTAMP_LTZ":
+				layouts[i] = time.RFC3339Nano
+			}
+		}
+	}
 	var out [][]string
 	for rows.Next() {
 		vals := make([]sql.NullString, len(cols))
+		times := make([]sql.NullTime, len(cols))
 		ptrs := make([]any, len(cols))
 		for i := range vals {
 			ptrs[i] = &vals[i]
+			if layouts[i] != "" {
+				ptrs[i] = &times[i]
+			}
 		}
 		if err := rows.Scan(ptrs...); err != nil {
 			return count, nil, nil, err
 		}
 		row := make([]string, len(cols))
 		for i, v := range vals {
-			if v.Valid {
+			switch {
+			case layouts[i] != "" && times[i].Valid:
+				row[i] = times[i].Time.Format(layouts[i])
+			case layouts[i] == "" && v.Valid:
 				row[i] = v.String
-			} else {
+			default:
 				row[i] = "NULL"
 			}
 		}

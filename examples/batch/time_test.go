@@ -88,6 +88,11 @@ func TestTimeColumns(t *testing.T) {
 	if code != 2 {
 		t.Fatalf("exit %d, want 2 (three records dead-lettered)\n%s", code, out)
 	}
+	// The report's first rows print each as its type holds it: the
+	// instant in its offset, the date, the wall clock (record 2's values).
+	if !strings.Contains(out, "  2026-02-02T01:01:07.5+05:30  ") || !strings.Contains(out, "  2026-03-02  ") || !strings.Contains(out, "  2026-01-02T01:30:00.25  ") {
+		t.Errorf("the report's first rows do not show record 2's times as written:\n%s", out)
+	}
 	types := columnTypes(t, te.db, "TYPED")
 	for col, want := range map[string]string{"PLACED_AT": "TIMESTAMP_TZ", "DUE": "DATE", "LOCAL": "TIMESTAMP_NTZ", "MIXED": "TEXT", "NOTE": "TEXT"} {
 		if types[col] != want {

@@ -129,7 +129,7 @@ func (c *loadChunk) checkTimes(fields []flatten.Field) error {
 		}
 		from := "typed so from the first records of the chunk that adds it; run with -detect-time=false to load such columns as VARCHAR"
 		if tc.table {
-			from = "the table's type, which Snowflake does not change to VARCHAR in place"
+			from = "the table's type, which Snowflake does not change in place"
 		}
 		return &recordError{reason: "value", err: fmt.Errorf("batch: field %q: %s is not a %s, the type of column %s (%s)", f.Path, shortValue(f), tc.typ, tc.name, from)}
 	}

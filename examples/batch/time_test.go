@@ -138,4 +138,29 @@ func TestTimeColumns(t *testing.T) {
 		t.Errorf("legacy columns %v: want the six of the first run", types)
 	}
 	checkTable(t, te.db, `"LEGACY"`, expect(t, map[string][]byte{"c": old["c-old.ndjson"], "d": next["d-new.ndjson"]}))
+
+	// A chunk loaded before the change and redone after it: a run with
+	// -detect-time=false is killed after its first chunk's load, before
+	// its checkpoint; the rerun with detection redoes that chunk, whose
+	// staged files are the same (COPY skips them), and loads the rest into
+	// the VARCHAR columns: every record once, text exact.
+	redoDir, cp := t.TempDir(), t.TempDir()
+	redo := map[string][]byte{"e-redo.ndjson": timeOrders(9001, 90, 0, nil)}
+	os.WriteFile(filepath.Join(redoDir, "e-redo.ndjson"), redo["e-redo.ndjson"], 0o644)
+	base := []string{"-table", "redo", "-chunk-records", "40", "-checkpoint", cp, redoDir}
+	cmd, killed := te.startJob(t, "loaded:1", append([]string{"-detect-time=false"}, base...)...)
+	if code := waitExit(t, cmd); code != -1 {
+		t.Fatalf("exit %d, want killed after the first chunk's load\n%s", code, killed)
+	}
+	code, out = te.runJob(t, append([]string{"-log-format", "json", "-show-rows", "0"}, base...)...)
+	if code != 0 {
+		t.Fatalf("rerun with detection: exit %d\n%s", code, out)
+	}
+	if sm := jobReport(t, out); sm.AlreadyLoaded != 40 || sm.RecordsLoaded != 50 {
+		t.Errorf("rerun: %d already loaded, %d loaded; want the redone chunk's 40 skipped and 50 loaded", sm.AlreadyLoaded, sm.RecordsLoaded)
+	}
+	if types := columnTypes(t, te.db, "REDO"); types["PLACED_AT"] != "TEXT" || types["DUE"] != "TEXT" {
+		t.Errorf("redo columns %v: want PLACED_AT and DUE kept TEXT", types)
+	}
+	checkTable(t, te.db, `"REDO"`, expect(t, redo))
 }

@@ -49,7 +49,8 @@
 // table both succeed with the union of their columns, and a column another
 // loader added with another type gets its fallback column; files whose
 // columns the table cannot take fail with a *SchemaMismatchError before
-// COPY (Loader.Prepare returns the plan to write files against). Column
+// COPY (Loader.Prepare returns the plan to write files against; Loader.Columns
+// reads the table's columns without changing it). Column
 // comments hold each column's path; a fallback column's comment adds which
 // column and type it stands in for and why, for whoever reads DESC TABLE.
 // New VARCHAR columns are unsized unless LoaderOptions.SizedVarchar. An unquoted

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // columnTypes returns the data type of each column of table, as
@@ -138,6 +139,48 @@ func TestTimeColumns(t *testing.T) {
 		t.Errorf("legacy columns %v: want the six of the first run", types)
 	}
 	checkTable(t, te.db, `"LEGACY"`, expect(t, map[string][]byte{"c": old["c-old.ndjson"], "d": next["d-new.ndjson"]}))
+
+	// Parquet: a timestamp is TIMESTAMP(NANOS), which keeps the instant
+	// but not the offset (package stagefile), and holds 1677 to 2262: a
+	// later value outside that range is dead-lettered.
+	pqDir, pqDead := t.TempDir(), t.TempDir()
+	pq := map[string][]byte{
+		"f-pq.ndjson": timeOrders(20001, 20, 0, nil),
+		"g-pq.ndjson": timeOrders(20101, 10, 0, map[int]string{3: `"2300-01-01T00:00:00Z"`}),
+	}
+	for name, b := range pq {
+		os.WriteFile(filepath.Join(pqDir, name), b, 0o644)
+	}
+	if code, out := te.runJob(t, "-table", "pq", "-format", "parquet", "-dead-letter", pqDead, pqDir); code != 2 {
+		t.Fatalf("parquet: exit %d, want 2\n%s", code, out)
+	}
+	if types := columnTypes(t, te.db, "PQ"); types["PLACED_AT"] != "TIMESTAMP_TZ" || types["DUE"] != "DATE" || types["LOCAL"] != "TIMESTAMP_NTZ" {
+		t.Errorf("parquet columns %v: want PLACED_AT TIMESTAMP_TZ, DUE DATE, LOCAL TIMESTAMP_NTZ", types)
+	}
+	if dls := readDeadLetterDir(t, pqDead); len(dls) != 1 || dls[0].Line != 4 || dls[0].Reason != "value" || filepath.Base(dls[0].Object) != "g-pq.ndjson" {
+		t.Errorf("parquet dead letters %+v, want g-pq.ndjson line 4 (year 2300)", dls)
+	}
+	want := expect(t, withoutLines(pq, map[string]map[int64]bool{"g-pq.ndjson": {4: true}}))
+	rows, err := te.db.Query(`SELECT ID, PLACED_AT FROM "PQ"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var id string
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if w, _ := parseInputTime(want.rows[id]["PLACED_AT"].value); !at.Equal(w) {
+			t.Errorf("parquet id %s PLACED_AT = %s, want the instant %s", id, at.Format(time.RFC3339Nano), want.rows[id]["PLACED_AT"].value)
+		}
+	}
+	rows.Close()
+	if n != len(want.rows) {
+		t.Errorf("parquet table has %d rows, want %d", n, len(want.rows))
+	}
 
 	// A chunk loaded before the change and redone after it: a run with
 	// -detect-time=false is killed after its first chunk's load, before

@@ -774,3 +774,41 @@ func TestTimestampTZDefault(t *testing.T) {
 		t.Errorf("DEFAULT CURRENT_TIMESTAMP() compares as %s rows, want 1", got)
 	}
 }
+
+// TestTimestampTZWindowsAndSets: PARTITION BY, SELECT DISTINCT * and
+// UNION, EXCEPT (MINUS) and INTERSECT without ALL go by the instant.
+func TestTimestampTZWindowsAndSets(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE a (n INT, ts TIMESTAMP_TZ)")
+	// 1, 2 and 3 are one instant in three offsets.
+	mustExec(t, db, `INSERT INTO a VALUES (1, '2024-01-02 03:00:00 +05:00'), (2, '2024-01-01 22:00:00 +00:00'),
+		(3, '2024-01-01 14:00:00 -08:00'), (4, '2024-01-02 00:00:00 +00:00')`)
+	mustExec(t, db, "CREATE TABLE s (label VARCHAR, sat TIMESTAMP_TZ)")
+	mustExec(t, db, "INSERT INTO s VALUES ('x', '2024-01-02 03:00:00 +05:00'), ('x', '2024-01-01 22:00:00 +00:00'), ('y', '2024-01-01 22:00:00 +00:00')")
+	for _, tc := range []struct{ q, want string }{
+		{"SELECT count(*) FROM (SELECT n, count(*) OVER (PARTITION BY ts) AS c FROM a) WHERE c = 3", "3"},
+		{"SELECT max(r) FROM (SELECT row_number() OVER (PARTITION BY n > 0, ts ORDER BY n) AS r FROM a)", "3"},
+		{"SELECT count(*) FROM (SELECT DISTINCT * FROM s)", "2"},
+		{"SELECT count(*) FROM (SELECT DISTINCT * FROM (SELECT ts FROM a))", "2"},
+		{"SELECT count(*) FROM (SELECT ts FROM a WHERE n = 1 UNION SELECT ts FROM a WHERE n = 2 UNION SELECT sat FROM s)", "1"},
+		{"SELECT count(*) FROM (SELECT ts FROM a UNION ALL SELECT ts FROM a WHERE n = 2)", "5"},
+		{"SELECT count(*) FROM (SELECT ts FROM a WHERE n <= 2 EXCEPT SELECT ts FROM a WHERE n = 3)", "0"},
+		{"SELECT count(*) FROM (SELECT ts FROM a MINUS SELECT sat FROM s)", "1"},
+		{"SELECT count(*) FROM (SELECT ts FROM a WHERE n = 1 INTERSECT SELECT ts FROM a WHERE n = 3)", "1"},
+		{"SELECT count(*) FROM (SELECT label, sat FROM s INTERSECT SELECT 'x', ts FROM a)", "1"},
+		{"SELECT TO_VARCHAR(ts) FROM a WHERE n = 4 UNION SELECT TO_VARCHAR(ts) FROM a WHERE n = 4 ORDER BY 1 LIMIT 1", "2024-01-02 00:00:00.000 +0000"},
+	} {
+		got, err := tzOne(db, tc.q)
+		if err != nil {
+			t.Errorf("%s: %v", tc.q, err)
+		} else if got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.q, got, tc.want)
+		}
+	}
+	// The rows a set operation answers keep their offsets.
+	rows, err := db.Query("SELECT n, ts FROM a WHERE n = 3 UNION SELECT n, ts FROM a WHERE n = 3 ORDER BY n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{3, time.Date(2024, 1, 1, 22, 0, 0, 0, time.UTC), -8 * 3600}})
+}

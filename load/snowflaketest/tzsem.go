@@ -58,6 +58,7 @@ var tzMacros = []string{
 type tzContext struct {
 	names  map[string]bool
 	params map[int]bool
+	tables map[string]bool // tables and views with a TIMESTAMP_TZ column
 }
 
 // tzWords make a TIMESTAMP_TZ value whatever the columns are.
@@ -67,7 +68,7 @@ var tzWords = map[string]bool{"TIMESTAMP_TZ": true, "TIMESTAMPTZ": true, "TO_TIM
 // binds is one row of the statement's bind values. A statement that
 // names no TIMESTAMP_TZ column, cast or bind is returned as it is.
 func (e *Emulator) tzRewrite(ctx context.Context, s *session, toks []token, binds []bindValue) []token {
-	tc := tzContext{names: map[string]bool{}, params: map[int]bool{}}
+	tc := tzContext{names: map[string]bool{}, params: map[int]bool{}, tables: map[string]bool{}}
 	next := 0
 	for _, t := range toks {
 		if t.kind != tkParam {
@@ -84,17 +85,18 @@ func (e *Emulator) tzRewrite(ctx context.Context, s *session, toks []token, bind
 			tc.params[t.pos] = true
 		}
 	}
-	rows, err := s.conn.QueryContext(ctx, "SELECT DISTINCT upper(column_name) FROM duckdb_columns() WHERE data_type LIKE 'STRUCT(sf_instant %'")
+	rows, err := s.conn.QueryContext(ctx, "SELECT DISTINCT upper(column_name), upper(table_name) FROM duckdb_columns() WHERE data_type LIKE 'STRUCT(sf_instant %'")
 	if err == nil {
 		for rows.Next() {
-			var n string
-			if rows.Scan(&n) == nil {
+			var n, tab string
+			if rows.Scan(&n, &tab) == nil {
 				tc.names[n] = true
+				tc.tables[tab] = true
 			}
 		}
 		_ = rows.Close()
 	}
-	if !tc.marked(toks) {
+	if !tc.marked(toks) && !tc.touched(toks) {
 		return toks
 	}
 	return tc.level(tc.funcs(toks))
@@ -116,6 +118,21 @@ func (tc tzContext) marked(ts []token) bool {
 			if tc.params[t.pos] {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// touched reports whether ts may hold a TIMESTAMP_TZ value or names a
+// table or view with a TIMESTAMP_TZ column (whose values a * or a set
+// operation compares).
+func (tc tzContext) touched(ts []token) bool {
+	if tc.marked(ts) {
+		return true
+	}
+	for _, t := range ts {
+		if (t.kind == tkWord && tc.tables[t.upper()]) || (t.kind == tkQuoted && tc.tables[strings.ToUpper(identName(t))]) {
+			return true
 		}
 	}
 	return false

@@ -775,6 +775,44 @@ func TestTimestampTZDefault(t *testing.T) {
 	}
 }
 
+// TestTimestampTZCreateAsAndViews: the query of CREATE TABLE … AS SELECT
+// and of a view compares, groups and computes on TIMESTAMP_TZ values as
+// a query does, and the new table keeps each value's offset.
+func TestTimestampTZCreateAsAndViews(t *testing.T) {
+	srv, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE a (n INT, ts TIMESTAMP_TZ)")
+	mustExec(t, db, `INSERT INTO a VALUES (1, '2024-01-02 03:00:00 +05:00'), (2, '2024-01-01 22:00:00 +00:00'),
+		(3, '2024-01-01 14:00:00 -08:00'), (4, '2024-01-02 00:00:00 +00:00')`)
+	mustExec(t, db, "CREATE TABLE b AS SELECT n, DATEADD(day, 1, ts) AS ts FROM a WHERE ts = '2024-01-01 23:00:00+01:00'")
+	rows, err := db.Query("SELECT n, ts FROM b ORDER BY n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2024, 1, 2, 22, 0, 0, 0, time.UTC)
+	checkTZ(t, rows, []tzWant{{1, day, 5 * 3600}, {2, day, 0}, {3, day, -8 * 3600}})
+	mustExec(t, db, "CREATE VIEW v AS SELECT ts, count(*) AS c FROM a GROUP BY ts")
+	mustExec(t, db, "CREATE OR REPLACE VIEW w AS SELECT n, ts::DATE AS d FROM a WHERE ts IN (SELECT ts FROM a WHERE n = 2)")
+	for _, tc := range []struct{ q, want string }{
+		{"SELECT count(*) FROM v", "2"},
+		{"SELECT max(c) FROM v", "3"},
+		{"SELECT count(*) FROM w", "3"},
+		{"SELECT TO_VARCHAR(d) FROM w WHERE n = 1", "2024-01-02"},
+	} {
+		got, err := tzOne(db, tc.q)
+		if err != nil {
+			t.Errorf("%s: %v", tc.q, err)
+		} else if got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.q, got, tc.want)
+		}
+	}
+	// Another session reads the view too.
+	other := srv.OpenDB()
+	defer other.Close()
+	if got, err := tzOne(other, "SELECT max(c) FROM v"); err != nil || got != "3" {
+		t.Errorf("another session: SELECT max(c) FROM v = %s, %v; want 3", got, err)
+	}
+}
+
 // TestTimestampTZWindowsAndSets: PARTITION BY, SELECT DISTINCT * and
 // UNION, EXCEPT (MINUS) and INTERSECT without ALL go by the instant.
 func TestTimestampTZWindowsAndSets(t *testing.T) {

@@ -435,3 +435,37 @@ func tzDefault(rest []token) []token {
 	}
 	return rest
 }
+
+// tzRewriteQuery applies TIMESTAMP_TZ semantics to the query of CREATE
+// TABLE … AS SELECT and CREATE VIEW … AS SELECT: the query after the
+// first top-level AS that a SELECT, WITH, VALUES or "(" follows. Its
+// calls get the rewrites a query gets (DATEADD, DATEDIFF,
+// CONVERT_TIMEZONE) only when it may hold a TIMESTAMP_TZ value, so other
+// statements stay as they were. A view's query then calls the session
+// macros, which every session defines.
+func (e *Emulator) tzRewriteQuery(ctx context.Context, s *session, toks []token) []token {
+	depth := 0
+	for i, t := range toks {
+		switch t.text {
+		case "(":
+			depth++
+		case ")":
+			depth--
+		}
+		if depth != 0 || !t.is("AS") {
+			continue
+		}
+		j := nextNonSpace(toks, i+1)
+		if j < 0 || !(toks[j].is("SELECT") || toks[j].is("WITH") || toks[j].is("VALUES") || toks[j].text == "(") {
+			continue
+		}
+		q := toks[i+1:]
+		r := e.tzRewrite(ctx, s, q, nil)
+		if len(r) == len(q) && tokText(r) == tokText(q) {
+			return toks
+		}
+		out := append(append([]token(nil), toks[:i+1]...), tzSpace())
+		return append(out, rewriteArgCalls(r)...)
+	}
+	return toks
+}

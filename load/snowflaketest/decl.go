@@ -297,6 +297,9 @@ func (e *Emulator) createTable(ctx context.Context, s *session, ws []token, k in
 				return nil, true, sqlErr(errDuplicateColumn, "42S21", "SQL compilation error:\nduplicate column name '%s'", d.name)
 			}
 		}
+		if isTZStruct(duckTypeOf(d.decl)) {
+			d.rest = tzDefault(d.rest)
+		}
 		rest, err := renderTokens(d.rest)
 		if err != nil {
 			return nil, true, err
@@ -448,6 +451,9 @@ func (e *Emulator) addColumns(ctx context.Context, s *session, ws []token) (*res
 			return nil, true, sqlErr(errDuplicateColumn, "42S21", "SQL compilation error:\nduplicate column name '%s'", d.name)
 		}
 		seen[strings.ToUpper(d.name)] = true
+		if isTZStruct(duckTypeOf(d.decl)) {
+			d.rest = tzDefault(d.rest)
+		}
 		rest, err := renderTokens(d.rest)
 		if err != nil {
 			return nil, true, err

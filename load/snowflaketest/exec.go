@@ -208,6 +208,9 @@ func (e *Emulator) ddl(ctx context.Context, s *session, text string, toks, ws []
 	if err := e.ensureQualified(ctx, s, ws); err != nil {
 		return nil, err
 	}
+	if verb == "CREATE" && (kind == "TABLE" || kind == "VIEW") {
+		toks = e.tzRewriteQuery(ctx, s, toks)
+	}
 	if _, err := translateAndExec(ctx, s, toks, nil); err != nil {
 		return nil, err
 	}

@@ -634,6 +634,7 @@ var argRewrites = map[string]func(args [][]token) (string, bool){
 	"TIMESTAMPADD":     dateAdd,
 	"DATEDIFF":         dateDiff,
 	"TIMESTAMPDIFF":    dateDiff,
+	"CONVERT_TIMEZONE": convertTimezone,
 }
 
 // dateParts maps Snowflake date part names and abbreviations to DuckDB's.
@@ -693,6 +694,20 @@ func dateDiff(args [][]token) (string, bool) {
 		return "", false
 	}
 	return "date_diff('" + p + "', " + tokText(args[1]) + ", " + tokText(args[2]) + ")", true
+}
+
+// convertTimezone: CONVERT_TIMEZONE(target, x) → sf_convert_tz2(target,
+// x), CONVERT_TIMEZONE(source, target, x) → sf_convert_tz3(source,
+// target, x) (tzsem.go).
+func convertTimezone(args [][]token) (string, bool) {
+	if len(args) != 2 && len(args) != 3 {
+		return "", false
+	}
+	texts := make([]string, len(args))
+	for i, a := range args {
+		texts[i] = tokText(a)
+	}
+	return "sf_convert_tz" + strconv.Itoa(len(args)) + "(" + strings.Join(texts, ", ") + ")", true
 }
 
 // rewriteArgCalls applies argRewrites, innermost calls first. The

@@ -660,3 +660,193 @@ func TestTimestampTZCompareInstants(t *testing.T) {
 	}
 	checkTZ(t, rows2, []tzWant{{1, time.Date(2024, 1, 1, 21, 0, 0, 0, time.UTC), 3600}})
 }
+
+// tzOne runs q and returns its one value as text, or the error.
+func tzOne(db *sql.DB, q string, args ...any) (string, error) {
+	var v sql.NullString
+	if err := db.QueryRow(q, args...).Scan(&v); err != nil {
+		return "", err
+	}
+	if !v.Valid {
+		return "<nil>", nil
+	}
+	return v.String, nil
+}
+
+// TestTimestampTZDiffTimeParts: DATEDIFF/TIMESTAMPDIFF count on each
+// value's wall clock, ::TIME and TO_TIME read the wall clock's time of
+// day, the time zone parts read the offset and the epoch parts the
+// instant ("All operations are performed with the time zone offset
+// specific to each record",
+// https://docs.snowflake.com/en/sql-reference/data-types-datetime).
+func TestTimestampTZDiffTimeParts(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE f (n INT, ts TIMESTAMP_TZ, other TIMESTAMP_TZ)")
+	// Row 1: 2024-01-31 21:00 UTC, the wall clock a day later; other is
+	// three hours earlier on the wall clock, the day before.
+	mustExec(t, db, `INSERT INTO f VALUES (1, '2024-02-01 02:00:00 +05:00', '2024-01-31 23:00:00 +05:00'),
+		(2, '2024-02-01 02:00:00 -03:30', NULL)`)
+	for _, tc := range []struct{ q, want string }{
+		{"SELECT DATEDIFF(day, other, ts) FROM f WHERE n = 1", "1"},
+		{"SELECT DATEDIFF('hour', other, ts) FROM f WHERE n = 1", "3"},
+		{"SELECT TIMESTAMPDIFF(minute, ts, other) FROM f WHERE n = 1", "-180"},
+		{"SELECT DATEDIFF(day, '2024-01-30 12:00:00'::TIMESTAMP_NTZ, ts) FROM f WHERE n = 1", "2"},
+		{"SELECT DATEDIFF(month, ts, DATEADD(month, 2, ts)) FROM f WHERE n = 1", "2"},
+		{"SELECT IFF(DATEDIFF(day, other, ts) IS NULL, 'null', 'value') FROM f WHERE n = 2", "null"},
+		{"SELECT TO_VARCHAR(ts::TIME) FROM f WHERE n = 1", "02:00:00"},
+		{"SELECT TO_VARCHAR(CAST(ts AS TIME)) FROM f WHERE n = 2", "02:00:00"},
+		{"SELECT TO_VARCHAR(TO_TIME(other)) FROM f WHERE n = 1", "23:00:00"},
+		{"SELECT IFF(ts::TIME = '02:00:00', 'y', 'n') FROM f WHERE n = 2", "y"},
+		{"SELECT EXTRACT(timezone_hour FROM ts) FROM f WHERE n = 1", "5"},
+		{"SELECT EXTRACT(timezone_minute FROM ts) FROM f WHERE n = 1", "0"},
+		{"SELECT DATE_PART(timezone_hour, ts) FROM f WHERE n = 2", "-3"},
+		{"SELECT DATE_PART('TZM', ts) FROM f WHERE n = 2", "-30"},
+		{"SELECT DATE_PART(epoch_second, ts) FROM f WHERE n = 1", "1706734800"},
+		{"SELECT DATE_PART(epoch_millisecond, ts) FROM f WHERE n = 1", "1706734800000"},
+		{"SELECT EXTRACT(epoch_second FROM ts) FROM f WHERE n = 2", "1706765400"},
+	} {
+		got, err := tzOne(db, tc.q)
+		if err != nil {
+			t.Errorf("%s: %v", tc.q, err)
+		} else if got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.q, got, tc.want)
+		}
+	}
+}
+
+// TestTimestampTZConvertTimezone: CONVERT_TIMEZONE(target, x) gives x's
+// instant as a TIMESTAMP_TZ in the target zone; CONVERT_TIMEZONE(source,
+// target, x) a TIMESTAMP_NTZ, the wall clock of x in source seen in
+// target (https://docs.snowflake.com/en/sql-reference/functions/convert_timezone).
+func TestTimestampTZConvertTimezone(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE c (n INT, ts TIMESTAMP_TZ)")
+	mustExec(t, db, "INSERT INTO c VALUES (1, '2024-02-01 02:00:00 +05:00'), (2, '2024-07-01 12:00:00 +00:00'), (3, NULL)")
+	rows, err := db.Query("SELECT n, CONVERT_TIMEZONE('America/New_York', ts) FROM c WHERE n < 3 ORDER BY n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{1, time.Date(2024, 1, 31, 21, 0, 0, 0, time.UTC), -5 * 3600}, {2, time.Date(2024, 7, 1, 12, 0, 0, 0, time.UTC), -4 * 3600}})
+	rows, err = db.Query("SELECT 1, CONVERT_TIMEZONE('Asia/Kolkata', '2024-01-01 00:00:00'::TIMESTAMP_NTZ)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{1, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), 330 * 60}})
+	for _, tc := range []struct{ q, want string }{
+		{"SELECT TO_VARCHAR(CONVERT_TIMEZONE('Asia/Tokyo', ts)) FROM c WHERE n = 1", "2024-02-01 06:00:00.000 +0900"},
+		{"SELECT TO_VARCHAR(CONVERT_TIMEZONE('UTC', 'Asia/Tokyo', ts)) FROM c WHERE n = 1", "2024-02-01 11:00:00"},
+		{"SELECT TO_VARCHAR(CONVERT_TIMEZONE('America/Los_Angeles', 'America/New_York', '2024-01-01 12:00:00'::TIMESTAMP_NTZ))", "2024-01-01 15:00:00"},
+		{"SELECT count(*) FROM c WHERE CONVERT_TIMEZONE('Europe/Berlin', ts) = ts", "2"},
+		{"SELECT IFF(CONVERT_TIMEZONE('UTC', ts) IS NULL, 'null', 'value') FROM c WHERE n = 3", "null"},
+	} {
+		got, err := tzOne(db, tc.q)
+		if err != nil {
+			t.Errorf("%s: %v", tc.q, err)
+		} else if got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.q, got, tc.want)
+		}
+	}
+	if _, err := tzOne(db, "SELECT CONVERT_TIMEZONE('Nowhere/Zone', ts) FROM c WHERE n = 1"); err == nil {
+		t.Error("CONVERT_TIMEZONE to an unknown zone succeeded")
+	}
+}
+
+// TestTimestampTZDefault: a TIMESTAMP_TZ column's DEFAULT gives a
+// TIMESTAMP_TZ: CURRENT_TIMESTAMP() in the session's zone (UTC), a
+// literal in its own offset.
+func TestTimestampTZDefault(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE d (n INT, ts TIMESTAMP_TZ DEFAULT CURRENT_TIMESTAMP() NOT NULL, fixed TIMESTAMP_TZ(3) DEFAULT '2024-01-02 03:04:05 +05:00')")
+	mustExec(t, db, "INSERT INTO d (n) VALUES (1)")
+	rows, err := db.Query("SELECT n, fixed FROM d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{1, time.Date(2024, 1, 1, 22, 4, 5, 0, time.UTC), 5 * 3600}})
+	var ts time.Time
+	if err := db.QueryRow("SELECT ts FROM d").Scan(&ts); err != nil {
+		t.Fatal(err)
+	}
+	if _, off := ts.Zone(); off != 0 || ts.Year() < 2024 {
+		t.Errorf("DEFAULT CURRENT_TIMESTAMP() = %v, want a time of now in offset +00:00", ts)
+	}
+	if got := queryOne(t, db, "SELECT count(*) FROM d WHERE ts <= CURRENT_TIMESTAMP() AND ts > fixed"); got != "1" {
+		t.Errorf("DEFAULT CURRENT_TIMESTAMP() compares as %s rows, want 1", got)
+	}
+}
+
+// TestTimestampTZCreateAsAndViews: the query of CREATE TABLE … AS SELECT
+// and of a view compares, groups and computes on TIMESTAMP_TZ values as
+// a query does, and the new table keeps each value's offset.
+func TestTimestampTZCreateAsAndViews(t *testing.T) {
+	srv, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE a (n INT, ts TIMESTAMP_TZ)")
+	mustExec(t, db, `INSERT INTO a VALUES (1, '2024-01-02 03:00:00 +05:00'), (2, '2024-01-01 22:00:00 +00:00'),
+		(3, '2024-01-01 14:00:00 -08:00'), (4, '2024-01-02 00:00:00 +00:00')`)
+	mustExec(t, db, "CREATE TABLE b AS SELECT n, DATEADD(day, 1, ts) AS ts FROM a WHERE ts = '2024-01-01 23:00:00+01:00'")
+	rows, err := db.Query("SELECT n, ts FROM b ORDER BY n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2024, 1, 2, 22, 0, 0, 0, time.UTC)
+	checkTZ(t, rows, []tzWant{{1, day, 5 * 3600}, {2, day, 0}, {3, day, -8 * 3600}})
+	mustExec(t, db, "CREATE VIEW v AS SELECT ts, count(*) AS c FROM a GROUP BY ts")
+	mustExec(t, db, "CREATE OR REPLACE VIEW w AS SELECT n, ts::DATE AS d FROM a WHERE ts IN (SELECT ts FROM a WHERE n = 2)")
+	for _, tc := range []struct{ q, want string }{
+		{"SELECT count(*) FROM v", "2"},
+		{"SELECT max(c) FROM v", "3"},
+		{"SELECT count(*) FROM w", "3"},
+		{"SELECT TO_VARCHAR(d) FROM w WHERE n = 1", "2024-01-02"},
+	} {
+		got, err := tzOne(db, tc.q)
+		if err != nil {
+			t.Errorf("%s: %v", tc.q, err)
+		} else if got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.q, got, tc.want)
+		}
+	}
+	// Another session reads the view too.
+	other := srv.OpenDB()
+	defer other.Close()
+	if got, err := tzOne(other, "SELECT max(c) FROM v"); err != nil || got != "3" {
+		t.Errorf("another session: SELECT max(c) FROM v = %s, %v; want 3", got, err)
+	}
+}
+
+// TestTimestampTZWindowsAndSets: PARTITION BY, SELECT DISTINCT * and
+// UNION, EXCEPT (MINUS) and INTERSECT without ALL go by the instant.
+func TestTimestampTZWindowsAndSets(t *testing.T) {
+	_, db := newDB(t, snowflaketest.Options{})
+	mustExec(t, db, "CREATE TABLE a (n INT, ts TIMESTAMP_TZ)")
+	// 1, 2 and 3 are one instant in three offsets.
+	mustExec(t, db, `INSERT INTO a VALUES (1, '2024-01-02 03:00:00 +05:00'), (2, '2024-01-01 22:00:00 +00:00'),
+		(3, '2024-01-01 14:00:00 -08:00'), (4, '2024-01-02 00:00:00 +00:00')`)
+	mustExec(t, db, "CREATE TABLE s (label VARCHAR, sat TIMESTAMP_TZ)")
+	mustExec(t, db, "INSERT INTO s VALUES ('x', '2024-01-02 03:00:00 +05:00'), ('x', '2024-01-01 22:00:00 +00:00'), ('y', '2024-01-01 22:00:00 +00:00')")
+	for _, tc := range []struct{ q, want string }{
+		{"SELECT count(*) FROM (SELECT n, count(*) OVER (PARTITION BY ts) AS c FROM a) WHERE c = 3", "3"},
+		{"SELECT max(r) FROM (SELECT row_number() OVER (PARTITION BY n > 0, ts ORDER BY n) AS r FROM a)", "3"},
+		{"SELECT count(*) FROM (SELECT DISTINCT * FROM s)", "2"},
+		{"SELECT count(*) FROM (SELECT DISTINCT * FROM (SELECT ts FROM a))", "2"},
+		{"SELECT count(*) FROM (SELECT ts FROM a WHERE n = 1 UNION SELECT ts FROM a WHERE n = 2 UNION SELECT sat FROM s)", "1"},
+		{"SELECT count(*) FROM (SELECT ts FROM a UNION ALL SELECT ts FROM a WHERE n = 2)", "5"},
+		{"SELECT count(*) FROM (SELECT ts FROM a WHERE n <= 2 EXCEPT SELECT ts FROM a WHERE n = 3)", "0"},
+		{"SELECT count(*) FROM (SELECT ts FROM a MINUS SELECT sat FROM s)", "1"},
+		{"SELECT count(*) FROM (SELECT ts FROM a WHERE n = 1 INTERSECT SELECT ts FROM a WHERE n = 3)", "1"},
+		{"SELECT count(*) FROM (SELECT label, sat FROM s INTERSECT SELECT 'x', ts FROM a)", "1"},
+		{"SELECT TO_VARCHAR(ts) FROM a WHERE n = 4 UNION SELECT TO_VARCHAR(ts) FROM a WHERE n = 4 ORDER BY 1 LIMIT 1", "2024-01-02 00:00:00.000 +0000"},
+	} {
+		got, err := tzOne(db, tc.q)
+		if err != nil {
+			t.Errorf("%s: %v", tc.q, err)
+		} else if got != tc.want {
+			t.Errorf("%s = %s, want %s", tc.q, got, tc.want)
+		}
+	}
+	// The rows a set operation answers keep their offsets.
+	rows, err := db.Query("SELECT n, ts FROM a WHERE n = 3 UNION SELECT n, ts FROM a WHERE n = 3 ORDER BY n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTZ(t, rows, []tzWant{{3, time.Date(2024, 1, 1, 22, 0, 0, 0, time.UTC), -8 * 3600}})
+}

@@ -45,7 +45,163 @@ func (tc tzContext) level(toks []token) []token {
 		flat = append(flat, toks[c])
 		i = c
 	}
-	return tc.selects(tc.comparisons(flat))
+	return tc.partitions(tc.setOps(tc.selects(tc.comparisons(flat))))
+}
+
+// setOps makes UNION, EXCEPT (MINUS) and INTERSECT without ALL of one
+// level compare rows by their instants: q1 UNION q2 … becomes SELECT
+// DISTINCT ON (sf_key(COLUMNS(*))) * FROM (q1 UNION ALL q2 …); q1 EXCEPT
+// q2 is exceptKeys(q1, q2), q1 INTERSECT q2 is q1 EXCEPT (q1 EXCEPT q2).
+// A chain of UNIONs is rewritten, EXCEPT and INTERSECT only alone; a
+// trailing ORDER BY, LIMIT, OFFSET or FETCH applies to the result.
+func (tc tzContext) setOps(toks []token) []token {
+	var ops []int
+	for k := 0; k < len(toks); k++ {
+		if toks[k].text == "(" {
+			c := matchingParen(toks, k)
+			if c < 0 {
+				return toks
+			}
+			k = c
+			continue
+		}
+		if toks[k].is("UNION") || toks[k].is("EXCEPT") || toks[k].is("INTERSECT") || toks[k].is("MINUS") {
+			ops = append(ops, k)
+		}
+	}
+	if len(ops) == 0 || !tc.touched(toks) {
+		return toks
+	}
+	kind := func(k int) string {
+		if toks[k].is("MINUS") {
+			return "EXCEPT"
+		}
+		return toks[k].upper()
+	}
+	for _, o := range ops {
+		j := nextNonSpace(toks, o+1)
+		if kind(o) != kind(ops[0]) || j < 0 || toks[j].is("ALL") || toks[j].is("BY") || toks[j].is("DISTINCT") {
+			return toks
+		}
+	}
+	op := kind(ops[0])
+	if op != "UNION" && len(ops) > 1 {
+		return toks
+	}
+	start := nextNonSpace(toks, 0)
+	if start < 0 {
+		return toks
+	}
+	if toks[start].is("WITH") {
+		start = -1
+		for k := 0; k < ops[0]; k++ {
+			if toks[k].text == "(" {
+				if c := matchingParen(toks, k); c > 0 {
+					k = c
+				}
+				continue
+			}
+			if toks[k].is("SELECT") {
+				start = k
+				break
+			}
+		}
+		if start < 0 {
+			return toks
+		}
+	}
+	end := len(toks)
+	for k := ops[len(ops)-1]; k < len(toks) && end == len(toks); k++ {
+		if toks[k].text == "(" {
+			if c := matchingParen(toks, k); c > 0 {
+				k = c
+			}
+			continue
+		}
+		if toks[k].is("ORDER") || toks[k].is("LIMIT") || toks[k].is("OFFSET") || toks[k].is("FETCH") {
+			end = k
+		}
+	}
+	var parts [][]token
+	prev := start
+	for _, o := range ops {
+		parts = append(parts, toks[prev:o])
+		prev = o + 1
+	}
+	parts = append(parts, toks[prev:end])
+	for _, p := range parts {
+		if len(words(p)) == 0 {
+			return toks
+		}
+	}
+	out := append([]token(nil), toks[:start]...)
+	if op == "UNION" {
+		out = append(out, tzPunct("SELECT DISTINCT ON (SF_KEY(COLUMNS(*))) * FROM ("))
+		for n, p := range parts {
+			if n > 0 {
+				out = append(out, tzPunct(" UNION ALL "))
+			}
+			out = append(out, p...)
+		}
+		out = append(out, tzPunct(") __sf_set "))
+	} else {
+		for _, t := range parts[0] {
+			if t.kind == tkParam && op == "INTERSECT" {
+				return toks // q1 is written twice below: its binds would shift
+			}
+		}
+		if op == "EXCEPT" {
+			out = append(out, exceptKeys(parts[0], parts[1])...)
+		} else {
+			out = append(out, exceptKeys(parts[0], exceptKeys(parts[0], parts[1]))...)
+		}
+		out = append(out, tzSpace())
+	}
+	return append(out, toks[end:]...)
+}
+
+// partitions puts the PARTITION BY items of a window (OVER (…), one
+// level) that may hold a TIMESTAMP_TZ value under sf_key.
+func (tc tzContext) partitions(toks []token) []token {
+	p := nextNonSpace(toks, 0)
+	if p < 0 || !toks[p].is("PARTITION") {
+		return toks
+	}
+	by := nextNonSpace(toks, p+1)
+	if by < 0 || !toks[by].is("BY") {
+		return toks
+	}
+	end := len(toks)
+	for k := by + 1; k < len(toks); k++ {
+		if toks[k].text == "(" {
+			if c := matchingParen(toks, k); c > 0 {
+				k = c
+				continue
+			}
+		}
+		if toks[k].is("ORDER") || toks[k].is("ROWS") || toks[k].is("RANGE") || toks[k].is("GROUPS") {
+			end = k
+			break
+		}
+	}
+	items := splitArgs(toks[by+1 : end])
+	if !tc.marked(toks[by+1 : end]) {
+		return toks
+	}
+	out := append([]token(nil), toks[:by+1]...)
+	for n, it := range items {
+		if n > 0 {
+			out = append(out, tzPunct(","))
+		}
+		out = append(out, tzSpace())
+		if tc.marked(it) {
+			out = append(out, tc.key(it)...)
+		} else {
+			out = append(out, trimSpace(it)...)
+		}
+	}
+	out = append(out, tzSpace())
+	return append(out, toks[end:]...)
 }
 
 // comparisons wraps both sides of the comparisons and IN lists of one
@@ -288,6 +444,13 @@ func (tc tzContext) selects(toks []token) []token {
 		if len(items) == 0 {
 			continue
 		}
+		if w := words(toks[from:to]); distinct >= 0 && len(w) == 1 && w[0].text == "*" && tc.touched(toks) {
+			// SELECT DISTINCT *: every column by its instant, if it has one.
+			repl := []token{toks[distinct], tzSpace(), tzWord("ON"), tzSpace(), tzPunct("(")}
+			repl = append(append(repl, call("SF_KEY", call("COLUMNS", []token{tzPunct("*")}))...), tzPunct(")"), tzSpace())
+			toks = append(append(append([]token(nil), toks[:distinct]...), repl...), toks[distinct+1:]...)
+			continue
+		}
 		if distinct >= 0 && tc.marked(toks[from:to]) {
 			var on []token
 			ok := true
@@ -506,4 +669,17 @@ func itemName(expr []token) string {
 		}
 	}
 	return strings.ToUpper(strings.TrimSpace(tokText(expr)))
+}
+
+// exceptKeys returns a query of the rows of a, one a key, whose key
+// (every column through sf_key) no row of b has: of a UNION ALL b marked
+// by side, DISTINCT ON the key keeps b's row where there is one, and
+// only a's rows are kept. (DuckDB takes COLUMNS(*) in DISTINCT ON, not in
+// PARTITION BY or GROUP BY, and no column names are known here.)
+func exceptKeys(a, b []token) []token {
+	out := []token{tzPunct("SELECT COLUMNS(* EXCLUDE (__sf_side)) FROM (SELECT DISTINCT ON (SF_KEY(COLUMNS(* EXCLUDE (__sf_side)))) * FROM (SELECT *, 1 AS __sf_side FROM (")}
+	out = append(out, a...)
+	out = append(out, tzPunct(") UNION ALL SELECT *, 2 FROM ("))
+	out = append(out, b...)
+	return append(out, tzPunct(")) ORDER BY __sf_side DESC) __sf_set WHERE __sf_side = 1"))
 }

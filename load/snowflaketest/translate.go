@@ -265,13 +265,7 @@ func translate(toks []token, binds []bindValue) (string, error) {
 		}
 		switch t.kind {
 		case tkParam:
-			idx := next
-			if t.text != "?" {
-				n, _ := strconv.Atoi(t.text[1:])
-				idx = n - 1
-			} else {
-				next++
-			}
+			idx := bindIndex(t, &next)
 			if idx < 0 || idx >= len(binds) {
 				return "", sqlErr(2049, "42601", "SQL compilation error: Bind variable %s not set.", t.text)
 			}
@@ -612,4 +606,15 @@ func operandStart(toks []token) int {
 			return start
 		}
 	}
+}
+
+// bindIndex is the 0-based bind variable a parameter token stands for:
+// :N names the Nth, and each ? takes the next one (next counts them).
+func bindIndex(t token, next *int) int {
+	if t.text != "?" {
+		n, _ := strconv.Atoi(t.text[1:])
+		return n - 1
+	}
+	*next++
+	return *next - 1
 }

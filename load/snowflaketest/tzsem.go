@@ -74,13 +74,7 @@ func (e *Emulator) tzRewrite(ctx context.Context, s *session, toks []token, bind
 		if t.kind != tkParam {
 			continue
 		}
-		idx := next
-		if t.text != "?" {
-			n, _ := strconv.Atoi(t.text[1:])
-			idx = n - 1
-		} else {
-			next++
-		}
+		idx := bindIndex(t, &next)
 		if idx >= 0 && idx < len(binds) && !binds[idx].null && strings.EqualFold(binds[idx].typ, "TIMESTAMP_TZ") {
 			tc.params[t.pos] = true
 		}
